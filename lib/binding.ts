@@ -1,0 +1,91 @@
+// The raw native module and its private type. Only lib/ talks to it; users see Tensor and ops.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly dtype: 'float32' | 'int32';
+  readonly device: string;
+  readonly disposed: boolean;
+  reshape(shape: number[]): NativeTensor;
+  to(device: string): NativeTensor;
+  toArray(): Promise<Float32Array | Int32Array>;
+  dispose(): void;
+}
+
+type T = NativeTensor;
+type Opt = NativeTensor | null;
+export interface Grads { dx: Opt; dw: T; db: Opt }
+
+export interface NativeBinding {
+  NativeTensor: abstract new (...args: never[]) => NativeTensor;
+  fromArray(data: Float32Array | Int32Array, shape: number[], device: string): T;
+  empty(shape: number[], dtype: string, device: string): T;
+  conv2d(x: T, w: T, b: Opt, strideH: number, strideW: number, padH: number, padW: number, groups: number): T;
+  conv2dBackward(dy: T, x: T, w: T, strideH: number, strideW: number, padH: number, padW: number,
+    groups: number, wantDx: boolean, wantDb: boolean): Grads;
+  localResponseNorm(x: T, size: number, alpha: number, beta: number, k: number): T;
+  localResponseNormBackward(dy: T, x: T, y: T, size: number, alpha: number, beta: number, k: number): T;
+  maxPool2d(x: T, kernelH: number, kernelW: number, strideH: number, strideW: number): T;
+  maxPool2dBackward(dy: T, x: T, y: T, kernelH: number, kernelW: number, strideH: number, strideW: number): T;
+  linear(x: T, w: T, b: Opt): T;
+  linearBackward(dy: T, x: T, w: T, wantDx: boolean, wantDb: boolean): Grads;
+  relu(x: T): T;
+  reluBackward(dy: T, y: T): T;
+  dropout(x: T, p: number, seed: number): { y: T; mask: T };
+  dropoutBackward(dy: T, mask: T): T;
+  softmaxCrossEntropy(logits: T, labels: T): { loss: T; dlogits: T };
+  softmax(logits: T): T;
+  topkCorrect(logits: T, labels: T, k: number): T;
+  sgdStep(param: T, velocity: T, grad: T, lr: number, momentum: number, weightDecay: number): void;
+  fill(t: T, value: number): void;
+  normal(t: T, mean: number, std: number, seed: number): void;
+  axpy(alpha: number, x: T, y: T): void;
+  scale(x: T, alpha: number): T;
+  add(a: T, b: T): T;
+  clone(x: T): T;
+  sliceChannels(x: T, start: number, count: number): T;
+  concatChannels(parts: T[]): T;
+  copyIntoChannels(dst: T, src: T, start: number): void;
+  synchronize(device: string): Promise<void>;
+  setErrorClass(cls: new (message: string, code: string, call: string, hint: string) => Error): void;
+  cudaInfo(): { status: string; count: number; devices: string[] };
+  allocatorStats(device: string): { systemAllocations: number; bytesInUse: number; bytesCached: number };
+  emptyCache(device: string): void;
+  checkDevice(device: string): string;
+  // The data pipeline's native side (native/data), when built.
+  [key: string]: unknown;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The package root: dist/lib/.. /.. when compiled. */
+export const packageRoot = resolve(here, '..', '..');
+
+function load(): NativeBinding {
+  const require = createRequire(import.meta.url);
+  const candidates = [
+    process.env.ALEXNET_ADDON,
+    join(packageRoot, 'build', 'Release', 'alexnet.node'),
+    join(packageRoot, 'build', 'Debug', 'alexnet.node'),
+  ].filter((p): p is string => typeof p === 'string' && p.length > 0);
+  const failures: string[] = [];
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      failures.push(`${path}: not found`);
+      continue;
+    }
+    try {
+      return require(path) as NativeBinding;
+    } catch (e) {
+      failures.push(`${path}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(
+    'Could not load the alexnet native addon. Tried:\n  ' + failures.join('\n  ') +
+    '\nBuild it with `npm run build` (needs cmake, a C++17 compiler and oneDNN: ' +
+    '`apt-get install cmake g++ libdnnl-dev`), or set ALEXNET_ADDON to the .node file.');
+}
+
+export const native: NativeBinding = load();

@@ -1,0 +1,44 @@
+// The contract between the input pipeline (lib/data) and its consumers (the trainer, evaluation).
+
+/** One batch in host memory, already preprocessed (resized, cropped, mean-subtracted, augmented). */
+export interface Batch {
+  /** Row-major [N, C, H, W] float32. With ten-crop evaluation N = images × 10. */
+  images: Float32Array;
+  /** One label per image (int32); with ten-crop, one per original image (length N / crops). */
+  labels: Int32Array;
+  shape: [number, number, number, number];
+  /** Crops per image: 1, or 10 for ten-crop evaluation (rows i*10 .. i*10+9 belong to image i). */
+  crops: number;
+  /** Dataset indices of the images in this batch (for predictions and debugging). */
+  indices: Int32Array;
+}
+
+export interface LoaderStats {
+  /** Images produced per second over the loader's life, measured at the producer. */
+  imagesPerSecond: number;
+  /** Total milliseconds the consumer spent waiting for a batch that was not ready. */
+  waitMs: number;
+  batches: number;
+  images: number;
+  /** Images skipped because they could not be decoded (onBadImage: 'skip'). */
+  skipped: number;
+}
+
+/** A source of batches, epoch by epoch, deterministic for a given (seed, epoch). */
+export interface BatchLoader {
+  readonly batchSize: number;
+  readonly batchesPerEpoch: number;
+  readonly imagesPerEpoch: number;
+  /** [C, H, W] of every image in a batch. */
+  readonly imageShape: [number, number, number];
+  readonly numClasses: number;
+  readonly classNames: readonly string[];
+  /**
+   * The batches of one epoch, in order. `startBatch` skips the first batches (for resuming an
+   * interrupted epoch exactly): the batches that follow are the same as in an uninterrupted run.
+   */
+  epoch(epoch: number, options?: { startBatch?: number }): AsyncIterable<Batch>;
+  stats(): LoaderStats;
+  /** Stops worker threads and frees buffers. */
+  close(): Promise<void> | void;
+}

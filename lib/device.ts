@@ -1,0 +1,52 @@
+// Devices: "cpu" (= "cpu:0"), "cpu:N" (independent CPU devices, each with its own stream) and
+// "cuda:N". Work on a device runs in submission order on its stream.
+import { native } from './binding.js';
+
+/** Waits until all work queued on `device` so far has finished; rejects with its first error. */
+export function synchronize(device = 'cpu'): Promise<void> {
+  return native.synchronize(device);
+}
+
+/** Throws (AlexNetError CUDA_UNAVAILABLE for cuda without a usable GPU) unless `device` can be used. */
+export function checkDevice(device: string): string {
+  return native.checkDevice(device);
+}
+
+export interface CudaInfo {
+  /** "available: N device(s)" or "unavailable: <why>". */
+  status: string;
+  count: number;
+  /** One description per GPU (name, compute capability, memory, cuDNN version). */
+  devices: string[];
+}
+
+export function cudaInfo(): CudaInfo {
+  return native.cudaInfo();
+}
+
+/** The devices usable here, best first: cuda:N when present, then cpu. */
+export function availableDevices(): string[] {
+  const cuda = native.cudaInfo();
+  return [...Array.from({ length: cuda.count }, (_, i) => `cuda:${i}`), 'cpu'];
+}
+
+/** The best available device: cuda:0 when a GPU is usable, else cpu. */
+export function defaultDevice(): string {
+  return availableDevices()[0]!;
+}
+
+export interface AllocatorStats {
+  /** How often the device allocator asked the system (malloc / cudaMalloc) for memory. */
+  systemAllocations: number;
+  bytesInUse: number;
+  bytesCached: number;
+}
+
+export function allocatorStats(device = 'cpu'): AllocatorStats {
+  return native.allocatorStats(device);
+}
+
+/** Returns cached blocks to the system (waits for the device first). */
+export function emptyCache(device = 'cpu'): void {
+  native.emptyCache(device);
+}

@@ -1,0 +1,46 @@
+import { native } from '../binding.js';
+import type { Tensor } from '../tensor.js';
+import { finite, seed as seedArg } from '../validate.js';
+import { expectShape, floatArg, sameDevice, wrap } from './check.js';
+
+export function relu(x: Tensor): Tensor {
+  return wrap(native.relu(floatArg(x, 'x')));
+}
+
+/** dx = dy where the forward output y > 0, else 0. */
+export function reluBackward(dy: Tensor, y: Tensor): Tensor {
+  const dyt = floatArg(dy, 'dy');
+  const yt = floatArg(y, 'y');
+  sameDevice([yt, 'y'], [dyt, 'dy']);
+  expectShape(dyt, 'dy', yt.shape);
+  return wrap(native.reluBackward(dyt, yt));
+}
+
+export interface DropoutOptions {
+  /** Probability of dropping a unit; the paper's 0.5. */
+  p?: number;
+  /** The mask is a pure function of (seed, element index): the same on every device. */
+  seed: number;
+}
+
+/**
+ * Inverted dropout: kept units are scaled by 1/(1-p) during training and nothing is done at test
+ * time, which is equivalent to the paper's "multiply the outputs by 0.5 at test time" for p = 0.5.
+ * Returns the output and the mask (0 or 1/(1-p) per element) for the backward pass.
+ */
+export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: Tensor } {
+  const xt = floatArg(x, 'x');
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be { p, seed }');
+  const p = finite(options.p ?? 0.5, 'p', 0, 0.999999);
+  const s = seedArg(options.seed);
+  const r = native.dropout(xt, p, s);
+  return { y: wrap(r.y), mask: wrap(r.mask) };
+}
+
+export function dropoutBackward(dy: Tensor, mask: Tensor): Tensor {
+  const dyt = floatArg(dy, 'dy');
+  const mt = floatArg(mask, 'mask');
+  sameDevice([mt, 'mask'], [dyt, 'dy']);
+  expectShape(dyt, 'dy', mt.shape);
+  return wrap(native.dropoutBackward(dyt, mt));
+}

@@ -1,0 +1,37 @@
+// Tensor-argument checks for the ops.
+import type { NativeTensor } from '../binding.js';
+import { Tensor } from '../tensor.js';
+import { describe, shapeEquals, shapeString } from '../validate.js';
+
+export function tensorArg(value: unknown, name: string): NativeTensor {
+  if (!(value instanceof Tensor)) throw new TypeError(`${name} must be a Tensor, got ${describe(value)}`);
+  return value.live(name);
+}
+
+export function floatArg(value: unknown, name: string, rank?: number): NativeTensor {
+  const t = tensorArg(value, name);
+  if (t.dtype !== 'float32') throw new TypeError(`${name} must be float32, got ${t.dtype}`);
+  if (rank !== undefined && t.shape.length !== rank)
+    throw new RangeError(`${name} must have rank ${rank}, got shape ${shapeString(t.shape)}`);
+  return t;
+}
+
+export function optionalFloatArg(value: unknown, name: string): NativeTensor | null {
+  return value === null || value === undefined ? null : floatArg(value, name);
+}
+
+export function sameDevice(first: [NativeTensor, string], ...others: [NativeTensor | null, string][]): void {
+  for (const [t, name] of others)
+    if (t && t.device !== first[0].device)
+      throw new TypeError(`${name} is on ${t.device} but ${first[1]} is on ${first[0].device}; move it with .to('${first[0].device}')`);
+}
+
+export function expectShape(t: NativeTensor, name: string, expected: readonly number[]): void {
+  if (!shapeEquals(t.shape, expected))
+    throw new RangeError(`${name} must have shape ${shapeString(expected)}, got ${shapeString(t.shape)}`);
+}
+
+export const wrap = Tensor.wrap;
+export function wrapOptional(t: NativeTensor | null): Tensor | null {
+  return t ? Tensor.wrap(t) : null;
+}

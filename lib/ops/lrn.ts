@@ -1,0 +1,40 @@
+import { native } from '../binding.js';
+import type { Tensor } from '../tensor.js';
+import { finite, positiveInteger } from '../validate.js';
+import { expectShape, floatArg, sameDevice, wrap } from './check.js';
+
+/**
+ * Cross-channel local response normalisation (paper §3.3):
+ * `b[c] = a[c] / (k + alpha * Σ a[j]²)^beta`, the sum over the `size` channels centred on c,
+ * clipped at the edges. `alpha` is the paper's alpha exactly as in that formula — NOT divided by
+ * `size`. cuDNN, oneDNN, Caffe and Krizhevsky's cuda-convnet divide their alpha by `size`
+ * internally (we pass alpha·size to them); a Caffe configuration with alpha = 1e-4 and size 5
+ * equals alpha = 2e-5 here. The paper's values are the defaults: size 5, alpha 1e-4, beta 0.75, k 2.
+ */
+export interface LrnOptions { size?: number; alpha?: number; beta?: number; k?: number }
+
+function resolve(options: LrnOptions): [number, number, number, number] {
+  const size = positiveInteger(options.size ?? 5, 'size');
+  if (size % 2 === 0) throw new RangeError(`size must be odd (a window centred on each channel), got ${size}`);
+  const alpha = finite(options.alpha ?? 1e-4, 'alpha', 0);
+  const beta = finite(options.beta ?? 0.75, 'beta', 1e-6);
+  const k = finite(options.k ?? 2, 'k', 1e-5);
+  return [size, alpha, beta, k];
+}
+
+export function localResponseNorm(x: Tensor, options: LrnOptions = {}): Tensor {
+  const o = resolve(options);
+  return wrap(native.localResponseNorm(floatArg(x, 'x', 4), ...o));
+}
+
+/** dL/dx of LRN from dy, the input x and the forward output y. */
+export function localResponseNormBackward(dy: Tensor, x: Tensor, y: Tensor, options: LrnOptions = {}): Tensor {
+  const o = resolve(options);
+  const xt = floatArg(x, 'x', 4);
+  const dyt = floatArg(dy, 'dy');
+  const yt = floatArg(y, 'y');
+  sameDevice([xt, 'x'], [dyt, 'dy'], [yt, 'y']);
+  expectShape(dyt, 'dy', xt.shape);
+  expectShape(yt, 'y', xt.shape);
+  return wrap(native.localResponseNormBackward(dyt, xt, yt, ...o));
+}

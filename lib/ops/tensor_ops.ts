@@ -1,0 +1,62 @@
+// Small tensor utilities: fill, scale, add, channel slicing for the two-column model.
+import { native } from '../binding.js';
+import type { Tensor } from '../tensor.js';
+import { describe, finite, integer, seed as seedArg, shapeString } from '../validate.js';
+import { expectShape, floatArg, sameDevice, tensorArg, wrap } from './check.js';
+
+export function fill(t: Tensor, value: number): void {
+  native.fill(floatArg(t, 'tensor'), finite(value, 'value'));
+}
+
+/** Fills t in place from N(mean, std²), identically on every device for the same seed. */
+export function normal(t: Tensor, options: { mean?: number; std?: number; seed: number }): void {
+  const tt = floatArg(t, 'tensor');
+  native.normal(tt, finite(options.mean ?? 0, 'mean'), finite(options.std ?? 1, 'std', 0), seedArg(options.seed));
+}
+
+/** y += alpha · x, in place. */
+export function axpy(alpha: number, x: Tensor, y: Tensor): void {
+  const xt = floatArg(x, 'x');
+  const yt = floatArg(y, 'y');
+  sameDevice([yt, 'y'], [xt, 'x']);
+  expectShape(xt, 'x', yt.shape);
+  native.axpy(finite(alpha, 'alpha'), xt, yt);
+}
+
+export function scale(x: Tensor, alpha: number): Tensor {
+  return wrap(native.scale(floatArg(x, 'x'), finite(alpha, 'alpha')));
+}
+
+export function add(a: Tensor, b: Tensor): Tensor {
+  const at = floatArg(a, 'a');
+  const bt = floatArg(b, 'b');
+  sameDevice([at, 'a'], [bt, 'b']);
+  expectShape(bt, 'b', at.shape);
+  return wrap(native.add(at, bt));
+}
+
+export function clone(x: Tensor): Tensor {
+  return wrap(native.clone(tensorArg(x, 'x')));
+}
+
+/** Channels [start, start + count) of x [N, C, ...]. */
+export function sliceChannels(x: Tensor, start: number, count: number): Tensor {
+  const xt = tensorArg(x, 'x');
+  if (xt.shape.length < 2) throw new RangeError(`x must have shape [N, C, ...], got ${shapeString(xt.shape)}`);
+  integer(start, 'start', 0, xt.shape[1]! - 1);
+  integer(count, 'count', 1, xt.shape[1]! - start);
+  return wrap(native.sliceChannels(xt, start, count));
+}
+
+/** Concatenation along the channel dimension of tensors [N, Ci, ...] on one device. */
+export function concatChannels(parts: Tensor[]): Tensor {
+  if (!Array.isArray(parts) || parts.length === 0) throw new TypeError(`parts must be a non-empty array of tensors, got ${describe(parts)}`);
+  const ts = parts.map((p, i) => tensorArg(p, `parts[${i}]`));
+  const first = ts[0]!;
+  ts.forEach((t, i) => {
+    sameDevice([first, 'parts[0]'], [t, `parts[${i}]`]);
+    if (t.shape.length !== first.shape.length || t.shape[0] !== first.shape[0] || !t.shape.slice(2).every((d, j) => d === first.shape[j + 2]))
+      throw new RangeError(`parts[${i}] ${shapeString(t.shape)} does not match parts[0] ${shapeString(first.shape)} outside the channel dimension`);
+  });
+  return wrap(native.concatChannels(ts));
+}

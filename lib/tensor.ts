@@ -1,0 +1,112 @@
+// Tensors: handles to device storage. Work on them is queued on their device's stream; reading
+// values back (`toArray`) is the one place to await.
+import { native, type NativeTensor } from './binding.js';
+import { AlexNetError } from './errors.js';
+import { describe, shapeString, validShape } from './validate.js';
+
+native.setErrorClass(AlexNetError);
+
+export type DType = 'float32' | 'int32';
+export type DeviceName = string;
+
+const WRAP = Symbol('wrap');
+
+/** A dense row-major float32 (or int32) tensor on one device. */
+export class Tensor {
+  /** @internal */
+  readonly native: NativeTensor;
+
+  /** @internal Use Tensor.fromArray / Tensor.zeros / ops. */
+  constructor(token: typeof WRAP, handle: NativeTensor) {
+    if (token !== WRAP) throw new TypeError('Tensor cannot be constructed directly; use Tensor.fromArray');
+    this.native = handle;
+  }
+
+  /** @internal */
+  static wrap(handle: NativeTensor): Tensor {
+    return new Tensor(WRAP, handle);
+  }
+
+  /** Copies `data` to a new tensor of `shape` on `device` ("cpu", "cpu:1", "cuda:0"...). */
+  static fromArray(data: Float32Array | Int32Array, shape: readonly number[], device: DeviceName = 'cpu'): Tensor {
+    if (!(data instanceof Float32Array) && !(data instanceof Int32Array))
+      throw new TypeError(`data must be a Float32Array or an Int32Array, got ${describe(data)}`);
+    const dims = validShape([...shape]);
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (count !== data.length)
+      throw new RangeError(`data has ${data.length} elements but shape ${shapeString(dims)} needs ${count}`);
+    if (typeof device !== 'string') throw new TypeError(`device must be a string, got ${describe(device)}`);
+    return Tensor.wrap(native.fromArray(data, dims, device));
+  }
+
+  /** A tensor of zeros. */
+  static zeros(shape: readonly number[], device: DeviceName = 'cpu'): Tensor {
+    return Tensor.full(shape, 0, device);
+  }
+
+  /** A float32 tensor filled with `value`. */
+  static full(shape: readonly number[], value: number, device: DeviceName = 'cpu'): Tensor {
+    const t = Tensor.wrap(native.empty(validShape([...shape]), 'float32', device));
+    native.fill(t.native, value);
+    return t;
+  }
+
+  /** Samples from N(mean, std²) with a counter-based generator: the same values on every device. */
+  static normal(shape: readonly number[], options: { mean?: number; std?: number; seed?: number; device?: DeviceName } = {}): Tensor {
+    const { mean = 0, std = 1, seed = 0, device = 'cpu' } = options;
+    const t = Tensor.wrap(native.empty(validShape([...shape]), 'float32', device));
+    native.normal(t.native, mean, std, seed);
+    return t;
+  }
+
+  get shape(): number[] { return this.live('tensor').shape; }
+  get dtype(): DType { return this.live('tensor').dtype; }
+  get device(): DeviceName { return this.live('tensor').device; }
+  get size(): number { return this.shape.reduce((a, b) => a * b, 1); }
+  get disposed(): boolean { return this.native.disposed; }
+
+  /** A view of the same storage with another shape of the same size. */
+  reshape(shape: readonly number[]): Tensor {
+    const dims = validShape([...shape]);
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (count !== this.size)
+      throw new RangeError(`cannot reshape ${shapeString(this.shape)} (${this.size} elements) to ${shapeString(dims)} (${count} elements)`);
+    return Tensor.wrap(this.native.reshape(dims));
+  }
+
+  /** A copy on another device (ordered after pending work on both devices). */
+  to(device: DeviceName): Tensor {
+    this.live('tensor');
+    return Tensor.wrap(this.native.to(device));
+  }
+
+  /** The values, once all work queued before this call on the tensor's device has finished. */
+  toArray(): Promise<Float32Array | Int32Array> {
+    this.live('tensor');
+    return this.native.toArray();
+  }
+
+  /** Releases the storage now (it returns to the device cache once queued work is done). */
+  dispose(): void {
+    this.native.dispose();
+  }
+
+  /** @internal Throws a TypeError naming `param` if disposed. */
+  live(param: string): NativeTensor {
+    if (this.native.disposed) throw new TypeError(`${param} has been disposed`);
+    return this.native;
+  }
+
+  toString(): string {
+    return this.disposed ? 'Tensor(disposed)' : `Tensor(${shapeString(this.shape)}, ${this.dtype}, ${this.device})`;
+  }
+}
+
+/** Disposes every tensor in a (possibly nested) structure of tensors; ignores everything else. */
+export function disposeAll(...values: unknown[]): void {
+  for (const v of values) {
+    if (v instanceof Tensor) v.dispose();
+    else if (Array.isArray(v)) disposeAll(...v);
+    else if (v && typeof v === 'object' && !(ArrayBuffer.isView(v))) disposeAll(...Object.values(v));
+  }
+}

@@ -1,0 +1,59 @@
+// Per-environment state of the addon (one per main thread or worker thread) and the helpers every
+// binding file shares: unwrapping tensors, wrapping results, turning core errors into JS errors.
+#pragma once
+
+#include <napi.h>
+
+#include "alexnet/alexnet.hpp"
+
+namespace alexnet::addon {
+
+struct AddonData {
+  Napi::FunctionReference tensorClass;
+  Napi::FunctionReference errorClass;  // AlexNetError from lib/errors.ts, once registered
+};
+
+AddonData& addonData(Napi::Env env);
+
+// JS value -> core tensor; throws a TypeError naming `param` if it is not a live tensor.
+const Tensor& unwrapTensor(const Napi::Value& value, const char* param);
+// Like unwrapTensor, but null/undefined give an undefined Tensor.
+Tensor unwrapOptionalTensor(const Napi::Value& value, const char* param);
+Napi::Value wrapTensor(Napi::Env env, Tensor tensor);
+
+// Builds the JS error for a core error: an AlexNetError with code, call and hint; INVALID_ARGUMENT
+// becomes a TypeError (the TypeScript layer normally catches those first, with friendlier text).
+Napi::Error makeError(Napi::Env env, const Error& error);
+Napi::Error makeError(Napi::Env env, const std::exception_ptr& error);
+
+// Runs `body` and converts core errors into pending JS exceptions.
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    throw makeError(info.Env(), e);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw makeError(info.Env(), Error("OUT_OF_MEMORY", "host memory exhausted", "operator new"));
+  } catch (const std::exception& e) {
+    throw makeError(info.Env(), Error("INTERNAL", e.what()));
+  }
+}
+
+int intArg(const Napi::CallbackInfo& info, size_t i, const char* param);
+double numberArg(const Napi::CallbackInfo& info, size_t i, const char* param);
+bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* param);
+std::string stringArg(const Napi::CallbackInfo& info, size_t i, const char* param);
+Shape shapeArg(const Napi::CallbackInfo& info, size_t i, const char* param);
+uint64_t seedArg(const Napi::CallbackInfo& info, size_t i, const char* param);
+
+Napi::Object init(Napi::Env env, Napi::Object exports);
+void initTensor(Napi::Env env, Napi::Object exports);
+void initOps(Napi::Env env, Napi::Object exports);
+void initRuntime(Napi::Env env, Napi::Object exports);
+// The data pipeline's bindings (native/addon/data_binding.cpp), when native/data is built.
+void initData(Napi::Env env, Napi::Object exports);
+
+}  // namespace alexnet::addon

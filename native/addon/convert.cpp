@@ -1,0 +1,98 @@
+// Argument conversion and error mapping shared by all bindings.
+#include <cmath>
+
+#include "addon.hpp"
+
+namespace alexnet::addon {
+
+static std::string describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsNumber()) return "number " + v.ToString().Utf8Value();
+  if (v.IsString()) return "string \"" + v.As<Napi::String>().Utf8Value() + "\"";
+  if (v.IsBoolean()) return "boolean";
+  if (v.IsArray()) return "array";
+  return "object";
+}
+
+double numberArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
+  if (!info[i].IsNumber())
+    throw Napi::TypeError::New(info.Env(), std::string(param) + " must be a number, got " + describe(info[i]));
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+int intArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
+  double v = numberArg(info, i, param);
+  if (!std::isfinite(v) || std::floor(v) != v || std::fabs(v) > 2147483647.0)
+    throw Napi::TypeError::New(info.Env(), std::string(param) + " must be an integer, got " + describe(info[i]));
+  return static_cast<int>(v);
+}
+
+uint64_t seedArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
+  double v = numberArg(info, i, param);
+  if (!std::isfinite(v) || std::floor(v) != v || v < 0 || v > 9007199254740991.0)
+    throw Napi::TypeError::New(info.Env(), std::string(param) + " must be an integer in [0, 2^53), got " + describe(info[i]));
+  return static_cast<uint64_t>(v);
+}
+
+bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
+  if (!info[i].IsBoolean())
+    throw Napi::TypeError::New(info.Env(), std::string(param) + " must be a boolean, got " + describe(info[i]));
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+std::string stringArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
+  if (!info[i].IsString())
+    throw Napi::TypeError::New(info.Env(), std::string(param) + " must be a string, got " + describe(info[i]));
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Shape shapeArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
+  if (!info[i].IsArray())
+    throw Napi::TypeError::New(info.Env(), std::string(param) + " must be an array of integers, got " + describe(info[i]));
+  Napi::Array array = info[i].As<Napi::Array>();
+  Shape shape;
+  for (uint32_t k = 0; k < array.Length(); ++k) {
+    Napi::Value d = array.Get(k);
+    double v = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1;
+    if (!std::isfinite(v) || std::floor(v) != v || v <= 0)
+      throw Napi::TypeError::New(info.Env(), std::string(param) + "[" + std::to_string(k) +
+                                                 "] must be a positive integer, got " + describe(d));
+    shape.push_back(static_cast<int64_t>(v));
+  }
+  return shape;
+}
+
+Napi::Error makeError(Napi::Env env, const Error& error) {
+  Napi::Error result;
+  AddonData& data = addonData(env);
+  if (error.code() == "INVALID_ARGUMENT") {
+    result = Napi::TypeError::New(env, error.what());
+  } else if (!data.errorClass.IsEmpty()) {
+    Napi::Object object = data.errorClass.New({Napi::String::New(env, error.what()),
+                                               Napi::String::New(env, error.code()),
+                                               Napi::String::New(env, error.call()),
+                                               Napi::String::New(env, error.hint())});
+    return Napi::Error(env, object);
+  } else {
+    result = Napi::Error::New(env, error.what());
+    result.Set("call", Napi::String::New(env, error.call()));
+    result.Set("hint", Napi::String::New(env, error.hint()));
+  }
+  result.Set("code", Napi::String::New(env, error.code()));
+  return result;
+}
+
+Napi::Error makeError(Napi::Env env, const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    return makeError(env, e);
+  } catch (const std::exception& e) {
+    return makeError(env, Error("INTERNAL", e.what()));
+  } catch (...) {
+    return makeError(env, Error("INTERNAL", "unknown native error"));
+  }
+}
+
+}  // namespace alexnet::addon

@@ -1,0 +1,101 @@
+// Devices, synchronisation, allocator statistics and error-class registration.
+#include "addon.hpp"
+
+namespace alexnet::addon {
+namespace {
+
+using Info = Napi::CallbackInfo;
+
+class FenceWorker : public Napi::AsyncWorker {
+ public:
+  FenceWorker(Napi::Env env, std::shared_future<void> fence)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fence_(std::move(fence)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      fence_.get();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+  void OnOK() override {
+    if (error_) deferred_.Reject(makeError(Env(), error_).Value());
+    else deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_future<void> fence_;
+  std::exception_ptr error_;
+};
+
+Napi::Value synchronize(const Info& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Device& device = Device::get(stringArg(info, 0, "device"));
+    auto* worker = new FenceWorker(info.Env(), device.stream().fence());
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+Napi::Value setErrorClass(const Info& info) {
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "errorClass must be a constructor");
+  addonData(info.Env()).errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value cudaInfo(const Info& info) {
+  return guarded(info, [&] {
+    Napi::Env env = info.Env();
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("status", Napi::String::New(env, Device::cudaStatus()));
+    int count = Device::cudaDeviceCount();
+    result.Set("count", Napi::Number::New(env, count));
+    Napi::Array names = Napi::Array::New(env, count);
+    for (int i = 0; i < count; ++i) names.Set(uint32_t(i), Napi::String::New(env, Device::describeCuda(i)));
+    result.Set("devices", names);
+    return Napi::Value(result);
+  });
+}
+
+Napi::Value allocatorStats(const Info& info) {
+  return guarded(info, [&] {
+    Napi::Env env = info.Env();
+    auto stats = Device::get(stringArg(info, 0, "device")).allocator().stats();
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("systemAllocations", Napi::Number::New(env, double(stats.systemAllocations)));
+    result.Set("bytesInUse", Napi::Number::New(env, double(stats.bytesInUse)));
+    result.Set("bytesCached", Napi::Number::New(env, double(stats.bytesCached)));
+    return Napi::Value(result);
+  });
+}
+
+Napi::Value emptyCache(const Info& info) {
+  return guarded(info, [&] {
+    Device& device = Device::get(stringArg(info, 0, "device"));
+    device.synchronize();
+    device.allocator().emptyCache();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value checkDevice(const Info& info) {
+  return guarded(info, [&] {
+    return Napi::Value(Napi::String::New(info.Env(), Device::get(stringArg(info, 0, "device")).name()));
+  });
+}
+
+}  // namespace
+
+void initRuntime(Napi::Env env, Napi::Object exports) {
+  exports.Set("synchronize", Napi::Function::New(env, synchronize, "synchronize"));
+  exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
+  exports.Set("cudaInfo", Napi::Function::New(env, cudaInfo, "cudaInfo"));
+  exports.Set("allocatorStats", Napi::Function::New(env, allocatorStats, "allocatorStats"));
+  exports.Set("emptyCache", Napi::Function::New(env, emptyCache, "emptyCache"));
+  exports.Set("checkDevice", Napi::Function::New(env, checkDevice, "checkDevice"));
+}
+
+}  // namespace alexnet::addon

@@ -1,0 +1,197 @@
+// The JS-visible tensor handle. It owns one reference to the core tensor; dispose() drops it at
+// once (the block returns to the device cache when queued work no longer needs it) and the GC
+// finaliser is only a safety net. V8 is told about the memory so undisposed tensors get collected.
+#include <cstring>
+
+#include "addon.hpp"
+
+namespace alexnet::addon {
+namespace {
+
+class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "NativeTensor",
+                       {InstanceAccessor<&TensorHandle::shape>("shape"),
+                        InstanceAccessor<&TensorHandle::dtype>("dtype"),
+                        InstanceAccessor<&TensorHandle::device>("device"),
+                        InstanceAccessor<&TensorHandle::disposed>("disposed"),
+                        InstanceMethod<&TensorHandle::reshape>("reshape"),
+                        InstanceMethod<&TensorHandle::to>("to"),
+                        InstanceMethod<&TensorHandle::toArray>("toArray"),
+                        InstanceMethod<&TensorHandle::dispose>("dispose")});
+  }
+
+  explicit TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal())
+      throw Napi::TypeError::New(info.Env(), "NativeTensor cannot be constructed directly; use Tensor.fromArray");
+    auto* owned = info[0].As<Napi::External<Tensor>>().Data();
+    tensor_ = std::move(*owned);
+    delete owned;
+    reported_ = static_cast<int64_t>(tensor_.bytes());
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), reported_);
+  }
+
+  ~TensorHandle() override { release(Env()); }
+
+  const Tensor& tensor(Napi::Env env, const char* param) const {
+    if (!tensor_.defined())
+      throw Napi::TypeError::New(env, std::string(param) + " has been disposed");
+    return tensor_;
+  }
+
+ private:
+  void release(Napi::Env env) {
+    if (!tensor_.defined()) return;
+    tensor_ = Tensor();
+    if (reported_) Napi::MemoryManagement::AdjustExternalMemory(env, -reported_);
+    reported_ = 0;
+  }
+
+  Napi::Value shape(const Napi::CallbackInfo& info) {
+    const Tensor& t = tensor(info.Env(), "tensor");
+    Napi::Array array = Napi::Array::New(info.Env(), t.shape().size());
+    for (size_t i = 0; i < t.shape().size(); ++i) array.Set(uint32_t(i), Napi::Number::New(info.Env(), double(t.shape()[i])));
+    return array;
+  }
+  Napi::Value dtype(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), dtypeName(tensor(info.Env(), "tensor").dtype()));
+  }
+  Napi::Value device(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), tensor(info.Env(), "tensor").device().name());
+  }
+  Napi::Value disposed(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), !tensor_.defined());
+  }
+  Napi::Value reshape(const Napi::CallbackInfo& info) {
+    return guarded(info, [&] {
+      return wrapTensor(info.Env(), tensor(info.Env(), "tensor").reshape(shapeArg(info, 0, "shape")));
+    });
+  }
+  Napi::Value to(const Napi::CallbackInfo& info) {
+    return guarded(info, [&] {
+      Device& target = Device::get(stringArg(info, 0, "device"));
+      return wrapTensor(info.Env(), tensor(info.Env(), "tensor").to(target));
+    });
+  }
+  Napi::Value dispose(const Napi::CallbackInfo& info) {
+    release(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value toArray(const Napi::CallbackInfo& info);
+
+  Tensor tensor_;
+  int64_t reported_ = 0;
+};
+
+// Waits for a download on a libuv pool thread (never on the JS thread), then builds the typed array.
+class DownloadWorker : public Napi::AsyncWorker {
+ public:
+  DownloadWorker(Napi::Env env, Tensor::HostDownload download, DType dtype)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        download_(std::move(download)), dtype_(dtype) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      download_.ready.get();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (error_) {
+      deferred_.Reject(makeError(env, error_).Value());
+      return;
+    }
+    const auto& bytes = *download_.bytes;
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes.size());
+    std::memcpy(buffer.Data(), bytes.data(), bytes.size());
+    const size_t count = bytes.size() / 4;
+    if (dtype_ == DType::Float32)
+      deferred_.Resolve(Napi::Float32Array::New(env, count, buffer, 0));
+    else
+      deferred_.Resolve(Napi::Int32Array::New(env, count, buffer, 0));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Tensor::HostDownload download_;
+  DType dtype_;
+  std::exception_ptr error_;
+};
+
+Napi::Value TensorHandle::toArray(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const Tensor& t = tensor(info.Env(), "tensor");
+    auto* worker = new DownloadWorker(info.Env(), t.toHostAsync(), t.dtype());
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+Napi::Value fromArray(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Napi::Env env = info.Env();
+    if (!info[0].IsTypedArray())
+      throw Napi::TypeError::New(env, "data must be a Float32Array or an Int32Array");
+    Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+    DType dtype;
+    if (array.TypedArrayType() == napi_float32_array) dtype = DType::Float32;
+    else if (array.TypedArrayType() == napi_int32_array) dtype = DType::Int32;
+    else throw Napi::TypeError::New(env, "data must be a Float32Array or an Int32Array");
+    Shape shape = shapeArg(info, 1, "shape");
+    if (int64_t(array.ElementLength()) != shapeNumel(shape))
+      throw Napi::RangeError::New(env, "data has " + std::to_string(array.ElementLength()) +
+                                           " elements but shape " + shapeString(shape) + " needs " +
+                                           std::to_string(shapeNumel(shape)));
+    Device& device = Device::get(stringArg(info, 2, "device"));
+    const uint8_t* bytes = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+    return wrapTensor(env, Tensor::fromHost(device, bytes, shape, dtype));
+  });
+}
+
+Napi::Value empty(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Shape shape = shapeArg(info, 0, "shape");
+    std::string dtype = stringArg(info, 1, "dtype");
+    if (dtype != "float32" && dtype != "int32")
+      throw Napi::TypeError::New(info.Env(), "dtype must be \"float32\" or \"int32\", got \"" + dtype + "\"");
+    Device& device = Device::get(stringArg(info, 2, "device"));
+    return wrapTensor(info.Env(), Tensor::empty(device, shape, dtype == "int32" ? DType::Int32 : DType::Float32));
+  });
+}
+
+}  // namespace
+
+const Tensor& unwrapTensor(const Napi::Value& value, const char* param) {
+  Napi::Env env = value.Env();
+  AddonData& data = addonData(env);
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(data.tensorClass.Value()))
+    throw Napi::TypeError::New(env, std::string(param) + " must be a Tensor");
+  return TensorHandle::Unwrap(value.As<Napi::Object>())->tensor(env, param);
+}
+
+Tensor unwrapOptionalTensor(const Napi::Value& value, const char* param) {
+  if (value.IsNull() || value.IsUndefined()) return Tensor();
+  return unwrapTensor(value, param);
+}
+
+Napi::Value wrapTensor(Napi::Env env, Tensor tensor) {
+  if (!tensor.defined()) return env.Null();
+  auto* owned = new Tensor(std::move(tensor));
+  return addonData(env).tensorClass.New({Napi::External<Tensor>::New(env, owned)});
+}
+
+void initTensor(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = TensorHandle::define(env);
+  addonData(env).tensorClass = Napi::Persistent(cls);
+  exports.Set("NativeTensor", cls);
+  exports.Set("fromArray", Napi::Function::New(env, fromArray, "fromArray"));
+  exports.Set("empty", Napi::Function::New(env, empty, "empty"));
+}
+
+}  // namespace alexnet::addon

@@ -1,0 +1,91 @@
+#include "alexnet/device.hpp"
+
+#include <cctype>
+#include <map>
+
+#include "../cpu/cpu_backend.hpp"
+#include "alexnet/error.hpp"
+#include "cuda_loader.hpp"
+
+namespace alexnet {
+namespace {
+
+struct ParsedName {
+  DeviceKind kind;
+  int index;
+  std::string canonical;
+};
+
+ParsedName parseDeviceName(const std::string& name) {
+  std::string kind = name, index = "0";
+  auto colon = name.find(':');
+  if (colon != std::string::npos) {
+    kind = name.substr(0, colon);
+    index = name.substr(colon + 1);
+  }
+  bool digits = !index.empty() && index.size() <= 4;
+  for (char c : index) digits = digits && std::isdigit(static_cast<unsigned char>(c));
+  if ((kind != "cpu" && kind != "cuda") || !digits)
+    invalidArgument("device must be \"cpu\", \"cpu:N\", \"cuda\" or \"cuda:N\", got \"" + name + "\"");
+  int i = std::stoi(index);
+  return {kind == "cpu" ? DeviceKind::Cpu : DeviceKind::Cuda, i, kind + ":" + std::to_string(i)};
+}
+
+// Devices live for the whole process: their stream threads may still hold work at exit.
+std::mutex& registryMutex() {
+  static auto* m = new std::mutex();
+  return *m;
+}
+std::map<std::string, Device*>& registry() {
+  static auto* r = new std::map<std::string, Device*>();
+  return *r;
+}
+
+}  // namespace
+
+Device::Device(std::string name, DeviceKind kind, int index, std::unique_ptr<Backend> backend,
+               std::function<void(Backend*)> destroyBackend)
+    : name_(std::move(name)), kind_(kind), index_(index), backend_(std::move(backend)),
+      destroyBackend_(std::move(destroyBackend)) {
+  allocator_ = std::make_unique<CachingAllocator>(*backend_);
+  stream_ = std::make_unique<Stream>(*backend_, name_);
+}
+
+Device::~Device() {
+  stream_.reset();
+  allocator_.reset();
+  if (destroyBackend_) destroyBackend_(backend_.release());
+}
+
+Device& Device::get(const std::string& name) {
+  ParsedName parsed = parseDeviceName(name);
+  std::lock_guard<std::mutex> lock(registryMutex());
+  auto& devices = registry();
+  auto it = devices.find(parsed.canonical);
+  if (it != devices.end()) return *it->second;
+  Device* device;
+  if (parsed.kind == DeviceKind::Cpu) {
+    device = new Device(parsed.canonical, DeviceKind::Cpu, parsed.index, createCpuBackend());
+  } else {
+    Backend* backend = cuda_loader::createBackend(parsed.index);
+    device = new Device(parsed.canonical, DeviceKind::Cuda, parsed.index,
+                        std::unique_ptr<Backend>(backend), cuda_loader::destroyBackend);
+  }
+  devices[parsed.canonical] = device;
+  return *device;
+}
+
+std::string Device::cudaStatus() {
+  std::string why;
+  int count = cuda_loader::deviceCount(&why);
+  if (count > 0) return "available: " + std::to_string(count) + " device(s)";
+  return "unavailable: " + why;
+}
+
+int Device::cudaDeviceCount() { return cuda_loader::deviceCount(nullptr); }
+
+std::string Device::describeCuda(int index) { return cuda_loader::describe(index); }
+
+void Device::synchronize() { stream_->fence().get(); }
+
+}  // namespace alexnet

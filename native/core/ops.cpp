@@ -1,0 +1,433 @@
+// Validation, output allocation and submission of every op. Numerics live in the backends.
+#include "alexnet/ops.hpp"
+
+#include "alexnet/error.hpp"
+
+namespace alexnet::ops {
+namespace {
+
+void requireDefined(const Tensor& t, const char* name) {
+  if (!t.defined()) invalidArgument(std::string(name) + " is not a tensor (undefined or disposed)");
+}
+
+void requireRank(const Tensor& t, const char* name, int rank) {
+  requireDefined(t, name);
+  if (t.rank() != rank)
+    invalidArgument(std::string(name) + " must have rank " + std::to_string(rank) + ", got shape " +
+                    shapeString(t.shape()));
+}
+
+void requireFloat(const Tensor& t, const char* name) {
+  if (t.dtype() != DType::Float32)
+    invalidArgument(std::string(name) + " must be float32, got " + dtypeName(t.dtype()));
+}
+
+void requireSameDevice(const Tensor& a, const char* aName, const Tensor& b, const char* bName) {
+  if (&a.device() != &b.device())
+    invalidArgument(std::string(bName) + " is on " + b.device().name() + " but " + aName + " is on " +
+                    a.device().name());
+}
+
+void requireShape(const Tensor& t, const char* name, const Shape& expected) {
+  if (t.shape() != expected)
+    invalidArgument(std::string(name) + " must have shape " + shapeString(expected) + ", got " +
+                    shapeString(t.shape()));
+}
+
+void requirePositive(int v, const char* name) {
+  if (v <= 0) invalidArgument(std::string(name) + " must be a positive integer, got " + std::to_string(v));
+}
+
+template <typename F>
+void submit(const Tensor& on, F&& fn) {
+  on.device().stream().submit(std::forward<F>(fn));
+}
+
+ConvGeometry convGeometry(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
+  requireRank(x, "x", 4);
+  requireRank(w, "w", 4);
+  requireFloat(x, "x");
+  requireFloat(w, "w");
+  requireSameDevice(x, "x", w, "w");
+  requirePositive(o.strideH, "stride");
+  requirePositive(o.strideW, "stride");
+  requirePositive(o.groups, "groups");
+  if (o.padH < 0 || o.padW < 0) invalidArgument("padding must be >= 0");
+  ConvGeometry g{};
+  g.n = int(x.dim(0)), g.c = int(x.dim(1)), g.h = int(x.dim(2)), g.w = int(x.dim(3));
+  g.o = int(w.dim(0)), g.kh = int(w.dim(2)), g.kw = int(w.dim(3));
+  g.strideH = o.strideH, g.strideW = o.strideW, g.padH = o.padH, g.padW = o.padW;
+  g.groups = o.groups;
+  if (g.c % g.groups || g.o % g.groups)
+    invalidArgument("groups (" + std::to_string(g.groups) + ") must divide the input channels (" +
+                    std::to_string(g.c) + ") and the output channels (" + std::to_string(g.o) + ")");
+  if (w.dim(1) != g.c / g.groups)
+    invalidArgument("w must have shape [O, C / groups, KH, KW] = [" + std::to_string(g.o) + ", " +
+                    std::to_string(g.c / g.groups) + ", KH, KW], got " + shapeString(w.shape()));
+  if (g.h + 2 * g.padH < g.kh || g.w + 2 * g.padW < g.kw)
+    invalidArgument("kernel " + std::to_string(g.kh) + "x" + std::to_string(g.kw) +
+                    " is larger than the padded input " + std::to_string(g.h + 2 * g.padH) + "x" +
+                    std::to_string(g.w + 2 * g.padW));
+  g.outH = (g.h + 2 * g.padH - g.kh) / g.strideH + 1;
+  g.outW = (g.w + 2 * g.padW - g.kw) / g.strideW + 1;
+  return g;
+}
+
+LrnGeometry lrnGeometry(const Tensor& x, const LrnOptions& o) {
+  requireRank(x, "x", 4);
+  requireFloat(x, "x");
+  requirePositive(o.size, "size");
+  if (o.size % 2 == 0) invalidArgument("size must be odd (a window centred on each channel), got " + std::to_string(o.size));
+  if (!(o.alpha >= 0)) invalidArgument("alpha must be >= 0");
+  if (!(o.beta > 0)) invalidArgument("beta must be > 0");
+  if (!(o.k > 0)) invalidArgument("k must be > 0");
+  return {int(x.dim(0)), int(x.dim(1)), int(x.dim(2)), int(x.dim(3)), o.size, o.alpha, o.beta, o.k};
+}
+
+PoolGeometry poolGeometry(const Tensor& x, const PoolOptions& o) {
+  requireRank(x, "x", 4);
+  requireFloat(x, "x");
+  requirePositive(o.kernelH, "kernel");
+  requirePositive(o.kernelW, "kernel");
+  requirePositive(o.strideH, "stride");
+  requirePositive(o.strideW, "stride");
+  PoolGeometry g{int(x.dim(0)), int(x.dim(1)), int(x.dim(2)), int(x.dim(3)),
+                 o.kernelH, o.kernelW, o.strideH, o.strideW, 0, 0};
+  if (g.kernelH > g.h || g.kernelW > g.w)
+    invalidArgument("pooling window " + std::to_string(g.kernelH) + "x" + std::to_string(g.kernelW) +
+                    " is larger than the input " + std::to_string(g.h) + "x" + std::to_string(g.w));
+  g.outH = (g.h - g.kernelH) / g.strideH + 1;
+  g.outW = (g.w - g.kernelW) / g.strideW + 1;
+  return g;
+}
+
+int64_t rows(const Tensor& x) { return x.dim(0); }
+int64_t features(const Tensor& x) { return x.numel() / x.dim(0); }
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& options) {
+  ConvGeometry g = convGeometry(x, w, options);
+  if (bias.defined()) {
+    requireFloat(bias, "b");
+    requireSameDevice(x, "x", bias, "b");
+    requireShape(bias, "b", {g.o});
+  }
+  Tensor y = Tensor::empty(x.device(), {g.n, g.o, g.outH, g.outW});
+  submit(x, [g, x, w, bias, y](Backend& b) {
+    b.conv2dForward(g, x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32());
+  });
+  return y;
+}
+
+Conv2dGrads conv2dBackward(const Tensor& dy, const Tensor& x, const Tensor& w,
+                           const Conv2dOptions& options, bool wantDx, bool wantDb) {
+  ConvGeometry g = convGeometry(x, w, options);
+  requireDefined(dy, "dy");
+  requireFloat(dy, "dy");
+  requireSameDevice(x, "x", dy, "dy");
+  requireShape(dy, "dy", {g.n, g.o, g.outH, g.outW});
+  Conv2dGrads grads;
+  Device& dev = x.device();
+  grads.dw = Tensor::empty(dev, w.shape());
+  if (wantDb) grads.db = Tensor::empty(dev, {g.o});
+  if (wantDx) grads.dx = Tensor::empty(dev, x.shape());
+  submit(x, [g, dy, x, w, grads](Backend& b) {
+    b.conv2dBackwardFilter(g, x.f32(), dy.f32(), grads.dw.f32(),
+                           grads.db.defined() ? grads.db.f32() : nullptr);
+    if (grads.dx.defined()) b.conv2dBackwardData(g, dy.f32(), w.f32(), grads.dx.f32());
+  });
+  return grads;
+}
+
+Tensor localResponseNorm(const Tensor& x, const LrnOptions& options) {
+  LrnGeometry g = lrnGeometry(x, options);
+  Tensor y = Tensor::empty(x.device(), x.shape());
+  submit(x, [g, x, y](Backend& b) { b.lrnForward(g, x.f32(), y.f32()); });
+  return y;
+}
+
+Tensor localResponseNormBackward(const Tensor& dy, const Tensor& x, const Tensor& y,
+                                 const LrnOptions& options) {
+  LrnGeometry g = lrnGeometry(x, options);
+  requireDefined(dy, "dy");
+  requireDefined(y, "y");
+  requireSameDevice(x, "x", dy, "dy");
+  requireSameDevice(x, "x", y, "y");
+  requireShape(dy, "dy", x.shape());
+  requireShape(y, "y", x.shape());
+  Tensor dx = Tensor::empty(x.device(), x.shape());
+  submit(x, [g, dy, x, y, dx](Backend& b) { b.lrnBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
+  return dx;
+}
+
+Tensor maxPool2d(const Tensor& x, const PoolOptions& options) {
+  PoolGeometry g = poolGeometry(x, options);
+  Tensor y = Tensor::empty(x.device(), {g.n, g.c, g.outH, g.outW});
+  submit(x, [g, x, y](Backend& b) { b.maxPoolForward(g, x.f32(), y.f32()); });
+  return y;
+}
+
+Tensor maxPool2dBackward(const Tensor& dy, const Tensor& x, const Tensor& y, const PoolOptions& options) {
+  PoolGeometry g = poolGeometry(x, options);
+  requireDefined(dy, "dy");
+  requireDefined(y, "y");
+  requireSameDevice(x, "x", dy, "dy");
+  requireSameDevice(x, "x", y, "y");
+  requireShape(dy, "dy", {g.n, g.c, g.outH, g.outW});
+  requireShape(y, "y", {g.n, g.c, g.outH, g.outW});
+  Tensor dx = Tensor::empty(x.device(), x.shape());
+  submit(x, [g, dy, x, y, dx](Backend& b) { b.maxPoolBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
+  return dx;
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  requireDefined(x, "x");
+  requireRank(w, "w", 2);
+  requireFloat(x, "x");
+  requireFloat(w, "w");
+  requireSameDevice(x, "x", w, "w");
+  if (x.rank() < 2) invalidArgument("x must have shape [N, in], got " + shapeString(x.shape()));
+  const int n = int(rows(x)), in = int(features(x)), out = int(w.dim(0));
+  if (w.dim(1) != in)
+    invalidArgument("w must have shape [out, " + std::to_string(in) + "] to match x " +
+                    shapeString(x.shape()) + ", got " + shapeString(w.shape()));
+  if (bias.defined()) {
+    requireFloat(bias, "b");
+    requireSameDevice(x, "x", bias, "b");
+    requireShape(bias, "b", {out});
+  }
+  Tensor y = Tensor::empty(x.device(), {n, out});
+  submit(x, [n, in, out, x, w, bias, y](Backend& b) {
+    b.linearForward(n, in, out, x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32());
+  });
+  return y;
+}
+
+LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, bool wantDx, bool wantDb) {
+  requireDefined(dy, "dy");
+  requireDefined(x, "x");
+  requireRank(w, "w", 2);
+  requireSameDevice(x, "x", w, "w");
+  requireSameDevice(x, "x", dy, "dy");
+  const int n = int(rows(x)), in = int(features(x)), out = int(w.dim(0));
+  if (w.dim(1) != in) invalidArgument("w must have shape [out, " + std::to_string(in) + "], got " + shapeString(w.shape()));
+  requireShape(dy, "dy", {n, out});
+  LinearGrads grads;
+  Device& dev = x.device();
+  grads.dw = Tensor::empty(dev, w.shape());
+  if (wantDb) grads.db = Tensor::empty(dev, {out});
+  if (wantDx) grads.dx = Tensor::empty(dev, x.shape());
+  submit(x, [n, in, out, dy, x, w, grads](Backend& b) {
+    b.linearBackward(n, in, out, dy.f32(), x.f32(), w.f32(),
+                     grads.dx.defined() ? grads.dx.f32() : nullptr, grads.dw.f32(),
+                     grads.db.defined() ? grads.db.f32() : nullptr);
+  });
+  return grads;
+}
+
+Tensor relu(const Tensor& x) {
+  requireDefined(x, "x");
+  requireFloat(x, "x");
+  Tensor y = Tensor::empty(x.device(), x.shape());
+  submit(x, [x, y](Backend& b) { b.reluForward(size_t(x.numel()), x.f32(), y.f32()); });
+  return y;
+}
+
+Tensor reluBackward(const Tensor& dy, const Tensor& y) {
+  requireDefined(dy, "dy");
+  requireDefined(y, "y");
+  requireSameDevice(y, "y", dy, "dy");
+  requireShape(dy, "dy", y.shape());
+  Tensor dx = Tensor::empty(y.device(), y.shape());
+  submit(y, [dy, y, dx](Backend& b) { b.reluBackward(size_t(y.numel()), dy.f32(), y.f32(), dx.f32()); });
+  return dx;
+}
+
+DropoutResult dropout(const Tensor& x, float p, uint64_t seed) {
+  requireDefined(x, "x");
+  requireFloat(x, "x");
+  if (!(p >= 0.0f && p < 1.0f)) invalidArgument("p must be in [0, 1), got " + std::to_string(p));
+  DropoutResult r{Tensor::empty(x.device(), x.shape()), Tensor::empty(x.device(), x.shape())};
+  submit(x, [x, p, seed, r](Backend& b) {
+    b.dropoutForward(size_t(x.numel()), p, seed, x.f32(), r.y.f32(), r.mask.f32());
+  });
+  return r;
+}
+
+Tensor dropoutBackward(const Tensor& dy, const Tensor& mask) {
+  requireDefined(dy, "dy");
+  requireDefined(mask, "mask");
+  requireSameDevice(mask, "mask", dy, "dy");
+  requireShape(dy, "dy", mask.shape());
+  Tensor dx = Tensor::empty(dy.device(), dy.shape());
+  submit(dy, [dy, mask, dx](Backend& b) {
+    b.dropoutBackward(size_t(dy.numel()), dy.f32(), mask.f32(), dx.f32());
+  });
+  return dx;
+}
+
+static void checkLogitsLabels(const Tensor& logits, const Tensor& labels) {
+  requireRank(logits, "logits", 2);
+  requireFloat(logits, "logits");
+  requireRank(labels, "labels", 1);
+  if (labels.dtype() != DType::Int32) invalidArgument("labels must be int32, got float32");
+  requireSameDevice(logits, "logits", labels, "labels");
+  if (labels.dim(0) != logits.dim(0))
+    invalidArgument("labels must have shape [" + std::to_string(logits.dim(0)) + "] to match logits " +
+                    shapeString(logits.shape()) + ", got " + shapeString(labels.shape()));
+}
+
+LossResult softmaxCrossEntropy(const Tensor& logits, const Tensor& labels) {
+  checkLogitsLabels(logits, labels);
+  const int n = int(logits.dim(0)), classes = int(logits.dim(1));
+  LossResult r{Tensor::empty(logits.device(), {1}), Tensor::empty(logits.device(), logits.shape())};
+  r.loss = r.loss.reshape({1});
+  submit(logits, [n, classes, logits, labels, r](Backend& b) {
+    b.softmaxCrossEntropy(n, classes, logits.f32(), labels.i32(), r.loss.f32(), r.dlogits.f32());
+  });
+  return r;
+}
+
+Tensor softmax(const Tensor& logits) {
+  requireRank(logits, "logits", 2);
+  requireFloat(logits, "logits");
+  Tensor probs = Tensor::empty(logits.device(), logits.shape());
+  const int n = int(logits.dim(0)), classes = int(logits.dim(1));
+  submit(logits, [n, classes, logits, probs](Backend& b) { b.softmax(n, classes, logits.f32(), probs.f32()); });
+  return probs;
+}
+
+Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k) {
+  checkLogitsLabels(logits, labels);
+  const int n = int(logits.dim(0)), classes = int(logits.dim(1));
+  if (k < 1 || k > classes)
+    invalidArgument("k must be in [1, " + std::to_string(classes) + "], got " + std::to_string(k));
+  Tensor count = Tensor::empty(logits.device(), {1});
+  submit(logits, [n, classes, k, logits, labels, count](Backend& b) {
+    b.topkCorrect(n, classes, k, logits.f32(), labels.i32(), count.f32());
+  });
+  return count;
+}
+
+void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, float lr,
+             float momentum, float weightDecay) {
+  requireDefined(param, "param");
+  requireDefined(velocity, "velocity");
+  requireDefined(grad, "grad");
+  requireSameDevice(param, "param", velocity, "velocity");
+  requireSameDevice(param, "param", grad, "grad");
+  requireShape(velocity, "velocity", param.shape());
+  requireShape(grad, "grad", param.shape());
+  submit(param, [param, velocity, grad, lr, momentum, weightDecay](Backend& b) {
+    b.sgdStep(size_t(param.numel()), lr, momentum, weightDecay, param.f32(), velocity.f32(), grad.f32());
+  });
+}
+
+void fill(const Tensor& t, float value) {
+  requireDefined(t, "tensor");
+  requireFloat(t, "tensor");
+  submit(t, [t, value](Backend& b) { b.fill(size_t(t.numel()), value, t.f32()); });
+}
+
+void normal(const Tensor& t, float mean, float std, uint64_t seed) {
+  requireDefined(t, "tensor");
+  requireFloat(t, "tensor");
+  if (!(std >= 0)) invalidArgument("std must be >= 0");
+  submit(t, [t, mean, std, seed](Backend& b) { b.normalInit(size_t(t.numel()), mean, std, seed, t.f32()); });
+}
+
+void axpy(float alpha, const Tensor& x, const Tensor& y) {
+  requireDefined(x, "x");
+  requireDefined(y, "y");
+  requireSameDevice(y, "y", x, "x");
+  if (x.numel() != y.numel()) invalidArgument("x " + shapeString(x.shape()) + " and y " + shapeString(y.shape()) + " differ in size");
+  submit(y, [alpha, x, y](Backend& b) { b.axpy(size_t(x.numel()), alpha, x.f32(), y.f32()); });
+}
+
+Tensor scale(const Tensor& x, float alpha) {
+  requireDefined(x, "x");
+  requireFloat(x, "x");
+  Tensor y = Tensor::empty(x.device(), x.shape());
+  submit(x, [alpha, x, y](Backend& b) { b.scale(size_t(x.numel()), alpha, x.f32(), y.f32()); });
+  return y;
+}
+
+Tensor clone(const Tensor& x) {
+  requireDefined(x, "x");
+  Tensor y = Tensor::empty(x.device(), x.shape(), x.dtype());
+  submit(x, [x, y](Backend& b) { b.copyOnDevice(y.storage()->data(), x.storage()->data(), x.bytes()); });
+  return y;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  requireDefined(a, "a");
+  requireDefined(b, "b");
+  requireSameDevice(a, "a", b, "b");
+  requireShape(b, "b", a.shape());
+  Tensor y = clone(a);
+  axpy(1.0f, b, y);
+  return y;
+}
+
+Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {
+  requireDefined(x, "x");
+  if (x.rank() < 2) invalidArgument("x must have shape [N, C, ...], got " + shapeString(x.shape()));
+  if (start < 0 || count <= 0 || start + count > x.dim(1))
+    invalidArgument("channels [" + std::to_string(start) + ", " + std::to_string(start + count) +
+                    ") are outside x " + shapeString(x.shape()));
+  Shape shape = x.shape();
+  shape[1] = count;
+  Tensor y = Tensor::empty(x.device(), shape, x.dtype());
+  const size_t plane = size_t(x.numel() / (x.dim(0) * x.dim(1))) * 4;
+  const size_t srcPitch = plane * size_t(x.dim(1)), rowBytes = plane * size_t(count);
+  const size_t offset = plane * size_t(start), n = size_t(x.dim(0));
+  submit(x, [x, y, srcPitch, rowBytes, offset, n](Backend& b) {
+    b.copy2D(y.storage()->data(), rowBytes, static_cast<char*>(x.storage()->data()) + offset,
+             srcPitch, rowBytes, n);
+  });
+  return y;
+}
+
+void copyIntoChannels(const Tensor& dst, const Tensor& src, int64_t start) {
+  requireDefined(dst, "dst");
+  requireDefined(src, "src");
+  requireSameDevice(dst, "dst", src, "src");
+  if (dst.rank() != src.rank() || dst.rank() < 2 || src.dim(0) != dst.dim(0) ||
+      start < 0 || start + src.dim(1) > dst.dim(1))
+    invalidArgument("src " + shapeString(src.shape()) + " does not fit into dst " +
+                    shapeString(dst.shape()) + " at channel " + std::to_string(start));
+  for (int i = 2; i < dst.rank(); ++i)
+    if (dst.dim(i) != src.dim(i))
+      invalidArgument("src " + shapeString(src.shape()) + " and dst " + shapeString(dst.shape()) +
+                      " differ beyond the channel dimension");
+  const size_t plane = size_t(src.numel() / (src.dim(0) * src.dim(1))) * 4;
+  const size_t dstPitch = plane * size_t(dst.dim(1)), rowBytes = plane * size_t(src.dim(1));
+  const size_t offset = plane * size_t(start), n = size_t(src.dim(0));
+  submit(dst, [dst, src, dstPitch, rowBytes, offset, n](Backend& b) {
+    b.copy2D(static_cast<char*>(dst.storage()->data()) + offset, dstPitch, src.storage()->data(),
+             rowBytes, rowBytes, n);
+  });
+}
+
+Tensor concatChannels(const std::vector<Tensor>& parts) {
+  if (parts.empty()) invalidArgument("concatChannels needs at least one tensor");
+  requireDefined(parts[0], "parts[0]");
+  Shape shape = parts[0].shape();
+  if (shape.size() < 2) invalidArgument("parts[0] must have shape [N, C, ...], got " + shapeString(shape));
+  int64_t channels = 0;
+  for (const Tensor& p : parts) {
+    requireDefined(p, "parts[i]");
+    channels += p.dim(1);
+  }
+  shape[1] = channels;
+  Tensor y = Tensor::empty(parts[0].device(), shape, parts[0].dtype());
+  int64_t start = 0;
+  for (const Tensor& p : parts) {
+    copyIntoChannels(y, p, start);
+    start += p.dim(1);
+  }
+  return y;
+}
+
+}  // namespace alexnet::ops

@@ -1,0 +1,123 @@
+// The op contract: every op a backend must implement, forward and backward, in one place.
+//
+// A backend is one folder (native/cpu, native/cuda) with a class deriving from Backend. The core
+// calls these methods only from the device's own stream thread, in submission order, so a backend
+// needs no locking of its own state (primitive caches, handles, workspaces). Pointers are device
+// memory obtained from allocate(); all tensors are dense, row-major (NCHW for images, OIHW for
+// convolution weights with I = C / groups). Methods may run asynchronously on the device (CUDA) as
+// long as later calls on the same backend observe their results; synchronize() waits for all.
+// Failures throw alexnet::Error (never abort or exit).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace alexnet {
+
+// Geometry of a 2-D convolution; the output size is floor((H + 2p - k) / s) + 1.
+struct ConvGeometry {
+  int n, c, h, w;          // input
+  int o, kh, kw;           // output channels and kernel size (weights are [o, c / groups, kh, kw])
+  int strideH, strideW;
+  int padH, padW;
+  int groups;
+  int outH, outW;          // derived by the core before the call
+};
+
+// Cross-channel local response normalisation in the paper's convention:
+//   b[c] = a[c] / (k + alpha * sum_{j in window(c)} a[j]^2)^beta
+// with the window of `size` channels centred on c, clipped at the edges. alpha is NOT divided by
+// size here; libraries that divide internally (cuDNN, oneDNN) must be passed alpha * size.
+struct LrnGeometry {
+  int n, c, h, w;
+  int size;
+  float alpha, beta, k;
+};
+
+// Max pooling without padding; output size floor((H - k) / s) + 1.
+struct PoolGeometry {
+  int n, c, h, w;
+  int kernelH, kernelW;
+  int strideH, strideW;
+  int outH, outW;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // ---- memory -------------------------------------------------------------------------------
+  virtual void* allocate(size_t bytes) = 0;          // raw device allocation (the core caches)
+  virtual void deallocate(void* ptr, size_t bytes) = 0;
+  virtual void copyFromHost(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copyToHost(void* dst, const void* src, size_t bytes) = 0;  // complete on return
+  virtual void copyOnDevice(void* dst, const void* src, size_t bytes) = 0;
+  // rows x rowBytes block copy with pitches (channel slicing and concatenation of NCHW tensors).
+  virtual void copy2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch,
+                      size_t rowBytes, size_t rows) = 0;
+  virtual void synchronize() = 0;
+
+  // ---- convolution (cuDNN / oneDNN) ---------------------------------------------------------
+  virtual void conv2dForward(const ConvGeometry& g, const float* x, const float* w,
+                             const float* bias /* may be null */, float* y) = 0;
+  virtual void conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
+                                  float* dx) = 0;
+  // dw is overwritten (not accumulated); db [o] may be null.
+  virtual void conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy,
+                                    float* dw, float* db) = 0;
+
+  // ---- local response normalisation --------------------------------------------------------
+  virtual void lrnForward(const LrnGeometry& g, const float* x, float* y) = 0;
+  virtual void lrnBackward(const LrnGeometry& g, const float* dy, const float* x, const float* y,
+                           float* dx) = 0;
+
+  // ---- max pooling (an input that wins several windows receives the sum of their gradients;
+  //      ties go to the first maximum in row-major window order) ------------------------------
+  virtual void maxPoolForward(const PoolGeometry& g, const float* x, float* y) = 0;
+  virtual void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x,
+                               const float* y, float* dx) = 0;
+
+  // ---- fully connected: y[n, out] = x[n, in] * w[out, in]^T + b[out] -------------------------
+  virtual void linearForward(int n, int in, int out, const float* x, const float* w,
+                             const float* bias /* may be null */, float* y) = 0;
+  // Any of dx, dw, db may be null (not wanted). dw and db are overwritten.
+  virtual void linearBackward(int n, int in, int out, const float* dy, const float* x,
+                              const float* w, float* dx, float* dw, float* db) = 0;
+
+  // ---- elementwise ---------------------------------------------------------------------------
+  virtual void reluForward(size_t count, const float* x, float* y) = 0;
+  // dx = dy where y > 0, else 0.
+  virtual void reluBackward(size_t count, const float* dy, const float* y, float* dx) = 0;
+  // Inverted dropout: mask[i] = keep ? 1 / (1 - p) : 0, y = x * mask. keep is decided by
+  // alexnet::counterUniform(seed, i) >= p (see random.hpp) so every backend draws the same mask.
+  virtual void dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
+                              float* mask) = 0;
+  virtual void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx) = 0;
+
+  // ---- losses and metrics --------------------------------------------------------------------
+  // Mean softmax cross-entropy over the batch, stable for huge logits (max subtracted).
+  // loss: one float; dlogits = (softmax - onehot) / n. Labels outside [0, classes) are an error
+  // that the core validates before the call.
+  virtual void softmaxCrossEntropy(int n, int classes, const float* logits, const int32_t* labels,
+                                   float* loss, float* dlogits) = 0;
+  virtual void softmax(int n, int classes, const float* logits, float* probs) = 0;
+  // Number of rows whose label is among the k largest logits (ties: a logit equal to the label's
+  // counts against it only when it comes earlier), written as one float.
+  virtual void topkCorrect(int n, int classes, int k, const float* logits, const int32_t* labels,
+                           float* correct) = 0;
+
+  // ---- optimisation and initialisation ------------------------------------------------------
+  // The paper's rule, in place: v <- momentum * v - weightDecay * lr * w - lr * g; w <- w + v.
+  virtual void sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w,
+                       float* v, const float* g) = 0;
+  virtual void fill(size_t count, float value, float* y) = 0;
+  // y[i] = mean + std * counterNormal(seed, i) (see random.hpp): identical on every backend.
+  virtual void normalInit(size_t count, float mean, float std, uint64_t seed, float* y) = 0;
+  // y += alpha * x
+  virtual void axpy(size_t count, float alpha, const float* x, float* y) = 0;
+  // y = alpha * x
+  virtual void scale(size_t count, float alpha, const float* x, float* y) = 0;
+};
+
+}  // namespace alexnet

@@ -1,0 +1,106 @@
+// Devices and their streams. A device ("cpu", "cpu:1", "cuda:0") owns one backend instance, one
+// caching allocator and one stream: an ordered queue of work executed by a dedicated host thread
+// that calls the backend. Submitting never blocks on compute; waiting is explicit (fence()).
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "alexnet/backend.hpp"
+
+namespace alexnet {
+
+enum class DeviceKind { Cpu, Cuda };
+
+// Size-bucketed cache of device blocks. Blocks freed by tensors go back to the cache, so a
+// training step in steady state never calls the backend's allocate (cudaMalloc / malloc).
+class CachingAllocator {
+ public:
+  explicit CachingAllocator(Backend& backend) : backend_(backend) {}
+  ~CachingAllocator();
+  void* allocate(size_t bytes);
+  void release(void* ptr, size_t bytes);
+  void emptyCache();
+  struct Stats {
+    uint64_t systemAllocations = 0;  // calls into the backend's allocate
+    uint64_t bytesInUse = 0;
+    uint64_t bytesCached = 0;
+  };
+  Stats stats() const;
+  static size_t roundUp(size_t bytes);
+
+ private:
+  Backend& backend_;
+  mutable std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  Stats stats_;
+};
+
+class Stream {
+ public:
+  using Job = std::function<void(Backend&)>;
+  explicit Stream(Backend& backend, std::string name);
+  ~Stream();
+  void submit(Job job);
+  // A future that becomes ready when all work submitted before it has finished on the device. If
+  // any of that work failed, the future holds the first error (and the stream's error is cleared).
+  std::shared_future<void> fence();
+
+ private:
+  void run();
+  Backend& backend_;
+  std::string name_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> queue_;
+  std::exception_ptr pendingError_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+class Device {
+ public:
+  // Parses "cpu", "cpu:N", "cuda", "cuda:N" and returns the process-wide device (created on first
+  // use). Throws Error INVALID_ARGUMENT for a malformed name and CUDA_UNAVAILABLE when CUDA cannot
+  // be used here (the message says what was looked for and how to install it).
+  static Device& get(const std::string& name);
+  // Human-readable account of the CUDA backend: "available: N device(s)" or why not.
+  static std::string cudaStatus();
+  static int cudaDeviceCount();  // 0 when unavailable
+  static std::string describeCuda(int index);
+
+  const std::string& name() const { return name_; }
+  DeviceKind kind() const { return kind_; }
+  int index() const { return index_; }
+  Stream& stream() { return *stream_; }
+  CachingAllocator& allocator() { return *allocator_; }
+  // Blocks the calling thread until the stream is idle; rethrows the first error of its work.
+  void synchronize();
+
+  Device(std::string name, DeviceKind kind, int index, std::unique_ptr<Backend> backend,
+         std::function<void(Backend*)> destroyBackend = nullptr);
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+ private:
+  std::string name_;
+  DeviceKind kind_;
+  int index_;
+  std::unique_ptr<Backend> backend_;
+  std::function<void(Backend*)> destroyBackend_;
+  std::unique_ptr<CachingAllocator> allocator_;
+  std::unique_ptr<Stream> stream_;
+};
+
+}  // namespace alexnet

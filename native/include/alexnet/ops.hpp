@@ -1,0 +1,83 @@
+// The functional op API: validates shapes, allocates outputs from the device's cache and queues the
+// backend call on the device's stream. Every function returns at once.
+#pragma once
+
+#include <cstdint>
+
+#include "alexnet/tensor.hpp"
+
+namespace alexnet::ops {
+
+struct Conv2dOptions {
+  int strideH = 1, strideW = 1;
+  int padH = 0, padW = 0;
+  int groups = 1;
+};
+struct Conv2dGrads {
+  Tensor dx, dw, db;  // dx undefined when not wanted, db undefined without bias
+};
+// x [N, C, H, W], w [O, C / groups, KH, KW], bias [O] or undefined.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& options);
+Conv2dGrads conv2dBackward(const Tensor& dy, const Tensor& x, const Tensor& w,
+                           const Conv2dOptions& options, bool wantDx = true, bool wantDb = true);
+
+// The paper's LRN: alpha as written in the paper's formula (not divided by size).
+struct LrnOptions {
+  int size = 5;
+  float alpha = 1e-4f, beta = 0.75f, k = 2.0f;
+};
+Tensor localResponseNorm(const Tensor& x, const LrnOptions& options);
+Tensor localResponseNormBackward(const Tensor& dy, const Tensor& x, const Tensor& y,
+                                 const LrnOptions& options);
+
+struct PoolOptions {
+  int kernelH = 3, kernelW = 3;
+  int strideH = 2, strideW = 2;
+};
+Tensor maxPool2d(const Tensor& x, const PoolOptions& options);
+Tensor maxPool2dBackward(const Tensor& dy, const Tensor& x, const Tensor& y,
+                         const PoolOptions& options);
+
+// x [N, in] (or any [N, ...] flattened), w [out, in], bias [out] or undefined.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
+struct LinearGrads {
+  Tensor dx, dw, db;
+};
+LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, bool wantDx = true,
+                           bool wantDb = true);
+
+Tensor relu(const Tensor& x);
+Tensor reluBackward(const Tensor& dy, const Tensor& y);
+
+struct DropoutResult {
+  Tensor y, mask;
+};
+DropoutResult dropout(const Tensor& x, float p, uint64_t seed);
+Tensor dropoutBackward(const Tensor& dy, const Tensor& mask);
+
+struct LossResult {
+  Tensor loss;     // [] float
+  Tensor dlogits;  // [N, classes]
+};
+// logits [N, classes] float, labels [N] int32 in [0, classes).
+LossResult softmaxCrossEntropy(const Tensor& logits, const Tensor& labels);
+Tensor softmax(const Tensor& logits);
+Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k);  // [] float count
+
+// In place on param and velocity: v <- momentum v - weightDecay lr w - lr g; w <- w + v.
+void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, float lr,
+             float momentum, float weightDecay);
+void fill(const Tensor& t, float value);
+void normal(const Tensor& t, float mean, float std, uint64_t seed);
+void axpy(float alpha, const Tensor& x, const Tensor& y);  // y += alpha x
+Tensor scale(const Tensor& x, float alpha);
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor clone(const Tensor& x);
+
+// Channel slicing and concatenation of [N, C, ...] tensors (the two-column exchange).
+Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count);
+Tensor concatChannels(const std::vector<Tensor>& parts);
+// Copies src into dst's channels [start, start + src.C).
+void copyIntoChannels(const Tensor& dst, const Tensor& src, int64_t start);
+
+}  // namespace alexnet::ops

@@ -1,0 +1,83 @@
+// Tensors: a shape and a dtype over reference-counted device storage. Work queued on a stream
+// holds references to the storage it uses, so disposing a tensor while work on it is pending is
+// safe: the block goes back to the cache when the last user is done.
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "alexnet/device.hpp"
+
+namespace alexnet {
+
+enum class DType { Float32, Int32 };
+const char* dtypeName(DType dtype);
+
+class Storage {
+ public:
+  Storage(Device& device, size_t bytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  Device& device() const { return device_; }
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  Device& device_;
+  void* data_;
+  size_t bytes_;
+};
+
+using Shape = std::vector<int64_t>;
+std::string shapeString(const Shape& shape);
+int64_t shapeNumel(const Shape& shape);
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Uninitialised storage on the device.
+  static Tensor empty(Device& device, const Shape& shape, DType dtype = DType::Float32);
+  // Copies `data` (numel * 4 bytes) now; the upload runs on the device's stream.
+  static Tensor fromHost(Device& device, const void* data, const Shape& shape,
+                         DType dtype = DType::Float32);
+
+  bool defined() const { return storage_ != nullptr; }
+  const Shape& shape() const { return shape_; }
+  int64_t dim(int i) const { return shape_.at(i); }
+  int rank() const { return static_cast<int>(shape_.size()); }
+  int64_t numel() const { return shapeNumel(shape_); }
+  size_t bytes() const { return static_cast<size_t>(numel()) * 4; }
+  DType dtype() const { return dtype_; }
+  Device& device() const { return storage_->device(); }
+  const std::shared_ptr<Storage>& storage() const { return storage_; }
+  // Device pointers: valid only inside work running on this tensor's stream.
+  float* f32() const { return static_cast<float*>(storage_->data()); }
+  int32_t* i32() const { return static_cast<int32_t*>(storage_->data()); }
+
+  // A view with the same storage and numel.
+  Tensor reshape(const Shape& shape) const;
+  // Asynchronous download: `ready` becomes ready once all earlier work on the stream is done and
+  // `bytes` holds the tensor's contents (or `ready` holds the first error of that work).
+  struct HostDownload {
+    std::shared_ptr<std::vector<uint8_t>> bytes;
+    std::shared_future<void> ready;
+  };
+  HostDownload toHostAsync() const;
+  // Blocking download into `out` (numel elements of the dtype).
+  void toHost(void* out) const;
+  // A copy on another device (staged through host memory), ordered after pending work on both.
+  Tensor to(Device& target) const;
+
+ private:
+  Tensor(std::shared_ptr<Storage> storage, Shape shape, DType dtype)
+      : storage_(std::move(storage)), shape_(std::move(shape)), dtype_(dtype) {}
+  std::shared_ptr<Storage> storage_;
+  Shape shape_;
+  DType dtype_ = DType::Float32;
+};
+
+}  // namespace alexnet
