@@ -21,9 +21,11 @@ const Tensor& unwrapTensor(const Napi::Value& value, const char* param);
 Tensor unwrapOptionalTensor(const Napi::Value& value, const char* param);
 Napi::Value wrapTensor(Napi::Env env, Tensor tensor);
 
-// Builds the JS error for a core error: an AlexNetError with code, call and hint; INVALID_ARGUMENT
-// becomes a TypeError (the TypeScript layer normally catches those first, with friendlier text).
-Napi::Error makeError(Napi::Env env, const Error& error);
+// Builds the JS error for a core error: an AlexNetError with code, call and hint. A synchronous
+// INVALID_ARGUMENT becomes a TypeError (the TypeScript layer normally catches those first, with
+// friendlier text); errors of queued work (from a stream, surfacing at an await) stay
+// AlexNetErrors whatever their code.
+Napi::Error makeError(Napi::Env env, const Error& error, bool fromStream = false);
 Napi::Error makeError(Napi::Env env, const std::exception_ptr& error);
 
 // Runs `body` and converts core errors into pending JS exceptions.

@@ -63,10 +63,10 @@ Shape shapeArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
   return shape;
 }
 
-Napi::Error makeError(Napi::Env env, const Error& error) {
+Napi::Error makeError(Napi::Env env, const Error& error, bool fromStream) {
   Napi::Error result;
   AddonData& data = addonData(env);
-  if (error.code() == "INVALID_ARGUMENT") {
+  if (error.code() == "INVALID_ARGUMENT" && !fromStream) {
     result = Napi::TypeError::New(env, error.what());
   } else if (!data.errorClass.IsEmpty()) {
     Napi::Object object = data.errorClass.New({Napi::String::New(env, error.what()),
@@ -87,7 +87,7 @@ Napi::Error makeError(Napi::Env env, const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const Error& e) {
-    return makeError(env, e);
+    return makeError(env, e, true);
   } catch (const std::exception& e) {
     return makeError(env, Error("INTERNAL", e.what()));
   } catch (...) {

@@ -1,0 +1,96 @@
+// The execution model: asynchronous streams that never block the event loop, worker threads,
+// several CPU devices, copies between devices, and the caching allocator.
+import { expect } from 'chai';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { Tensor, allocatorStats, ops, synchronize } from '../lib/index.js';
+
+describe('runtime', () => {
+  it('ops called from worker threads compute the same results', async () => {
+    const script = fileURLToPath(new URL('./fixtures/ops_worker.js', import.meta.url));
+    const run = (values: number[]) => new Promise<number[]>((resolve, reject) => {
+      const worker = new Worker(script, { workerData: { values, device: 'cpu' } });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    const [a, b] = await Promise.all([run([1, -2, 3, -4]), run([-1, 2, -3, 4, 5, 6])]);
+    expect(a).to.deep.equal([2, 0, 6, 0]);
+    expect(b).to.deep.equal([0, 4, 0, 8, 10, 12]);
+  });
+
+  it('a long convolution does not block the event loop', async () => {
+    // ~1.5 GFLOP of conv1-shaped work: about a second of compute on 2 cores.
+    const x = Tensor.normal([8, 3, 227, 227], { seed: 1 });
+    const w = Tensor.normal([96, 3, 11, 11], { seed: 2, std: 0.01 });
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 5);
+    const started = performance.now();
+    let y = x;
+    for (let i = 0; i < 2; i++) {
+      const out = ops.conv2d(x, w, null, { stride: 4 });
+      ops.conv2dBackward(out, x, w, { stride: 4 });
+      y = out;
+    }
+    const enqueueMs = performance.now() - started;
+    await y.toArray();
+    const totalMs = performance.now() - started;
+    clearInterval(timer);
+    expect(enqueueMs, 'submitting work returns at once').to.be.below(totalMs / 4);
+    // The timer kept firing while the device worked (at least a third of the ideal tick count).
+    expect(ticks).to.be.above(Math.floor(totalMs / 5 / 3));
+  });
+
+  it('cpu:N devices are independent streams; copies between devices keep values', async () => {
+    const data = Float32Array.from({ length: 64 }, (_, i) => i - 32);
+    const a = Tensor.fromArray(data, [4, 16], 'cpu:0');
+    const b = a.to('cpu:1');
+    expect(b.device).to.equal('cpu:1');
+    const c = ops.relu(b).to('cpu:0');
+    expect(Array.from(await c.toArray())).to.deep.equal(Array.from(data, (v) => Math.max(0, v)));
+  });
+
+  it('normal init is identical on every device for the same seed, and differs across seeds', async () => {
+    const a = (await Tensor.normal([1000], { seed: 42, std: 0.01 }).toArray()) as Float32Array;
+    const b = await Tensor.normal([1000], { seed: 42, std: 0.01, device: 'cpu:1' }).toArray();
+    const c = await Tensor.normal([1000], { seed: 43, std: 0.01 }).toArray();
+    expect(Array.from(a)).to.deep.equal(Array.from(b));
+    expect(Array.from(a)).to.not.deep.equal(Array.from(c));
+    const mean = a.reduce((s, v) => s + v, 0) / a.length;
+    const std = Math.sqrt(a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length);
+    expect(mean).to.be.within(-0.002, 0.002);
+    expect(std).to.be.within(0.009, 0.011);
+  });
+
+  it('channel slicing and concatenation (the two-column exchange)', async () => {
+    const x = Tensor.fromArray(Float32Array.from({ length: 2 * 4 * 3 }, (_, i) => i), [2, 4, 3]);
+    const lo = ops.sliceChannels(x, 0, 1);
+    const hi = ops.sliceChannels(x, 1, 3);
+    expect(Array.from(await lo.toArray())).to.deep.equal([0, 1, 2, 12, 13, 14]);
+    const back = ops.concatChannels([lo, hi]);
+    expect(Array.from(await back.toArray())).to.deep.equal(Array.from(await x.toArray()));
+  });
+
+  it('a training step in steady state allocates nothing new from the system', async () => {
+    const device = 'cpu:3';
+    const x = Tensor.normal([8, 3, 32, 32], { seed: 1, device });
+    const w = Tensor.normal([16, 3, 5, 5], { seed: 2, std: 0.1, device });
+    const v = Tensor.zeros([16, 3, 5, 5], device);
+    const step = async () => {
+      const z = ops.conv2d(x, w, null, { padding: 2 });
+      const y = ops.relu(z);
+      const pooled = ops.maxPool2d(y);
+      const dy = ops.maxPool2dBackward(pooled, y, pooled);
+      const dz = ops.reluBackward(dy, y);
+      const g = ops.conv2dBackward(dz, x, w, { padding: 2, bias: false });
+      ops.sgdStep(w, v, g.dw, { lr: 0.01 });
+      for (const t of [z, y, pooled, dy, dz, g.dx!, g.dw]) t.dispose();
+      await synchronize(device);
+    };
+    await step();
+    await step();
+    const before = allocatorStats(device).systemAllocations;
+    for (let i = 0; i < 5; i++) await step();
+    expect(allocatorStats(device).systemAllocations).to.equal(before);
+    expect(allocatorStats(device).bytesCached).to.be.above(0);
+  });
+});

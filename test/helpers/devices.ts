@@ -1,0 +1,9 @@
+// Which devices the suites run on: $ALEXNET_TEST_DEVICE alone when set (so `npm run test:gpu`
+// fails, not skips, without a GPU), else the CPU and every CUDA device found.
+import { availableDevices } from '../../lib/index.js';
+
+export function testDevices(): string[] {
+  const only = process.env.ALEXNET_TEST_DEVICE;
+  if (only) return [only];
+  return ['cpu', ...availableDevices().filter((d) => d.startsWith('cuda'))];
+}
