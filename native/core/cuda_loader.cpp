@@ -5,15 +5,17 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "../cuda/module.hpp"
 #include "alexnet/error.hpp"
 
 namespace alexnet::cuda_loader {
 namespace {
 
-using DeviceCountFn = int (*)(char*, size_t);
-using CreateFn = Backend* (*)(int, char*, size_t);
-using DestroyFn = void (*)(Backend*);
-using DescribeFn = int (*)(int, char*, size_t);
+// Function types come from the module's own header, so a signature change cannot go unnoticed.
+using DeviceCountFn = decltype(&alexnet_cuda_device_count);
+using CreateFn = decltype(&alexnet_cuda_create_backend);
+using DestroyFn = decltype(&alexnet_cuda_destroy_backend);
+using DescribeFn = decltype(&alexnet_cuda_describe);
 
 constexpr const char* kInstallHint =
     "The CUDA backend needs an NVIDIA GPU with its driver, cuDNN 9 and cuBLAS "

@@ -1,0 +1,211 @@
+// CudaBackend: construction, memory, and the ops that map onto our own kernels.
+#include <string>
+
+#include "alexnet/error.hpp"
+#include "cuda_backend.hpp"
+#include "kernels/kernels.hpp"
+
+namespace alexnet::cuda {
+
+CudaBackend::CudaBackend(int device) : device_(device) {
+  int count = 0;
+  check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  if (device < 0 || device >= count) {
+    throw Error("INVALID_ARGUMENT", "cuda:" + std::to_string(device) + " does not exist: " +
+                                        std::to_string(count) + " CUDA device(s) found");
+  }
+  bind();
+  cudaDeviceProp prop{};
+  check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
+  // Kernels are built for sm_80 and sm_90 (+ PTX for newer); cuDNN 9.11+ also needs 7.5 or more.
+  if (prop.major < 8) {
+    throw Error("CUDA_UNAVAILABLE",
+                std::string(prop.name) + " has compute capability " + std::to_string(prop.major) +
+                    "." + std::to_string(prop.minor) + "; the CUDA backend needs 8.0 or newer",
+                "cudaGetDeviceProperties", "use the cpu device on this machine");
+  }
+
+  cudaStream_t stream = nullptr;
+  check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  stream_.reset(stream);
+
+  cudnnHandle_t cudnn = nullptr;
+  check(cudnnCreate(&cudnn), "cudnnCreate");
+  cudnn_.reset(cudnn);
+  check(cudnnSetStream(cudnn, stream), "cudnnSetStream");
+
+  cublasHandle_t cublas = nullptr;
+  check(cublasCreate_v2(&cublas), "cublasCreate_v2");
+  cublas_.reset(cublas);
+  check(cublasSetStream_v2(cublas, stream), "cublasSetStream_v2");
+
+  setPrecision(Precision::Fp32);
+}
+
+CudaBackend::~CudaBackend() {
+  // Nothing queued may still use the buffers and descriptors released below. Errors are ignored:
+  // a destructor must not throw, and a failed context has nothing left to wait for.
+  (void)cudaSetDevice(device_);
+  (void)cudaStreamSynchronize(stream_.get());
+}
+
+void CudaBackend::bind() const { check(cudaSetDevice(device_), "cudaSetDevice"); }
+
+void CudaBackend::setPrecision(Precision precision) {
+  bind();
+  precision_ = precision;
+  // Default math never lowers FP32 GEMMs to TF32; TF32 tensor-op math does.
+  check(cublasSetMathMode(cublas_.get(), precision == Precision::Tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                      : CUBLAS_DEFAULT_MATH),
+        "cublasSetMathMode");
+  convPlans_.clear();  // algorithms were chosen under the old math type
+}
+
+void* CudaBackend::workspace(size_t bytes) {
+  if (bytes == 0) return nullptr;
+  return workspace_.grow(bytes, stream_.get(), device_);
+}
+
+float* CudaBackend::rowScratch(size_t floats) {
+  return static_cast<float*>(scratch_.grow(floats * sizeof(float), stream_.get(), device_));
+}
+
+// ---- memory ---------------------------------------------------------------------------------
+
+void* CudaBackend::allocate(size_t bytes) {
+  bind();  // the caching allocator may call from any thread
+  return deviceMalloc(bytes, device_);
+}
+
+void CudaBackend::deallocate(void* ptr, size_t /*bytes*/) {
+  if (ptr == nullptr) return;
+  bind();
+  check(cudaFree(ptr), "cudaFree");
+}
+
+void CudaBackend::copyFromHost(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  bind();
+  // From pageable memory this returns once src has been staged, so the caller may reuse src.
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_.get()), "cudaMemcpyAsync");
+}
+
+void CudaBackend::copyToHost(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  bind();
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_.get()), "cudaMemcpyAsync");
+  check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");  // complete on return
+}
+
+void CudaBackend::copyOnDevice(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  bind();
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_.get()),
+        "cudaMemcpyAsync");
+}
+
+void CudaBackend::copy2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch,
+                         size_t rowBytes, size_t rows) {
+  if (rowBytes == 0 || rows == 0) return;
+  bind();
+  check(cudaMemcpy2DAsync(dst, dstPitch, src, srcPitch, rowBytes, rows, cudaMemcpyDeviceToDevice,
+                          stream_.get()),
+        "cudaMemcpy2DAsync");
+}
+
+void CudaBackend::synchronize() {
+  bind();
+  check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
+}
+
+// ---- elementwise, losses, optimisation ------------------------------------------------------
+
+void CudaBackend::reluForward(size_t count, const float* x, float* y) {
+  bind();
+  kernels::reluForward(count, x, y, stream_.get());
+}
+
+void CudaBackend::reluBackward(size_t count, const float* dy, const float* y, float* dx) {
+  bind();
+  kernels::reluBackward(count, dy, y, dx, stream_.get());
+}
+
+void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
+                                 float* mask) {
+  if (!(p >= 0.0f && p < 1.0f)) invalidArgument("dropout probability must be in [0, 1)");
+  bind();
+  kernels::dropoutForward(count, p, seed, x, y, mask, stream_.get());
+}
+
+void CudaBackend::dropoutBackward(size_t count, const float* dy, const float* mask, float* dx) {
+  bind();
+  kernels::dropoutBackward(count, dy, mask, dx, stream_.get());
+}
+
+void CudaBackend::softmaxCrossEntropy(int n, int classes, const float* logits,
+                                      const int32_t* labels, float* loss, float* dlogits) {
+  if (n <= 0 || classes <= 0) invalidArgument("softmaxCrossEntropy needs n > 0 and classes > 0");
+  bind();
+  kernels::softmaxCrossEntropy(n, classes, logits, labels, loss, dlogits,
+                               rowScratch(static_cast<size_t>(n)), stream_.get());
+}
+
+void CudaBackend::softmax(int n, int classes, const float* logits, float* probs) {
+  if (n < 0 || classes <= 0) invalidArgument("softmax needs n >= 0 and classes > 0");
+  bind();
+  kernels::softmax(n, classes, logits, probs, stream_.get());
+}
+
+void CudaBackend::topkCorrect(int n, int classes, int k, const float* logits,
+                              const int32_t* labels, float* correct) {
+  if (n <= 0 || classes <= 0 || k <= 0) invalidArgument("topkCorrect needs n, classes, k > 0");
+  bind();
+  kernels::topkCorrect(n, classes, k, logits, labels, correct,
+                       rowScratch(static_cast<size_t>(n)), stream_.get());
+}
+
+void CudaBackend::sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w,
+                          float* v, const float* g) {
+  bind();
+  kernels::sgdStep(count, lr, momentum, weightDecay, w, v, g, stream_.get());
+}
+
+void CudaBackend::fill(size_t count, float value, float* y) {
+  bind();
+  kernels::fill(count, value, y, stream_.get());
+}
+
+void CudaBackend::normalInit(size_t count, float mean, float std, uint64_t seed, float* y) {
+  bind();
+  kernels::normalInit(count, mean, std, seed, y, stream_.get());
+}
+
+void CudaBackend::axpy(size_t count, float alpha, const float* x, float* y) {
+  bind();
+  kernels::axpy(count, alpha, x, y, stream_.get());
+}
+
+void CudaBackend::scale(size_t count, float alpha, const float* x, float* y) {
+  bind();
+  kernels::scale(count, alpha, x, y, stream_.get());
+}
+
+// ---- augmentation ---------------------------------------------------------------------------
+
+void CudaBackend::augmentBatch(const AugmentParams& p, const uint8_t* src, float* dst) {
+  if (p.n < 0 || p.n > 65535) invalidArgument("augmentBatch: n must be in [0, 65535]");
+  if (p.channels < 1 || p.channels > 4) invalidArgument("augmentBatch: channels must be 1 to 4");
+  if (p.outH < 1 || p.outW < 1 || p.outH > p.srcH || p.outW > p.srcW)
+    invalidArgument("augmentBatch: the crop must be non-empty and fit in the source image");
+  if (p.crop == CropMode::Fixed && (p.cropY < 0 || p.cropX < 0 || p.cropY + p.outH > p.srcH ||
+                                    p.cropX + p.outW > p.srcW))
+    invalidArgument("augmentBatch: the fixed crop lies outside the source image");
+  if (p.mean != MeanMode::None && p.meanData == nullptr)
+    invalidArgument("augmentBatch: meanData is null but a mean mode is set");
+  if (p.n == 0) return;
+  if (src == nullptr || dst == nullptr) invalidArgument("augmentBatch: null src or dst");
+  bind();
+  kernels::augmentBatch(p, src, dst, stream_.get());
+}
+
+}  // namespace alexnet::cuda

@@ -1,0 +1,110 @@
+// The CUDA backend: alexnet::Backend over one GPU with cuDNN (convolution, LRN, pooling), cuBLAS
+// (fully connected layers) and our own kernels (kernels/). Everything runs on one stream to which
+// the cuDNN and cuBLAS handles are bound, so calls run in submission order.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include "alexnet/backend.hpp"
+#include "augment.hpp"
+#include "conv_plan.hpp"
+#include "handles.hpp"
+
+namespace alexnet::cuda {
+
+// Fp32: strict IEEE single precision (CUDNN_FMA_MATH, cuBLAS default math), as the paper and the
+// CPU backend. Tf32: tensor cores with 10-bit mantissa products, opt-in.
+enum class Precision { Fp32, Tf32 };
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device);
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  const char* name() const override { return "cuda"; }
+
+  void* allocate(size_t bytes) override;
+  void deallocate(void* ptr, size_t bytes) override;
+  void copyFromHost(void* dst, const void* src, size_t bytes) override;
+  void copyToHost(void* dst, const void* src, size_t bytes) override;
+  void copyOnDevice(void* dst, const void* src, size_t bytes) override;
+  void copy2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch, size_t rowBytes,
+              size_t rows) override;
+  void synchronize() override;
+
+  void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                     float* y) override;
+  void conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
+                          float* dx) override;
+  void conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw,
+                            float* db) override;
+
+  void lrnForward(const LrnGeometry& g, const float* x, float* y) override;
+  void lrnBackward(const LrnGeometry& g, const float* dy, const float* x, const float* y,
+                   float* dx) override;
+
+  void maxPoolForward(const PoolGeometry& g, const float* x, float* y) override;
+  void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x, const float* y,
+                       float* dx) override;
+
+  void linearForward(int n, int in, int out, const float* x, const float* w, const float* bias,
+                     float* y) override;
+  void linearBackward(int n, int in, int out, const float* dy, const float* x, const float* w,
+                      float* dx, float* dw, float* db) override;
+
+  void reluForward(size_t count, const float* x, float* y) override;
+  void reluBackward(size_t count, const float* dy, const float* y, float* dx) override;
+  void dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
+                      float* mask) override;
+  void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx) override;
+
+  void softmaxCrossEntropy(int n, int classes, const float* logits, const int32_t* labels,
+                           float* loss, float* dlogits) override;
+  void softmax(int n, int classes, const float* logits, float* probs) override;
+  void topkCorrect(int n, int classes, int k, const float* logits, const int32_t* labels,
+                   float* correct) override;
+
+  void sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w, float* v,
+               const float* g) override;
+  void fill(size_t count, float value, float* y) override;
+  void normalInit(size_t count, float mean, float std, uint64_t seed, float* y) override;
+  void axpy(size_t count, float alpha, const float* x, float* y) override;
+  void scale(size_t count, float alpha, const float* x, float* y) override;
+
+  // ---- beyond the contract -----------------------------------------------------------------
+  // Random crop + flip + PCA colour + mean subtraction of a device uint8 batch into device floats
+  // [n, channels, outH, outW]; see augment.hpp. Asynchronous like every op.
+  void augmentBatch(const AugmentParams& params, const uint8_t* src, float* dst);
+  // Changes the math of later convolutions and GEMMs (convolution algorithms are chosen again).
+  void setPrecision(Precision precision);
+  Precision precision() const { return precision_; }
+  int device() const { return device_; }
+  cudaStream_t stream() const { return stream_.get(); }
+
+ private:
+  using ConvKey = std::array<int, 12>;
+
+  void bind() const;  // makes device_ current on the calling thread
+  ConvPlanData& convPlan(const ConvGeometry& g);
+  void* workspace(size_t bytes);
+  float* rowScratch(size_t floats);
+
+  int device_;
+  // Members are destroyed in reverse order: plans and buffers first, then the handles, then the
+  // stream the handles are bound to.
+  Stream stream_;
+  CudnnHandle cudnn_;
+  CublasHandle cublas_;
+  DeviceBuffer workspace_;  // cuDNN workspaces, grow-only
+  DeviceBuffer scratch_;    // per-row partial results of the loss and metric kernels
+  std::map<ConvKey, std::unique_ptr<ConvPlanData>> convPlans_;
+  Precision precision_ = Precision::Fp32;
+};
+
+}  // namespace alexnet::cuda

@@ -1,0 +1,43 @@
+// Inverted dropout with the counter-based mask every backend draws identically (random.hpp).
+#include "alexnet/random.hpp"
+#include "kernels/kernels.hpp"
+#include "kernels/launch.cuh"
+
+namespace alexnet::cuda::kernels {
+
+namespace {
+
+__global__ void dropoutForwardKernel(size_t count, float p, float keepScale, uint64_t seed,
+                                     const float* x, float* y, float* mask) {
+  for (size_t i = globalIndex(); i < count; i += globalStride()) {
+    const float m = counterUniform(seed, i) >= p ? keepScale : 0.0f;
+    mask[i] = m;
+    y[i] = x[i] * m;
+  }
+}
+
+__global__ void dropoutBackwardKernel(size_t count, const float* dy, const float* mask,
+                                      float* dx) {
+  for (size_t i = globalIndex(); i < count; i += globalStride()) dx[i] = dy[i] * mask[i];
+}
+
+}  // namespace
+
+void dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y, float* mask,
+                    cudaStream_t stream) {
+  if (count == 0) return;
+  // Computed once on the host, in float, as the contract writes it: 1 / (1 - p).
+  const float keepScale = 1.0f / (1.0f - p);
+  dropoutForwardKernel<<<gridFor(count), kThreads, 0, stream>>>(count, p, keepScale, seed, x, y,
+                                                                 mask);
+  checkLaunch("dropoutForwardKernel");
+}
+
+void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx,
+                     cudaStream_t stream) {
+  if (count == 0) return;
+  dropoutBackwardKernel<<<gridFor(count), kThreads, 0, stream>>>(count, dy, mask, dx);
+  checkLaunch("dropoutBackwardKernel");
+}
+
+}  // namespace alexnet::cuda::kernels

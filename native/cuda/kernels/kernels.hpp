@@ -1,0 +1,62 @@
+// Launchers for the backend's own CUDA kernels, one .cu file per concern. Each launcher enqueues on
+// the given stream, returns at once and throws alexnet::Error if the launch itself failed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
+#include "alexnet/backend.hpp"
+#include "augment.hpp"
+
+namespace alexnet::cuda::kernels {
+
+// relu.cu
+void reluForward(size_t count, const float* x, float* y, cudaStream_t stream);
+void reluBackward(size_t count, const float* dy, const float* y, float* dx, cudaStream_t stream);
+
+// dropout.cu
+void dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y, float* mask,
+                    cudaStream_t stream);
+void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx,
+                     cudaStream_t stream);
+
+// losses.cu: rowScratch holds n floats.
+void softmaxCrossEntropy(int n, int classes, const float* logits, const int32_t* labels,
+                         float* loss, float* dlogits, float* rowScratch, cudaStream_t stream);
+void softmax(int n, int classes, const float* logits, float* probs, cudaStream_t stream);
+
+// losses.cu
+void topkCorrect(int n, int classes, int k, const float* logits, const int32_t* labels,
+                 float* correct, float* rowScratch, cudaStream_t stream);
+
+// sgd.cu
+void sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w, float* v,
+             const float* g, cudaStream_t stream);
+
+// blas1.cu
+void fill(size_t count, float value, float* y, cudaStream_t stream);
+void axpy(size_t count, float alpha, const float* x, float* y, cudaStream_t stream);
+void scale(size_t count, float alpha, const float* x, float* y, cudaStream_t stream);
+
+// init.cu
+void normalInit(size_t count, float mean, float std, uint64_t seed, float* y, cudaStream_t stream);
+
+// bias.cu: rows of a row-major [n, out] matrix.
+void biasAddRows(int n, int out, const float* bias, float* y, cudaStream_t stream);
+void biasGradRows(int n, int out, const float* dy, float* db, cudaStream_t stream);
+
+// lrn.cu: for geometries cuDNN's LRN does not accept (window wider than 16, k < 1e-5, ...).
+void lrnForwardFallback(const LrnGeometry& g, const float* x, float* y, cudaStream_t stream);
+void lrnBackwardFallback(const LrnGeometry& g, const float* dy, const float* x, const float* y,
+                         float* dx, cudaStream_t stream);
+
+// maxpool.cu
+void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x, const float* y,
+                     float* dx, cudaStream_t stream);
+
+// augment.cu
+void augmentBatch(const AugmentParams& p, const uint8_t* src, float* dst, cudaStream_t stream);
+
+}  // namespace alexnet::cuda::kernels

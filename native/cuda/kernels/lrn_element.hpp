@@ -1,0 +1,70 @@
+// One output element of the fallback LRN (lrn.cu), callable from host code so that it can be
+// checked on a machine without a GPU. Same window as cuDNN: channels
+// [c - floor((size-1)/2), c + size - 1 - floor((size-1)/2)], clipped at the edges.
+//   b[c] = a[c] * s[c]^-beta,  s[c] = k + alpha * sum_{j in W(c)} a[j]^2
+//   da[i] = db[i] * s[i]^-beta - 2 alpha beta a[i] * sum_{c : i in W(c)} db[c] * b[c] / s[c]
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+
+#include "alexnet/backend.hpp"
+#include "alexnet/random.hpp"  // ALEXNET_HOST_DEVICE
+
+namespace alexnet::cuda::kernels {
+
+struct LrnShape {
+  int channels;
+  size_t plane;  // h * w
+  int behind, ahead;
+  float alpha, beta, k;
+};
+
+inline LrnShape lrnShapeOf(const LrnGeometry& g) {
+  const int behind = (g.size - 1) / 2;
+  return LrnShape{g.c, static_cast<size_t>(g.h) * g.w, behind, g.size - 1 - behind,
+                  g.alpha, g.beta, g.k};
+}
+
+// s[c] of the pixel whose channel 0 is at base.
+ALEXNET_HOST_DEVICE inline float lrnScale(const LrnShape& s, const float* x, size_t base, int c) {
+  const int lo = c - s.behind > 0 ? c - s.behind : 0;
+  const int hi = c + s.ahead < s.channels - 1 ? c + s.ahead : s.channels - 1;
+  float sum = 0.0f;
+  for (int j = lo; j <= hi; ++j) {
+    const float v = x[base + j * s.plane];
+    sum += v * v;
+  }
+  return s.k + s.alpha * sum;
+}
+
+// Element i of an NCHW tensor: its channel and the offset of its channel 0.
+ALEXNET_HOST_DEVICE inline void lrnLocate(const LrnShape& s, size_t i, int& c, size_t& base) {
+  c = static_cast<int>((i / s.plane) % s.channels);
+  base = (i / (s.plane * s.channels)) * s.plane * s.channels + i % s.plane;
+}
+
+ALEXNET_HOST_DEVICE inline float lrnForwardElement(const LrnShape& s, size_t i, const float* x) {
+  int c;
+  size_t base;
+  lrnLocate(s, i, c, base);
+  return x[i] * powf(lrnScale(s, x, base, c), -s.beta);
+}
+
+ALEXNET_HOST_DEVICE inline float lrnBackwardElement(const LrnShape& s, size_t i, const float* dy,
+                                                    const float* x, const float* y) {
+  int c;
+  size_t base;
+  lrnLocate(s, i, c, base);
+  // Channel c lies in W(j) for j in [c - ahead, c + behind].
+  const int lo = c - s.ahead > 0 ? c - s.ahead : 0;
+  const int hi = c + s.behind < s.channels - 1 ? c + s.behind : s.channels - 1;
+  float cross = 0.0f;
+  for (int j = lo; j <= hi; ++j) {
+    const size_t at = base + j * s.plane;
+    cross += dy[at] * y[at] / lrnScale(s, x, base, j);
+  }
+  return dy[i] * powf(lrnScale(s, x, base, c), -s.beta) - 2.0f * s.alpha * s.beta * x[i] * cross;
+}
+
+}  // namespace alexnet::cuda::kernels

@@ -1,0 +1,101 @@
+// Local response normalisation and max pooling: cuDNN where it implements the contract exactly,
+// our kernels where it does not (LRN parameters outside cuDNN's ranges; the pooling tie rule).
+#include <string>
+
+#include "alexnet/error.hpp"
+#include "cuda_backend.hpp"
+#include "kernels/kernels.hpp"
+
+namespace alexnet::cuda {
+
+namespace {
+
+constexpr float kOne = 1.0f, kZero = 0.0f;
+
+void validate(const LrnGeometry& g) {
+  if (g.n < 0 || g.c <= 0 || g.h <= 0 || g.w <= 0 || g.size < 1)
+    invalidArgument("lrn: sizes must be positive");
+}
+
+// A cuDNN LRN descriptor for g, or an empty one when cuDNN does not accept these parameters.
+// The contract's alpha multiplies the plain sum of squares; cuDNN divides its alpha by the window
+// size, so it is given alpha * size. The contract's k is cuDNN's lrnK.
+LrnDesc cudnnLrnFor(const LrnGeometry& g) {
+  if (g.size < CUDNN_LRN_MIN_N || g.size > CUDNN_LRN_MAX_N || g.k < CUDNN_LRN_MIN_K ||
+      g.beta < CUDNN_LRN_MIN_BETA)
+    return LrnDesc();
+  LrnDesc desc = makeLrnDesc();
+  const cudnnStatus_t status =
+      cudnnSetLRNDescriptor(desc.get(), static_cast<unsigned>(g.size),
+                            static_cast<double>(g.alpha) * g.size, g.beta, g.k);
+  if (status == CUDNN_STATUS_BAD_PARAM) return LrnDesc();
+  check(status, "cudnnSetLRNDescriptor");
+  return desc;
+}
+
+void validate(const PoolGeometry& g) {
+  if (g.n < 0 || g.c <= 0 || g.h <= 0 || g.w <= 0 || g.kernelH <= 0 || g.kernelW <= 0 ||
+      g.strideH <= 0 || g.strideW <= 0 || g.kernelH > g.h || g.kernelW > g.w)
+    invalidArgument("max pooling: sizes must be positive and the window must fit the input");
+  const int outH = (g.h - g.kernelH) / g.strideH + 1, outW = (g.w - g.kernelW) / g.strideW + 1;
+  if (outH != g.outH || outW != g.outW)
+    invalidArgument("max pooling: output size " + std::to_string(g.outH) + "x" +
+                    std::to_string(g.outW) + " does not match floor((H - k) / s) + 1 = " +
+                    std::to_string(outH) + "x" + std::to_string(outW));
+}
+
+}  // namespace
+
+void CudaBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
+  validate(g);
+  if (g.n == 0) return;
+  bind();
+  LrnDesc lrn = cudnnLrnFor(g);
+  if (!lrn) return kernels::lrnForwardFallback(g, x, y, stream_.get());
+  TensorDesc desc = makeTensorDesc(g.n, g.c, g.h, g.w);
+  check(cudnnLRNCrossChannelForward(cudnn_.get(), lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
+                                    desc.get(), x, &kZero, desc.get(), y),
+        "cudnnLRNCrossChannelForward");
+}
+
+void CudaBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float* x,
+                              const float* y, float* dx) {
+  validate(g);
+  if (g.n == 0) return;
+  bind();
+  LrnDesc lrn = cudnnLrnFor(g);
+  if (!lrn) return kernels::lrnBackwardFallback(g, dy, x, y, dx, stream_.get());
+  TensorDesc desc = makeTensorDesc(g.n, g.c, g.h, g.w);
+  check(cudnnLRNCrossChannelBackward(cudnn_.get(), lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
+                                     desc.get(), y, desc.get(), dy, desc.get(), x, &kZero,
+                                     desc.get(), dx),
+        "cudnnLRNCrossChannelBackward");
+}
+
+void CudaBackend::maxPoolForward(const PoolGeometry& g, const float* x, float* y) {
+  validate(g);
+  if (g.n == 0) return;
+  bind();
+  PoolDesc pool = makePoolDesc();
+  check(cudnnSetPooling2dDescriptor(pool.get(), CUDNN_POOLING_MAX_DETERMINISTIC,
+                                    CUDNN_NOT_PROPAGATE_NAN, g.kernelH, g.kernelW, 0, 0,
+                                    g.strideH, g.strideW),
+        "cudnnSetPooling2dDescriptor");
+  TensorDesc in = makeTensorDesc(g.n, g.c, g.h, g.w);
+  TensorDesc out = makeTensorDesc(g.n, g.c, g.outH, g.outW);
+  check(cudnnPoolingForward(cudnn_.get(), pool.get(), &kOne, in.get(), x, &kZero, out.get(), y),
+        "cudnnPoolingForward");
+}
+
+// Our kernel, not cudnnPoolingBackward: cuDNN does not document which of several tied maxima gets
+// the gradient, and the contract fixes it (the first in row-major window order). Ties are common
+// here: windows of zeros after a ReLU.
+void CudaBackend::maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x,
+                                  const float* y, float* dx) {
+  validate(g);
+  if (g.n == 0) return;
+  bind();
+  kernels::maxPoolBackward(g, dy, x, y, dx, stream_.get());
+}
+
+}  // namespace alexnet::cuda

@@ -1,0 +1,450 @@
+// Runs every op of the CUDA backend on a GPU and compares it with the float64 oracle (conv, LRN,
+// pooling, linear, softmax cross-entropy, SGD) or with the same computation on the host (dropout,
+// init, top-k, elementwise, copies, augmentation). Then times AlexNet's conv1/conv2 at batch 128.
+// Loads libalexnet_cuda.so with dlopen as the core does; needs no Node. Without a GPU it says so
+// and exits 0, or 1 when ALEXNET_REQUIRE_GPU=1.
+// Run: bash native/cuda/test/run_checks.sh [libalexnet_cuda.so]
+#include <dlfcn.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "alexnet/backend.hpp"
+#include "alexnet/error.hpp"
+#include "alexnet/random.hpp"
+#include "kernels/augment_element.hpp"
+#include "module.hpp"
+#include "oracle_files.hpp"
+
+using alexnet::Backend;
+using oracle::compare;
+using oracle::load;
+using oracle::shape;
+
+namespace {
+
+// Tolerances relative to the largest reference value. torch's own float32 error on these cases is
+// at most 1e-6 of it; cuDNN may choose FFT or Winograd convolutions, which round more.
+constexpr double kConvTol = 2e-5;
+
+// Device buffers of one check, freed at the end of it.
+class Scratch {
+ public:
+  explicit Scratch(Backend& b) : b_(b) {}
+  ~Scratch() {
+    for (auto& a : allocations_) b_.deallocate(a.first, a.second);
+  }
+  template <class T>
+  T* alloc(size_t count) {
+    void* p = b_.allocate(count * sizeof(T));
+    allocations_.emplace_back(p, count * sizeof(T));
+    return static_cast<T*>(p);
+  }
+  float* upload(const std::vector<float>& v) {
+    float* p = alloc<float>(v.size());
+    b_.copyFromHost(p, v.data(), v.size() * sizeof(float));
+    return p;
+  }
+  int32_t* uploadLabels(const std::vector<float>& v) {
+    std::vector<int32_t> labels(v.begin(), v.end());
+    int32_t* p = alloc<int32_t>(labels.size());
+    b_.copyFromHost(p, labels.data(), labels.size() * sizeof(int32_t));
+    return p;
+  }
+  std::vector<float> download(const float* p, size_t count) {
+    std::vector<float> v(count);
+    b_.copyToHost(v.data(), p, count * sizeof(float));
+    return v;
+  }
+
+ private:
+  Backend& b_;
+  std::vector<std::pair<void*, size_t>> allocations_;
+};
+
+size_t product(const std::vector<int>& s) {
+  size_t n = 1;
+  for (int d : s) n *= static_cast<size_t>(d);
+  return n;
+}
+
+void checkConvolutions(Backend& b, void (*setTf32)(Backend*, int)) {
+  struct Case { const char* name; int stride, pad, groups; };
+  for (Case c : {Case{"a1_conv_k11_s4_p2", 4, 2, 1}, Case{"a2_conv_grouped_k5_p2", 1, 2, 2},
+                 Case{"a3_conv_k3_p1", 1, 1, 1}, Case{"a4_conv_rect_floor", 4, 2, 1},
+                 Case{"a5_conv_grouped_k3_p1", 1, 1, 2}}) {
+    Scratch s(b);
+    const auto xs = shape(c.name, "x"), ws = shape(c.name, "weight"), ys = shape(c.name, "out");
+    alexnet::ConvGeometry g{xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], c.stride, c.stride,
+                            c.pad, c.pad, c.groups, ys[2], ys[3]};
+    float* x = s.upload(load(c.name, "x"));
+    float* w = s.upload(load(c.name, "weight"));
+    float* bias = s.upload(load(c.name, "bias"));
+    float* dy = s.upload(load(c.name, "g"));
+    float* y = s.alloc<float>(product(ys));
+    float* dx = s.alloc<float>(product(xs));
+    float* dw = s.alloc<float>(product(ws));
+    float* db = s.alloc<float>(static_cast<size_t>(ws[0]));
+    const std::string name = c.name;
+    b.conv2dForward(g, x, w, bias, y);
+    compare(name + " forward", s.download(y, product(ys)), load(c.name, "out"), kConvTol);
+    b.conv2dBackwardData(g, dy, w, dx);
+    compare(name + " backward data", s.download(dx, product(xs)), load(c.name, "grad_x"), kConvTol);
+    b.fill(product(ws), 1e30f, dw);  // must be overwritten, not accumulated
+    b.conv2dBackwardFilter(g, x, dy, dw, db);
+    compare(name + " backward filter", s.download(dw, product(ws)), load(c.name, "grad_weight"),
+            kConvTol);
+    compare(name + " backward bias", s.download(db, ws[0]), load(c.name, "grad_bias"), kConvTol);
+    if (name == "a1_conv_k11_s4_p2") {
+      // TF32 keeps 10 mantissa bits of each product: ~1e-3 relative.
+      setTf32(&b, 1);
+      b.conv2dForward(g, x, w, bias, y);
+      compare(name + " forward, TF32", s.download(y, product(ys)), load(c.name, "out"), 1e-2);
+      setTf32(&b, 0);
+      b.conv2dForward(g, x, w, bias, y);
+      compare(name + " forward, FP32 again", s.download(y, product(ys)), load(c.name, "out"),
+              kConvTol);
+    }
+  }
+}
+
+void checkLrnAndPooling(Backend& b) {
+  struct Lrn { const char* name; int size; float alpha, beta, k; };
+  for (Lrn c : {Lrn{"b1_lrn_paper", 5, 1e-4f, 0.75f, 2.0f},
+                Lrn{"b2_lrn_paper_large", 5, 1e-4f, 0.75f, 2.0f},
+                Lrn{"b3_lrn_n3_k1_a05_b05", 3, 0.5f, 0.5f, 1.0f},
+                Lrn{"b4_lrn_paper_fewchannels", 5, 1e-4f, 0.75f, 2.0f}}) {
+    Scratch s(b);
+    const auto xs = shape(c.name, "x");
+    alexnet::LrnGeometry g{xs[0], xs[1], xs[2], xs[3], c.size, c.alpha, c.beta, c.k};
+    float* x = s.upload(load(c.name, "x"));
+    float* dy = s.upload(load(c.name, "g"));
+    float* y = s.alloc<float>(product(xs));
+    float* dx = s.alloc<float>(product(xs));
+    b.lrnForward(g, x, y);
+    compare(std::string(c.name) + " forward", s.download(y, product(xs)), load(c.name, "out"),
+            1e-5);
+    b.lrnBackward(g, dy, x, y, dx);
+    compare(std::string(c.name) + " backward", s.download(dx, product(xs)),
+            load(c.name, "grad_x"), 1e-5);
+  }
+  for (const char* name :
+       {"c1_maxpool_13", "c2_maxpool_27", "c3_maxpool_55", "c4_maxpool_rect_even"}) {
+    Scratch s(b);
+    const auto xs = shape(name, "x"), ys = shape(name, "out");
+    alexnet::PoolGeometry g{xs[0], xs[1], xs[2], xs[3], 3, 3, 2, 2, ys[2], ys[3]};
+    float* x = s.upload(load(name, "x"));
+    float* dy = s.upload(load(name, "g"));
+    float* y = s.alloc<float>(product(ys));
+    float* dx = s.alloc<float>(product(xs));
+    b.maxPoolForward(g, x, y);
+    compare(std::string(name) + " forward", s.download(y, product(ys)), load(name, "out"), 0);
+    b.maxPoolBackward(g, dy, x, y, dx);
+    compare(std::string(name) + " backward", s.download(dx, product(xs)), load(name, "grad_x"),
+            1e-6);
+  }
+}
+
+void checkLinearLossAndSgd(Backend& b) {
+  {
+    Scratch s(b);
+    const char* c = "d1_linear";
+    const auto xs = shape(c, "x"), ws = shape(c, "weight");
+    const int n = xs[0], in = xs[1], out = ws[0];
+    float* x = s.upload(load(c, "x"));
+    float* w = s.upload(load(c, "weight"));
+    float* bias = s.upload(load(c, "bias"));
+    float* dy = s.upload(load(c, "g"));
+    float* y = s.alloc<float>(static_cast<size_t>(n) * out);
+    float* dx = s.alloc<float>(static_cast<size_t>(n) * in);
+    float* dw = s.alloc<float>(static_cast<size_t>(out) * in);
+    float* db = s.alloc<float>(static_cast<size_t>(out));
+    b.linearForward(n, in, out, x, w, bias, y);
+    compare("d1_linear forward", s.download(y, static_cast<size_t>(n) * out), load(c, "out"), 1e-5);
+    b.linearBackward(n, in, out, dy, x, w, dx, dw, db);
+    compare("d1_linear backward x", s.download(dx, static_cast<size_t>(n) * in),
+            load(c, "grad_x"), 1e-5);
+    compare("d1_linear backward weight", s.download(dw, static_cast<size_t>(out) * in),
+            load(c, "grad_weight"), 1e-5);
+    compare("d1_linear backward bias", s.download(db, out), load(c, "grad_bias"), 1e-5);
+  }
+  for (const char* c : {"e1_softmax_ce", "e2_softmax_ce_large_logits"}) {
+    Scratch s(b);
+    const auto ls = shape(c, "logits");
+    const int n = ls[0], classes = ls[1];
+    float* logits = s.upload(load(c, "logits"));
+    int32_t* labels = s.uploadLabels(load(c, "labels"));
+    float* loss = s.alloc<float>(1);
+    float* dlogits = s.alloc<float>(product(ls));
+    float* probs = s.alloc<float>(product(ls));
+    b.softmaxCrossEntropy(n, classes, logits, labels, loss, dlogits);
+    compare(std::string(c) + " loss", s.download(loss, 1), load(c, "loss"), 1e-5);
+    compare(std::string(c) + " dlogits", s.download(dlogits, product(ls)),
+            load(c, "grad_logits"), 1e-5);
+    b.softmax(n, classes, logits, probs);
+    compare(std::string(c) + " softmax", s.download(probs, product(ls)), load(c, "probs"), 1e-5);
+  }
+  {
+    Scratch s(b);
+    const char* c = "g1_sgd_rule";
+    const size_t count = product(shape(c, "w0"));
+    float* w = s.upload(load(c, "w0"));
+    float* v = s.upload(load(c, "v0"));
+    float* g1 = s.upload(load(c, "grad1"));
+    float* g2 = s.upload(load(c, "grad2"));
+    b.sgdStep(count, 0.01f, 0.9f, 0.0005f, w, v, g1);
+    compare("g1_sgd_rule step 1 w", s.download(w, count), load(c, "w1"), 1e-6);
+    compare("g1_sgd_rule step 1 v", s.download(v, count), load(c, "v1"), 1e-6);
+    b.sgdStep(count, 0.001f, 0.9f, 0.0005f, w, v, g2);
+    compare("g1_sgd_rule step 2 w", s.download(w, count), load(c, "w2"), 1e-6);
+    compare("g1_sgd_rule step 2 v", s.download(v, count), load(c, "v2"), 1e-6);
+  }
+}
+
+// Ops whose reference is the same computation on the host.
+void checkAgainstHost(Backend& b) {
+  Scratch s(b);
+  const size_t count = 10007;  // not a multiple of the block size
+  std::vector<float> x(count), dy(count);
+  for (size_t i = 0; i < count; ++i) {
+    x[i] = alexnet::counterNormal(7, i);
+    dy[i] = alexnet::counterNormal(8, i);
+  }
+  float* dx_ = s.upload(x);
+  float* ddy = s.upload(dy);
+  float* y = s.alloc<float>(count);
+  float* mask = s.alloc<float>(count);
+  float* out = s.alloc<float>(count);
+
+  // Dropout: the mask must equal the host's draw bit for bit.
+  const float p = 0.5f;
+  b.dropoutForward(count, p, 1234, dx_, y, mask);
+  std::vector<float> wantMask(count), wantY(count), wantDx(count);
+  for (size_t i = 0; i < count; ++i) {
+    wantMask[i] = alexnet::counterUniform(1234, i) >= p ? 1.0f / (1.0f - p) : 0.0f;
+    wantY[i] = x[i] * wantMask[i];
+    wantDx[i] = dy[i] * wantMask[i];
+  }
+  compare("dropout forward mask", s.download(mask, count), wantMask, 0);
+  compare("dropout forward y", s.download(y, count), wantY, 0);
+  b.dropoutBackward(count, ddy, mask, out);
+  compare("dropout backward", s.download(out, count), wantDx, 0);
+
+  // normalInit: identical up to the device's double log/cos (within an ulp of float).
+  b.normalInit(count, 0.5f, 0.01f, 99, out);
+  std::vector<float> wantInit(count);
+  for (size_t i = 0; i < count; ++i) wantInit[i] = 0.5f + 0.01f * alexnet::counterNormal(99, i);
+  compare("normalInit", s.download(out, count), wantInit, 2e-7);
+
+  // ReLU, fill, axpy, scale.
+  std::vector<float> wantRelu(count), wantReluDx(count), wantAxpy(count), wantScale(count);
+  for (size_t i = 0; i < count; ++i) {
+    wantRelu[i] = x[i] > 0 ? x[i] : 0.0f;
+    wantReluDx[i] = wantRelu[i] > 0 ? dy[i] : 0.0f;
+    wantScale[i] = 3.0f * x[i];
+    wantAxpy[i] = wantScale[i] + -2.0f * dy[i];
+  }
+  b.reluForward(count, dx_, y);
+  compare("relu forward", s.download(y, count), wantRelu, 0);
+  b.reluBackward(count, ddy, y, out);
+  compare("relu backward", s.download(out, count), wantReluDx, 0);
+  b.fill(count, 2.5f, out);
+  compare("fill", s.download(out, count), std::vector<float>(count, 2.5f), 0);
+  b.scale(count, 3.0f, dx_, out);
+  compare("scale", s.download(out, count), wantScale, 0);
+  b.axpy(count, -2.0f, ddy, out);
+  compare("axpy", s.download(out, count), wantAxpy, 1e-7);
+
+  // copyOnDevice and copy2D (a channel slice of an NCHW tensor).
+  b.copyOnDevice(out, dx_, count * sizeof(float));
+  compare("copyOnDevice", s.download(out, count), x, 0);
+  const int n = 3, c = 5, plane = 7, lo = 1, hi = 4;  // channels [1, 4) of [3, 5, 7]
+  b.fill(count, 0.0f, out);
+  b.copy2D(out, (hi - lo) * plane * sizeof(float), dx_ + lo * plane, c * plane * sizeof(float),
+           (hi - lo) * plane * sizeof(float), n);
+  std::vector<float> slice;
+  for (int i = 0; i < n; ++i)
+    for (int j = lo * plane; j < hi * plane; ++j)
+      slice.push_back(x[static_cast<size_t>(i) * c * plane + j]);
+  std::vector<float> gotSlice = s.download(out, slice.size());
+  compare("copy2D channel slice", gotSlice, slice, 0);
+
+  // Top-k with ties: the label's equal logits count against it only when they come earlier.
+  const int rows = 64, classes = 100;
+  std::vector<float> logits(static_cast<size_t>(rows) * classes);
+  std::vector<float> labels(rows);
+  for (size_t i = 0; i < logits.size(); ++i)
+    logits[i] = std::floor(alexnet::counterUniform(5, i) * 20.0f);  // many ties
+  for (int r = 0; r < rows; ++r) labels[r] = static_cast<float>((r * 37) % classes);
+  float* dLogits = s.upload(logits);
+  int32_t* dLabels = s.uploadLabels(labels);
+  float* correct = s.alloc<float>(1);
+  for (int k : {1, 5, 20}) {
+    int want = 0;
+    for (int r = 0; r < rows; ++r) {
+      const int label = static_cast<int>(labels[r]);
+      const float target = logits[static_cast<size_t>(r) * classes + label];
+      int above = 0;
+      for (int j = 0; j < classes; ++j) {
+        const float v = logits[static_cast<size_t>(r) * classes + j];
+        above += v > target || (v == target && j < label);
+      }
+      want += above < k;
+    }
+    b.topkCorrect(rows, classes, k, dLogits, dLabels, correct);
+    compare("topkCorrect k=" + std::to_string(k), s.download(correct, 1),
+            {static_cast<float>(want)}, 0);
+  }
+}
+
+void checkAugment(Backend& b, decltype(&alexnet_cuda_augment_batch) augment) {
+  Scratch s(b);
+  alexnet::cuda::AugmentParams p;
+  p.n = 8;
+  p.channels = 3;
+  p.srcH = 40;
+  p.srcW = 36;
+  p.outH = 32;
+  p.outW = 30;
+  p.layout = alexnet::cuda::ImageLayout::NHWC;
+  p.crop = alexnet::cuda::CropMode::Random;
+  p.flip = alexnet::cuda::FlipMode::Random;
+  p.inputScale = 1.0f / 255.0f;
+  p.mean = alexnet::cuda::MeanMode::PerPixel;
+  p.pcaStd = 0.1f;
+  const float vecs[9] = {0.58f, -0.7f, 0.41f, 0.57f, 0.01f, -0.81f, 0.58f, 0.71f, 0.4f};
+  const float vals[3] = {0.12f, 0.008f, 0.005f};
+  std::memcpy(p.eigvec, vecs, sizeof vecs);
+  std::memcpy(p.eigval, vals, sizeof vals);
+  p.seed = 2012;
+  const size_t srcCount = static_cast<size_t>(p.n) * p.srcH * p.srcW * p.channels;
+  std::vector<uint8_t> bytes(srcCount);
+  for (size_t i = 0; i < srcCount; ++i) bytes[i] = static_cast<uint8_t>(i * 2654435761u >> 24);
+  std::vector<float> mean(static_cast<size_t>(p.channels) * p.srcH * p.srcW);
+  for (size_t i = 0; i < mean.size(); ++i) mean[i] = 0.4f + 0.001f * static_cast<float>(i % 97);
+  uint8_t* src = s.alloc<uint8_t>(srcCount);
+  b.copyFromHost(src, bytes.data(), srcCount);
+  float* meanData = s.upload(mean);
+  const size_t outCount = static_cast<size_t>(p.n) * p.channels * p.outH * p.outW;
+  float* dst = s.alloc<float>(outCount);
+  p.meanData = meanData;
+  augment(&b, &p, src, dst);
+  std::vector<float> want(outCount);
+  p.meanData = mean.data();  // the host reference reads the host copy
+  for (int img = 0; img < p.n; ++img) {
+    const auto draw = alexnet::cuda::kernels::drawImage(p, img);
+    for (int c = 0; c < p.channels; ++c)
+      for (int i = 0; i < p.outH * p.outW; ++i)
+        want[(static_cast<size_t>(img) * p.channels + c) * p.outH * p.outW + i] =
+            alexnet::cuda::kernels::augmentPixel(p, draw, img, c, i, bytes.data());
+  }
+  compare("augmentBatch NHWC random crop/flip/PCA/mean", s.download(dst, outCount), want, 1e-6);
+}
+
+void timeAlexNetConvolutions(Backend& b) {
+  struct Layer { const char* name; alexnet::ConvGeometry g; };
+  for (Layer l :
+       {Layer{"conv1 224x224 s4 p2", {128, 3, 224, 224, 96, 11, 11, 4, 4, 2, 2, 1, 55, 55}},
+        Layer{"conv2 27x27 g2", {128, 96, 27, 27, 256, 5, 5, 1, 1, 2, 2, 2, 27, 27}}}) {
+    Scratch s(b);
+    const auto& g = l.g;
+    const size_t xn = static_cast<size_t>(g.n) * g.c * g.h * g.w;
+    const size_t wn = static_cast<size_t>(g.o) * (g.c / g.groups) * g.kh * g.kw;
+    const size_t yn = static_cast<size_t>(g.n) * g.o * g.outH * g.outW;
+    float* x = s.alloc<float>(xn);
+    float* w = s.alloc<float>(wn);
+    float* y = s.alloc<float>(yn);
+    float* dx = s.alloc<float>(xn);
+    float* dw = s.alloc<float>(wn);
+    b.normalInit(xn, 0.0f, 1.0f, 1, x);
+    b.normalInit(wn, 0.0f, 0.01f, 2, w);
+    auto step = [&] {
+      b.conv2dForward(g, x, w, nullptr, y);
+      b.conv2dBackwardData(g, y, w, dx);
+      b.conv2dBackwardFilter(g, x, y, dw, nullptr);
+    };
+    step();  // chooses the algorithms
+    b.synchronize();
+    const auto start = std::chrono::steady_clock::now();
+    const int iterations = 10;
+    for (int i = 0; i < iterations; ++i) step();
+    b.synchronize();
+    const std::chrono::duration<double, std::milli> elapsed =
+        std::chrono::steady_clock::now() - start;
+    const double ms = elapsed.count() / iterations;
+    const double gflop = 3.0 * 2.0 * yn * (g.c / g.groups) * g.kh * g.kw / 1e9;
+    const std::vector<float> sample = s.download(y, 1);
+    const bool finite = std::isfinite(sample[0]);
+    if (!finite) ++oracle::failures();
+    std::printf("%-26s fwd+bwd %.3f ms/iter, %.0f GFLOP/s (FP32)%s\n", l.name, ms, gflop / ms * 1e3,
+                finite ? "" : " NOT FINITE");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* path = argc > 1 ? argv[1] : "libalexnet_cuda.so";
+  if (argc > 2) oracle::dataDir() = argv[2];
+  const char* require = std::getenv("ALEXNET_REQUIRE_GPU");
+  const bool requireGpu = require != nullptr && std::string(require) == "1";
+  void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) {
+    std::printf("dlopen failed: %s\n", dlerror());
+    return 1;
+  }
+  auto count = reinterpret_cast<decltype(&alexnet_cuda_device_count)>(
+      dlsym(lib, "alexnet_cuda_device_count"));
+  auto create = reinterpret_cast<decltype(&alexnet_cuda_create_backend)>(
+      dlsym(lib, "alexnet_cuda_create_backend"));
+  auto destroy = reinterpret_cast<decltype(&alexnet_cuda_destroy_backend)>(
+      dlsym(lib, "alexnet_cuda_destroy_backend"));
+  auto describe = reinterpret_cast<decltype(&alexnet_cuda_describe)>(
+      dlsym(lib, "alexnet_cuda_describe"));
+  auto augment = reinterpret_cast<decltype(&alexnet_cuda_augment_batch)>(
+      dlsym(lib, "alexnet_cuda_augment_batch"));
+  auto setTf32 =
+      reinterpret_cast<decltype(&alexnet_cuda_set_tf32)>(dlsym(lib, "alexnet_cuda_set_tf32"));
+  char err[512] = {0};
+  if (count(err, sizeof err) <= 0) {
+    std::printf("no CUDA device (%s): GPU checks %s\n", err, requireGpu ? "FAILED" : "skipped");
+    return requireGpu ? 1 : 0;
+  }
+  char text[512] = {0};
+  describe(0, text, sizeof text);
+  std::printf("device 0: %s\n", text);
+  Backend* b = create(0, err, sizeof err);
+  if (b == nullptr) {
+    std::printf("alexnet_cuda_create_backend failed: %s\n", err);
+    return 1;
+  }
+  try {
+    checkConvolutions(*b, setTf32);
+    checkLrnAndPooling(*b);
+    checkLinearLossAndSgd(*b);
+    checkAgainstHost(*b);
+    checkAugment(*b, augment);
+    timeAlexNetConvolutions(*b);
+    // Errors become alexnet::Error with a code, not a crash.
+    try {
+      b->allocate(size_t(1) << 50);
+      std::printf("allocating 1 PiB did not fail\n");
+      ++oracle::failures();
+    } catch (const alexnet::Error& e) {
+      std::printf("allocate(1 PiB): %s: %s\n", e.code().c_str(), e.what());
+      if (e.code() != "OUT_OF_MEMORY") ++oracle::failures();
+    }
+  } catch (const alexnet::Error& e) {
+    std::printf("alexnet::Error %s in %s: %s\n", e.code().c_str(), e.call().c_str(), e.what());
+    ++oracle::failures();
+  }
+  destroy(b);
+  std::printf("%s\n", oracle::failures() ? "FAILED" : "all GPU checks ok");
+  return oracle::failures() != 0;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Checks of the CUDA backend without Node: the per-element kernel math against the oracle on the
+# host, loading the built module with dlopen, and, where a GPU exists, every op on the GPU against
+# the oracle (gpu_oracle_check.cpp; ALEXNET_REQUIRE_GPU=1 makes a missing GPU a failure).
+# Usage, from the project root:
+#   bash native/cuda/test/run_checks.sh [path/to/libalexnet_cuda.so]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+oracle=${ALEXNET_ORACLE:-$root/../shared/oracle/data}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cxx="${CXX:-c++} -std=c++17 -O1 -Wall -I$root/native/include -I$root/native/cuda"
+
+# numpy comes with Debian's python3-numpy (/usr/bin/python3) or any Python that has it.
+python=python3
+"$python" -c 'import numpy' 2>/dev/null || python=/usr/bin/python3
+"$python" "$here/oracle_to_f32.py" "$oracle" "$work/data"
+# -ffp-contract=off: the host must round like the device kernels (no fused multiply-add).
+$cxx -ffp-contract=off "$here/element_math_check.cpp" -o "$work/element_math_check"
+"$work/element_math_check" "$work/data"
+
+module=${1:-$(find "$root/build" -name libalexnet_cuda.so 2>/dev/null | head -1)}
+if [ -n "$module" ]; then
+  $cxx "$here/load_check.cpp" -ldl -o "$work/load_check"
+  "$work/load_check" "$module"
+  $cxx -ffp-contract=off "$here/gpu_oracle_check.cpp" -ldl -o "$work/gpu_oracle_check"
+  "$work/gpu_oracle_check" "$module" "$work/data"
+else
+  echo "libalexnet_cuda.so not built: load check skipped"
+fi
