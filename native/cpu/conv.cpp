@@ -1,0 +1,232 @@
+// 2-D convolution (forward, backward data, backward weights + bias) with oneDNN, groups included.
+// Each geometry gets its primitives and reorders once; later calls only rebind pointers.
+//
+// Layouts: the primitives choose their own (format_tag::any, usually blocked nChw16c /
+// OIhw16i16o) and cached reorders translate to and from the contract's plain NCHW / OIHW through
+// the context's shared staging buffers. At AlexNet's batch-32 shapes (2 cores, AVX-512) this ran
+// at ~155 GFLOP/s over forward + both backwards, against ~98 GFLOP/s with plain layouts forced,
+// which send oneDNN to its gemm-based kernels. The exception is backward data with input channels
+// per group that do not fill 16-channel blocks (conv1: 3): there the blocked diff_src is mostly
+// padding and the plain gemm kernel was about twice as fast.
+#include <unordered_map>
+
+#include "cpu_internal.hpp"
+
+namespace alexnet {
+namespace cpu {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+namespace {
+
+struct Descs {
+  memory::desc x, w, b, y;            // plain, as the contract lays tensors out
+  memory::desc xAny, wAny, yAny;      // what the primitive is offered
+  memory::dims strides, padL, padR;
+};
+
+Descs makeDescs(const ConvGeometry& g, bool plain) {
+  Descs d;
+  memory::dims xd{g.n, g.c, g.h, g.w}, yd{g.n, g.o, g.outH, g.outW};
+  memory::dims wd = g.groups == 1
+                        ? memory::dims{g.o, g.c, g.kh, g.kw}
+                        : memory::dims{g.groups, g.o / g.groups, g.c / g.groups, g.kh, g.kw};
+  d.x = memory::desc(xd, dt::f32, tag::nchw);
+  d.y = memory::desc(yd, dt::f32, tag::nchw);
+  d.w = memory::desc(wd, dt::f32, g.groups == 1 ? tag::oihw : tag::goihw);
+  d.b = memory::desc({g.o}, dt::f32, tag::x);
+  d.xAny = plain ? d.x : memory::desc(xd, dt::f32, tag::any);
+  d.yAny = plain ? d.y : memory::desc(yd, dt::f32, tag::any);
+  d.wAny = plain ? d.w : memory::desc(wd, dt::f32, tag::any);
+  d.strides = {g.strideH, g.strideW};
+  d.padL = {g.padH, g.padW};
+  // Right padding equal to the left one: oneDNN checks the output size with the same floor
+  // division as the contract, so the unused tail rows are simply not read.
+  d.padR = {g.padH, g.padW};
+  return d;
+}
+
+dnnl::convolution_forward::primitive_desc forwardPd(DnnlContext& ctx, const Descs& d,
+                                                    bool withBias) {
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training,
+                                       dnnl::algorithm::convolution_direct, d.xAny, d.wAny,
+                                       withBias ? d.b : memory::desc(), d.yAny, d.strides,
+                                       d.padL, d.padR);
+  return dnnl::convolution_forward::primitive_desc(desc, ctx.attr(), ctx.engine);
+}
+
+Key makeKey(const ConvGeometry& g, int flag) {
+  return Key{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW,
+             g.groups, g.outH, g.outW, flag, 0};
+}
+
+void validate(const ConvGeometry& g) {
+  bool ok = g.n > 0 && g.c > 0 && g.h > 0 && g.w > 0 && g.o > 0 && g.kh > 0 && g.kw > 0 &&
+            g.strideH > 0 && g.strideW > 0 && g.padH >= 0 && g.padW >= 0 && g.groups > 0 &&
+            g.c % g.groups == 0 && g.o % g.groups == 0 &&
+            g.h + 2 * g.padH >= g.kh && g.w + 2 * g.padW >= g.kw &&
+            g.outH == (g.h + 2 * g.padH - g.kh) / g.strideH + 1 &&
+            g.outW == (g.w + 2 * g.padW - g.kw) / g.strideW + 1;
+  if (!ok) invalidArgument("invalid convolution geometry: " + convString(g));
+}
+
+struct Forward {
+  dnnl::convolution_forward prim;
+  Staged x, w, y;
+  memory b, scratch;
+  std::unordered_map<int, memory> args;
+};
+
+struct BackwardData {
+  dnnl::convolution_backward_data prim;
+  Staged dy, w, dx;
+  memory scratch;
+  std::unordered_map<int, memory> args;
+};
+
+struct BackwardWeights {
+  dnnl::convolution_backward_weights prim;
+  Staged x, dy, dw;
+  memory db, scratch;
+  std::unordered_map<int, memory> args;
+};
+
+}  // namespace
+
+struct ConvCache {
+  std::unordered_map<Key, std::unique_ptr<Forward>, KeyHash> forward;
+  std::unordered_map<Key, std::unique_ptr<BackwardData>, KeyHash> backwardData;
+  std::unordered_map<Key, std::unique_ptr<BackwardWeights>, KeyHash> backwardWeights;
+};
+void ConvCacheDeleter::operator()(ConvCache* c) const { delete c; }
+
+ConvCache& CpuBackend::convCache() {
+  if (!conv_) conv_.reset(new ConvCache());
+  return *conv_;
+}
+
+void CpuBackend::conv2dForward(const ConvGeometry& g, const float* x, const float* w,
+                               const float* bias, float* y) {
+  validate(g);
+  DnnlContext& ctx = dnnl();
+  try {
+    auto& slot = convCache().forward[makeKey(g, bias != nullptr)];
+    if (!slot) {
+      auto e = std::make_unique<Forward>();
+      Descs d = makeDescs(g, false);
+      auto pd = forwardPd(ctx, d, bias != nullptr);
+      e->prim = dnnl::convolution_forward(pd);
+      e->x = Staged(ctx, d.x, pd.src_desc(), true, 0);
+      e->w = Staged(ctx, d.w, pd.weights_desc(), true, 1);
+      e->y = Staged(ctx, d.y, pd.dst_desc(), false, 2);
+      e->scratch = ctx.scratchpadMemory(pd.scratchpad_desc());
+      e->args = {{DNNL_ARG_SRC, e->x.mem()},
+                 {DNNL_ARG_WEIGHTS, e->w.mem()},
+                 {DNNL_ARG_DST, e->y.mem()},
+                 {DNNL_ARG_SCRATCHPAD, e->scratch}};
+      if (bias) {
+        e->b = memory(d.b, ctx.engine, DNNL_MEMORY_NONE);
+        e->args[DNNL_ARG_BIAS] = e->b;
+      }
+      slot = std::move(e);
+    }
+    Forward& e = *slot;
+    e.scratch.set_data_handle(ctx.scratchpad.ptr);
+    e.x.in(ctx, x);
+    e.w.in(ctx, w);
+    e.y.out(ctx, y);
+    if (bias) e.b.set_data_handle(const_cast<float*>(bias));
+    e.prim.execute(ctx.stream, e.args);
+    e.y.finish(ctx);
+    ctx.stream.wait();
+  } catch (const dnnl::error& err) {
+    throwDnnl(err, "dnnl::convolution_forward", convString(g));
+  }
+}
+
+void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
+                                    float* dx) {
+  validate(g);
+  DnnlContext& ctx = dnnl();
+  try {
+    auto& slot = convCache().backwardData[makeKey(g, 0)];
+    if (!slot) {
+      auto e = std::make_unique<BackwardData>();
+      // With few input channels (conv1: 3) the blocked diff_src would be padded to 16 channels,
+      // and the plain gemm-based kernel measured about 2x faster there.
+      Descs d = makeDescs(g, (g.c / g.groups) % 16 != 0);
+      auto hint = forwardPd(ctx, d, false);
+      dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.xAny,
+                                                 d.wAny, d.yAny, d.strides, d.padL, d.padR);
+      dnnl::convolution_backward_data::primitive_desc pd(desc, ctx.attr(), ctx.engine, hint);
+      e->prim = dnnl::convolution_backward_data(pd);
+      e->dy = Staged(ctx, d.y, pd.diff_dst_desc(), true, 0);
+      e->w = Staged(ctx, d.w, pd.weights_desc(), true, 1);
+      e->dx = Staged(ctx, d.x, pd.diff_src_desc(), false, 2);
+      e->scratch = ctx.scratchpadMemory(pd.scratchpad_desc());
+      e->args = {{DNNL_ARG_DIFF_DST, e->dy.mem()},
+                 {DNNL_ARG_WEIGHTS, e->w.mem()},
+                 {DNNL_ARG_DIFF_SRC, e->dx.mem()},
+                 {DNNL_ARG_SCRATCHPAD, e->scratch}};
+      slot = std::move(e);
+    }
+    BackwardData& e = *slot;
+    e.scratch.set_data_handle(ctx.scratchpad.ptr);
+    e.dy.in(ctx, dy);
+    e.w.in(ctx, w);
+    e.dx.out(ctx, dx);
+    e.prim.execute(ctx.stream, e.args);
+    e.dx.finish(ctx);
+    ctx.stream.wait();
+  } catch (const dnnl::error& err) {
+    throwDnnl(err, "dnnl::convolution_backward_data", convString(g));
+  }
+}
+
+void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy,
+                                      float* dw, float* db) {
+  validate(g);
+  DnnlContext& ctx = dnnl();
+  try {
+    auto& slot = convCache().backwardWeights[makeKey(g, db != nullptr)];
+    if (!slot) {
+      auto e = std::make_unique<BackwardWeights>();
+      Descs d = makeDescs(g, false);
+      auto hint = forwardPd(ctx, d, db != nullptr);
+      dnnl::convolution_backward_weights::desc desc(
+          dnnl::algorithm::convolution_direct, d.xAny, d.wAny, db ? d.b : memory::desc(), d.yAny,
+          d.strides, d.padL, d.padR);
+      dnnl::convolution_backward_weights::primitive_desc pd(desc, ctx.attr(), ctx.engine, hint);
+      e->prim = dnnl::convolution_backward_weights(pd);
+      e->x = Staged(ctx, d.x, pd.src_desc(), true, 0);
+      e->dy = Staged(ctx, d.y, pd.diff_dst_desc(), true, 2);
+      e->dw = Staged(ctx, d.w, pd.diff_weights_desc(), false, 1);
+      e->scratch = ctx.scratchpadMemory(pd.scratchpad_desc());
+      e->args = {{DNNL_ARG_SRC, e->x.mem()},
+                 {DNNL_ARG_DIFF_DST, e->dy.mem()},
+                 {DNNL_ARG_DIFF_WEIGHTS, e->dw.mem()},
+                 {DNNL_ARG_SCRATCHPAD, e->scratch}};
+      if (db) {
+        e->db = memory(pd.diff_bias_desc(), ctx.engine, DNNL_MEMORY_NONE);
+        e->args[DNNL_ARG_DIFF_BIAS] = e->db;
+      }
+      slot = std::move(e);
+    }
+    BackwardWeights& e = *slot;
+    e.scratch.set_data_handle(ctx.scratchpad.ptr);
+    e.x.in(ctx, x);
+    e.dy.in(ctx, dy);
+    e.dw.out(ctx, dw);
+    if (db) e.db.set_data_handle(db);
+    e.prim.execute(ctx.stream, e.args);
+    e.dw.finish(ctx);
+    ctx.stream.wait();
+  } catch (const dnnl::error& err) {
+    throwDnnl(err, "dnnl::convolution_backward_weights", convString(g));
+  }
+}
+
+}  // namespace cpu
+}  // namespace alexnet

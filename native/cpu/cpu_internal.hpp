@@ -1,0 +1,170 @@
+// Internal declarations shared by the CPU backend's translation units. Not part of the public API.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "alexnet/backend.hpp"
+#include "alexnet/error.hpp"
+
+namespace alexnet {
+namespace cpu {
+
+// Cache key: a fixed array of integers describing a primitive's geometry and options.
+using Key = std::array<int, 16>;
+struct KeyHash {
+  size_t operator()(const Key& k) const noexcept {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a over the ints
+    for (int v : k) {
+      h ^= static_cast<uint32_t>(v);
+      h *= 1099511628211ull;
+    }
+    return static_cast<size_t>(h);
+  }
+};
+
+// "2x3x224x224" and similar, for error messages.
+std::string dimsString(std::initializer_list<long long> dims);
+std::string convString(const ConvGeometry& g);
+
+// Converts a dnnl::error into alexnet::Error; `call` names the oneDNN API, `what` the shape.
+[[noreturn]] void throwDnnl(const dnnl::error& e, const char* call, const std::string& what);
+[[noreturn]] void throwDnnlStatus(int status, const char* call, const std::string& what);
+
+// A buffer with 64-byte alignment that owns its memory (scratch for reorders and workspaces).
+struct AlignedBuffer {
+  void* ptr = nullptr;
+  size_t bytes = 0;
+  AlignedBuffer() = default;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  ~AlignedBuffer();
+  void reserve(size_t n);  // grows (never shrinks); contents are not preserved
+};
+void* alignedAllocate(size_t bytes);  // throws OUT_OF_MEMORY
+void alignedFree(void* p);
+
+// State shared by the oneDNN-based ops: one engine and stream, one scratchpad buffer and a few
+// staging buffers for layout reorders. The backend runs one op at a time, so every primitive can
+// use the same buffers in turn: memory then grows to the largest layer, not the sum of all layers.
+struct DnnlContext {
+  static constexpr int kStagingSlots = 3;  // an op stages at most three tensors at once
+
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  AlignedBuffer scratchpad;
+  AlignedBuffer staging[kStagingSlots];
+
+  // Attributes for every primitive: user-managed scratchpad, so that steady-state execution does
+  // not allocate inside oneDNN.
+  dnnl::primitive_attr attr() const;
+  // Memory for a primitive's scratchpad (grown on demand; handle set again at every call).
+  dnnl::memory scratchpadMemory(const dnnl::memory::desc& d);
+};
+
+// Plain (user layout) tensor bound to a primitive's possibly different internal layout. When the
+// layouts agree the user's pointer goes straight to the primitive; otherwise a cached reorder
+// copies through the context's staging buffer `slot` (distinct slots for the tensors of one op).
+class Staged {
+ public:
+  Staged() = default;
+  Staged(DnnlContext& ctx, const dnnl::memory::desc& user, const dnnl::memory::desc& inner,
+         bool isInput, int slot);
+  // Input: binds `p` and, if needed, reorders into the staging buffer.
+  void in(DnnlContext& ctx, const void* p);
+  // Output: binds `p` (or the staging buffer) for the primitive to write; call finish() after.
+  void out(DnnlContext& ctx, void* p);
+  void finish(DnnlContext& ctx);
+  // The memory the primitive sees (for building its cached argument map).
+  const dnnl::memory& mem() const { return inner_; }
+
+ private:
+  dnnl::memory user_, inner_;
+  dnnl::reorder reorder_;
+  bool needsReorder_ = false;
+  int slot_ = 0;
+};
+
+// Per-op caches (defined in their translation units).
+struct ConvCache;
+struct LrnCache;
+struct ConvCacheDeleter { void operator()(ConvCache*) const; };
+struct LrnCacheDeleter { void operator()(LrnCache*) const; };
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend();
+  ~CpuBackend() override;
+  const char* name() const override { return "cpu"; }
+
+  // Thread-safe: may be called from any thread (plain aligned_alloc / free).
+  void* allocate(size_t bytes) override;
+  void deallocate(void* ptr, size_t bytes) override;
+  void copyFromHost(void* dst, const void* src, size_t bytes) override;
+  void copyToHost(void* dst, const void* src, size_t bytes) override;
+  void copyOnDevice(void* dst, const void* src, size_t bytes) override;
+  void copy2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch, size_t rowBytes,
+              size_t rows) override;
+  void synchronize() override {}
+
+  void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                     float* y) override;
+  void conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
+                          float* dx) override;
+  void conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw,
+                            float* db) override;
+
+  void lrnForward(const LrnGeometry& g, const float* x, float* y) override;
+  void lrnBackward(const LrnGeometry& g, const float* dy, const float* x, const float* y,
+                   float* dx) override;
+
+  void maxPoolForward(const PoolGeometry& g, const float* x, float* y) override;
+  void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x, const float* y,
+                       float* dx) override;
+
+  void linearForward(int n, int in, int out, const float* x, const float* w, const float* bias,
+                     float* y) override;
+  void linearBackward(int n, int in, int out, const float* dy, const float* x, const float* w,
+                      float* dx, float* dw, float* db) override;
+
+  void reluForward(size_t count, const float* x, float* y) override;
+  void reluBackward(size_t count, const float* dy, const float* y, float* dx) override;
+  void dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
+                      float* mask) override;
+  void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx) override;
+
+  void softmaxCrossEntropy(int n, int classes, const float* logits, const int32_t* labels,
+                           float* loss, float* dlogits) override;
+  void softmax(int n, int classes, const float* logits, float* probs) override;
+  void topkCorrect(int n, int classes, int k, const float* logits, const int32_t* labels,
+                   float* correct) override;
+
+  void sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w, float* v,
+               const float* g) override;
+  void fill(size_t count, float value, float* y) override;
+  void normalInit(size_t count, float mean, float std, uint64_t seed, float* y) override;
+  void axpy(size_t count, float alpha, const float* x, float* y) override;
+  void scale(size_t count, float alpha, const float* x, float* y) override;
+
+ private:
+  DnnlContext& dnnl();
+  ConvCache& convCache();
+  LrnCache& lrnCache();
+
+  // Created on first use so that constructing a backend never touches oneDNN.
+  std::unique_ptr<DnnlContext> dnnl_;
+  std::unique_ptr<ConvCache, ConvCacheDeleter> conv_;
+  std::unique_ptr<LrnCache, LrnCacheDeleter> lrn_;
+  std::vector<double> rowLoss_;  // per-row losses, summed in order for a deterministic mean
+};
+
+}  // namespace cpu
+}  // namespace alexnet

@@ -1,0 +1,89 @@
+// Elementwise ops, the SGD update and initialisation as OpenMP loops. Small tensors stay on one
+// thread: starting a parallel region costs more than the work.
+#include <cmath>
+#include <cstddef>
+
+#include "alexnet/random.hpp"
+#include "cpu_internal.hpp"
+
+namespace alexnet {
+namespace cpu {
+
+namespace {
+constexpr long long kParallelMin = 1 << 15;
+using Index = long long;  // signed: OpenMP loops are simplest over a signed index
+}  // namespace
+
+void CpuBackend::reluForward(size_t count, const float* x, float* y) {
+  const Index n = static_cast<Index>(count);
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (Index i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void CpuBackend::reluBackward(size_t count, const float* dy, const float* y, float* dx) {
+  const Index n = static_cast<Index>(count);
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (Index i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void CpuBackend::dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
+                                float* mask) {
+  const Index n = static_cast<Index>(count);
+  const float keepScale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+  // The keep decision is a pure function of (seed, i) (random.hpp), so every backend and every
+  // thread partition produces the same mask.
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (Index i = 0; i < n; ++i) {
+    float m = counterUniform(seed, static_cast<uint64_t>(i)) >= p ? keepScale : 0.0f;
+    if (mask) mask[i] = m;
+    y[i] = x[i] * m;
+  }
+}
+
+void CpuBackend::dropoutBackward(size_t count, const float* dy, const float* mask, float* dx) {
+  const Index n = static_cast<Index>(count);
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (Index i = 0; i < n; ++i) dx[i] = dy[i] * mask[i];
+}
+
+void CpuBackend::sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w,
+                         float* v, const float* g) {
+  const Index n = static_cast<Index>(count);
+  const float decay = weightDecay * lr;
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (Index i = 0; i < n; ++i) {
+    float vi = momentum * v[i] - decay * w[i] - lr * g[i];
+    v[i] = vi;
+    w[i] += vi;
+  }
+}
+
+void CpuBackend::fill(size_t count, float value, float* y) {
+  const Index n = static_cast<Index>(count);
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (Index i = 0; i < n; ++i) y[i] = value;
+}
+
+void CpuBackend::normalInit(size_t count, float mean, float std, uint64_t seed, float* y) {
+  const Index n = static_cast<Index>(count);
+  // A rounded product, then a rounded sum (no fused multiply-add: the target builds with
+  // -ffp-contract=off), as the CUDA kernel does with __fmul_rn / __fadd_rn, so both backends
+  // produce bit-identical weights.
+#pragma omp parallel for schedule(static) if (n >= 4096)
+  for (Index i = 0; i < n; ++i) y[i] = mean + std * counterNormal(seed, static_cast<uint64_t>(i));
+}
+
+void CpuBackend::axpy(size_t count, float alpha, const float* x, float* y) {
+  const Index n = static_cast<Index>(count);
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (Index i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void CpuBackend::scale(size_t count, float alpha, const float* x, float* y) {
+  const Index n = static_cast<Index>(count);
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (Index i = 0; i < n; ++i) y[i] = alpha * x[i];
+}
+
+}  // namespace cpu
+}  // namespace alexnet

@@ -1,0 +1,91 @@
+// Max pooling (no padding) as plain OpenMP loops. The backward recomputes each window's argmax
+// from x rather than trusting y, so ties resolve exactly as the contract says (first maximum in
+// row-major window order) and overlapping windows add their gradients. One thread owns a whole
+// (n, c) plane of dx, so the accumulation needs no atomics.
+#include <cstring>
+#include <sstream>
+
+#include "cpu_internal.hpp"
+
+namespace alexnet {
+namespace cpu {
+
+namespace {
+
+void validate(const PoolGeometry& g) {
+  bool ok = g.n > 0 && g.c > 0 && g.h > 0 && g.w > 0 && g.kernelH > 0 && g.kernelW > 0 &&
+            g.strideH > 0 && g.strideW > 0 && g.h >= g.kernelH && g.w >= g.kernelW &&
+            g.outH == (g.h - g.kernelH) / g.strideH + 1 &&
+            g.outW == (g.w - g.kernelW) / g.strideW + 1;
+  if (!ok) {
+    std::ostringstream s;
+    s << "invalid max-pool geometry: x " << dimsString({g.n, g.c, g.h, g.w}) << ", kernel "
+      << g.kernelH << 'x' << g.kernelW << ", stride " << g.strideH << 'x' << g.strideW
+      << ", y " << g.outH << 'x' << g.outW;
+    invalidArgument(s.str());
+  }
+}
+
+// Offset within the plane of the window's first maximum.
+inline long argmaxWindow(const PoolGeometry& g, const float* plane, int oh, int ow) {
+  long base = static_cast<long>(oh) * g.strideH * g.w + static_cast<long>(ow) * g.strideW;
+  long best = base;
+  float bestValue = plane[base];
+  for (int i = 0; i < g.kernelH; ++i) {
+    const float* row = plane + base + static_cast<long>(i) * g.w;
+    for (int j = 0; j < g.kernelW; ++j) {
+      if (row[j] > bestValue) {  // strict: an equal later value never wins
+        bestValue = row[j];
+        best = base + static_cast<long>(i) * g.w + j;
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+void CpuBackend::maxPoolForward(const PoolGeometry& g, const float* x, float* y) {
+  validate(g);
+  const long planes = static_cast<long>(g.n) * g.c;
+  const long inPlane = static_cast<long>(g.h) * g.w, outPlane = static_cast<long>(g.outH) * g.outW;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (long p = 0; p < planes; ++p) {
+    for (int oh = 0; oh < g.outH; ++oh) {
+      const float* plane = x + p * inPlane;
+      float* out = y + p * outPlane + static_cast<long>(oh) * g.outW;
+      for (int ow = 0; ow < g.outW; ++ow) {
+        // The maximum itself (no argmax needed here): branch-free, so the compiler emits maxss.
+        const float* win = plane + static_cast<long>(oh) * g.strideH * g.w +
+                           static_cast<long>(ow) * g.strideW;
+        float m = win[0];
+        for (int i = 0; i < g.kernelH; ++i)
+          for (int j = 0; j < g.kernelW; ++j) {
+            float v = win[static_cast<long>(i) * g.w + j];
+            m = v > m ? v : m;
+          }
+        out[ow] = m;
+      }
+    }
+  }
+}
+
+void CpuBackend::maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x,
+                                 const float* /*y*/, float* dx) {
+  validate(g);
+  const long planes = static_cast<long>(g.n) * g.c;
+  const long inPlane = static_cast<long>(g.h) * g.w, outPlane = static_cast<long>(g.outH) * g.outW;
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < planes; ++p) {
+    const float* plane = x + p * inPlane;
+    const float* grad = dy + p * outPlane;
+    float* d = dx + p * inPlane;
+    std::memset(d, 0, sizeof(float) * inPlane);
+    for (int oh = 0; oh < g.outH; ++oh)
+      for (int ow = 0; ow < g.outW; ++ow)
+        d[argmaxWindow(g, plane, oh, ow)] += grad[static_cast<long>(oh) * g.outW + ow];
+  }
+}
+
+}  // namespace cpu
+}  // namespace alexnet
