@@ -1,0 +1,20 @@
+// The input pipeline: data sets, statistics, the packed cache and the batch loader.
+export type { Batch, BatchLoader, LoaderStats } from './types.js';
+export { Dataset, arrayDataset } from './dataset.js';
+export type { ArrayDatasetOptions, DatasetKind } from './dataset.js';
+export { fashionMnist, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR } from './fashion_mnist.js';
+export type { FashionMnistOptions } from './fashion_mnist.js';
+export { cifar10, CIFAR10_CLASSES } from './cifar10.js';
+export type { Cifar10Options } from './cifar10.js';
+export { imageFiles, imageFolder, IMAGE_EXTENSIONS } from './image_folder.js';
+export type { ImageFilesOptions, ImageFolderOptions } from './image_folder.js';
+export { cacheDataset, openCache } from './cache.js';
+export type { CacheOptions } from './cache.js';
+export { computeStats, loadStats, saveStats } from './stats.js';
+export type { DatasetStats, StatsOptions } from './stats.js';
+export { colourOffset, colourPca, pixelCovariance } from './pca.js';
+export type { ColourPca } from './pca.js';
+export { createLoader, DataLoader } from './loader.js';
+export type { AugmentationDraws, LoaderOptions, PcaOptions } from './loader.js';
+export { encodeImage } from './images.js';
+export type { EncodeOptions } from './images.js';

@@ -1,0 +1,57 @@
+// The pre-processed cache: every image of a source prepared once (size x size, 8-bit) and stored
+// in one packed file, read back through mmap so later epochs skip decoding.
+//
+// Layout (little-endian): a 4096-byte header
+//   char magic[8] = "ALXPACK1"; uint32 version = 1; uint32 reserved; int64 count; int32 size;
+//   int32 channels; uint64 fingerprint; int64 labelsOffset; int64 flagsOffset; int64 pixelsOffset
+// then int32 labels[count], uint8 flags[count] (1 = could not be decoded when the cache was built)
+// and, from pixelsOffset (4096-aligned), count images of size x size x channels bytes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "alexnet/data/source.hpp"
+
+namespace alexnet::data {
+
+class PackedSource final : public ImageSource {
+ public:
+  // Throws BAD_FILE if the file is not a complete cache, IO_ERROR if it cannot be read.
+  explicit PackedSource(const std::string& path);
+  ~PackedSource() override;
+  int64_t size() const override { return count_; }
+  int32_t label(int64_t i) const override { return labels_[i]; }
+  std::string name(int64_t i) const override;
+  // BAD_FILE for an image that could not be decoded when the cache was built.
+  ImageView load(int64_t i, int channels, int prepareSize, Scratch& scratch) const override;
+  int imageSize() const { return size_; }
+  int channels() const { return channels_; }
+  uint64_t fingerprint() const { return fingerprint_; }
+  int64_t unreadable() const;
+
+ private:
+  std::string path_;
+  void* map_ = nullptr;
+  size_t mapBytes_ = 0;
+  int64_t count_ = 0;
+  int size_ = 0, channels_ = 0;
+  uint64_t fingerprint_ = 0;
+  const int32_t* labels_ = nullptr;
+  const uint8_t* flags_ = nullptr;
+  const uint8_t* pixels_ = nullptr;
+};
+
+struct PackResult {
+  int64_t images = 0;
+  int64_t unreadable = 0;  // marked in the flags (skipBad), not stored
+};
+
+// Prepares every image of `source` with `workers` threads and writes the cache to `path`
+// (through a temporary file renamed at the end, so a crash never leaves a half cache). With
+// skipBad, undecodable images are flagged instead of failing the whole build.
+PackResult writePacked(const ImageSource& source, const std::string& path, int size, int channels,
+                       uint64_t fingerprint, int workers, bool skipBad);
+
+}  // namespace alexnet::data
