@@ -4,3 +4,8 @@ export type { DType, DeviceName } from './tensor.js';
 export { AlexNetError } from './errors.js';
 export * from './device.js';
 export * as ops from './ops/index.js';
+export * as nn from './nn/index.js';
+export * from './models/index.js';
+export * from './optim/index.js';
+export * from './train/index.js';
+export * from './io/index.js';

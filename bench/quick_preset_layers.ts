@@ -1,0 +1,63 @@
+// Per-layer forward and backward time of a preset's network (default fashion-mnist-quick) at
+// batch 128, with the device synchronised around each layer. Finds the layer that dominates.
+//   node dist/bench/quick_preset_layers.js [--preset NAME] [--batch N] [--steps N] [--device DEV] [--no-lrn]
+import { parseArgs } from 'node:util';
+import { Tensor, ops, synchronize } from '../lib/index.js';
+import { alexnet, preset } from '../lib/models/index.js';
+
+const { values } = parseArgs({ options: {
+  preset: { type: 'string', default: 'fashion-mnist-quick' }, batch: { type: 'string', default: '128' },
+  steps: { type: 'string', default: '10' }, device: { type: 'string', default: 'cpu' }, 'no-lrn': { type: 'boolean' },
+} });
+const p = preset(values.preset!);
+const batch = Number(values.batch);
+const steps = Number(values.steps);
+const device = values.device!;
+const net = alexnet({ ...p.model, device, ...(values['no-lrn'] ? { lrn: false } : {}) });
+net.inputGrad = false;
+const [c, h, w] = net.inputShape;
+const x = Tensor.normal([batch, c, h, w], { seed: 1, device });
+const labels = Tensor.fromArray(Int32Array.from({ length: batch }, (_, i) => i % net.config.numClasses), [batch], device);
+const fwd = new Map<string, number>();
+const bwd = new Map<string, number>();
+const layers = net.children();
+
+for (let step = 0; step < steps + 2; step++) {
+  const warm = step >= 2;
+  let hidden = x;
+  for (const [name, layer] of layers) {
+    await synchronize(device);
+    const t0 = performance.now();
+    const y = layer.forward(hidden);
+    await synchronize(device);
+    if (warm) fwd.set(name, (fwd.get(name) ?? 0) + performance.now() - t0);
+    if (hidden !== x) hidden.dispose();
+    hidden = y;
+  }
+  const { loss, dlogits } = ops.softmaxCrossEntropy(hidden, labels);
+  await loss;
+  hidden.dispose();
+  let g: Tensor | null = dlogits;
+  for (const [name, layer] of [...layers].reverse()) {
+    await synchronize(device);
+    const t0 = performance.now();
+    const next: Tensor | null = layer.backward(g!);
+    await synchronize(device);
+    if (warm) bwd.set(name, (bwd.get(name) ?? 0) + performance.now() - t0);
+    g!.dispose();
+    g = next;
+  }
+}
+
+let total = 0;
+const rows = layers.map(([name]) => {
+  const f = fwd.get(name)! / steps;
+  const b = bwd.get(name)! / steps;
+  total += f + b;
+  return [name, f, b] as const;
+});
+console.log(`${values.preset} on ${device}, batch ${batch}, mean of ${steps} steps (ms)`);
+for (const [name, f, b] of rows)
+  console.log(`${name.padEnd(8)} fwd ${f.toFixed(2).padStart(8)}  bwd ${b.toFixed(2).padStart(8)}  ${(100 * (f + b) / total).toFixed(1).padStart(5)}%`);
+console.log(`total ${total.toFixed(1)} ms/step = ${Math.round((batch * 1000) / total)} img/s (synchronised per layer)`);
+await synchronize(device);

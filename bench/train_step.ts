@@ -1,0 +1,79 @@
+// Images/s of whole AlexNet training steps (forward, loss, backward, the paper's SGD update), and
+// the same network in PyTorch in the same run (bench/train_step_torch.py) when torch is installed.
+//   node dist/bench/train_step.js --preset paper --device cuda --batch 128 --steps 10
+//   node dist/bench/train_step.js --preset fashion-mnist-quick --device cpu --batch 128
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Tensor, checkDevice, cudaInfo, ops, synchronize } from '../lib/index.js';
+import { alexnet, presets, type PresetName } from '../lib/models/index.js';
+import { SGD } from '../lib/optim/index.js';
+
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'paper' },
+    device: { type: 'string', default: 'cpu' },
+    batch: { type: 'string' },
+    steps: { type: 'string', default: '5' },
+    'no-torch': { type: 'boolean', default: false },
+  },
+});
+const device = checkDevice(values.device!);
+const presetName = values.preset as PresetName;
+const preset = presets[presetName];
+if (!preset) throw new RangeError(`--preset must be one of ${Object.keys(presets).join(', ')}, got ${values.preset}`);
+const batch = Number(values.batch ?? preset.training.batchSize);
+const steps = Number(values.steps);
+
+const model = alexnet({ ...preset.model, device, seed: 1 });
+model.inputGrad = false; // nobody needs dL/d(image)
+const [c, h, w] = model.inputShape;
+const sgd = new SGD(model, { lr: 0.001 });
+const x = Tensor.normal([batch, c, h, w], { seed: 2, device });
+const labels = Tensor.fromArray(Int32Array.from({ length: batch }, (_, i) => i % model.config.numClasses), [batch], device);
+
+function step(i: number): Promise<number> {
+  model.reseed(1000 + i);
+  const logits = model.forward(x);
+  const { loss, dlogits } = ops.softmaxCrossEntropy(logits, labels);
+  model.backward(dlogits)?.dispose();
+  sgd.step();
+  logits.dispose();
+  dlogits.dispose();
+  return loss;
+}
+
+for (let i = 0; i < 2; i++) await step(i); // warm-up: primitive and algorithm selection, caches
+await synchronize(device);
+const started = performance.now();
+let last = Promise.resolve(0);
+for (let i = 0; i < steps; i++) last = step(i + 2);
+await last;
+await synchronize(device);
+const seconds = (performance.now() - started) / 1000;
+const ours = (steps * batch) / seconds;
+
+let torch: { imagesPerSecond: number; torch: string } | undefined;
+if (!values['no-torch']) {
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'train_step_torch.py');
+  const r = spawnSync('python3', [script], {
+    input: JSON.stringify({ model: model.config, batch, steps, device: device.startsWith('cuda') ? device : 'cpu' }),
+    encoding: 'utf8',
+  });
+  if (r.status === 0) torch = JSON.parse(r.stdout);
+  else console.log(`(PyTorch comparison skipped: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
+}
+
+const where = device.startsWith('cuda') ? cudaInfo().devices.join('; ') : `${device}`;
+console.log(`training step, preset ${presetName}, batch ${batch}, ${steps} steps on ${where}`);
+console.log(`  ours:    ${ours.toFixed(1)} images/s (${((seconds / steps) * 1000).toFixed(1)} ms/step)`);
+if (torch) console.log(`  PyTorch ${torch.torch}: ${torch.imagesPerSecond.toFixed(1)} images/s  -> ours/PyTorch ${(ours / torch.imagesPerSecond).toFixed(2)}x`);
+
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, `train-step-${presetName}-${device.replace(':', '')}.json`), JSON.stringify({
+  date: new Date().toISOString(), preset: presetName, device, batch, steps, imagesPerSecond: ours,
+  torchImagesPerSecond: torch?.imagesPerSecond,
+}, null, 2));

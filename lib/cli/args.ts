@@ -1,0 +1,59 @@
+// Argument parsing shared by the commands: node:util parseArgs in strict mode, with every
+// problem turned into a one-line UsageError (exit status 2).
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A bad command line: printed as one line, exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface Parsed {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+}
+
+export function parse(command: string, argv: string[], options: Options, allowPositionals = false): Parsed {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals }) as Parsed;
+  } catch (e) {
+    // parseArgs messages can span lines and name internals; keep the first line, add the way out.
+    const first = (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
+    throw new UsageError(`alexnet ${command}: ${first} (see alexnet ${command} --help)`);
+  }
+}
+
+function fail(command: string, message: string): never {
+  throw new UsageError(`alexnet ${command}: ${message}`);
+}
+
+export function intFlag(command: string, name: string, value: unknown, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min)
+    fail(command, `--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function numberFlag(command: string, name: string, value: unknown, min = -Infinity): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min)
+    fail(command, `--${name} must be a number >= ${min}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function choiceFlag<T extends string>(command: string, name: string, value: unknown, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !choices.includes(value as T))
+    fail(command, `--${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+export function usage(command: string, message: string): never {
+  fail(command, message);
+}

@@ -1,0 +1,96 @@
+// A line chart panel: axes with round-number ticks, labelled in the bitmap font, and a legend.
+import { Canvas, type Colour } from './canvas.js';
+import { GLYPH_HEIGHT, textWidth } from './font.js';
+
+export interface Series {
+  label: string;
+  colour: Colour;
+  points: [number, number][];
+  /** Dots at the points as well as the line (for sparse, per-epoch values). */
+  markers?: boolean;
+}
+
+export interface PanelOptions {
+  title: string;
+  xLabel: string;
+  series: Series[];
+  /** Tick labels as percentages (values are fractions). */
+  percent?: boolean;
+  /** Start the y axis at zero. */
+  fromZero?: boolean;
+}
+
+const INK: Colour = [40, 40, 40];
+const GRID: Colour = [225, 225, 225];
+
+/** About `count` round tick values (1, 2 or 5 × 10^k apart) covering [lo, hi]. */
+export function ticks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+  return out;
+}
+
+function label(v: number, step: number, percent: boolean): string {
+  const value = percent ? v * 100 : v;
+  const s = percent ? step * 100 : step;
+  const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(s) + 1e-9)));
+  return value.toFixed(decimals) + (percent ? '%' : '');
+}
+
+export function drawPanel(canvas: Canvas, box: { x: number; y: number; w: number; h: number }, o: PanelOptions): void {
+  const scale = 2;
+  const pts = o.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const left = box.x + 70;
+  const top = box.y + 30;
+  const right = box.x + box.w - 10;
+  const bottom = box.y + box.h - 50;
+  canvas.text(box.x + (box.w - textWidth(o.title, scale)) / 2, box.y + 6, o.title, INK, scale);
+  if (pts.length === 0) {
+    canvas.text(left + 10, (top + bottom) / 2, 'no data', INK, scale);
+    return;
+  }
+  let [x0, x1] = [Math.min(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[0]))];
+  let [y0, y1] = [Math.min(...pts.map((p) => p[1])), Math.max(...pts.map((p) => p[1]))];
+  if (o.fromZero) y0 = Math.min(0, y0);
+  if (x1 === x0) x1 = x0 + 1;
+  if (y1 === y0) y1 = y0 + (Math.abs(y0) || 1);
+  const pad = (y1 - y0) * 0.05;
+  if (!o.fromZero || y0 < 0) y0 -= pad;
+  y1 += pad;
+  const sx = (x: number) => left + ((x - x0) / (x1 - x0)) * (right - left);
+  const sy = (y: number) => bottom - ((y - y0) / (y1 - y0)) * (bottom - top);
+
+  const yt = ticks(y0, y1);
+  const ystep = yt.length > 1 ? yt[1]! - yt[0]! : 1;
+  for (const v of yt) {
+    canvas.line(left, sy(v), right, sy(v), GRID);
+    const s = label(v, ystep, o.percent ?? false);
+    canvas.text(left - 6 - textWidth(s, scale), sy(v) - GLYPH_HEIGHT, s, INK, scale);
+  }
+  const xt = ticks(x0, x1, 6);
+  const xstep = xt.length > 1 ? xt[1]! - xt[0]! : 1;
+  for (const v of xt) {
+    canvas.line(sx(v), top, sx(v), bottom, GRID);
+    canvas.line(sx(v), bottom, sx(v), bottom + 4, INK);
+    const s = label(v, xstep, false);
+    canvas.text(sx(v) - textWidth(s, scale) / 2, bottom + 8, s, INK, scale);
+  }
+  canvas.line(left, top, left, bottom, INK, 2);
+  canvas.line(left, bottom, right, bottom, INK, 2);
+  canvas.text((left + right - textWidth(o.xLabel, scale)) / 2, bottom + 28, o.xLabel, INK, scale);
+
+  o.series.forEach((s, k) => {
+    const ps = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    for (let i = 1; i < ps.length; i++) canvas.line(sx(ps[i - 1]![0]), sy(ps[i - 1]![1]), sx(ps[i]![0]), sy(ps[i]![1]), s.colour, 2);
+    if (s.markers) for (const [x, y] of ps) canvas.fillRect(sx(x) - 3, sy(y) - 3, 7, 7, s.colour);
+    // Legend, top right, one row per series.
+    const ly = top + 8 + k * 22;
+    const lx = right - textWidth(s.label, scale) - 40;
+    canvas.fillRect(lx, ly + 4, 24, 6, s.colour);
+    canvas.text(lx + 30, ly, s.label, INK, scale);
+  });
+}

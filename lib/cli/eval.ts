@@ -1,0 +1,70 @@
+// `alexnet eval`: top-1/top-5 error of one checkpoint or an ensemble (softmax averaged) on a data set.
+import { availableParallelism } from 'node:os';
+import type { DataLoader } from '../data/index.js';
+import { checkDevice, defaultDevice, synchronize } from '../device.js';
+import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
+import { evaluate } from '../train/evaluate.js';
+import { loadModels } from '../train/load_model.js';
+import { choiceFlag, intFlag, parse, usage } from './args.js';
+import { DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
+
+export const evalHelp = `Usage: alexnet eval CHECKPOINT... [options]
+
+Evaluates checkpoints (files, or run directories: their best checkpoint) on a data set's test
+split; with several, their softmax outputs are averaged (an ensemble, as in the paper's §6).
+
+  --dataset NAME     ${DATASETS.join(', ')} (default: the one the first checkpoint was trained on)
+  --data-dir DIR     where the data set is
+  --split SPLIT      test (default) or train
+  --limit N          the first N images only
+  --ten-crop         average the softmax of ten crops per image (corners, centre, and their flips)
+  --batch-size N     default 128
+  --device DEV       default: the best available
+  --workers N        data pipeline threads
+  --json             print the result as JSON
+  -h, --help`;
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  const c = 'eval';
+  const { values: v, positionals } = parse(c, argv, {
+    dataset: { type: 'string' }, 'data-dir': { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' },
+    'ten-crop': { type: 'boolean' }, 'batch-size': { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' },
+    workers: { type: 'string' },
+  }, true);
+  if (v.help) {
+    console.log(evalHelp);
+    return 0;
+  }
+  if (positionals.length === 0) usage(c, 'give at least one checkpoint (a .safetensors file or a run directory)');
+  const device = typeof v.device === 'string' ? v.device : defaultDevice();
+  checkDevice(device);
+  const split = choiceFlag(c, 'split', v.split, ['test', 'train'] as const) ?? 'test';
+  const batchSize = intFlag(c, 'batch-size', v['batch-size'], 1) ?? 128;
+  const limit = intFlag(c, 'limit', v.limit, 1);
+  const workers = intFlag(c, 'workers', v.workers, 1) ?? (device.startsWith('cpu') ? Math.max(1, Math.floor(availableParallelism() / 4)) : undefined);
+  // Preprocessing and statistics come from the first checkpoint: images must be prepared as in training.
+  const first = await loadCheckpoint(checkpointPath(positionals[0]!, 'best'));
+  const training = first.state.training as { data?: Preprocessing; dataset?: string };
+  const data = training.data;
+  if (!data) usage(c, `${first.file} does not record how its images were prepared (it was not written by alexnet train)`);
+  const dataset = choiceFlag(c, 'dataset', v.dataset, DATASETS) ?? data.dataset;
+  const models = await loadModels(positionals, device);
+  let loader: DataLoader | undefined;
+  try {
+    const ds = await openDataset(dataset, split, typeof v['data-dir'] === 'string' ? v['data-dir'] : defaultDataDir(dataset), data.channels, limit);
+    if (ds.numClasses !== models[0]!.config.numClasses)
+      usage(c, `${dataset} has ${ds.numClasses} classes but the checkpoint's model has ${models[0]!.config.numClasses}`);
+    loader = await evalLoader(ds, { ...data, dataset }, statsFromTensors(first.extra), { batchSize, seed: 0, workers, tenCrop: Boolean(v['ten-crop']) });
+    const r = await evaluate(models, loader);
+    await synchronize(device);
+    if (v.json) console.log(JSON.stringify({ checkpoints: positionals, dataset, split, ...r }));
+    else console.log(`${dataset} ${split}: top-1 error ${(100 * r.top1Error).toFixed(2)}% (accuracy ${(100 * (1 - r.top1Error)).toFixed(2)}%), ` +
+      `top-5 error ${(100 * r.top5Error).toFixed(2)}%, loss ${r.loss.toFixed(4)} on ${r.images} images` +
+      `${r.crops === 10 ? ', ten crops' : ''}${r.models > 1 ? `, ensemble of ${r.models}` : ''} (${r.seconds.toFixed(1)} s)`);
+    return 0;
+  } finally {
+    await loader?.close();
+    await synchronize(device).catch(() => undefined);
+    models.forEach((m) => m.dispose());
+  }
+}

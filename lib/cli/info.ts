@@ -1,0 +1,54 @@
+// `alexnet info`: what this installation can do here.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../binding.js';
+import { availableDevices, cudaInfo } from '../device.js';
+import { parse } from './args.js';
+
+export const infoHelp = `Usage: alexnet info [--json] [--version]
+
+Prints the version, the backends built into the addon, and the devices seen (and, for CUDA, why not).`;
+
+export function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+export async function infoCommand(argv: string[]): Promise<number> {
+  const { values } = parse('info', argv, { json: { type: 'boolean' }, version: { type: 'boolean' } });
+  if (values.help) {
+    console.log(infoHelp);
+    return 0;
+  }
+  if (values.version) {
+    console.log(version());
+    return 0;
+  }
+  const cuda = cudaInfo();
+  let data = 'not built';
+  try {
+    const { dataBinding } = await import('../data/native.js');
+    dataBinding();
+    data = 'built (libjpeg-turbo decoding, native batch pipeline)';
+  } catch (e) {
+    data = `unavailable: ${(e as Error).message.split('\n')[0]}`;
+  }
+  const info = {
+    version: version(),
+    node: process.version,
+    backends: { cpu: 'oneDNN', cuda: cuda.status },
+    dataPipeline: data,
+    devices: availableDevices(),
+    gpus: cuda.devices,
+  };
+  if (values.json) {
+    console.log(JSON.stringify(info, null, 2));
+    return 0;
+  }
+  console.log(`alexnet-cudnn ${info.version} (Node ${info.node})`);
+  console.log(`CPU backend:    oneDNN (always built)`);
+  console.log(`CUDA backend:   ${cuda.status}`);
+  for (const d of cuda.devices) console.log(`                ${d}`);
+  console.log(`data pipeline:  ${data}`);
+  console.log(`devices:        ${info.devices.join(', ')} (best first)`);
+  return 0;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The `alexnet` command: train, eval, predict, info, plot.
+import { AlexNetError } from '../errors.js';
+import { UsageError } from './args.js';
+
+const commands: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> }> = {
+  train: { summary: 'train a preset or a data set; checkpoints, metrics, test accuracy', load: async () => (await import('./train.js')).trainCommand },
+  eval: { summary: 'top-1/top-5 error of one or more checkpoints (an ensemble) on a data set', load: async () => (await import('./eval.js')).evalCommand },
+  predict: { summary: 'top-5 classes with probabilities for image files', load: async () => (await import('./predict.js')).predictCommand },
+  info: { summary: 'version, backends built, devices seen (and why not)', load: async () => (await import('./info.js')).infoCommand },
+  plot: { summary: "loss and error curves of a run's metrics as a PNG", load: async () => (await import('./plot.js')).plotCommand },
+};
+
+const help = `Usage: alexnet <command> [options]
+
+AlexNet (Krizhevsky, Sutskever & Hinton, 2012) on cuDNN and oneDNN.
+
+Commands:
+${Object.entries(commands).map(([n, c]) => `  ${n.padEnd(9)}${c.summary}`).join('\n')}
+
+Run alexnet <command> --help for its options.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') return (await commands.info!.load())(['--version']);
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) throw new UsageError(`alexnet: unknown command ${JSON.stringify(name)} (commands: ${Object.keys(commands).join(', ')})`);
+  return (await command.load())(rest);
+}
+
+function report(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`${e.message}\n`);
+    return 2;
+  }
+  if (e instanceof AlexNetError) {
+    process.stderr.write(`alexnet: ${e.message} [${e.code}${e.call ? `, ${e.call}` : ''}]\n`);
+    return 1;
+  }
+  if (e instanceof TypeError || e instanceof RangeError) {
+    process.stderr.write(`alexnet: ${e.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`alexnet: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 1;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { process.exitCode = report(e); });

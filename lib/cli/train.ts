@@ -1,0 +1,228 @@
+// `alexnet train`: a preset (or a data set with options) trained on the best device, with
+// checkpoints, metrics and a final test accuracy.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { DataLoader } from '../data/index.js';
+import { checkDevice, defaultDevice, synchronize } from '../device.js';
+import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
+import { alexnet, preset as getPreset, presets, type AlexNetOptions, type Preset } from '../models/index.js';
+import type { ScheduleConfig } from '../optim/schedule.js';
+import { Trainer } from '../train/trainer.js';
+import { formatDuration } from '../train/progress.js';
+import { choiceFlag, intFlag, numberFlag, parse, usage, type Options } from './args.js';
+import { readConfig } from './config.js';
+import { DATASETS, defaultDataDir, evalLoader, openDataset, statsTensors, trainLoader, type DatasetName, type Preprocessing } from './data.js';
+
+export const trainHelp = `Usage: alexnet train [options]
+
+Trains AlexNet and prints the test accuracy. Checkpoints (last, best: safetensors + JSON) and
+metrics.jsonl go to --out. Ctrl-C saves a checkpoint and exits with status 130; --resume continues
+exactly where the run stopped.
+
+  --preset NAME        ${Object.keys(presets).join(', ')} (default fashion-mnist-quick)
+  --dataset NAME       ${DATASETS.join(', ')} (default: the preset's)
+  --data-dir DIR       where the data set is (default: ${defaultDataDir('fashion-mnist')} for fashion-mnist)
+  --limit N            train on the first N training images only
+  --device DEV         cpu, cpu:N, cuda:N (default: the best available)
+  --epochs N           default: the preset's
+  --batch-size N       default 128
+  --lr X               initial learning rate (default 0.01)
+  --momentum X         default 0.9
+  --weight-decay X     default 0.0005
+  --schedule KIND      plateau (divide by 10 when the test error stops improving) or step
+  --patience N         plateau: epochs without improvement before dividing
+  --max-reductions N   plateau: how often at most (default 3)
+  --step-every N       step: divide by 10 every N epochs
+  --seed N             every random draw derives from it (default 0)
+  --out DIR            default runs/<preset>-<date>
+  --resume             continue the run in --out (default: the newest runs/<preset>-*)
+  --config FILE        JSON object of these settings (flags win)
+  --input-size N --width X --conv1-stride N --init paper|he
+  --no-lrn --no-dropout --no-overlap     ablations of the paper's choices
+  --ten-crop           evaluate with the ten-crop average
+  --workers N          data pipeline threads (default: a quarter of the cores on CPU, all on CUDA)
+  --progress MODE      auto, bar, plain, none (default auto: a bar on a terminal)
+  --max-steps N        stop (and checkpoint) after N steps in total
+  -h, --help
+
+Presets:
+${Object.entries(presets).map(([n, p]) => `  ${n.padEnd(20)} ${p.description}`).join('\n')}
+
+The Fashion-MNIST presets use He initialisation: measured in PyTorch on a 2-core CPU, the paper's
+N(0, 0.01^2) init leaves such small networks at 10% accuracy for a whole epoch, while He init
+reaches ~84% after one epoch of the quick configuration and ~90% after 8 epochs (no augmentation).
+Here the quick preset reaches 88.6% after 8 epochs (as PyTorch does with the same recipe) and ~90%
+after 10 epochs at lr 0.01 and a few at 0.001.`;
+
+const options: Options = {
+  preset: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' },
+  device: { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
+  momentum: { type: 'string' }, 'weight-decay': { type: 'string' }, schedule: { type: 'string' }, patience: { type: 'string' },
+  'max-reductions': { type: 'string' }, 'step-every': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
+  resume: { type: 'boolean' }, config: { type: 'string' }, 'input-size': { type: 'string' }, width: { type: 'string' },
+  'conv1-stride': { type: 'string' }, init: { type: 'string' }, 'no-lrn': { type: 'boolean' }, 'no-dropout': { type: 'boolean' },
+  'no-overlap': { type: 'boolean' }, 'ten-crop': { type: 'boolean' }, workers: { type: 'string' }, progress: { type: 'string' },
+  'max-steps': { type: 'string' },
+};
+
+/** Settings a resumed run takes from its checkpoint; giving them again would change the run. */
+const FIXED_ON_RESUME = ['preset', 'dataset', 'limit', 'batch-size', 'lr', 'momentum', 'weight-decay', 'schedule', 'patience',
+  'max-reductions', 'step-every', 'seed', 'input-size', 'width', 'conv1-stride', 'init', 'no-lrn', 'no-dropout', 'no-overlap'];
+
+interface RunConfig {
+  preset: string;
+  dataset: DatasetName;
+  limit?: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  epochs: number;
+  schedule: ScheduleConfig;
+  seed: number;
+  model: AlexNetOptions;
+  data: Preprocessing;
+  tenCrop: boolean;
+  /** The data set's class names, for predict. */
+  classNames?: string[];
+}
+
+function newestRun(presetName: string): string | undefined {
+  if (!existsSync('runs')) return undefined;
+  return readdirSync('runs')
+    .filter((d) => d.startsWith(`${presetName}-`) && existsSync(join('runs', d, 'last.safetensors')))
+    .map((d) => join('runs', d))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
+function stamp(): string {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+function runConfig(v: Record<string, unknown>): RunConfig {
+  const c = 'train';
+  const presetName = (v.preset as string | undefined) ?? 'fashion-mnist-quick';
+  if (!Object.hasOwn(presets, presetName)) usage(c, `--preset must be one of ${Object.keys(presets).join(', ')}, got ${JSON.stringify(presetName)}`);
+  const p: Preset = getPreset(presetName);
+  const dataset = choiceFlag(c, 'dataset', v.dataset, DATASETS) ?? p.dataset;
+  const model: AlexNetOptions = { ...p.model };
+  const inputSize = intFlag(c, 'input-size', v['input-size'], 1);
+  if (inputSize !== undefined) model.inputSize = inputSize;
+  const width = numberFlag(c, 'width', v.width, 0);
+  if (width !== undefined) model.width = width;
+  const stride = intFlag(c, 'conv1-stride', v['conv1-stride'], 1);
+  if (stride !== undefined) model.conv1Stride = stride;
+  model.init = choiceFlag(c, 'init', v.init, ['paper', 'he'] as const) ?? model.init;
+  if (v['no-lrn']) model.lrn = false;
+  if (v['no-dropout']) model.dropout = false;
+  if (v['no-overlap']) model.overlappingPool = false;
+  // A data set other than the preset's: its classes; grey data sets in colour presets get one channel copied to three.
+  const crop = model.inputSize ?? 224;
+  const size = p.data.size === p.data.crop ? crop : Math.round((crop * p.data.size) / p.data.crop);
+  const data: Preprocessing = { dataset, ...p.data, size, crop, channels: (model.inChannels ?? 3) === 1 ? 1 : 3 };
+  const kind = choiceFlag(c, 'schedule', v.schedule, ['plateau', 'step'] as const) ?? p.training.schedule.type;
+  const base = p.training.schedule;
+  let schedule: ScheduleConfig;
+  if (kind === 'step') {
+    const every = intFlag(c, 'step-every', v['step-every'], 1) ?? (base.type === 'step' ? base.every : undefined);
+    schedule = { type: 'step', every: every ?? usage(c, '--schedule step needs --step-every N'), gamma: base.type === 'step' ? base.gamma ?? 0.1 : 0.1 };
+  } else {
+    schedule = { ...(base.type === 'plateau' ? base : { type: 'plateau' as const }) };
+    const patience = intFlag(c, 'patience', v.patience, 1);
+    const maxReductions = intFlag(c, 'max-reductions', v['max-reductions'], 0);
+    if (patience !== undefined) schedule.patience = patience;
+    if (maxReductions !== undefined) schedule.maxReductions = maxReductions;
+  }
+  return {
+    preset: presetName, dataset, limit: intFlag(c, 'limit', v.limit, 1),
+    batchSize: intFlag(c, 'batch-size', v['batch-size'], 1) ?? p.training.batchSize,
+    lr: numberFlag(c, 'lr', v.lr, 0) ?? p.training.lr,
+    momentum: numberFlag(c, 'momentum', v.momentum, 0) ?? p.training.momentum,
+    weightDecay: numberFlag(c, 'weight-decay', v['weight-decay'], 0) ?? p.training.weightDecay,
+    epochs: intFlag(c, 'epochs', v.epochs, 1) ?? p.training.epochs,
+    schedule, seed: intFlag(c, 'seed', v.seed, 0) ?? 0, model, data, tenCrop: Boolean(v['ten-crop']),
+  };
+}
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const c = 'train';
+  const { values: flags } = parse(c, argv, options);
+  if (flags.help) {
+    console.log(trainHelp);
+    return 0;
+  }
+  const fromFile = typeof flags.config === 'string' ? readConfig(c, flags.config, options) : {};
+  const v: Record<string, unknown> = { ...fromFile, ...flags };
+  const device = typeof v.device === 'string' ? v.device : defaultDevice();
+  checkDevice(device);
+  const progress = choiceFlag(c, 'progress', v.progress, ['auto', 'bar', 'plain', 'none'] as const) ?? 'auto';
+  // On a CPU device the data threads compete with the convolutions for the same cores: measured on
+  // 2 cores, 1 worker trains the quick preset at ~2100 img/s and 2 workers at ~1300 img/s.
+  const workers = intFlag(c, 'workers', v.workers, 1) ?? (device.startsWith('cpu') ? Math.max(1, Math.floor(availableParallelism() / 4)) : undefined);
+  const maxSteps = intFlag(c, 'max-steps', v['max-steps'], 0);
+
+  let config = runConfig(v);
+  let out = typeof v.out === 'string' ? v.out : undefined;
+  if (v.resume) {
+    const given = FIXED_ON_RESUME.filter((k) => flags[k] !== undefined && k !== 'preset');
+    if (given.length > 0) usage(c, `--${given[0]} cannot change when resuming: the run continues with its checkpoint's settings`);
+    out ??= newestRun(config.preset) ?? usage(c, `--resume: no runs/${config.preset}-* with a checkpoint; pass --out DIR`);
+    const ckpt = await loadCheckpoint(checkpointPath(out, 'last'));
+    const saved = ckpt.state.training as unknown as RunConfig;
+    config = { ...saved, epochs: intFlag(c, 'epochs', v.epochs, 1) ?? saved.epochs, tenCrop: config.tenCrop };
+  }
+  out ??= join('runs', `${config.preset}-${stamp()}`);
+
+  const dataDir = typeof v['data-dir'] === 'string' ? v['data-dir'] : defaultDataDir(config.dataset);
+  const trainSet = await openDataset(config.dataset, 'train', dataDir, config.data.channels, config.limit);
+  const testSet = await openDataset(config.dataset, 'test', dataDir, config.data.channels);
+  config.model.numClasses = trainSet.numClasses;
+  config.classNames = [...trainSet.classNames];
+  const loaders: DataLoader[] = [];
+  let interrupts = 0;
+  let trainer: Trainer | undefined;
+  const onSigint = (): void => {
+    if (++interrupts > 1 || !trainer) process.exit(130);
+    process.stderr.write('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit at once)\n');
+    trainer.stop();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const train = await trainLoader(trainSet, config.data, { batchSize: config.batchSize, seed: config.seed, workers });
+    loaders.push(train);
+    const test = await evalLoader(testSet, config.data, train.datasetStats, { batchSize: config.batchSize, seed: config.seed, workers, tenCrop: config.tenCrop });
+    loaders.push(test);
+    const model = alexnet({ ...config.model, seed: config.seed, device });
+    const { device: _ignored, ...modelConfig } = model.config;
+    process.stderr.write(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${device}), ` +
+      `${config.epochs} epochs of ${train.batchesPerEpoch} batches of ${config.batchSize}; output in ${out}\n`);
+    trainer = new Trainer({
+      model, train, val: test, epochs: config.epochs, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay,
+      schedule: config.schedule, seed: config.seed, outDir: out, resume: v.resume ? out : undefined, progress, maxSteps,
+      modelConfig, trainingConfig: config as unknown as Record<string, unknown>, extraTensors: statsTensors(train.datasetStats),
+    });
+    const started = performance.now();
+    const result = await trainer.fit();
+    if (result.interrupted) {
+      process.stderr.write(`stopped; continue with: alexnet train --resume --out ${out}\n`);
+      return interrupts > 0 ? 130 : 0;
+    }
+    const last = result.epochs.at(-1)?.val;
+    if (last) {
+      console.log(`test accuracy ${(100 * (1 - last.top1Error)).toFixed(2)}% (top-1 error ${(100 * last.top1Error).toFixed(2)}%, ` +
+        `top-5 error ${(100 * last.top5Error).toFixed(2)}%) on ${last.images} ${config.dataset} test images` +
+        `${last.crops === 10 ? ' (ten crops)' : ''}, after ${result.state.epoch} epochs in ${formatDuration((performance.now() - started) / 1000)}`);
+    }
+    model.dispose();
+    trainer.optimizer.dispose();
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    for (const l of loaders) await l.close();
+    // Let queued device work finish before the process exits (also after an error).
+    await synchronize(device).catch(() => undefined);
+  }
+}

@@ -1,0 +1,120 @@
+// The safetensors format (as Python's `safetensors` package reads it): an 8-byte little-endian
+// header length, a JSON header { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__":
+// { string: string } }, then the tensors' bytes back to back, little-endian, in header order.
+import { endianness } from 'node:os';
+import { AlexNetError } from '../errors.js';
+import { describe } from '../validate.js';
+
+/** Host data of a tensor: float32 (weights, momentum) or float64 (e.g. data-set statistics). */
+export interface HostTensor {
+  data: Float32Array | Float64Array;
+  shape: number[];
+}
+
+export interface SafetensorsContents {
+  tensors: Record<string, HostTensor>;
+  metadata: Record<string, string>;
+}
+
+const LITTLE = endianness() === 'LE';
+
+/** The little-endian bytes of `data` (a copy only on big-endian hosts). */
+function bytesOf(data: Float32Array | Float64Array): Uint8Array {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (LITTLE) return bytes;
+  const width = data.BYTES_PER_ELEMENT;
+  const swapped = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i += width)
+    for (let j = 0; j < width; j++) swapped[i + j] = bytes[i + width - 1 - j]!;
+  return swapped;
+}
+
+const DTYPES = { F32: Float32Array, F64: Float64Array } as const;
+
+/** Serialises float32/float64 tensors (in the order given) and string metadata. */
+export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata: Record<string, string> = {}): Buffer {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) {
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') throw new TypeError(`metadata['${k}'] must be a string, got ${describe(v)}`);
+    header.__metadata__ = metadata;
+  }
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name === '__metadata__') throw new RangeError('a tensor cannot be called __metadata__');
+    if (!(t.data instanceof Float32Array) && !(t.data instanceof Float64Array))
+      throw new TypeError(`tensors['${name}'].data must be a Float32Array or a Float64Array, got ${describe(t.data)}`);
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) throw new RangeError(`tensors['${name}'] has ${t.data.length} values but shape [${t.shape.join(', ')}]`);
+    const dtype = t.data instanceof Float32Array ? 'F32' : 'F64';
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  // Pad the header with spaces to a multiple of 8 so the data starts aligned (as the reference writer does).
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = Buffer.alloc(8 + headerBytes.length + offset);
+  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
+  headerBytes.copy(out, 8);
+  let at = 8 + headerBytes.length;
+  for (const t of Object.values(tensors)) {
+    out.set(bytesOf(t.data), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+/** Parses a safetensors file's bytes; `file` names it in errors (AlexNetError BAD_FILE). */
+export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsContents {
+  const bad = (why: string): never => {
+    throw new AlexNetError(`${file} is not a valid safetensors file: ${why}`, 'BAD_FILE', '',
+      'the file may be truncated or corrupt; use another checkpoint (e.g. best instead of last)');
+  };
+  if (bytes.length < 8) bad(`it has ${bytes.length} bytes, fewer than the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (headerLength > bytes.length - 8) bad(`the header length ${headerLength} exceeds the file size ${bytes.length}`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString('utf8'));
+  } catch (e) {
+    return bad(`the header is not JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) bad('the header is not a JSON object');
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const tensors: Record<string, HostTensor> = {};
+  let covered = 0;
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (typeof entry !== 'object' || entry === null) bad('__metadata__ is not an object');
+      for (const [k, v] of Object.entries(entry as object)) {
+        if (typeof v !== 'string') bad(`__metadata__['${k}'] is not a string`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (e?.dtype !== 'F32' && e?.dtype !== 'F64') bad(`tensor '${name}' has dtype ${describe(e?.dtype)}; only F32 and F64 are supported`);
+    const Type = DTYPES[e.dtype as keyof typeof DTYPES];
+    const shape = e.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) bad(`tensor '${name}' has a bad shape`);
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o)))
+      bad(`tensor '${name}' has bad data_offsets`);
+    const [begin, end] = offsets as [number, number];
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (begin < 0 || end > dataLength || end - begin !== count * Type.BYTES_PER_ELEMENT)
+      bad(`tensor '${name}' [${(shape as number[]).join(', ')}] has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes or of the wrong size`);
+    covered += end - begin;
+    // Copy: the result must not alias the file buffer, and must be aligned for its type.
+    const data = new Type(count);
+    new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
+    if (!LITTLE) new Uint8Array(data.buffer).set(bytesOf(data));
+    tensors[name] = { data, shape: shape as number[] };
+  }
+  if (covered !== dataLength) bad(`the tensors cover ${covered} of ${dataLength} data bytes`);
+  return { tensors, metadata };
+}

@@ -1,0 +1,145 @@
+// The network of Krizhevsky, Sutskever & Hinton (2012), on one device: the paper's two columns are
+// channel groups (groups = 2 in conv2, conv4, conv5), which is the same function.
+import { checkDevice } from '../device.js';
+import { Conv2d } from '../nn/conv2d.js';
+import { Dropout } from '../nn/dropout.js';
+import { Flatten } from '../nn/flatten.js';
+import { Linear } from '../nn/linear.js';
+import { LocalResponseNorm } from '../nn/local_response_norm.js';
+import { MaxPool2d } from '../nn/max_pool2d.js';
+import type { Module } from '../nn/module.js';
+import { ReLU } from '../nn/relu.js';
+import { Sequential } from '../nn/sequential.js';
+import { describe, finite, integer, positiveInteger, seed as seedArg } from '../validate.js';
+import { initialize, type InitScheme } from './init.js';
+
+export interface AlexNetOptions {
+  /** Output classes (1000 for ImageNet). */
+  numClasses?: number;
+  /** Input channels (3; 1 for grey images). */
+  inChannels?: number;
+  /** Input height = width (224). Sizes that do not fit the layer stack are rejected. */
+  inputSize?: number;
+  /** Multiplies every layer's width (96-256-384-384-256 convolutions, 4096-4096 FC); 1 is the paper. */
+  width?: number;
+  /** conv1's stride (4 in the paper); smaller keeps more resolution for small inputs. */
+  conv1Stride?: number;
+  /** Local response normalisation after ReLU 1 and 2 (paper §3.3). */
+  lrn?: boolean;
+  /** Pooling window 3 stride 2 (true, §3.4) or 2 stride 2 (false). */
+  overlappingPool?: boolean;
+  /** Dropout on fc6 and fc7: true = p 0.5 (§4.2), false = none, or a probability. */
+  dropout?: boolean | number;
+  /** 'paper': N(0, 0.01²) with biases 1 in conv2/4/5 and FC; 'he': N(0, 2/fan_in), biases 0. */
+  init?: InitScheme;
+  seed?: number;
+  device?: string;
+}
+
+/** The options with every default filled in: enough to rebuild the same network (checkpoints store it). */
+export type AlexNetConfig = Required<Omit<AlexNetOptions, 'dropout'>> & { dropout: number };
+
+const KEYS = new Set(['numClasses', 'inChannels', 'inputSize', 'width', 'conv1Stride', 'lrn', 'overlappingPool', 'dropout', 'init', 'seed', 'device']);
+
+export function resolveAlexNetOptions(options: AlexNetOptions = {}): AlexNetConfig {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+  for (const key of Object.keys(options))
+    if (!KEYS.has(key)) throw new TypeError(`unknown option '${key}' (known: ${[...KEYS].join(', ')})`);
+  const bool = (v: unknown, name: string, dflt: boolean): boolean => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(v)}`);
+    return v;
+  };
+  const init = options.init ?? 'paper';
+  if (init !== 'paper' && init !== 'he') throw new TypeError(`init must be 'paper' or 'he', got ${describe(init)}`);
+  const d = options.dropout ?? true;
+  const dropout = d === true ? 0.5 : d === false ? 0 : finite(d, 'dropout', 0, 0.99);
+  const device = options.device ?? 'cpu';
+  if (typeof device !== 'string') throw new TypeError(`device must be a string, got ${describe(device)}`);
+  return {
+    numClasses: integer(options.numClasses ?? 1000, 'numClasses', 2),
+    inChannels: positiveInteger(options.inChannels ?? 3, 'inChannels'),
+    inputSize: positiveInteger(options.inputSize ?? 224, 'inputSize'),
+    width: finite(options.width ?? 1, 'width', 1 / 96, 16),
+    conv1Stride: positiveInteger(options.conv1Stride ?? 4, 'conv1Stride'),
+    lrn: bool(options.lrn, 'lrn', true),
+    overlappingPool: bool(options.overlappingPool, 'overlappingPool', true),
+    dropout,
+    init,
+    seed: seedArg(options.seed ?? 0),
+    device,
+  };
+}
+
+/** Channels scaled by `width`, kept even so that the two columns (groups = 2) split evenly. */
+function channels(base: number, width: number): number {
+  return Math.max(2, 2 * Math.round((base * width) / 2));
+}
+
+function layerList(c: AlexNetConfig): [string, Module][] {
+  const dev = { device: c.device };
+  const [c1, c2, c3, c4, c5] = [96, 256, 384, 384, 256].map((n) => channels(n, c.width)) as [number, number, number, number, number];
+  const fc = Math.max(1, Math.round(4096 * c.width));
+  const pool = (): MaxPool2d => (c.overlappingPool ? new MaxPool2d(3, 2) : new MaxPool2d(2, 2));
+  const lrn = (name: string): [string, Module][] => (c.lrn ? [[name, new LocalResponseNorm({ size: 5, alpha: 1e-4, beta: 0.75, k: 2 })]] : []);
+  const drop = (name: string): [string, Module][] => (c.dropout > 0 ? [[name, new Dropout(c.dropout)]] : []);
+  return [
+    ['conv1', new Conv2d(c.inChannels, c1, 11, { stride: c.conv1Stride, padding: 2, ...dev })],
+    ['relu1', new ReLU()], ...lrn('lrn1'), ['pool1', pool()],
+    ['conv2', new Conv2d(c1, c2, 5, { padding: 2, groups: 2, ...dev })],
+    ['relu2', new ReLU()], ...lrn('lrn2'), ['pool2', pool()],
+    ['conv3', new Conv2d(c2, c3, 3, { padding: 1, ...dev })], ['relu3', new ReLU()],
+    ['conv4', new Conv2d(c3, c4, 3, { padding: 1, groups: 2, ...dev })], ['relu4', new ReLU()],
+    ['conv5', new Conv2d(c4, c5, 3, { padding: 1, groups: 2, ...dev })], ['relu5', new ReLU()], ['pool5', pool()],
+    ['flatten', new Flatten()],
+    // fc6's input size depends on the input size; a placeholder is replaced once shapes are known.
+    ['fc6', new Linear(1, fc, dev)], ['relu6', new ReLU()], ...drop('drop6'),
+    ['fc7', new Linear(fc, fc, dev)], ['relu7', new ReLU()], ...drop('drop7'),
+    ['fc8', new Linear(fc, c.numClasses, dev)],
+  ];
+}
+
+/** AlexNet: a Sequential with the paper's layer names (state dict keys `conv1.weight` … `fc8.bias`). */
+export class AlexNet extends Sequential {
+  readonly config: AlexNetConfig;
+  /** Output shape of every layer for a batch of one. */
+  readonly layerShapes: [string, number[]][];
+
+  constructor(config: AlexNetConfig, layers: [string, Module][], shapes: [string, number[]][]) {
+    super(layers);
+    this.config = config;
+    this.layerShapes = shapes;
+  }
+
+  /** [C, H, W] of the input the network takes. */
+  get inputShape(): [number, number, number] {
+    return [this.config.inChannels, this.config.inputSize, this.config.inputSize];
+  }
+}
+
+/** Builds the paper's network (or a variant for ablations), initialised from `seed`. */
+export function alexnet(options: AlexNetOptions = {}): AlexNet {
+  const config = resolveAlexNetOptions(options);
+  checkDevice(config.device);
+  let layers = layerList(config);
+  const input = [1, config.inChannels, config.inputSize, config.inputSize];
+  // Shapes up to flatten decide fc6's width; reject inputs that do not fit with the shapes computed.
+  const flattenAt = layers.findIndex(([n]) => n === 'flatten');
+  let shapes: [string, number[]][];
+  try {
+    shapes = new Sequential(layers.slice(0, flattenAt + 1)).shapes(input);
+  } catch (e) {
+    layers.forEach(([, m]) => m.dispose());
+    throw new RangeError(`inputSize ${config.inputSize} does not fit AlexNet (conv1 stride ${config.conv1Stride}, ` +
+      `${config.overlappingPool ? 'overlapping' : 'non-overlapping'} pooling): ${(e as Error).message}`);
+  }
+  const features = shapes.at(-1)![1][1]!;
+  const fc6 = layers.findIndex(([n]) => n === 'fc6');
+  const old = layers[fc6]![1] as Linear;
+  layers = layers.map((entry, i) => (i === fc6 ? ['fc6', new Linear(features, old.outFeatures, { device: config.device })] : entry));
+  old.dispose();
+  const net = new Sequential(layers);
+  const allShapes = net.shapes(input);
+  initialize(layers, config.init, config.seed);
+  return new AlexNet(config, layers, allShapes);
+}

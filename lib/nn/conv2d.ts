@@ -1,0 +1,83 @@
+// 2-D convolution with optional channel groups (AlexNet's conv2, conv4, conv5 use 2: the two
+// columns of the paper's two-GPU network, on one device).
+import * as ops from '../ops/index.js';
+import { Tensor } from '../tensor.js';
+import { integer, pair, positiveInteger, shapeString } from '../validate.js';
+import { Module, retain } from './module.js';
+import { Parameter } from './parameter.js';
+
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  groups?: number;
+  bias?: boolean;
+  device?: string;
+}
+
+export class Conv2d extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernel: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly groups: number;
+  private input: Tensor | null = null;
+
+  /** Parameters start at zero; the model initialises them (see models/init.ts). */
+  constructor(inChannels: number, outChannels: number, kernel: number | [number, number], options: Conv2dOptions = {}) {
+    super();
+    this.inChannels = positiveInteger(inChannels, 'inChannels');
+    this.outChannels = positiveInteger(outChannels, 'outChannels');
+    this.kernel = pair(kernel, 'kernel', 1);
+    this.stride = pair(options.stride ?? 1, 'stride', 1);
+    this.padding = pair(options.padding ?? 0, 'padding', 0);
+    this.groups = positiveInteger(options.groups ?? 1, 'groups');
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0)
+      throw new RangeError(`groups (${this.groups}) must divide inChannels (${inChannels}) and outChannels (${outChannels})`);
+    const device = options.device ?? 'cpu';
+    this.weight = new Parameter(Tensor.zeros([outChannels, inChannels / this.groups, ...this.kernel], device));
+    this.bias = options.bias === false ? null : new Parameter(Tensor.zeros([outChannels], device));
+  }
+
+  private get opts(): ops.Conv2dOptions {
+    return { stride: this.stride, padding: this.padding, groups: this.groups };
+  }
+
+  override ownParameters(): [string, Parameter][] {
+    return this.bias ? [['weight', this.weight], ['bias', this.bias]] : [['weight', this.weight]];
+  }
+
+  override outputShape(shape: readonly number[]): number[] {
+    const [n, c, h, w] = shape as [number, number, number, number];
+    if (shape.length !== 4 || c !== this.inChannels)
+      throw new RangeError(`Conv2d expects [N, ${this.inChannels}, H, W], got ${shapeString(shape)}`);
+    const oh = Math.floor((h + 2 * this.padding[0] - this.kernel[0]) / this.stride[0]) + 1;
+    const ow = Math.floor((w + 2 * this.padding[1] - this.kernel[1]) / this.stride[1]) + 1;
+    if (oh < 1 || ow < 1)
+      throw new RangeError(`kernel ${this.kernel.join('x')} does not fit input ${h}x${w} with padding ${this.padding.join('x')}`);
+    return [n, this.outChannels, integer(oh, 'output height', 1), integer(ow, 'output width', 1)];
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = ops.conv2d(x, this.weight.value, this.bias?.value ?? null, this.opts);
+    this.releaseOwn();
+    if (this.training) this.input = retain(x);
+    return y;
+  }
+
+  backward(dy: Tensor): Tensor | null {
+    const x = this.input ?? this.noForward();
+    const g = ops.conv2dBackward(dy, x, this.weight.value, { ...this.opts, inputGrad: this.inputGrad, bias: this.bias !== null });
+    this.weight.setGrad(g.dw);
+    this.bias?.setGrad(g.db);
+    this.releaseOwn();
+    return g.dx;
+  }
+
+  protected override releaseOwn(): void {
+    this.input?.dispose();
+    this.input = null;
+  }
+}

@@ -1,0 +1,50 @@
+// Inverted dropout: in training each unit is zeroed with probability p and the kept ones are scaled
+// by 1/(1-p); at test time it is the identity. For p = 0.5 that is equivalent to the paper's
+// "multiply the outputs by 0.5 at test time" (§4.2), with nothing to remember at test time.
+import * as ops from '../ops/index.js';
+import type { Tensor } from '../tensor.js';
+import { finite, seed as seedArg } from '../validate.js';
+import { Module, retain } from './module.js';
+import { deriveSeed } from './seed.js';
+
+export class Dropout extends Module {
+  readonly p: number;
+  /** The seed of the next mask; `reseed` sets it, each training forward advances it. */
+  seed: number;
+  private mask: Tensor | null = null;
+
+  constructor(p = 0.5, seed = 0) {
+    super();
+    this.p = finite(p, 'p', 0, 0.999999);
+    this.seed = seedArg(seed);
+  }
+
+  override reseed(seed: number): void {
+    this.seed = seedArg(seed);
+  }
+
+  override outputShape(shape: readonly number[]): number[] {
+    return [...shape];
+  }
+
+  forward(x: Tensor): Tensor {
+    this.releaseOwn();
+    if (!this.training || this.p === 0) return retain(x);
+    const { y, mask } = ops.dropout(x, { p: this.p, seed: this.seed });
+    this.seed = deriveSeed(this.seed, 1);
+    this.mask = mask;
+    return y;
+  }
+
+  backward(dy: Tensor): Tensor | null {
+    if (!this.training) this.noForward();
+    const dx = !this.inputGrad ? null : this.mask ? ops.dropoutBackward(dy, this.mask) : retain(dy);
+    this.releaseOwn();
+    return dx;
+  }
+
+  protected override releaseOwn(): void {
+    this.mask?.dispose();
+    this.mask = null;
+  }
+}

@@ -1,0 +1,56 @@
+// Fully connected layer: y = x·Wᵀ + b with W [out, in].
+import * as ops from '../ops/index.js';
+import { Tensor } from '../tensor.js';
+import { positiveInteger, shapeString } from '../validate.js';
+import { Module, retain } from './module.js';
+import { Parameter } from './parameter.js';
+
+export class Linear extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  private input: Tensor | null = null;
+
+  /** Parameters start at zero; the model initialises them. */
+  constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean; device?: string } = {}) {
+    super();
+    this.inFeatures = positiveInteger(inFeatures, 'inFeatures');
+    this.outFeatures = positiveInteger(outFeatures, 'outFeatures');
+    const device = options.device ?? 'cpu';
+    this.weight = new Parameter(Tensor.zeros([outFeatures, inFeatures], device));
+    this.bias = options.bias === false ? null : new Parameter(Tensor.zeros([outFeatures], device));
+  }
+
+  override ownParameters(): [string, Parameter][] {
+    return this.bias ? [['weight', this.weight], ['bias', this.bias]] : [['weight', this.weight]];
+  }
+
+  override outputShape(shape: readonly number[]): number[] {
+    const features = shape.slice(1).reduce((a, b) => a * b, 1);
+    if (shape.length < 2 || features !== this.inFeatures)
+      throw new RangeError(`Linear expects [N, ${this.inFeatures}], got ${shapeString(shape)}`);
+    return [shape[0]!, this.outFeatures];
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = ops.linear(x, this.weight.value, this.bias?.value ?? null);
+    this.releaseOwn();
+    if (this.training) this.input = retain(x);
+    return y;
+  }
+
+  backward(dy: Tensor): Tensor | null {
+    const x = this.input ?? this.noForward();
+    const g = ops.linearBackward(dy, x, this.weight.value, { inputGrad: this.inputGrad, bias: this.bias !== null });
+    this.weight.setGrad(g.dw);
+    this.bias?.setGrad(g.db);
+    this.releaseOwn();
+    return g.dx;
+  }
+
+  protected override releaseOwn(): void {
+    this.input?.dispose();
+    this.input = null;
+  }
+}

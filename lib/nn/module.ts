@@ -1,0 +1,139 @@
+// The layer contract. Ownership: forward(x) and backward(dy) never take ownership of their argument
+// and return a new tensor the caller owns. A layer that needs its input or output for backward keeps
+// its own reference (a view sharing the storage, see `retain`) and disposes it in backward, or as
+// soon as a new forward or `release()` makes it stale, so a training step leaks nothing.
+import { Tensor } from '../tensor.js';
+import { describe, shapeString } from '../validate.js';
+import type { Parameter } from './parameter.js';
+import { deriveSeed } from './seed.js';
+
+/** A second handle on the same storage: the storage lives until both handles are disposed. */
+export function retain(t: Tensor): Tensor {
+  return t.reshape(t.shape);
+}
+
+export type StateDict = Record<string, Tensor>;
+
+export abstract class Module {
+  /** Training mode keeps activations for backward and turns dropout on. */
+  training = true;
+  private inputGradFlag = true;
+
+  /**
+   * Whether backward computes dL/dx. The network's first layer turns it off: nobody needs the
+   * gradient of the image, and it saves a whole backward convolution. A container passes it on to
+   * its first child, the one that sees the container's input.
+   */
+  get inputGrad(): boolean {
+    return this.inputGradFlag;
+  }
+  set inputGrad(value: boolean) {
+    this.inputGradFlag = value;
+    const first = this.children()[0];
+    if (first) first[1].inputGrad = value;
+  }
+
+  /** y = f(x). In training mode the layer keeps what its backward pass needs. */
+  abstract forward(x: Tensor): Tensor;
+
+  /**
+   * dL/dx from dL/dy, for the last training-mode forward; sets the gradients of the parameters.
+   * Returns null when `inputGrad` is off.
+   */
+  abstract backward(dy: Tensor): Tensor | null;
+
+  /** The shape forward returns for an input of `shape`; RangeError when it does not fit. */
+  abstract outputShape(shape: readonly number[]): number[];
+
+  /** Direct sub-modules, with their names. */
+  children(): [string, Module][] { return []; }
+
+  /** Parameters of this module itself (not of its children), with their names. */
+  ownParameters(): [string, Parameter][] { return []; }
+
+  /** Every parameter, named as in the state dict (`conv1.weight`). */
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = this.ownParameters().map(([n, p]) => [prefix + n, p]);
+    for (const [name, child] of this.children()) out.push(...child.namedParameters(`${prefix}${name}.`));
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Every module below and including this one, depth first. */
+  modules(): Module[] {
+    return [this, ...this.children().flatMap(([, c]) => c.modules())];
+  }
+
+  train(mode = true): this {
+    for (const m of this.modules()) {
+      m.training = mode;
+      if (!mode) m.releaseOwn();
+    }
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The device of the parameters (the first one's), or undefined for a module without any. */
+  get device(): string | undefined {
+    return this.parameters()[0]?.device;
+  }
+
+  /** Sets the seeds of every random layer below from one seed (dropout masks of one step). */
+  reseed(seed: number): void {
+    this.children().forEach(([, c], i) => c.reseed(deriveSeed(seed, i)));
+  }
+
+  /** Name → parameter tensor. The tensors are the live parameters, not copies. */
+  stateDict(): StateDict {
+    return Object.fromEntries(this.namedParameters().map(([n, p]) => [n, p.value]));
+  }
+
+  /**
+   * Copies the tensors of `state` into the parameters (onto each parameter's device). Every
+   * parameter must be present with its shape; unknown names are an error unless `strict` is false.
+   * `state` stays the caller's.
+   */
+  loadStateDict(state: StateDict, options: { strict?: boolean } = {}): void {
+    if (typeof state !== 'object' || state === null) throw new TypeError(`state must be an object of tensors, got ${describe(state)}`);
+    const params = this.namedParameters();
+    const known = new Set(params.map(([n]) => n));
+    const missing = params.filter(([n]) => !(n in state)).map(([n]) => n);
+    const unexpected = Object.keys(state).filter((n) => !known.has(n));
+    if (missing.length > 0) throw new RangeError(`state is missing ${missing.join(', ')}`);
+    if (unexpected.length > 0 && options.strict !== false)
+      throw new RangeError(`state has unexpected entries ${unexpected.join(', ')} (pass { strict: false } to ignore them)`);
+    for (const [name, p] of params) {
+      const t = state[name];
+      if (!(t instanceof Tensor)) throw new TypeError(`state['${name}'] must be a Tensor, got ${describe(t)}`);
+      if (shapeString(t.shape) !== shapeString(p.shape))
+        throw new RangeError(`state['${name}'] has shape ${shapeString(t.shape)} but the parameter has ${shapeString(p.shape)}`);
+    }
+    // Checked everything first so a failed load leaves the module unchanged.
+    for (const [name, p] of params) p.setValue(state[name]!.to(p.device));
+  }
+
+  /** Disposes the activations kept for backward, here and below. */
+  release(): void {
+    for (const m of this.modules()) m.releaseOwn();
+  }
+
+  /** Disposes activations, parameters and gradients. The module is unusable afterwards. */
+  dispose(): void {
+    this.release();
+    for (const p of this.parameters()) p.dispose();
+  }
+
+  /** @internal Disposes what this module itself keeps for backward. */
+  protected releaseOwn(): void {}
+
+  /** @internal For backward without a matching forward. */
+  protected noForward(): never {
+    throw new Error(`${this.constructor.name}.backward called without a training-mode forward before it`);
+  }
+}

@@ -1,0 +1,33 @@
+// A trainable tensor and the gradient the last backward pass left for it.
+import type { Tensor } from '../tensor.js';
+
+export class Parameter {
+  /** The current value. Replaced (not written into) by loadStateDict. */
+  value: Tensor;
+  /** dL/d(value) from the last backward pass, or null before the first one. */
+  grad: Tensor | null = null;
+
+  constructor(value: Tensor) {
+    this.value = value;
+  }
+
+  get shape(): number[] { return this.value.shape; }
+  get device(): string { return this.value.device; }
+
+  /** Takes ownership of `grad`, disposing the previous gradient. */
+  setGrad(grad: Tensor | null): void {
+    if (this.grad && this.grad !== grad) this.grad.dispose();
+    this.grad = grad;
+  }
+
+  /** Takes ownership of `value`, disposing the previous value. */
+  setValue(value: Tensor): void {
+    if (this.value !== value) this.value.dispose();
+    this.value = value;
+  }
+
+  dispose(): void {
+    this.value.dispose();
+    this.setGrad(null);
+  }
+}

@@ -1,0 +1,112 @@
+// Evaluation: top-1 and top-5 error and the mean cross-entropy of the averaged prediction. With
+// ten-crop batches (crops = 10) the softmax of each image's ten rows is averaged (paper §4.1), and
+// with several models (an ensemble, §6) their softmax outputs are averaged too.
+import type { Batch, BatchLoader } from '../data/types.js';
+import type { Module } from '../nn/module.js';
+import * as ops from '../ops/index.js';
+import { Tensor } from '../tensor.js';
+import { describe, positiveInteger } from '../validate.js';
+
+export interface EvalResult {
+  images: number;
+  /** Mean −log p(label) of the averaged probabilities. */
+  loss: number;
+  top1Error: number;
+  top5Error: number;
+  /** Crops per image the loader gave (1 or 10). */
+  crops: number;
+  models: number;
+  seconds: number;
+}
+
+export interface EvaluateOptions {
+  /** Which epoch's data the loader should give (evaluation loaders usually ignore it). */
+  epoch?: number;
+  /** Batches queued on the device before the first is read back (default 2). */
+  maxInFlight?: number;
+  /** Called with each image's averaged probabilities (for predictions). */
+  onProbabilities?: (probs: Float32Array, batch: Batch) => void;
+}
+
+/** Averages the rows of each image over crops and models: probs[m] is [images·crops, K]. */
+export function averageProbabilities(probs: Float32Array[], crops: number, classes: number): Float32Array {
+  const images = probs[0]!.length / (crops * classes);
+  const out = new Float32Array(images * classes);
+  const scale = 1 / (probs.length * crops);
+  for (const p of probs)
+    for (let i = 0; i < images; i++)
+      for (let c = 0; c < crops; c++) {
+        const row = (i * crops + c) * classes;
+        for (let k = 0; k < classes; k++) out[i * classes + k]! += p[row + k]! * scale;
+      }
+  return out;
+}
+
+/** Rank of the label: how many classes score strictly higher (0 = top-1 correct). */
+function labelRank(probs: Float32Array, row: number, classes: number, label: number): number {
+  const p = probs[row * classes + label]!;
+  let rank = 0;
+  for (let k = 0; k < classes; k++) if (probs[row * classes + k]! > p) rank++;
+  return rank;
+}
+
+export async function evaluate(models: Module | Module[], loader: BatchLoader, options: EvaluateOptions = {}): Promise<EvalResult> {
+  const list = Array.isArray(models) ? models : [models];
+  if (list.length === 0) throw new TypeError(`models must be a Module or a non-empty array of them, got ${describe(models)}`);
+  const maxInFlight = positiveInteger(options.maxInFlight ?? 2, 'maxInFlight');
+  const wasTraining = list.map((m) => m.training);
+  list.forEach((m) => m.eval());
+  const started = performance.now();
+  const totals = { images: 0, loss: 0, top1: 0, top5: 0, crops: 1 };
+  const classes = loader.numClasses;
+  const topk = Math.min(5, classes);
+
+  const account = (probs: Float32Array[], batch: Batch): void => {
+    const avg = averageProbabilities(probs, batch.crops, classes);
+    batch.labels.forEach((label, i) => {
+      const rank = labelRank(avg, i, classes, label);
+      totals.top1 += rank === 0 ? 1 : 0;
+      totals.top5 += rank < topk ? 1 : 0;
+      totals.loss -= Math.log(Math.max(avg[i * classes + label]!, 1e-30));
+    });
+    totals.images += batch.labels.length;
+    totals.crops = batch.crops;
+    options.onProbabilities?.(avg, batch);
+  };
+
+  const pending: Promise<void>[] = [];
+  try {
+    for await (const batch of loader.epoch(options.epoch ?? 0)) {
+      if (batch.images.length !== batch.shape.reduce((a, b) => a * b, 1) || batch.labels.length * batch.crops !== batch.shape[0])
+        throw new RangeError(`the loader gave a batch of shape [${batch.shape.join(', ')}] with ${batch.labels.length} labels and ${batch.crops} crops`);
+      const inputs = new Map<string, Tensor>();
+      const reads = list.map((m) => {
+        const device = m.device ?? 'cpu';
+        if (!inputs.has(device)) inputs.set(device, Tensor.fromArray(batch.images, batch.shape, device));
+        const logits = m.forward(inputs.get(device)!);
+        const probs = ops.softmax(logits);
+        logits.dispose();
+        return probs.toArray().finally(() => probs.dispose()) as Promise<Float32Array>;
+      });
+      for (const x of inputs.values()) x.dispose();
+      pending.push(Promise.all(reads).then((probs) => account(probs, batch)));
+      // Keep at most maxInFlight batches queued: the device stays busy and memory stays bounded.
+      while (pending.length > maxInFlight) await pending.shift();
+    }
+    await Promise.all(pending);
+  } finally {
+    // Let queued reads finish before leaving, so nothing touches disposed tensors later.
+    await Promise.allSettled(pending);
+    list.forEach((m, i) => m.train(wasTraining[i]));
+  }
+  const n = Math.max(totals.images, 1);
+  return {
+    images: totals.images,
+    loss: totals.loss / n,
+    top1Error: 1 - totals.top1 / n,
+    top5Error: 1 - totals.top5 / n,
+    crops: totals.crops,
+    models: list.length,
+    seconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,77 @@
+// Training progress: a one-line bar redrawn in place on a terminal, plain lines otherwise.
+import type { Writable } from 'node:stream';
+
+export interface ProgressInfo {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  imagesPerSecond: number;
+  /** Latest mean loss read back from the device (NaN before the first). */
+  loss: number;
+  lr: number;
+  etaSeconds: number;
+  /** Fraction of wall time spent waiting for the data loader this epoch. */
+  waitFraction: number;
+}
+
+export type ProgressMode = 'auto' | 'bar' | 'plain' | 'none';
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+function fields(p: ProgressInfo): string {
+  const loss = Number.isFinite(p.loss) ? p.loss.toFixed(4) : '-';
+  return `${Math.round(p.imagesPerSecond)} img/s  loss ${loss}  lr ${p.lr.toPrecision(3)}  ` +
+    `ETA ${formatDuration(p.etaSeconds)}  data wait ${(100 * p.waitFraction).toFixed(0)}%`;
+}
+
+export class Progress {
+  readonly mode: 'bar' | 'plain' | 'none';
+  private lastPlain = -Infinity;
+  private lastDraw = 0;
+  private drawn = false;
+
+  constructor(mode: ProgressMode = 'auto', private readonly out: Writable & { isTTY?: boolean; columns?: number } = process.stderr,
+    private readonly plainEverySeconds = 10) {
+    this.mode = mode === 'auto' ? (out.isTTY ? 'bar' : 'plain') : mode;
+  }
+
+  update(p: ProgressInfo, force = false): void {
+    if (this.mode === 'bar') {
+      const now = performance.now();
+      if (!force && now - this.lastDraw < 100 && p.batch < p.batches) return;
+      this.lastDraw = now;
+      const width = 24;
+      const done = Math.round((width * p.batch) / Math.max(p.batches, 1));
+      const bar = '='.repeat(Math.max(0, done - 1)) + (done > 0 ? '>' : '') + ' '.repeat(width - done);
+      const line = `epoch ${p.epoch + 1}/${p.epochs} [${bar}] ${p.batch}/${p.batches}  ${fields(p)}`;
+      const cols = this.out.columns ?? 120;
+      this.out.write(`\r${line.slice(0, cols - 1)}\x1b[K`);
+      this.drawn = true;
+    } else if (this.mode === 'plain') {
+      const now = performance.now();
+      if (!force && now - this.lastPlain < this.plainEverySeconds * 1000) return;
+      this.lastPlain = now;
+      this.out.write(`epoch ${p.epoch + 1}/${p.epochs} batch ${p.batch}/${p.batches}  ${fields(p)}\n`);
+    }
+  }
+
+  /** A line that stays (epoch summaries, checkpoints), printed below the bar. */
+  line(text: string): void {
+    if (this.mode === 'none') return;
+    if (this.drawn) this.out.write('\r\x1b[K');
+    this.drawn = false;
+    this.out.write(text + '\n');
+  }
+
+  end(): void {
+    if (this.drawn) this.out.write('\n');
+    this.drawn = false;
+  }
+}

@@ -1,0 +1,323 @@
+// The training loop: epochs over a BatchLoader, the paper's SGD, evaluation every epoch,
+// checkpoints (last and best), metrics as JSON lines, progress. Every random draw derives from
+// (seed, epoch, batch) — dropout masks here, the data order in the loader — so a run resumed from
+// a checkpoint continues exactly as the uninterrupted run would have.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { BatchLoader } from '../data/types.js';
+import { AlexNetError } from '../errors.js';
+import { checkpointPath, loadCheckpoint, saveCheckpoint, toDevice, CHECKPOINT_FORMAT, type TrainingState } from '../io/checkpoint.js';
+import type { HostTensor } from '../io/safetensors.js';
+import type { Module } from '../nn/module.js';
+import { deriveSeed } from '../nn/seed.js';
+import { SGD } from '../optim/sgd.js';
+import { makeSchedule, type LrSchedule, type ScheduleConfig } from '../optim/schedule.js';
+import * as ops from '../ops/index.js';
+import { disposeAll, Tensor } from '../tensor.js';
+import { synchronize } from '../device.js';
+import { describe, finite, integer, positiveInteger, seed as seedArg } from '../validate.js';
+import { evaluate, type EvalResult } from './evaluate.js';
+import { MetricsLog } from './metrics.js';
+import { Progress, type ProgressMode } from './progress.js';
+
+export interface TrainerOptions {
+  model: Module;
+  train: BatchLoader;
+  /** Evaluated after every epoch (top-1/top-5 error); without it the plateau rule watches the training loss. */
+  val?: BatchLoader;
+  epochs: number;
+  /** ε (0.01), momentum (0.9), weight decay (5e-4): the paper's values. */
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  /** Default: divide by 10 when the validation error has not improved for 3 epochs, at most 3 times. */
+  schedule?: ScheduleConfig | LrSchedule;
+  seed?: number;
+  /** Checkpoints (last.*, best.*) and metrics.jsonl go here; nothing is written without it. */
+  outDir?: string;
+  /** true: continue from <outDir>/last.safetensors; a path: from that checkpoint. */
+  resume?: boolean | string;
+  /** Steps queued on the device ahead of the oldest loss read back (default 2). */
+  maxInFlight?: number;
+  progress?: ProgressMode;
+  progressStream?: Writable;
+  /** A metrics line with the mean loss every this many steps (default 50). */
+  logEvery?: number;
+  /** Saved in checkpoints so a model can be rebuilt from them (e.g. the AlexNet config). */
+  modelConfig?: Record<string, unknown>;
+  trainingConfig?: Record<string, unknown>;
+  /** Tensors saved with every checkpoint (names `data.*`), e.g. the mean image predict needs. */
+  extraTensors?: Record<string, HostTensor>;
+  /** Stop after this many optimiser steps in total (for tests and time-boxed runs); saves like stop(). */
+  maxSteps?: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  lr: number;
+  nextLr: number;
+  seconds: number;
+  imagesPerSecond: number;
+  waitSeconds: number;
+  val?: EvalResult;
+}
+
+export interface FitResult {
+  epochs: EpochRecord[];
+  /** Stopped by stop()/maxSteps before the last epoch ended. */
+  interrupted: boolean;
+  state: TrainingState;
+  /** The checkpoint written last, if any. */
+  checkpoint?: string;
+}
+
+interface PendingLoss { loss: Promise<number>; epoch: number; batch: number; step: number }
+
+export class Trainer {
+  readonly model: Module;
+  readonly optimizer: SGD;
+  readonly schedule: LrSchedule;
+  readonly options: TrainerOptions;
+  private readonly seed: number;
+  private readonly device: string;
+  private readonly progress: Progress;
+  private readonly metrics?: MetricsLog;
+  private readonly maxInFlight: number;
+  private readonly logEvery: number;
+  private stopRequested = false;
+  private state: TrainingState;
+  private latestLoss = NaN;
+  private windowLoss = { sum: 0, count: 0 };
+
+  constructor(options: TrainerOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+    const { model, train } = options;
+    if (!model || typeof model.forward !== 'function') throw new TypeError(`model must be a Module, got ${describe(model)}`);
+    if (!train || typeof train.epoch !== 'function') throw new TypeError(`train must be a BatchLoader, got ${describe(train)}`);
+    if (options.val !== undefined && typeof options.val?.epoch !== 'function') throw new TypeError(`val must be a BatchLoader, got ${describe(options.val)}`);
+    positiveInteger(options.epochs, 'epochs');
+    this.options = options;
+    this.model = model;
+    this.seed = seedArg(options.seed ?? 0);
+    this.device = model.device ?? 'cpu';
+    const lr = finite(options.lr ?? 0.01, 'lr', 0);
+    this.optimizer = new SGD(model, { lr, momentum: options.momentum ?? 0.9, weightDecay: options.weightDecay ?? 5e-4 });
+    this.schedule = isSchedule(options.schedule) ? options.schedule : makeSchedule(lr, options.schedule);
+    this.optimizer.lr = this.schedule.lr;
+    this.maxInFlight = positiveInteger(options.maxInFlight ?? 2, 'maxInFlight');
+    this.logEvery = positiveInteger(options.logEvery ?? 50, 'logEvery');
+    if (options.maxSteps !== undefined) integer(options.maxSteps, 'maxSteps', 0);
+    this.progress = new Progress(options.progress ?? 'auto', options.progressStream);
+    if (options.outDir) {
+      mkdirSync(options.outDir, { recursive: true });
+      this.metrics = new MetricsLog(join(options.outDir, 'metrics.jsonl'));
+    }
+    // The model's first layer sees the image: its input gradient is never needed.
+    model.inputGrad = false;
+    this.state = {
+      format: CHECKPOINT_FORMAT, epoch: 0, batch: 0, step: 0, lr: this.schedule.lr, schedule: this.schedule.state(),
+      seed: this.seed, rng: 'dropout: deriveSeed(seed, epoch, batch); data order: the loader, from (seed, epoch)',
+      bestError: null, bestEpoch: null, epochLoss: { sum: 0, count: 0 },
+      model: options.modelConfig ?? {}, training: options.trainingConfig ?? {}, savedAt: '',
+    };
+  }
+
+  /** Where training stands (a copy). */
+  get trainingState(): TrainingState {
+    return structuredClone(this.state);
+  }
+
+  /** Asks the loop to stop after the current step; fit() then saves `last` and resolves with interrupted. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Loads weights, momentum and training state from a checkpoint file or run directory. */
+  async restore(path: string): Promise<void> {
+    const ckpt = await loadCheckpoint(checkpointPath(path, 'last'));
+    if (ckpt.state.seed !== this.seed)
+      throw new RangeError(`seed ${this.seed} differs from the checkpoint's ${ckpt.state.seed}; resume with the same seed to continue exactly`);
+    const weights = toDevice(ckpt.weights, this.device);
+    const momentum = toDevice(ckpt.momentum, this.device);
+    try {
+      this.model.loadStateDict(weights);
+      this.optimizer.loadStateDict(momentum);
+    } catch (e) {
+      throw new AlexNetError(`checkpoint ${ckpt.file} does not fit this model: ${(e as Error).message}`, 'BAD_FILE');
+    } finally {
+      disposeAll(weights, momentum);
+    }
+    this.schedule.load(ckpt.state.schedule);
+    this.state = { ...ckpt.state, model: this.state.model, training: this.state.training };
+    this.optimizer.lr = this.state.lr;
+  }
+
+  async fit(): Promise<FitResult> {
+    const o = this.options;
+    if (o.resume) await this.restore(typeof o.resume === 'string' ? o.resume : this.requireOutDir());
+    const records: EpochRecord[] = [];
+    let checkpoint: string | undefined;
+    this.metrics?.write('start', { epoch: this.state.epoch, batch: this.state.batch, step: this.state.step, epochs: o.epochs, seed: this.seed, resumed: Boolean(o.resume) });
+    try {
+      while (this.state.epoch < o.epochs) {
+        const finished = await this.trainEpoch();
+        if (!finished) {
+          checkpoint = await this.save(['last']);
+          this.progress.line(`stopped at epoch ${this.state.epoch + 1} batch ${this.state.batch}` + (checkpoint ? `; saved ${checkpoint}` : ''));
+          this.metrics?.write('interrupted', { epoch: this.state.epoch, batch: this.state.batch, step: this.state.step });
+          return { epochs: records, interrupted: true, state: this.trainingState, checkpoint };
+        }
+        const record = await this.endEpoch();
+        records.push(record);
+        const improved = this.state.bestEpoch === record.epoch;
+        checkpoint = await this.save(improved ? ['last', 'best'] : ['last']);
+        if (this.stopRequested && this.state.epoch < o.epochs) {
+          this.metrics?.write('interrupted', { epoch: this.state.epoch, batch: 0, step: this.state.step });
+          return { epochs: records, interrupted: true, state: this.trainingState, checkpoint };
+        }
+      }
+    } finally {
+      this.progress.end();
+      this.model.release();
+      // The last step's update may still be queued: when fit() settles, the weights are final.
+      await synchronize(this.device).catch(() => undefined);
+    }
+    this.metrics?.write('end', { step: this.state.step, bestError: this.state.bestError, bestEpoch: this.state.bestEpoch });
+    return { epochs: records, interrupted: false, state: this.trainingState, checkpoint };
+  }
+
+  /** Evaluates the model on `loader` (the validation loader by default). */
+  evaluate(loader: BatchLoader | undefined = this.options.val): Promise<EvalResult> {
+    if (!loader) throw new TypeError('evaluate needs a loader (no val loader was given)');
+    return evaluate(this.model, loader, { epoch: this.state.epoch });
+  }
+
+  private requireOutDir(): string {
+    if (!this.options.outDir) throw new TypeError('resume: true needs outDir (or pass the checkpoint path as resume)');
+    return this.options.outDir;
+  }
+
+  /** Runs the rest of the current epoch; false when stopped before its end. */
+  private async trainEpoch(): Promise<boolean> {
+    const { train, epochs } = this.options;
+    const epoch = this.state.epoch;
+    const pending: PendingLoss[] = [];
+    const started = performance.now();
+    const firstBatch = this.state.batch;
+    let images = 0;
+    let waitMs = 0;
+    this.model.train();
+    this.optimizer.lr = this.schedule.lr;
+    this.latestLoss = NaN;
+    const iterator = train.epoch(epoch, { startBatch: this.state.batch })[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        if (this.stopRequested || (this.options.maxSteps !== undefined && this.state.step >= this.options.maxSteps)) {
+          await this.drain(pending);
+          return false;
+        }
+        const t0 = performance.now();
+        const next = await iterator.next();
+        waitMs += performance.now() - t0;
+        if (next.done) break;
+        const batch = next.value;
+        if (batch.crops !== 1) throw new RangeError(`training batches must have crops = 1, got ${batch.crops}`);
+        pending.push({ loss: this.step(batch.images, batch.labels, batch.shape), epoch, batch: this.state.batch, step: this.state.step });
+        this.state.batch++;
+        this.state.step++;
+        images += batch.labels.length;
+        // Read losses back a few steps behind: the device stays busy and memory stays bounded.
+        while (pending.length > this.maxInFlight) await this.settle(pending.shift()!);
+        const seconds = (performance.now() - started) / 1000;
+        const perStep = seconds / (this.state.batch - firstBatch);
+        const stepsLeft = train.batchesPerEpoch - this.state.batch + (epochs - epoch - 1) * train.batchesPerEpoch;
+        this.progress.update({
+          epoch, epochs, batch: this.state.batch, batches: train.batchesPerEpoch, imagesPerSecond: images / seconds,
+          loss: this.latestLoss, lr: this.optimizer.lr, etaSeconds: perStep * stepsLeft, waitFraction: waitMs / 1000 / seconds,
+        });
+      }
+      await this.drain(pending);
+    } finally {
+      await Promise.allSettled(pending.map((p) => p.loss));
+      await iterator.return?.();
+    }
+    this.lastEpochTiming = { seconds: (performance.now() - started) / 1000, images, waitSeconds: waitMs / 1000 };
+    return true;
+  }
+
+  private lastEpochTiming = { seconds: 0, images: 0, waitSeconds: 0 };
+
+  /** One SGD step; returns the loss as it resolves (the device may still be working). */
+  private step(images: Float32Array, labels: Int32Array, shape: [number, number, number, number]): Promise<number> {
+    const x = Tensor.fromArray(images, shape, this.device);
+    const y = Tensor.fromArray(labels, [labels.length], this.device);
+    this.model.reseed(deriveSeed(this.seed, this.state.epoch, this.state.batch));
+    const logits = this.model.forward(x);
+    const { loss, dlogits } = ops.softmaxCrossEntropy(logits, y);
+    this.model.backward(dlogits)?.dispose();
+    this.optimizer.step();
+    disposeAll(x, y, logits, dlogits);
+    return loss;
+  }
+
+  private async settle(p: PendingLoss): Promise<void> {
+    const value = await p.loss;
+    if (!Number.isFinite(value))
+      throw new AlexNetError(`the training loss became ${value} at epoch ${p.epoch + 1}, batch ${p.batch} (step ${p.step})`,
+        'NON_FINITE_LOSS', '', 'training stopped; the last good checkpoint is kept. Try a lower learning rate, or check the input data for NaN/Inf');
+    this.latestLoss = value;
+    this.state.epochLoss.sum += value;
+    this.state.epochLoss.count++;
+    this.windowLoss.sum += value;
+    this.windowLoss.count++;
+    if ((p.step + 1) % this.logEvery === 0) {
+      this.metrics?.write('step', { epoch: p.epoch, batch: p.batch, step: p.step + 1, loss: this.windowLoss.sum / this.windowLoss.count, lr: this.optimizer.lr });
+      this.windowLoss = { sum: 0, count: 0 };
+    }
+  }
+
+  private async drain(pending: PendingLoss[]): Promise<void> {
+    while (pending.length > 0) await this.settle(pending.shift()!);
+  }
+
+  private async endEpoch(): Promise<EpochRecord> {
+    const epoch = this.state.epoch;
+    const { seconds, images, waitSeconds } = this.lastEpochTiming;
+    const trainLoss = this.state.epochLoss.sum / Math.max(this.state.epochLoss.count, 1);
+    const val = this.options.val ? await evaluate(this.model, this.options.val, { epoch }) : undefined;
+    const error = val ? val.top1Error : trainLoss;
+    const lr = this.optimizer.lr;
+    const nextLr = this.schedule.update(epoch, error);
+    if (this.state.bestError === null || error < this.state.bestError) {
+      this.state.bestError = error;
+      this.state.bestEpoch = epoch;
+    }
+    const record: EpochRecord = { epoch, trainLoss, lr, nextLr, seconds, imagesPerSecond: images / Math.max(seconds, 1e-9), waitSeconds, val };
+    this.state = { ...this.state, epoch: epoch + 1, batch: 0, lr: nextLr, schedule: this.schedule.state(), epochLoss: { sum: 0, count: 0 } };
+    this.state.metrics = { epoch, trainLoss, ...(val ? { valLoss: val.loss, top1Error: val.top1Error, top5Error: val.top5Error } : {}) };
+    this.optimizer.lr = nextLr;
+    this.metrics?.write('epoch', {
+      epoch, step: this.state.step, trainLoss, lr, nextLr, seconds, imagesPerSecond: record.imagesPerSecond, waitSeconds,
+      ...(val ? { valLoss: val.loss, top1Error: val.top1Error, top5Error: val.top5Error, crops: val.crops, evalSeconds: val.seconds } : {}),
+    });
+    const valText = val ? `  val loss ${val.loss.toFixed(4)}  top-1 error ${(100 * val.top1Error).toFixed(2)}%  top-5 error ${(100 * val.top5Error).toFixed(2)}%` : '';
+    this.progress.line(`epoch ${epoch + 1}/${this.options.epochs}  train loss ${trainLoss.toFixed(4)}${valText}  ` +
+      `${Math.round(record.imagesPerSecond)} img/s  ${seconds.toFixed(1)} s${nextLr !== lr ? `  lr → ${nextLr}` : ''}`);
+    return record;
+  }
+
+  private async save(tags: string[]): Promise<string | undefined> {
+    if (!this.options.outDir) return undefined;
+    this.state.savedAt = new Date().toISOString();
+    this.state.lr = this.optimizer.lr;
+    this.state.schedule = this.schedule.state();
+    const [path] = await saveCheckpoint(this.options.outDir, tags, this.model.stateDict(), this.optimizer.stateDict(), this.state, this.options.extraTensors);
+    return path;
+  }
+}
+
+function isSchedule(s: unknown): s is LrSchedule {
+  return typeof s === 'object' && s !== null && typeof (s as LrSchedule).update === 'function';
+}
