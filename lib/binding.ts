@@ -64,6 +64,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const packageRoot = resolve(here, '..', '..');
 
 function load(): NativeBinding {
+  // OpenMP threads that spin while waiting for work (libgomp's default) collapse throughput by up
+  // to 10x when anything else runs on the cores (measured on 2 cores: a ReLU took 10-15 ms), and
+  // passive waiting cost nothing measurable on an idle machine. libgomp reads this when it loads,
+  // which is when the addon loads; an explicit setting wins.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const require = createRequire(import.meta.url);
   const candidates = [
     process.env.ALEXNET_ADDON,

@@ -81,7 +81,7 @@ function layerList(c: AlexNetConfig): [string, Module][] {
   const [c1, c2, c3, c4, c5] = [96, 256, 384, 384, 256].map((n) => channels(n, c.width)) as [number, number, number, number, number];
   const fc = Math.max(1, Math.round(4096 * c.width));
   const pool = (): MaxPool2d => (c.overlappingPool ? new MaxPool2d(3, 2) : new MaxPool2d(2, 2));
-  const lrn = (name: string): [string, Module][] => (c.lrn ? [[name, new LocalResponseNorm({ size: 5, alpha: 1e-4, beta: 0.75, k: 2 })]] : []);
+  const lrn = (name: string): [string, Module][] => (c.lrn ? [[name, new LocalResponseNorm({ size: 5, alpha: 1e-4, beta: 0.75, k: 2, groups: 2 })]] : []);
   const drop = (name: string): [string, Module][] => (c.dropout > 0 ? [[name, new Dropout(c.dropout)]] : []);
   return [
     ['conv1', new Conv2d(c.inChannels, c1, 11, { stride: c.conv1Stride, padding: 2, ...dev })],

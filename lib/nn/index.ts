@@ -2,7 +2,7 @@
 export { Module, retain, type StateDict } from './module.js';
 export { Parameter } from './parameter.js';
 export { Conv2d, type Conv2dOptions } from './conv2d.js';
-export { LocalResponseNorm } from './local_response_norm.js';
+export { LocalResponseNorm, type LocalResponseNormOptions } from './local_response_norm.js';
 export { MaxPool2d } from './max_pool2d.js';
 export { Linear } from './linear.js';
 export { ReLU } from './relu.js';

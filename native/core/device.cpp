@@ -88,4 +88,13 @@ std::string Device::describeCuda(int index) { return cuda_loader::describe(index
 
 void Device::synchronize() { stream_->fence().get(); }
 
+void Device::drainAll() {
+  std::vector<Device*> devices;
+  {
+    std::lock_guard<std::mutex> lock(registryMutex());
+    for (auto& [name, device] : registry()) devices.push_back(device);
+  }
+  for (Device* device : devices) device->stream().fence().wait();
+}
+
 }  // namespace alexnet

@@ -17,7 +17,8 @@ using Index = long long;  // signed: OpenMP loops are simplest over a signed ind
 void CpuBackend::reluForward(size_t count, const float* x, float* y) {
   const Index n = static_cast<Index>(count);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  // `x < 0 ? 0 : x` lets NaN through (as PyTorch does), so a diverging step reaches the loss.
+  for (Index i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 void CpuBackend::reluBackward(size_t count, const float* dy, const float* y, float* dx) {

@@ -7,7 +7,7 @@ namespace alexnet::cuda::kernels {
 namespace {
 
 __global__ void reluForwardKernel(size_t count, const float* x, float* y) {
-  for (size_t i = globalIndex(); i < count; i += globalStride()) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  for (size_t i = globalIndex(); i < count; i += globalStride()) y[i] = x[i] < 0.0f ? 0.0f : x[i];  // NaN passes through, as on the CPU
 }
 
 // The gradient passes where the output is positive (the contract decides by y, not x).

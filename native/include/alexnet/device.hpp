@@ -77,6 +77,9 @@ class Device {
   // Human-readable account of the CUDA backend: "available: N device(s)" or why not.
   static std::string cudaStatus();
   static int cudaDeviceCount();  // 0 when unavailable
+  // Waits until every device's stream is idle (errors are left for their own waiters). Called at
+  // process exit so no kernel is still running while libraries tear down.
+  static void drainAll();
   static std::string describeCuda(int index);
 
   const std::string& name() const { return name_; }
