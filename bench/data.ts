@@ -7,7 +7,7 @@
 // this machine (--photos <folder> to choose), jittered in colour and re-encoded with libjpeg-turbo;
 // smooth random pictures with noise otherwise.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,11 +31,16 @@ const count = Number(values.images), classes = Number(values.classes), workers =
 const batchSize = Number(values.batch), epochs = Number(values.epochs);
 const W = 500, H = 375;
 
-// Photographs that ship with software on this machine (the Rust embedded book's board photos).
-const KNOWN_PHOTOS = [
-  '/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu/share/doc/rust/html/embedded-book/assets/f3.jpg',
-  '/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu/share/doc/rust/html/embedded-book/assets/verify.jpeg',
-];
+// Photographs that ship with common software when --photos is not given: the board photos of the
+// Rust embedded book in a rustup toolchain's documentation.
+function knownPhotos(): string[] {
+  const toolchains = join(homedir(), '.rustup', 'toolchains');
+  if (!existsSync(toolchains)) return [];
+  return readdirSync(toolchains).flatMap((t) => {
+    const assets = join(toolchains, t, 'share', 'doc', 'rust', 'html', 'embedded-book', 'assets');
+    return ['f3.jpg', 'verify.jpeg'].map((f) => join(assets, f)).filter((p) => existsSync(p));
+  }).slice(0, 2);
+}
 
 function random(seed: number): () => number {
   let a = seed >>> 0;
@@ -50,7 +55,7 @@ function random(seed: number): () => number {
 async function seedPictures(): Promise<{ pictures: { pixels: Uint8Array; size: number }[]; source: string }> {
   const files = values.photos
     ? readdirSync(values.photos).filter((f) => /\.(jpe?g|png)$/i.test(f)).map((f) => join(values.photos!, f))
-    : KNOWN_PHOTOS.filter((p) => existsSync(p));
+    : knownPhotos();
   if (files.length === 0) return { pictures: [], source: 'synthetic pictures (no photographs found)' };
   const staging = join(tmpdir(), `alexnet-bench-photos-${process.pid}`);
   mkdirSync(join(staging, 'p'), { recursive: true });
