@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { DataLoader } from '../data/index.js';
 import { checkDevice, defaultDevice, synchronize } from '../device.js';
 import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
+import { TwoColumnAlexNet } from '../models/two_column.js';
 import { alexnet, preset as getPreset, presets, type AlexNetOptions, type Preset } from '../models/index.js';
 import type { ScheduleConfig } from '../optim/schedule.js';
 import { Trainer } from '../train/trainer.js';
@@ -25,6 +26,8 @@ exactly where the run stopped.
   --data-dir DIR       where the data set is (default: ${defaultDataDir('fashion-mnist')} for fashion-mnist)
   --limit N            train on the first N training images only
   --device DEV         cpu, cpu:N, cuda:N (default: the best available)
+  --devices D0,D1      the paper's two columns on two devices (e.g. cuda:0,cuda:1 or cpu:0,cpu:1);
+                       checkpoints keep the one-device names, so they load either way
   --epochs N           default: the preset's
   --batch-size N       default 128
   --lr X               initial learning rate (default 0.01)
@@ -57,7 +60,7 @@ after 10 epochs at lr 0.01 and a few at 0.001.`;
 
 const options: Options = {
   preset: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' },
-  device: { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
+  device: { type: 'string' }, devices: { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
   momentum: { type: 'string' }, 'weight-decay': { type: 'string' }, schedule: { type: 'string' }, patience: { type: 'string' },
   'max-reductions': { type: 'string' }, 'step-every': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
   resume: { type: 'boolean' }, config: { type: 'string' }, 'input-size': { type: 'string' }, width: { type: 'string' },
@@ -156,8 +159,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const fromFile = typeof flags.config === 'string' ? readConfig(c, flags.config, options) : {};
   const v: Record<string, unknown> = { ...fromFile, ...flags };
-  const device = typeof v.device === 'string' ? v.device : defaultDevice();
+  const columns = typeof v.devices === 'string' ? v.devices.split(',').map((d) => d.trim()) : undefined;
+  if (columns && columns.length !== 2) usage(c, `--devices takes two devices separated by a comma (e.g. cuda:0,cuda:1), got ${JSON.stringify(v.devices)}`);
+  if (columns && typeof v.device === 'string') usage(c, '--device and --devices cannot both be given');
+  const device = columns ? columns[0]! : typeof v.device === 'string' ? v.device : defaultDevice();
   checkDevice(device);
+  columns?.forEach((d) => checkDevice(d));
   const progress = choiceFlag(c, 'progress', v.progress, ['auto', 'bar', 'plain', 'none'] as const) ?? 'auto';
   // On a CPU device the data threads compete with the convolutions for the same cores: measured on
   // 2 cores, 1 worker trains the quick preset at ~2100 img/s and 2 workers at ~1300 img/s.
@@ -195,9 +202,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     loaders.push(train);
     const test = await evalLoader(testSet, config.data, train.datasetStats, { batchSize: config.batchSize, seed: config.seed, workers, tenCrop: config.tenCrop });
     loaders.push(test);
-    const model = alexnet({ ...config.model, seed: config.seed, device });
+    const model = columns
+      ? new TwoColumnAlexNet({ ...config.model, seed: config.seed, devices: [columns[0]!, columns[1]!] })
+      : alexnet({ ...config.model, seed: config.seed, device });
     const { device: _ignored, ...modelConfig } = model.config;
-    process.stderr.write(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${device}), ` +
+    process.stderr.write(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${columns ? `two columns on ${columns.join(' + ')}` : device}), ` +
       `${config.epochs} epochs of ${train.batchesPerEpoch} batches of ${config.batchSize}; output in ${out}\n`);
     trainer = new Trainer({
       model, train, val: test, epochs: config.epochs, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay,
@@ -223,6 +232,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     for (const l of loaders) await l.close();
     // Let queued device work finish before the process exits (also after an error).
-    await synchronize(device).catch(() => undefined);
+    for (const d of columns ?? [device]) await synchronize(d).catch(() => undefined);
   }
 }

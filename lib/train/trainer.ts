@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { BatchLoader } from '../data/types.js';
 import { AlexNetError } from '../errors.js';
+import { columnLayout, groupedLayout } from '../models/two_column.js';
+import { MOMENTUM_PREFIX } from '../optim/sgd.js';
 import { checkpointPath, loadCheckpoint, saveCheckpoint, toDevice, CHECKPOINT_FORMAT, type TrainingState } from '../io/checkpoint.js';
 import type { HostTensor } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
@@ -143,7 +145,14 @@ export class Trainer {
     const momentum = toDevice(ckpt.momentum, this.device);
     try {
       this.model.loadStateDict(weights);
-      this.optimizer.loadStateDict(momentum);
+      // Checkpoints hold the one-device names; a two-column model's velocities are its halves.
+      const names: [string, number[]][] = this.model.namedParameters().map(([n, p]) => [MOMENTUM_PREFIX + n, p.shape]);
+      const split = columnLayout(momentum, names);
+      try {
+        this.optimizer.loadStateDict(split);
+      } finally {
+        for (const [n, t] of Object.entries(split)) if (momentum[n] !== t) t.dispose();
+      }
     } catch (e) {
       throw new AlexNetError(`checkpoint ${ckpt.file} does not fit this model: ${(e as Error).message}`, 'BAD_FILE');
     } finally {
@@ -313,8 +322,16 @@ export class Trainer {
     this.state.savedAt = new Date().toISOString();
     this.state.lr = this.optimizer.lr;
     this.state.schedule = this.schedule.state();
-    const [path] = await saveCheckpoint(this.options.outDir, tags, this.model.stateDict(), this.optimizer.stateDict(), this.state, this.options.extraTensors);
-    return path;
+    // Always the one-device names (`conv1.weight`): a two-column run's checkpoint loads anywhere.
+    const live = new Set([...this.model.parameters().map((p) => p.value), ...Object.values(this.optimizer.stateDict())]);
+    const weights = this.model.stateDict();
+    const momentum = groupedLayout(this.optimizer.stateDict());
+    try {
+      const [path] = await saveCheckpoint(this.options.outDir, tags, weights, momentum, this.state, this.options.extraTensors);
+      return path;
+    } finally {
+      for (const t of [...Object.values(weights), ...Object.values(momentum)]) if (!live.has(t)) t.dispose();
+    }
   }
 }
 
