@@ -8,6 +8,7 @@ const commands: Record<string, { summary: string; load: () => Promise<(argv: str
   eval: { summary: 'top-1/top-5 error of one or more checkpoints (an ensemble) on a data set', load: async () => (await import('./eval.js')).evalCommand },
   predict: { summary: 'top-5 classes with probabilities for image files', load: async () => (await import('./predict.js')).predictCommand },
   info: { summary: 'version, backends built, devices seen (and why not)', load: async () => (await import('./info.js')).infoCommand },
+  filters: { summary: "conv1's kernels as a PNG by column (the paper's Figure 3), with colour statistics", load: async () => (await import('./filters.js')).filtersCommand },
   plot: { summary: "loss and error curves of a run's metrics as a PNG", load: async () => (await import('./plot.js')).plotCommand },
 };
 
