@@ -10,24 +10,30 @@ import { parseArgs } from 'node:util';
 import { Tensor, checkDevice, cudaInfo, ops, synchronize } from '../lib/index.js';
 import { alexnet, presets, type PresetName } from '../lib/models/index.js';
 import { SGD } from '../lib/optim/index.js';
+import { TwoColumnAlexNet } from '../lib/models/two_column.js';
 
 const { values } = parseArgs({
   options: {
     preset: { type: 'string', default: 'paper' },
     device: { type: 'string', default: 'cpu' },
+    devices: { type: 'string' },
     batch: { type: 'string' },
     steps: { type: 'string', default: '5' },
     'no-torch': { type: 'boolean', default: false },
   },
 });
-const device = checkDevice(values.device!);
+const device = checkDevice(values.devices ? values.devices.split(',')[0]!.trim() : values.device!);
 const presetName = values.preset as PresetName;
 const preset = presets[presetName];
 if (!preset) throw new RangeError(`--preset must be one of ${Object.keys(presets).join(', ')}, got ${values.preset}`);
 const batch = Number(values.batch ?? preset.training.batchSize);
 const steps = Number(values.steps);
 
-const model = alexnet({ ...preset.model, device, seed: 1 });
+// --devices D0,D1: the paper's two columns (one per device, or two streams of one device).
+const columns = values.devices?.split(',').map((d) => checkDevice(d.trim())) as [string, string] | undefined;
+const model = columns
+  ? new TwoColumnAlexNet({ ...preset.model, seed: 1, devices: columns })
+  : alexnet({ ...preset.model, device, seed: 1 });
 model.inputGrad = false; // nobody needs dL/d(image)
 const [c, h, w] = model.inputShape;
 const sgd = new SGD(model, { lr: 0.001 });
@@ -51,12 +57,12 @@ const started = performance.now();
 let last = Promise.resolve(0);
 for (let i = 0; i < steps; i++) last = step(i + 2);
 await last;
-await synchronize(device);
+for (const d of columns ?? [device]) await synchronize(d);
 const seconds = (performance.now() - started) / 1000;
 const ours = (steps * batch) / seconds;
 
 let torch: { imagesPerSecond: number; torch: string } | undefined;
-if (!values['no-torch']) {
+if (!values['no-torch'] && !columns) {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'train_step_torch.py');
   const r = spawnSync('python3', [script], {
     input: JSON.stringify({ model: model.config, batch, steps, device: device.startsWith('cuda') ? device : 'cpu' }),
@@ -66,14 +72,15 @@ if (!values['no-torch']) {
   else console.log(`(PyTorch comparison skipped: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
 }
 
-const where = device.startsWith('cuda') ? cudaInfo().devices.join('; ') : `${device}`;
+const where = (columns ? `two columns on ${columns.join(' + ')}: ` : '') + (device.startsWith('cuda') ? cudaInfo().devices.join('; ') : `${device}`);
 console.log(`training step, preset ${presetName}, batch ${batch}, ${steps} steps on ${where}`);
 console.log(`  ours:    ${ours.toFixed(1)} images/s (${((seconds / steps) * 1000).toFixed(1)} ms/step)`);
 if (torch) console.log(`  PyTorch ${torch.torch}: ${torch.imagesPerSecond.toFixed(1)} images/s  -> ours/PyTorch ${(ours / torch.imagesPerSecond).toFixed(2)}x`);
 
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(join(resultsDir, `train-step-${presetName}-${device.replace(':', '')}.json`), JSON.stringify({
-  date: new Date().toISOString(), preset: presetName, device, batch, steps, imagesPerSecond: ours,
+const tag = columns ? columns.join('+').replaceAll(':', '') : device.replace(':', '');
+writeFileSync(join(resultsDir, `train-step-${presetName}-${tag}.json`), JSON.stringify({
+  date: new Date().toISOString(), preset: presetName, device, columns, batch, steps, imagesPerSecond: ours,
   torchImagesPerSecond: torch?.imagesPerSecond,
 }, null, 2));

@@ -88,9 +88,13 @@ describe('runtime', () => {
     };
     await step();
     await step();
-    const before = allocatorStats(device).systemAllocations;
-    for (let i = 0; i < 5; i++) await step();
-    expect(allocatorStats(device).systemAllocations).to.equal(before);
+    const before = allocatorStats(device);
+    for (let i = 0; i < 20; i++) await step();
+    const after = allocatorStats(device);
+    expect(after.bytesInUse).to.equal(before.bytesInUse);
+    // The peak of a step depends on how far the stream lags behind the submitting thread, so a
+    // rare extra block is allowed; allocating per step would show as >= 20 here.
+    expect(after.systemAllocations - before.systemAllocations).to.be.at.most(4);
     expect(allocatorStats(device).bytesCached).to.be.above(0);
   });
 });

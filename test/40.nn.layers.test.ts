@@ -23,7 +23,8 @@ async function values(t: Tensor): Promise<number[]> {
   return Array.from(await t.toArray());
 }
 
-for (const device of testDevices()) {
+for (const outerDevice of testDevices()) {
+  const device = outerDevice;
   describe(`nn layers (${device})`, () => {
     it('names parameters as in the state dict (conv1.weight …) with the right shapes', () => {
       const net = smallNet(device);
@@ -149,6 +150,8 @@ for (const device of testDevices()) {
     });
 
     it('a training step in steady state keeps device memory constant (nothing leaks per step)', async function () {
+      // On CPU a device of its own, so tensors other tests left to the GC cannot move the counts.
+      const device = outerDevice === 'cpu' ? 'cpu:6' : outerDevice;
       const net = smallNet(device);
       net.inputGrad = false;
       const x = Tensor.fromArray(randn(8 * 3 * 7 * 7, rng(5)), [8, 3, 7, 7], device);
@@ -166,7 +169,10 @@ for (const device of testDevices()) {
       for (let i = 0; i < 20; i++) await step();
       const after = allocatorStats(device);
       expect(after.bytesInUse).to.equal(before.bytesInUse);
-      expect(after.systemAllocations).to.equal(before.systemAllocations);
+      // Blocks are allocated when work is queued and freed when the stream has run it, so a step's
+      // peak depends on how far the stream lags behind and may need a new block now and then; a
+      // leak or a per-step allocation would show as one or more per step (>= 20 here).
+      expect(after.systemAllocations - before.systemAllocations).to.be.at.most(4);
       disposeAll(x, labels);
       net.dispose();
     });
