@@ -5,7 +5,7 @@ import { predict } from '../train/predict.js';
 import { loadModels } from '../train/load_model.js';
 import { intFlag, parse, usage } from './args.js';
 import { evalLoader, statsFromTensors, type Preprocessing } from './data.js';
-import { imageFiles } from './image_files.js';
+import { imageFiles } from '../data/index.js';
 
 export const predictHelp = `Usage: alexnet predict --checkpoint PATH [--checkpoint PATH ...] IMAGE... [options]
 
@@ -45,7 +45,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const top = Math.min(wantedTop, classes);
   const names = classNames ?? Array.from({ length: classes }, (_, i) => String(i));
   if (names.length !== classes) usage(c, `${first.file} names ${names.length} classes but its model has ${classes}`);
-  const ds = imageFiles(positionals, data.channels, names);
+  const ds = await imageFiles(positionals, { channels: data.channels, classNames: names });
   const loader = await evalLoader(ds, data, statsFromTensors(first.extra), { batchSize: 32, seed: 0, tenCrop: Boolean(v['ten-crop']) });
   try {
     for (const p of await predict(models, loader, { top })) {

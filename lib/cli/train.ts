@@ -55,8 +55,8 @@ ${Object.entries(presets).map(([n, p]) => `  ${n.padEnd(20)} ${p.description}`).
 The Fashion-MNIST presets use He initialisation: measured in PyTorch on a 2-core CPU, the paper's
 N(0, 0.01^2) init leaves such small networks at 10% accuracy for a whole epoch, while He init
 reaches ~84% after one epoch of the quick configuration and ~90% after 8 epochs (no augmentation).
-Here the quick preset reaches 88.6% after 8 epochs (as PyTorch does with the same recipe) and ~90%
-after 10 epochs at lr 0.01 and a few at 0.001.`;
+Here the quick preset reaches 88.6% after 8 epochs (as PyTorch does with the same recipe) and
+90.65% after 13 epochs at lr 0.01 and 5 at 0.001 (8 m 45 s on 2 cores).`;
 
 const options: Options = {
   preset: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' },
