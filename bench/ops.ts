@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Tensor, checkDevice, cudaInfo, ops, synchronize } from '../lib/index.js';
+import { Tensor, checkDevice, cudaInfo, ops, setPrecision, synchronize, type Precision } from '../lib/index.js';
 import { alexnetCases, work, type BenchCase } from './layers.js';
 
 const { values } = parseArgs({
@@ -18,11 +18,14 @@ const { values } = parseArgs({
     iters: { type: 'string', default: '5' },
     torch: { type: 'boolean', default: true },
     'no-torch': { type: 'boolean', default: false },
+    precision: { type: 'string', default: 'fp32' },
   },
 });
 const device = checkDevice(values.device!);
 const batch = Number(values.batch);
 const iters = Number(values.iters);
+const precision = values.precision as Precision;
+setPrecision(device, precision);
 
 function setup(c: BenchCase): () => Tensor[] {
   const rand = (shape: number[], std = 1) => Tensor.normal(shape, { seed: 1, std, device });
@@ -85,7 +88,7 @@ function runTorch(cases: BenchCase[]): Record<string, number> | undefined {
   if (values['no-torch']) return undefined;
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'ops_torch.py');
   const torchDevice = device.startsWith('cuda') ? device : 'cpu';
-  const r = spawnSync('python3', [script, '--device', torchDevice, '--iters', String(iters)], {
+  const r = spawnSync('python3', [script, '--device', torchDevice, '--iters', String(iters), '--precision', precision], {
     input: JSON.stringify(cases), encoding: 'utf8', maxBuffer: 1 << 20,
   });
   if (r.status !== 0) {
@@ -96,7 +99,7 @@ function runTorch(cases: BenchCase[]): Record<string, number> | undefined {
 }
 
 const cases = alexnetCases(batch);
-console.log(`AlexNet ops, forward + backward, batch ${batch}, device ${device}${device.startsWith('cuda') ? ` (${cudaInfo().devices.join('; ')})` : ''}`);
+console.log(`AlexNet ops, forward + backward, batch ${batch}, ${precision === 'tf32' ? 'TF32 tensor cores' : 'strict FP32'}, device ${device}${device.startsWith('cuda') ? ` (${cudaInfo().devices.join('; ')})` : ''}`);
 const rows: Row[] = [];
 for (const c of cases) rows.push(await timeCase(c));
 const torch = runTorch(cases);

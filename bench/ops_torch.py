@@ -45,11 +45,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--iters", type=int, default=5)
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "tf32"])
     args = parser.parse_args()
     if args.device.startswith("cuda"):
-        # Strict FP32, as our default: no TF32 in cuDNN or cuBLAS.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        # The same math as ours: strict FP32 by default, TF32 tensor cores when asked for.
+        tf32 = args.precision == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
         torch.backends.cudnn.benchmark = True
     results = {}
     for case in json.load(sys.stdin):

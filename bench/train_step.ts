@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Tensor, checkDevice, cudaInfo, ops, synchronize } from '../lib/index.js';
+import { Tensor, checkDevice, cudaInfo, ops, setPrecision, synchronize, type Precision } from '../lib/index.js';
 import { alexnet, presets, type PresetName } from '../lib/models/index.js';
 import { SGD } from '../lib/optim/index.js';
 import { TwoColumnAlexNet } from '../lib/models/two_column.js';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     batch: { type: 'string' },
     steps: { type: 'string', default: '5' },
     'no-torch': { type: 'boolean', default: false },
+    precision: { type: 'string', default: 'fp32' },
   },
 });
 const device = checkDevice(values.devices ? values.devices.split(',')[0]!.trim() : values.device!);
@@ -28,6 +29,7 @@ const preset = presets[presetName];
 if (!preset) throw new RangeError(`--preset must be one of ${Object.keys(presets).join(', ')}, got ${values.preset}`);
 const batch = Number(values.batch ?? preset.training.batchSize);
 const steps = Number(values.steps);
+const precision = values.precision as Precision;
 
 // --devices D0,D1: the paper's two columns (one per device, or two streams of one device).
 const columns = values.devices?.split(',').map((d) => checkDevice(d.trim())) as [string, string] | undefined;
@@ -35,6 +37,7 @@ const model = columns
   ? new TwoColumnAlexNet({ ...preset.model, seed: 1, devices: columns })
   : alexnet({ ...preset.model, device, seed: 1 });
 model.inputGrad = false; // nobody needs dL/d(image)
+for (const d of columns ?? [device]) setPrecision(d, precision);
 const [c, h, w] = model.inputShape;
 const sgd = new SGD(model, { lr: 0.001 });
 const x = Tensor.normal([batch, c, h, w], { seed: 2, device });
@@ -65,7 +68,7 @@ let torch: { imagesPerSecond: number; torch: string } | undefined;
 if (!values['no-torch'] && !columns) {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'train_step_torch.py');
   const r = spawnSync('python3', [script], {
-    input: JSON.stringify({ model: model.config, batch, steps, device: device.startsWith('cuda') ? device : 'cpu' }),
+    input: JSON.stringify({ model: model.config, batch, steps, precision, device: device.startsWith('cuda') ? device : 'cpu' }),
     encoding: 'utf8',
   });
   if (r.status === 0) torch = JSON.parse(r.stdout);
@@ -73,7 +76,7 @@ if (!values['no-torch'] && !columns) {
 }
 
 const where = (columns ? `two columns on ${columns.join(' + ')}: ` : '') + (device.startsWith('cuda') ? cudaInfo().devices.join('; ') : `${device}`);
-console.log(`training step, preset ${presetName}, batch ${batch}, ${steps} steps on ${where}`);
+console.log(`training step, preset ${presetName}, batch ${batch}, ${precision === 'tf32' ? 'TF32 tensor cores' : 'strict FP32'}, ${steps} steps on ${where}`);
 console.log(`  ours:    ${ours.toFixed(1)} images/s (${((seconds / steps) * 1000).toFixed(1)} ms/step)`);
 if (torch) console.log(`  PyTorch ${torch.torch}: ${torch.imagesPerSecond.toFixed(1)} images/s  -> ours/PyTorch ${(ours / torch.imagesPerSecond).toFixed(2)}x`);
 

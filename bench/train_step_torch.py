@@ -44,8 +44,9 @@ def main():
     spec = json.load(sys.stdin)
     cfg, batch, steps, device = spec["model"], spec["batch"], spec["steps"], spec["device"]
     if device.startswith("cuda"):
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        tf32 = spec.get("precision") == "tf32"  # the same math as ours
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
         torch.backends.cudnn.benchmark = True
     model = build(cfg).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)

@@ -55,6 +55,8 @@ export interface NativeBinding {
   allocatorStats(device: string): { systemAllocations: number; bytesInUse: number; bytesCached: number };
   emptyCache(device: string): void;
   checkDevice(device: string): string;
+  setTensorFloat32(device: string, enable: boolean): void;
+  tensorFloat32(device: string): boolean;
   // The data pipeline's native side (native/data), when built.
   [key: string]: unknown;
 }

@@ -50,3 +50,23 @@ export function allocatorStats(device = 'cpu'): AllocatorStats {
 export function emptyCache(device = 'cpu'): void {
   native.emptyCache(device);
 }
+
+export type Precision = 'fp32' | 'tf32';
+
+/**
+ * Strict FP32 (the default: cuDNN FMA math, default cuBLAS math, the same results as the CPU) or
+ * TF32 tensor cores for convolutions and GEMMs on a CUDA device (faster, ~1e-3 relative error).
+ * Work queued after the call uses the new mode. CPUs have only FP32.
+ */
+export function setPrecision(device: string, precision: Precision): void {
+  if (precision !== 'fp32' && precision !== 'tf32')
+    throw new TypeError(`precision must be 'fp32' or 'tf32', got ${JSON.stringify(precision)}`);
+  const name = native.checkDevice(device);
+  if (precision === 'tf32' && !name.startsWith('cuda'))
+    throw new RangeError(`precision 'tf32' exists only on CUDA devices; ${name} always computes in FP32`);
+  native.setTensorFloat32(device, precision === 'tf32');
+}
+
+export function precision(device: string): Precision {
+  return native.tensorFloat32(device) ? 'tf32' : 'fp32';
+}

@@ -98,3 +98,14 @@ describe('runtime', () => {
     expect(allocatorStats(device).bytesCached).to.be.above(0);
   });
 });
+
+describe('precision', () => {
+  it('CPUs compute in strict FP32 only; TF32 is refused there with a RangeError naming the device', async () => {
+    const { precision, setPrecision } = await import('../lib/index.js');
+    expect(precision('cpu')).to.equal('fp32');
+    setPrecision('cpu', 'fp32');
+    expect(() => setPrecision('cpu', 'tf32')).to.throw(RangeError, /'tf32' exists only on CUDA devices; cpu:0 always computes in FP32/);
+    expect(() => setPrecision('cpu', 'fp16' as 'fp32')).to.throw(TypeError, /precision must be 'fp32' or 'tf32', got "fp16"/);
+    expect(precision('cpu')).to.equal('fp32');
+  });
+});

@@ -81,6 +81,19 @@ Napi::Value emptyCache(const Info& info) {
   });
 }
 
+Napi::Value setTensorFloat32(const Info& info) {
+  return guarded(info, [&] {
+    Device::get(stringArg(info, 0, "device")).setTensorFloat32(boolArg(info, 1, "enable"));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value tensorFloat32(const Info& info) {
+  return guarded(info, [&] {
+    return Napi::Value(Napi::Boolean::New(info.Env(), Device::get(stringArg(info, 0, "device")).tensorFloat32()));
+  });
+}
+
 Napi::Value checkDevice(const Info& info) {
   return guarded(info, [&] {
     return Napi::Value(Napi::String::New(info.Env(), Device::get(stringArg(info, 0, "device")).name()));
@@ -96,6 +109,8 @@ void initRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("allocatorStats", Napi::Function::New(env, allocatorStats, "allocatorStats"));
   exports.Set("emptyCache", Napi::Function::New(env, emptyCache, "emptyCache"));
   exports.Set("checkDevice", Napi::Function::New(env, checkDevice, "checkDevice"));
+  exports.Set("setTensorFloat32", Napi::Function::New(env, setTensorFloat32, "setTensorFloat32"));
+  exports.Set("tensorFloat32", Napi::Function::New(env, tensorFloat32, "tensorFloat32"));
 }
 
 }  // namespace alexnet::addon

@@ -88,6 +88,13 @@ std::string Device::describeCuda(int index) { return cuda_loader::describe(index
 
 void Device::synchronize() { stream_->fence().get(); }
 
+void Device::setTensorFloat32(bool enable) {
+  if (enable && kind_ != DeviceKind::Cuda)
+    invalidArgument("TF32 exists only on CUDA devices; " + name_ + " always computes in FP32");
+  tf32_ = enable;
+  stream_->submit([enable](Backend& backend) { backend.setTensorFloat32(enable); });
+}
+
 void Device::drainAll() {
   std::vector<Device*> devices;
   {

@@ -83,6 +83,7 @@ class CudaBackend final : public Backend {
   void augmentBatch(const AugmentParams& params, const uint8_t* src, float* dst);
   // Changes the math of later convolutions and GEMMs (convolution algorithms are chosen again).
   void setPrecision(Precision precision);
+  void setTensorFloat32(bool enable) override { setPrecision(enable ? Precision::Tf32 : Precision::Fp32); }
   Precision precision() const { return precision_; }
   int device() const { return device_; }
   cudaStream_t stream() const { return stream_.get(); }

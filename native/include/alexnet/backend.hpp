@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "alexnet/error.hpp"
+
 namespace alexnet {
 
 // Geometry of a 2-D convolution; the output size is floor((H + 2p - k) / s) + 1.
@@ -57,6 +59,11 @@ class Backend {
   virtual void copy2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch,
                       size_t rowBytes, size_t rows) = 0;
   virtual void synchronize() = 0;
+  // Strict FP32 (the default, matching the CPU) or TF32 tensor cores for convolutions and GEMMs.
+  // Only backends with such a mode override this.
+  virtual void setTensorFloat32(bool enable) {
+    if (enable) throw Error("INVALID_ARGUMENT", std::string(name()) + " has no TF32 mode");
+  }
 
   // ---- convolution (cuDNN / oneDNN) ---------------------------------------------------------
   virtual void conv2dForward(const ConvGeometry& g, const float* x, const float* w,

@@ -89,6 +89,10 @@ class Device {
   CachingAllocator& allocator() { return *allocator_; }
   // Blocks the calling thread until the stream is idle; rethrows the first error of its work.
   void synchronize();
+  // Queues the switch between strict FP32 (false) and TF32 tensor-core math (true, CUDA only):
+  // work submitted after it uses the new mode. Throws INVALID_ARGUMENT where there is no TF32.
+  void setTensorFloat32(bool enable);
+  bool tensorFloat32() const { return tf32_; }
 
   Device(std::string name, DeviceKind kind, int index, std::unique_ptr<Backend> backend,
          std::function<void(Backend*)> destroyBackend = nullptr);
@@ -104,6 +108,7 @@ class Device {
   std::function<void(Backend*)> destroyBackend_;
   std::unique_ptr<CachingAllocator> allocator_;
   std::unique_ptr<Stream> stream_;
+  bool tf32_ = false;
 };
 
 }  // namespace alexnet
