@@ -29,14 +29,14 @@ interface Manifest { format: string; cases: Record<string, { file: string; attrs
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The oracle folder: $ALEXNET_ORACLE, else ../shared/oracle beside the project root. */
+/** The oracle folder: $ALEXNET_ORACLE, else ../shared/oracle beside the project root (or a copy inside it). */
 export function oracleDir(): string {
   if (process.env.ALEXNET_ORACLE) return process.env.ALEXNET_ORACLE;
-  // dist/test/helpers -> project root is three levels up.
-  for (const up of [3, 2, 4]) {
-    const candidate = resolve(here, ...Array(up).fill('..'), '..', 'shared', 'oracle');
+  // dist/test/helpers -> the project root is three levels up. The oracle sits beside the project
+  // (../shared/oracle), or inside it where a machine received a copy (shared/ or .device/).
+  const root = resolve(here, '..', '..', '..');
+  for (const candidate of [join(root, '..', 'shared', 'oracle'), join(root, 'shared', 'oracle'), join(root, '.device', 'oracle')])
     if (existsSync(join(candidate, 'data', 'manifest.json'))) return candidate;
-  }
   throw new Error('oracle data not found: set ALEXNET_ORACLE to the folder holding data/manifest.json');
 }
 
