@@ -72,11 +72,10 @@ function load(): NativeBinding {
   // which is when the addon loads; an explicit setting wins.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const require = createRequire(import.meta.url);
-  const candidates = [
-    process.env.ALEXNET_ADDON,
-    join(packageRoot, 'build', 'Release', 'alexnet.node'),
-    join(packageRoot, 'build', 'Debug', 'alexnet.node'),
-  ].filter((p): p is string => typeof p === 'string' && p.length > 0);
+  // An explicit ALEXNET_ADDON is the only candidate: falling back would hide a broken build.
+  const candidates = process.env.ALEXNET_ADDON
+    ? [process.env.ALEXNET_ADDON]
+    : [join(packageRoot, 'build', 'Release', 'alexnet.node'), join(packageRoot, 'build', 'Debug', 'alexnet.node')];
   const failures: string[] = [];
   for (const path of candidates) {
     if (!existsSync(path)) {
