@@ -7,15 +7,6 @@ import { positiveInteger, shapeString } from '../validate.js';
 import { Module, retain } from './module.js';
 
 /**
- * On CPU, oneDNN 2.6 has fast LRN kernels only for channel counts that fill 16-channel blocks;
- * otherwise its backward is a reference loop (measured: 43 ms instead of 4 ms at [128, 24, 15, 15]).
- * Appending zero channels up to a multiple of 16 gives exactly the same result — a zero channel
- * adds nothing to any window's sum of squares, which is what clipping the window at the edge
- * means — so the layer pads there. Remove once the CPU backend pads by itself.
- */
-const CPU_CHANNEL_BLOCK = 16;
-
-/**
  * `groups` splits the channels into independent groups whose windows stop at the group's edges:
  * the paper's two GPUs each normalised only their own kernel maps, so AlexNet's LRN layers use
  * groups = 2, which makes the one-device network the same function as the two-column one.
@@ -30,8 +21,8 @@ export class LocalResponseNorm extends Module {
   readonly beta: number;
   readonly k: number;
   readonly groups: number;
-  /** Input and output, channel-padded when `padded` is above the input's channel count. */
-  private saved: { x: Tensor; y: Tensor; channels: number } | null = null;
+  /** Input and output of the last training-mode forward, for backward. */
+  private saved: { x: Tensor; y: Tensor } | null = null;
 
   constructor(options: LocalResponseNormOptions = {}) {
     super();
@@ -82,35 +73,14 @@ export class LocalResponseNorm extends Module {
 
   private forwardGroups(x: Tensor): Tensor {
     this.releaseOwn();
-    const channels = x.shape[1]!;
-    const extra = x.device.startsWith('cpu') && x.shape.length === 4 ? (CPU_CHANNEL_BLOCK - (channels % CPU_CHANNEL_BLOCK)) % CPU_CHANNEL_BLOCK : 0;
-    if (extra === 0) {
-      const y = ops.localResponseNorm(x, this.opts);
-      if (this.training) this.saved = { x: retain(x), y: retain(y), channels };
-      return y;
-    }
-    const xp = padChannels(x, extra);
-    const yp = ops.localResponseNorm(xp, this.opts);
-    const y = ops.sliceChannels(yp, 0, channels);
-    if (this.training) this.saved = { x: xp, y: yp, channels };
-    else xp.dispose(), yp.dispose();
+    const y = ops.localResponseNorm(x, this.opts);
+    if (this.training) this.saved = { x: retain(x), y: retain(y) };
     return y;
   }
 
   private backwardGroups(dy: Tensor): Tensor | null {
     const s = this.saved ?? this.noForward();
-    let dx: Tensor | null = null;
-    if (this.inputGrad) {
-      const extra = s.x.shape[1]! - s.channels;
-      if (extra === 0) dx = ops.localResponseNormBackward(dy, s.x, s.y, this.opts);
-      else {
-        const dyp = padChannels(dy, extra);
-        const dxp = ops.localResponseNormBackward(dyp, s.x, s.y, this.opts);
-        dx = ops.sliceChannels(dxp, 0, s.channels);
-        dyp.dispose();
-        dxp.dispose();
-      }
-    }
+    const dx = this.inputGrad ? ops.localResponseNormBackward(dy, s.x, s.y, this.opts) : null;
     this.releaseOwn();
     return dx;
   }
@@ -120,12 +90,4 @@ export class LocalResponseNorm extends Module {
     this.saved?.y.dispose();
     this.saved = null;
   }
-}
-
-function padChannels(t: Tensor, extra: number): Tensor {
-  const [n, , h, w] = t.shape as [number, number, number, number];
-  const zeros = Tensor.zeros([n, extra, h, w], t.device);
-  const out = ops.concatChannels([t, zeros]);
-  zeros.dispose();
-  return out;
 }

@@ -20,6 +20,10 @@
 namespace alexnet {
 namespace cpu {
 
+// lrn_plain.cpp: direct loops for channel counts that are not multiples of 16.
+void lrnForwardPlain(const LrnGeometry& g, const float* x, float* y);
+void lrnBackwardPlain(const LrnGeometry& g, const float* dy, const float* x, const float* y, float* dx);
+
 using dnnl::memory;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
@@ -187,6 +191,7 @@ LrnCache& CpuBackend::lrnCache() {
 
 void CpuBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
   validate(g);
+  if (!useBlocked(g) && g.size % 2 == 1) return lrnForwardPlain(g, x, y);
   DnnlContext& ctx = dnnl();
   try {
     auto& slot = lrnCache().forward[makeKey(g)];
@@ -199,8 +204,9 @@ void CpuBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
 }
 
 void CpuBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float* x,
-                             const float* /*y*/, float* dx) {
+                             const float* y, float* dx) {
   validate(g);
+  if (!useBlocked(g) && g.size % 2 == 1) return lrnBackwardPlain(g, dy, x, y, dx);
   DnnlContext& ctx = dnnl();
   try {
     auto& slot = lrnCache().backward[makeKey(g)];
