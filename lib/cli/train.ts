@@ -7,7 +7,7 @@ import type { DataLoader } from '../data/index.js';
 import { checkDevice, defaultDevice, synchronize } from '../device.js';
 import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
 import { TwoColumnAlexNet } from '../models/two_column.js';
-import { alexnet, preset as getPreset, presets, type AlexNetOptions, type Preset } from '../models/index.js';
+import { alexnet, preset as getPreset, presets, type AlexNetOptions, type Preset, type TrainingConfig } from '../models/index.js';
 import type { ScheduleConfig } from '../optim/schedule.js';
 import { Trainer } from '../train/trainer.js';
 import { formatDuration } from '../train/progress.js';
@@ -73,16 +73,10 @@ const options: Options = {
 const FIXED_ON_RESUME = ['preset', 'dataset', 'limit', 'batch-size', 'lr', 'momentum', 'weight-decay', 'schedule', 'patience',
   'max-reductions', 'step-every', 'seed', 'input-size', 'width', 'conv1-stride', 'init', 'no-lrn', 'no-dropout', 'no-overlap'];
 
-interface RunConfig {
+interface RunConfig extends TrainingConfig {
   preset: string;
   dataset: DatasetName;
   limit?: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  epochs: number;
-  schedule: ScheduleConfig;
   seed: number;
   model: AlexNetOptions;
   data: Preprocessing;

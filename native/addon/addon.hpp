@@ -4,6 +4,9 @@
 
 #include <napi.h>
 
+#include <functional>
+#include <future>
+
 #include "alexnet/alexnet.hpp"
 
 namespace alexnet::addon {
@@ -43,6 +46,41 @@ Napi::Value guarded(const Napi::CallbackInfo& info, F&& body) {
     throw makeError(info.Env(), Error("INTERNAL", e.what()));
   }
 }
+
+// Waits for `ready` on a libuv pool thread (never on the JS thread), then settles a promise:
+// rejected with the core error, or resolved with what `resolve` builds on the JS thread.
+class FenceWorker : public Napi::AsyncWorker {
+ public:
+  using Resolve = std::function<Napi::Value(Napi::Env)>;
+  FenceWorker(Napi::Env env, std::shared_future<void> ready, Resolve resolve)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        ready_(std::move(ready)), resolve_(std::move(resolve)) {}
+  // Queues the worker (which deletes itself when done) and returns its promise.
+  static Napi::Promise start(Napi::Env env, std::shared_future<void> ready, Resolve resolve) {
+    auto* worker = new FenceWorker(env, std::move(ready), std::move(resolve));
+    Napi::Promise promise = worker->deferred_.Promise();
+    worker->Queue();
+    return promise;
+  }
+  void Execute() override {
+    try {
+      ready_.get();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+  void OnOK() override {
+    if (error_) deferred_.Reject(makeError(Env(), error_).Value());
+    else deferred_.Resolve(resolve_(Env()));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_future<void> ready_;
+  Resolve resolve_;
+  std::exception_ptr error_;
+};
 
 int intArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 double numberArg(const Napi::CallbackInfo& info, size_t i, const char* param);

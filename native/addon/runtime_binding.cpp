@@ -6,37 +6,10 @@ namespace {
 
 using Info = Napi::CallbackInfo;
 
-class FenceWorker : public Napi::AsyncWorker {
- public:
-  FenceWorker(Napi::Env env, std::shared_future<void> fence)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fence_(std::move(fence)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      fence_.get();
-    } catch (...) {
-      error_ = std::current_exception();
-    }
-  }
-  void OnOK() override {
-    if (error_) deferred_.Reject(makeError(Env(), error_).Value());
-    else deferred_.Resolve(Env().Undefined());
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_future<void> fence_;
-  std::exception_ptr error_;
-};
-
 Napi::Value synchronize(const Info& info) {
   return guarded(info, [&]() -> Napi::Value {
     Device& device = Device::get(stringArg(info, 0, "device"));
-    auto* worker = new FenceWorker(info.Env(), device.stream().fence());
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
+    return FenceWorker::start(info.Env(), device.stream().fence(), [](Napi::Env env) { return env.Undefined(); });
   });
 }
 

@@ -84,52 +84,20 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   int64_t reported_ = 0;
 };
 
-// Waits for a download on a libuv pool thread (never on the JS thread), then builds the typed array.
-class DownloadWorker : public Napi::AsyncWorker {
- public:
-  DownloadWorker(Napi::Env env, Tensor::HostDownload download, DType dtype)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        download_(std::move(download)), dtype_(dtype) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      download_.ready.get();
-    } catch (...) {
-      error_ = std::current_exception();
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (error_) {
-      deferred_.Reject(makeError(env, error_).Value());
-      return;
-    }
-    const auto& bytes = *download_.bytes;
-    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes.size());
-    std::memcpy(buffer.Data(), bytes.data(), bytes.size());
-    const size_t count = bytes.size() / 4;
-    if (dtype_ == DType::Float32)
-      deferred_.Resolve(Napi::Float32Array::New(env, count, buffer, 0));
-    else
-      deferred_.Resolve(Napi::Int32Array::New(env, count, buffer, 0));
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Tensor::HostDownload download_;
-  DType dtype_;
-  std::exception_ptr error_;
-};
-
 Napi::Value TensorHandle::toArray(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = tensor(info.Env(), "tensor");
-    auto* worker = new DownloadWorker(info.Env(), t.toHostAsync(), t.dtype());
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
+    Tensor::HostDownload download = t.toHostAsync();
+    const DType dtype = t.dtype();
+    auto bytes = download.bytes;
+    // The typed array is built on the JS thread once the stream has copied the values out.
+    return FenceWorker::start(info.Env(), download.ready, [bytes, dtype](Napi::Env env) -> Napi::Value {
+      Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes->size());
+      std::memcpy(buffer.Data(), bytes->data(), bytes->size());
+      const size_t count = bytes->size() / 4;
+      if (dtype == DType::Float32) return Napi::Float32Array::New(env, count, buffer, 0);
+      return Napi::Int32Array::New(env, count, buffer, 0);
+    });
   });
 }
 
