@@ -6,12 +6,12 @@ import { fileURLToPath } from 'node:url';
 
 export interface NativeTensor {
   readonly shape: number[];
-  readonly dtype: 'float32' | 'int32';
+  readonly dtype: 'float32' | 'int32' | 'uint8';
   readonly device: string;
   readonly disposed: boolean;
   reshape(shape: number[]): NativeTensor;
   to(device: string): NativeTensor;
-  toArray(): Promise<Float32Array | Int32Array>;
+  toArray(): Promise<Float32Array | Int32Array | Uint8Array>;
   dispose(): void;
 }
 
@@ -21,7 +21,7 @@ export interface Grads { dx: Opt; dw: T; db: Opt }
 
 export interface NativeBinding {
   NativeTensor: abstract new (...args: never[]) => NativeTensor;
-  fromArray(data: Float32Array | Int32Array, shape: number[], device: string): T;
+  fromArray(data: Float32Array | Int32Array | Uint8Array, shape: number[], device: string): T;
   empty(shape: number[], dtype: string, device: string): T;
   conv2d(x: T, w: T, b: Opt, strideH: number, strideW: number, padH: number, padW: number, groups: number): T;
   conv2dBackward(dy: T, x: T, w: T, strideH: number, strideW: number, padH: number, padW: number,

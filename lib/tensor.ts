@@ -6,12 +6,12 @@ import { describe, shapeString, validShape } from './validate.js';
 
 native.setErrorClass(AlexNetError);
 
-export type DType = 'float32' | 'int32';
+export type DType = 'float32' | 'int32' | 'uint8';
 export type DeviceName = string;
 
 const WRAP = Symbol('wrap');
 
-/** A dense row-major float32 (or int32) tensor on one device. */
+/** A dense row-major float32 (or int32, or uint8 for raw images) tensor on one device. */
 export class Tensor {
   /** @internal */
   readonly native: NativeTensor;
@@ -28,9 +28,9 @@ export class Tensor {
   }
 
   /** Copies `data` to a new tensor of `shape` on `device` ("cpu", "cpu:1", "cuda:0"...). */
-  static fromArray(data: Float32Array | Int32Array, shape: readonly number[], device: DeviceName = 'cpu'): Tensor {
-    if (!(data instanceof Float32Array) && !(data instanceof Int32Array))
-      throw new TypeError(`data must be a Float32Array or an Int32Array, got ${describe(data)}`);
+  static fromArray(data: Float32Array | Int32Array | Uint8Array, shape: readonly number[], device: DeviceName = 'cpu'): Tensor {
+    if (!(data instanceof Float32Array) && !(data instanceof Int32Array) && !(data instanceof Uint8Array))
+      throw new TypeError(`data must be a Float32Array, an Int32Array or a Uint8Array, got ${describe(data)}`);
     const dims = validShape([...shape]);
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length)
@@ -81,7 +81,7 @@ export class Tensor {
   }
 
   /** The values, once all work queued before this call on the tensor's device has finished. */
-  toArray(): Promise<Float32Array | Int32Array> {
+  toArray(): Promise<Float32Array | Int32Array | Uint8Array> {
     this.live('tensor');
     return this.native.toArray();
   }

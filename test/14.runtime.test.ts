@@ -49,6 +49,18 @@ describe('runtime', () => {
     expect(Array.from(await c.toArray())).to.deep.equal(Array.from(data, (v) => Math.max(0, v)));
   });
 
+  it('uint8 tensors (raw images) keep their bytes through uploads, slices and device copies', async () => {
+    const data = Uint8Array.from({ length: 2 * 3 * 5 }, (_, i) => (i * 37) % 256);
+    const a = Tensor.fromArray(data, [2, 3, 5], 'cpu:0');
+    expect(a.dtype).to.equal('uint8');
+    const back = await a.to('cpu:1').toArray();
+    expect(back).to.be.instanceOf(Uint8Array);
+    expect(Array.from(back)).to.deep.equal(Array.from(data));
+    const middle = await ops.sliceChannels(a, 1, 1).toArray();
+    expect(Array.from(middle)).to.deep.equal([...data.slice(5, 10), ...data.slice(20, 25)]);
+    expect(() => ops.relu(a)).to.throw(/x must be float32, got uint8/);
+  });
+
   it('normal init is identical on every device for the same seed, and differs across seeds', async () => {
     const a = (await Tensor.normal([1000], { seed: 42, std: 0.01 }).toArray()) as Float32Array;
     const b = await Tensor.normal([1000], { seed: 42, std: 0.01, device: 'cpu:1' }).toArray();

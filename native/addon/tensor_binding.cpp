@@ -94,23 +94,27 @@ Napi::Value TensorHandle::toArray(const Napi::CallbackInfo& info) {
     return FenceWorker::start(info.Env(), download.ready, [bytes, dtype](Napi::Env env) -> Napi::Value {
       Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes->size());
       std::memcpy(buffer.Data(), bytes->data(), bytes->size());
-      const size_t count = bytes->size() / 4;
+      const size_t count = bytes->size() / elementSize(dtype);
       if (dtype == DType::Float32) return Napi::Float32Array::New(env, count, buffer, 0);
+      if (dtype == DType::UInt8) return Napi::Uint8Array::New(env, count, buffer, 0);
       return Napi::Int32Array::New(env, count, buffer, 0);
     });
   });
 }
 
+constexpr const char* kArrayTypes = "data must be a Float32Array, an Int32Array or a Uint8Array";
+
 Napi::Value fromArray(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     Napi::Env env = info.Env();
     if (!info[0].IsTypedArray())
-      throw Napi::TypeError::New(env, "data must be a Float32Array or an Int32Array");
+      throw Napi::TypeError::New(env, kArrayTypes);
     Napi::TypedArray array = info[0].As<Napi::TypedArray>();
     DType dtype;
     if (array.TypedArrayType() == napi_float32_array) dtype = DType::Float32;
     else if (array.TypedArrayType() == napi_int32_array) dtype = DType::Int32;
-    else throw Napi::TypeError::New(env, "data must be a Float32Array or an Int32Array");
+    else if (array.TypedArrayType() == napi_uint8_array) dtype = DType::UInt8;
+    else throw Napi::TypeError::New(env, kArrayTypes);
     Shape shape = shapeArg(info, 1, "shape");
     if (int64_t(array.ElementLength()) != shapeNumel(shape))
       throw Napi::RangeError::New(env, "data has " + std::to_string(array.ElementLength()) +
@@ -126,10 +130,13 @@ Napi::Value empty(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     Shape shape = shapeArg(info, 0, "shape");
     std::string dtype = stringArg(info, 1, "dtype");
-    if (dtype != "float32" && dtype != "int32")
-      throw Napi::TypeError::New(info.Env(), "dtype must be \"float32\" or \"int32\", got \"" + dtype + "\"");
+    DType type;
+    if (dtype == "float32") type = DType::Float32;
+    else if (dtype == "int32") type = DType::Int32;
+    else if (dtype == "uint8") type = DType::UInt8;
+    else throw Napi::TypeError::New(info.Env(), "dtype must be \"float32\", \"int32\" or \"uint8\", got \"" + dtype + "\"");
     Device& device = Device::get(stringArg(info, 2, "device"));
-    return wrapTensor(info.Env(), Tensor::empty(device, shape, dtype == "int32" ? DType::Int32 : DType::Float32));
+    return wrapTensor(info.Env(), Tensor::empty(device, shape, type));
   });
 }
 

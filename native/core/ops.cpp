@@ -271,7 +271,7 @@ static void checkLogitsLabels(const Tensor& logits, const Tensor& labels) {
   requireRank(logits, "logits", 2);
   requireFloat(logits, "logits");
   requireRank(labels, "labels", 1);
-  if (labels.dtype() != DType::Int32) invalidArgument("labels must be int32, got float32");
+  if (labels.dtype() != DType::Int32) invalidArgument(std::string("labels must be int32, got ") + dtypeName(labels.dtype()));
   requireSameDevice(logits, "logits", labels, "labels");
   if (labels.dim(0) != logits.dim(0))
     invalidArgument("labels must have shape [" + std::to_string(logits.dim(0)) + "] to match logits " +
@@ -379,7 +379,7 @@ Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {
   Shape shape = x.shape();
   shape[1] = count;
   Tensor y = Tensor::empty(x.device(), shape, x.dtype());
-  const size_t plane = size_t(x.numel() / (x.dim(0) * x.dim(1))) * 4;
+  const size_t plane = size_t(x.numel() / (x.dim(0) * x.dim(1))) * elementSize(x.dtype());
   const size_t srcPitch = plane * size_t(x.dim(1)), rowBytes = plane * size_t(count);
   const size_t offset = plane * size_t(start), n = size_t(x.dim(0));
   submit(x, [x, y, srcPitch, rowBytes, offset, n](Backend& b) {
@@ -393,6 +393,8 @@ void copyIntoChannels(const Tensor& dst, const Tensor& src, int64_t start) {
   requireDefined(dst, "dst");
   requireDefined(src, "src");
   requireSameDevice(dst, "dst", src, "src");
+  if (dst.dtype() != src.dtype())
+    invalidArgument(std::string("src is ") + dtypeName(src.dtype()) + " but dst is " + dtypeName(dst.dtype()));
   if (dst.rank() != src.rank() || dst.rank() < 2 || src.dim(0) != dst.dim(0) ||
       start < 0 || start + src.dim(1) > dst.dim(1))
     invalidArgument("src " + shapeString(src.shape()) + " does not fit into dst " +
@@ -401,7 +403,7 @@ void copyIntoChannels(const Tensor& dst, const Tensor& src, int64_t start) {
     if (dst.dim(i) != src.dim(i))
       invalidArgument("src " + shapeString(src.shape()) + " and dst " + shapeString(dst.shape()) +
                       " differ beyond the channel dimension");
-  const size_t plane = size_t(src.numel() / (src.dim(0) * src.dim(1))) * 4;
+  const size_t plane = size_t(src.numel() / (src.dim(0) * src.dim(1))) * elementSize(src.dtype());
   const size_t dstPitch = plane * size_t(dst.dim(1)), rowBytes = plane * size_t(src.dim(1));
   const size_t offset = plane * size_t(start), n = size_t(src.dim(0));
   submit(dst, [dst, src, dstPitch, rowBytes, offset, n](Backend& b) {

@@ -6,7 +6,16 @@
 
 namespace alexnet {
 
-const char* dtypeName(DType dtype) { return dtype == DType::Float32 ? "float32" : "int32"; }
+const char* dtypeName(DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return "float32";
+    case DType::Int32: return "int32";
+    case DType::UInt8: return "uint8";
+  }
+  return "?";
+}
+
+size_t elementSize(DType dtype) { return dtype == DType::UInt8 ? 1 : 4; }
 
 std::string shapeString(const Shape& shape) {
   std::string s = "[";
@@ -33,7 +42,7 @@ static void checkShape(const Shape& shape) {
 
 Tensor Tensor::empty(Device& device, const Shape& shape, DType dtype) {
   checkShape(shape);
-  auto storage = std::make_shared<Storage>(device, static_cast<size_t>(shapeNumel(shape)) * 4);
+  auto storage = std::make_shared<Storage>(device, static_cast<size_t>(shapeNumel(shape)) * elementSize(dtype));
   return Tensor(std::move(storage), shape, dtype);
 }
 

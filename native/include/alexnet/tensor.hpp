@@ -13,8 +13,9 @@
 
 namespace alexnet {
 
-enum class DType { Float32, Int32 };
+enum class DType { Float32, Int32, UInt8 };
 const char* dtypeName(DType dtype);
+size_t elementSize(DType dtype);
 
 class Storage {
  public:
@@ -41,7 +42,7 @@ class Tensor {
   Tensor() = default;
   // Uninitialised storage on the device.
   static Tensor empty(Device& device, const Shape& shape, DType dtype = DType::Float32);
-  // Copies `data` (numel * 4 bytes) now; the upload runs on the device's stream.
+  // Copies `data` (numel * elementSize bytes) now; the upload runs on the device's stream.
   static Tensor fromHost(Device& device, const void* data, const Shape& shape,
                          DType dtype = DType::Float32);
 
@@ -50,7 +51,7 @@ class Tensor {
   int64_t dim(int i) const { return shape_.at(i); }
   int rank() const { return static_cast<int>(shape_.size()); }
   int64_t numel() const { return shapeNumel(shape_); }
-  size_t bytes() const { return static_cast<size_t>(numel()) * 4; }
+  size_t bytes() const { return static_cast<size_t>(numel()) * elementSize(dtype_); }
   DType dtype() const { return dtype_; }
   Device& device() const { return storage_->device(); }
   const std::shared_ptr<Storage>& storage() const { return storage_; }
