@@ -1,6 +1,8 @@
 // Throughput of the input pipeline alone (no network): an ImageNet-style folder of ~500x375
 // JPEGs decoded, resized to 256, randomly cropped to 224, flipped, PCA-jittered and
-// mean-subtracted into [128, 3, 224, 224] batches; then the same from the packed cache.
+// mean-subtracted into [128, 3, 224, 224] batches; then the same from the packed cache. Each also
+// in raw mode (augmentOn: 'device': the threads stop after the resize, the device crops), alone
+// and with the crop run by the CPU backend (batchToDevice on 'cpu').
 //   npm run bench:data
 //   node dist/bench/data.js --images 2000 --workers 2 --dir /tmp/alexnet-bench-images
 // The folder is synthesised once (and reused): crops of real photographs when some are found on
@@ -13,8 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import {
-  cacheDataset, computeStats, createLoader, encodeImage, imageFolder, type DataLoader, type LoaderOptions,
+  batchToDevice, cacheDataset, computeStats, createLoader, encodeImage, imageFolder, type Batch, type DataLoader, type LoaderOptions,
 } from '../lib/data/index.js';
+import { synchronize } from '../lib/device.js';
 
 const { values } = parseArgs({
   options: {
@@ -117,12 +120,24 @@ async function timed(work: () => Promise<number>): Promise<Rate> {
   return { perSecond: images / ((performance.now() - t0) / 1000), cpuMsPerImage: (cpu.user + cpu.system) / 1000 / images };
 }
 
-function epochRate(loader: DataLoader, epoch: number): Promise<Rate> {
+// `consume` (awaited) sees every batch, e.g. to crop raw batches on a device.
+function epochRate(loader: DataLoader, epoch: number, consume?: (b: Batch) => Promise<void>): Promise<Rate> {
   return timed(async () => {
     let images = 0;
-    for await (const b of loader.epoch(epoch)) images += b.labels.length;
+    for await (const b of loader.epoch(epoch)) {
+      await consume?.(b);
+      images += b.labels.length;
+    }
     return images;
   });
+}
+
+// The crop of a raw batch on the CPU backend, waited for: the work a CPU device would queue before
+// the network (reading the floats back would time a 77 MB download instead).
+async function cropOnCpu(b: Batch): Promise<void> {
+  const x = batchToDevice(b, 'cpu');
+  await synchronize('cpu');
+  x.dispose();
 }
 
 const show = (r: Rate) => `${r.perSecond.toFixed(0)} images/s, ${r.cpuMsPerImage.toFixed(2)} CPU-ms/image`;
@@ -153,6 +168,12 @@ async function main(): Promise<void> {
   console.log(`train batches from JPEGs (224 crops, flip, PCA, mean): ${show(results.train)} ` +
     `(producer ${s.imagesPerSecond.toFixed(0)}/s busy, consumer waited ${s.waitMs.toFixed(0)} ms over ${s.batches} batches)`);
   await loader.close();
+  const rawLoader = await createLoader(ds, { ...train, augmentOn: 'device' });
+  const rawRates: Rate[] = [];
+  for (let e = 0; e < epochs; e++) rawRates.push(await epochRate(rawLoader, e));
+  results.trainRaw = best(rawRates);
+  console.log(`  the same, raw (8-bit 256x256 + crop rows):        ${show(results.trainRaw)}`);
+  await rawLoader.close();
 
   const cacheFile = join(dirname(dir), `${dir.split('/').pop()}.cache`);
   rmSync(cacheFile, { force: true });
@@ -165,11 +186,25 @@ async function main(): Promise<void> {
   results.trainFromCache = best(cacheRates);
   console.log(`train batches from the cache:                       ${show(results.trainFromCache)}`);
   await fromCache.close();
+  const rawCache = await createLoader(cached!, { ...train, augmentOn: 'device' });
+  const rawCacheRates: Rate[] = [];
+  for (let e = 0; e < epochs; e++) rawCacheRates.push(await epochRate(rawCache, e));
+  results.trainRawFromCache = best(rawCacheRates);
+  console.log(`  the same, raw (8-bit 256x256 + crop rows):        ${show(results.trainRawFromCache)}`);
+  const croppedRates: Rate[] = [];
+  for (let e = 0; e < epochs; e++) croppedRates.push(await epochRate(rawCache, e, cropOnCpu));
+  results.trainRawFromCacheCpuCrop = best(croppedRates);
+  console.log(`  raw, then cropImages on the CPU backend:          ${show(results.trainRawFromCacheCpuCrop)}`);
+  await rawCache.close();
 
   const tenCrop = await createLoader(cached!, { batchSize: 50, workers, train: false, tenCrop: true, stats });
   results.tenCropFromCache = await epochRate(tenCrop, 0);
   console.log(`ten-crop evaluation from the cache (x10 crops):     ${show(results.tenCropFromCache)}`);
   await tenCrop.close();
+  const rawTenCrop = await createLoader(cached!, { batchSize: 50, workers, train: false, tenCrop: true, stats, augmentOn: 'device' });
+  results.tenCropRawFromCache = await epochRate(rawTenCrop, 0);
+  console.log(`  the same, raw (one 8-bit image + 10 crop rows):   ${show(results.tenCropRawFromCache)}`);
+  await rawTenCrop.close();
   rmSync(cacheFile, { force: true });
   const load = loadavg()[0];
   console.log(`load average during the run: ${load.toFixed(1)} on ${availableParallelism()} cores` +

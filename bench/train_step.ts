@@ -37,7 +37,9 @@ const model = columns
   ? new TwoColumnAlexNet({ ...preset.model, seed: 1, devices: columns })
   : alexnet({ ...preset.model, device, seed: 1 });
 model.inputGrad = false; // nobody needs dL/d(image)
-for (const d of columns ?? [device]) setPrecision(d, precision);
+// The devices in use: the same device twice becomes two streams of it ("cuda:0" and "cuda:0/1").
+const streams = model instanceof TwoColumnAlexNet ? model.devices : [device];
+for (const d of streams) setPrecision(d, precision);
 const [c, h, w] = model.inputShape;
 const sgd = new SGD(model, { lr: 0.001 });
 const x = Tensor.normal([batch, c, h, w], { seed: 2, device });
@@ -55,12 +57,12 @@ function step(i: number): Promise<number> {
 }
 
 for (let i = 0; i < 2; i++) await step(i); // warm-up: primitive and algorithm selection, caches
-await synchronize(device);
+for (const d of streams) await synchronize(d);
 const started = performance.now();
 let last = Promise.resolve(0);
 for (let i = 0; i < steps; i++) last = step(i + 2);
 await last;
-for (const d of columns ?? [device]) await synchronize(d);
+for (const d of streams) await synchronize(d);
 const seconds = (performance.now() - started) / 1000;
 const ours = (steps * batch) / seconds;
 
@@ -75,14 +77,14 @@ if (!values['no-torch'] && !columns) {
   else console.log(`(PyTorch comparison skipped: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
 }
 
-const where = (columns ? `two columns on ${columns.join(' + ')}: ` : '') + (device.startsWith('cuda') ? cudaInfo().devices.join('; ') : `${device}`);
+const where = (columns ? `two columns on ${streams.join(' + ')}: ` : '') + (device.startsWith('cuda') ? cudaInfo().devices.join('; ') : `${device}`);
 console.log(`training step, preset ${presetName}, batch ${batch}, ${precision === 'tf32' ? 'TF32 tensor cores' : 'strict FP32'}, ${steps} steps on ${where}`);
 console.log(`  ours:    ${ours.toFixed(1)} images/s (${((seconds / steps) * 1000).toFixed(1)} ms/step)`);
 if (torch) console.log(`  PyTorch ${torch.torch}: ${torch.imagesPerSecond.toFixed(1)} images/s  -> ours/PyTorch ${(ours / torch.imagesPerSecond).toFixed(2)}x`);
 
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 mkdirSync(resultsDir, { recursive: true });
-const tag = columns ? columns.join('+').replaceAll(':', '') : device.replace(':', '');
+const tag = columns ? streams.join('+').replaceAll(/[:/]/g, '') : device.replace(':', '');
 writeFileSync(join(resultsDir, `train-step-${presetName}-${tag}.json`), JSON.stringify({
   date: new Date().toISOString(), preset: presetName, device, columns, batch, steps, imagesPerSecond: ours,
   torchImagesPerSecond: torch?.imagesPerSecond,

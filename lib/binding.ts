@@ -16,6 +16,7 @@ export interface NativeTensor {
 }
 
 type T = NativeTensor;
+interface CacheStats { systemAllocations: number; bytesInUse: number; bytesCached: number }
 type Opt = NativeTensor | null;
 export interface Grads { dx: Opt; dw: T; db: Opt }
 
@@ -49,10 +50,11 @@ export interface NativeBinding {
   sliceChannels(x: T, start: number, count: number): T;
   concatChannels(parts: T[]): T;
   copyIntoChannels(dst: T, src: T, start: number): void;
+  cropImages(images: T, params: T, mean: Opt, outH: number, outW: number, scale: number): T;
   synchronize(device: string): Promise<void>;
   setErrorClass(cls: new (message: string, code: string, call: string, hint: string) => Error): void;
   cudaInfo(): { status: string; count: number; devices: string[] };
-  allocatorStats(device: string): { systemAllocations: number; bytesInUse: number; bytesCached: number };
+  allocatorStats(device: string): CacheStats & { staging: CacheStats };
   emptyCache(device: string): void;
   checkDevice(device: string): string;
   setTensorFloat32(device: string, enable: boolean): void;

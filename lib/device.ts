@@ -1,5 +1,8 @@
 // Devices: "cpu" (= "cpu:0"), "cpu:N" (independent CPU devices, each with its own stream) and
-// "cuda:N". Work on a device runs in submission order on its stream.
+// "cuda:N". Work on a device runs in submission order on its stream. A suffix "/L" names another
+// stream of the same device: "cuda:0/1" shares GPU 0 with "cuda:0" but runs concurrently with it
+// (its own stream, cuDNN and cuBLAS handles, and block cache); tensors move between the two with
+// `to()`, an on-GPU copy ordered by events.
 import { native } from './binding.js';
 
 /** Waits until all work queued on `device` so far has finished; rejects with its first error. */
@@ -35,11 +38,19 @@ export function defaultDevice(): string {
   return availableDevices()[0]!;
 }
 
-export interface AllocatorStats {
-  /** How often the device allocator asked the system (malloc / cudaMalloc) for memory. */
+export interface BlockCacheStats {
+  /** How often the cache asked the system (malloc / cudaMalloc / cudaHostAlloc) for memory. */
   systemAllocations: number;
   bytesInUse: number;
   bytesCached: number;
+}
+
+export interface AllocatorStats extends BlockCacheStats {
+  /**
+   * The page-locked host blocks that uploads and downloads of a CUDA device are staged through
+   * (always zero on CPU devices, whose memory is host memory).
+   */
+  staging: BlockCacheStats;
 }
 
 export function allocatorStats(device = 'cpu'): AllocatorStats {

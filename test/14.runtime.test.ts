@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { Tensor, allocatorStats, ops, synchronize } from '../lib/index.js';
+import { testDevices } from './helpers/devices.js';
+import { Tensor, allocatorStats, availableDevices, checkDevice, ops, synchronize } from '../lib/index.js';
 
 describe('runtime', () => {
   it('ops called from worker threads compute the same results', async () => {
@@ -49,6 +50,42 @@ describe('runtime', () => {
     expect(Array.from(await c.toArray())).to.deep.equal(Array.from(data, (v) => Math.max(0, v)));
   });
 
+  it('"/L" names another stream of a device; copies between streams keep values and snapshot the source', async () => {
+    expect(checkDevice('cpu:0/0')).to.equal('cpu:0');
+    expect(checkDevice('cpu:2/3')).to.equal('cpu:2/3');
+    expect(() => checkDevice('cpu:0/x')).to.throw(TypeError, /optionally with a stream "\/L" \("cuda:0\/1"\), got "cpu:0\/x"/);
+    expect(() => checkDevice('cpu/')).to.throw(TypeError, /got "cpu\/"/);
+    // Same device, other stream; other device of the same kind; and across kinds on a GPU run.
+    const gpu = testDevices()[0]!.startsWith('cuda');
+    const pairs = gpu
+      ? [['cuda:0', 'cuda:0/1'], ['cuda:0/1', 'cpu:0'], ['cpu:0', 'cuda:0'],
+         ...(availableDevices().includes('cuda:1') ? [['cuda:0', 'cuda:1']] : [])]
+      : [['cpu:0', 'cpu:0/1'], ['cpu:0/1', 'cpu:1']];
+    for (const [from, to] of pairs) {
+      const data = Float32Array.from({ length: 1000 }, (_, i) => i);
+      const a = Tensor.fromArray(data, [1000], from);
+      const b = a.to(to!);
+      // In-place work on the source queued after the copy must not reach the copy.
+      ops.axpy(1, a, a);
+      ops.fill(a, -1);
+      expect(b.device).to.equal(to);
+      expect(Array.from(await b.toArray())).to.deep.equal(Array.from(data));
+      expect(Array.from(await a.toArray()).every((v) => v === -1)).to.equal(true);
+    }
+  });
+
+  it('copies in both directions at once between two streams do not deadlock', async () => {
+    const [d0, d1] = testDevices()[0]!.startsWith('cuda') ? ['cuda:0', 'cuda:0/1'] : ['cpu:0', 'cpu:0/1'];
+    const a = Tensor.normal([64, 64], { seed: 1, device: d0 });
+    const b = Tensor.normal([64, 64], { seed: 2, device: d1 });
+    const moved: Tensor[] = [];
+    for (let i = 0; i < 50; i++) moved.push(a.to(d1), b.to(d0));
+    const [first, last] = [await moved[0]!.toArray(), await moved.at(-1)!.toArray()];
+    expect(Array.from(first)).to.deep.equal(Array.from(await a.toArray()));
+    expect(Array.from(last)).to.deep.equal(Array.from(await b.toArray()));
+    await Promise.all([synchronize(d0), synchronize(d1)]);
+  });
+
   it('uint8 tensors (raw images) keep their bytes through uploads, slices and device copies', async () => {
     const data = Uint8Array.from({ length: 2 * 3 * 5 }, (_, i) => (i * 37) % 256);
     const a = Tensor.fromArray(data, [2, 3, 5], 'cpu:0');
@@ -83,11 +120,15 @@ describe('runtime', () => {
   });
 
   it('a training step in steady state allocates nothing new from the system', async () => {
-    const device = 'cpu:3';
-    const x = Tensor.normal([8, 3, 32, 32], { seed: 1, device });
+    // A device of its own on CPU, so other tests' garbage cannot move the counts; the GPU run uses
+    // the GPU. Each step uploads a batch and reads a result back, as training does, so on CUDA
+    // the page-locked staging blocks are counted too.
+    const device = testDevices()[0]!.startsWith('cuda') ? testDevices()[0]! : 'cpu:3';
+    const input = Float32Array.from({ length: 8 * 3 * 32 * 32 }, (_, i) => Math.sin(i));
     const w = Tensor.normal([16, 3, 5, 5], { seed: 2, std: 0.1, device });
     const v = Tensor.zeros([16, 3, 5, 5], device);
     const step = async () => {
+      const x = Tensor.fromArray(input, [8, 3, 32, 32], device);
       const z = ops.conv2d(x, w, null, { padding: 2 });
       const y = ops.relu(z);
       const pooled = ops.maxPool2d(y);
@@ -95,7 +136,9 @@ describe('runtime', () => {
       const dz = ops.reluBackward(dy, y);
       const g = ops.conv2dBackward(dz, x, w, { padding: 2, bias: false });
       ops.sgdStep(w, v, g.dw, { lr: 0.01 });
-      for (const t of [z, y, pooled, dy, dz, g.dx!, g.dw]) t.dispose();
+      const readBack = pooled.toArray();
+      for (const t of [x, z, y, pooled, dy, dz, g.dx!, g.dw]) t.dispose();
+      await readBack;
       await synchronize(device);
     };
     await step();
@@ -107,7 +150,10 @@ describe('runtime', () => {
     // The peak of a step depends on how far the stream lags behind the submitting thread, so a
     // rare extra block is allowed; allocating per step would show as >= 20 here.
     expect(after.systemAllocations - before.systemAllocations).to.be.at.most(4);
+    expect(after.staging.systemAllocations - before.staging.systemAllocations).to.be.at.most(2);
+    expect(after.staging.bytesInUse).to.equal(before.staging.bytesInUse);
     expect(allocatorStats(device).bytesCached).to.be.above(0);
+    if (device.startsWith('cpu')) expect(after.staging.systemAllocations, 'CPU devices stage nothing').to.equal(0);
   });
 });
 

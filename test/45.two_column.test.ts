@@ -31,7 +31,7 @@ async function expectSameRecords(got: Record<string, Tensor>, want: Record<strin
 function columnDevices(): [string, string][] {
   const base = testDevices()[0]!;
   if (base.startsWith('cuda')) return [['cuda:0', 'cuda:0'], ...(testDevices().includes('cuda:1') ? [['cuda:0', 'cuda:1'] as [string, string]] : [])];
-  return [['cpu:0', 'cpu:1']];
+  return [['cpu:0', 'cpu:1'], ['cpu:2', 'cpu:2']];
 }
 
 for (const devices of columnDevices()) {
@@ -43,6 +43,8 @@ for (const devices of columnDevices()) {
     it('has the one-device network\'s weights for the same seed, and its checkpoint names', async () => {
       const one = alexnet({ ...options, device: d0 });
       const two = new TwoColumnAlexNet({ ...options, devices });
+      // The same device twice: the second column runs on another stream of it.
+      if (devices[0] === devices[1]) expect(two.devices).to.deep.equal([devices[0], `${devices[0]}/1`]);
       await expectSameRecords(two.stateDict(), one.stateDict(), 'weight');
       expect(two.namedParameters().map(([n]) => n)).to.include.members(['conv1.weight#0', 'conv1.weight#1', 'fc8.weight']);
     });

@@ -46,6 +46,11 @@ describe('alexnet train / eval / predict / plot on Fashion-MNIST', function () {
     const ten = await runCli(['eval', run, '--ten-crop', '--limit', '500']);
     expect(ten.code, ten.stderr).to.equal(0);
     expect(ten.stdout).to.match(/top-1 error .* on 500 images, ten crops/);
+    // Crops and the mean applied on the device (--augment-on; the CPU's default is the host): the same numbers.
+    const args = ['eval', last, '--json', '--ten-crop', '--limit', '500'];
+    const [host, device] = [JSON.parse((await runCli(args)).stdout), JSON.parse((await runCli([...args, '--augment-on', 'device'])).stdout)];
+    expect(device.loss).to.equal(host.loss);
+    expect(device.top1Error).to.equal(host.top1Error);
   });
 
   it('predict gives the top-5 classes of image files with probabilities', async () => {

@@ -6,7 +6,7 @@ import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadModels } from '../train/load_model.js';
 import { choiceFlag, intFlag, parse, usage } from './args.js';
-import { DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
+import { augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
 
 export const evalHelp = `Usage: alexnet eval CHECKPOINT... [options]
 
@@ -21,6 +21,8 @@ split; with several, their softmax outputs are averaged (an ensemble, as in the 
   --batch-size N     default 128
   --device DEV       default: the best available
   --workers N        data pipeline threads
+  --augment-on WHERE host or device: where the crops and the mean are applied (default: device on
+                     CUDA, host on CPU); the numbers are the same either way
   --json             print the result as JSON
   -h, --help`;
 
@@ -29,7 +31,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parse(c, argv, {
     dataset: { type: 'string' }, 'data-dir': { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' },
     'ten-crop': { type: 'boolean' }, 'batch-size': { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' },
-    workers: { type: 'string' },
+    workers: { type: 'string' }, 'augment-on': { type: 'string' },
   }, true);
   if (v.help) {
     console.log(evalHelp);
@@ -42,6 +44,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const batchSize = intFlag(c, 'batch-size', v['batch-size'], 1) ?? 128;
   const limit = intFlag(c, 'limit', v.limit, 1);
   const workers = intFlag(c, 'workers', v.workers, 1) ?? (device.startsWith('cpu') ? Math.max(1, Math.floor(availableParallelism() / 4)) : undefined);
+  const augmentOn = augmentOnFlag(c, v['augment-on'], device);
   // Preprocessing and statistics come from the first checkpoint: images must be prepared as in training.
   const first = await loadCheckpoint(checkpointPath(positionals[0]!, 'best'));
   const training = first.state.training as { data?: Preprocessing; dataset?: string };
@@ -54,7 +57,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const ds = await openDataset(dataset, split, typeof v['data-dir'] === 'string' ? v['data-dir'] : defaultDataDir(dataset), data.channels, limit);
     if (ds.numClasses !== models[0]!.config.numClasses)
       usage(c, `${dataset} has ${ds.numClasses} classes but the checkpoint's model has ${models[0]!.config.numClasses}`);
-    loader = await evalLoader(ds, { ...data, dataset }, statsFromTensors(first.extra), { batchSize, seed: 0, workers, tenCrop: Boolean(v['ten-crop']) });
+    loader = await evalLoader(ds, { ...data, dataset }, statsFromTensors(first.extra), { batchSize, seed: 0, workers, tenCrop: Boolean(v['ten-crop']), augmentOn });
     const r = await evaluate(models, loader);
     await synchronize(device);
     if (v.json) console.log(JSON.stringify({ checkpoints: positionals, dataset, split, ...r }));

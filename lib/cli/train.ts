@@ -13,7 +13,9 @@ import { Trainer } from '../train/trainer.js';
 import { formatDuration } from '../train/progress.js';
 import { choiceFlag, intFlag, numberFlag, parse, usage, type Options } from './args.js';
 import { readConfig } from './config.js';
-import { DATASETS, defaultDataDir, evalLoader, openDataset, statsTensors, trainLoader, type DatasetName, type Preprocessing } from './data.js';
+import {
+  augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsTensors, trainLoader, type DatasetName, type Preprocessing,
+} from './data.js';
 
 export const trainHelp = `Usage: alexnet train [options]
 
@@ -26,8 +28,9 @@ exactly where the run stopped.
   --data-dir DIR       where the data set is (default: ${defaultDataDir('fashion-mnist')} for fashion-mnist)
   --limit N            train on the first N training images only
   --device DEV         cpu, cpu:N, cuda:N (default: the best available)
-  --devices D0,D1      the paper's two columns on two devices (e.g. cuda:0,cuda:1 or cpu:0,cpu:1);
-                       checkpoints keep the one-device names, so they load either way
+  --devices D0,D1      the paper's two columns on two devices (e.g. cuda:0,cuda:1 or cpu:0,cpu:1;
+                       cuda:0,cuda:0 runs them on two streams of one GPU); checkpoints keep the
+                       one-device names, so they load either way
   --epochs N           default: the preset's
   --batch-size N       default 128
   --lr X               initial learning rate (default 0.01)
@@ -45,6 +48,8 @@ exactly where the run stopped.
   --no-lrn --no-dropout --no-overlap     ablations of the paper's choices
   --ten-crop           evaluate with the ten-crop average
   --workers N          data pipeline threads (default: a quarter of the cores on CPU, all on CUDA)
+  --augment-on WHERE   host or device: where crops, flips, the mean and colour noise are applied
+                       (default: device on CUDA, host on CPU); the numbers are the same either way
   --progress MODE      auto, bar, plain, none (default auto: a bar on a terminal)
   --max-steps N        stop (and checkpoint) after N steps in total
   -h, --help
@@ -66,7 +71,7 @@ const options: Options = {
   resume: { type: 'boolean' }, config: { type: 'string' }, 'input-size': { type: 'string' }, width: { type: 'string' },
   'conv1-stride': { type: 'string' }, init: { type: 'string' }, 'no-lrn': { type: 'boolean' }, 'no-dropout': { type: 'boolean' },
   'no-overlap': { type: 'boolean' }, 'ten-crop': { type: 'boolean' }, workers: { type: 'string' }, progress: { type: 'string' },
-  'max-steps': { type: 'string' },
+  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' },
 };
 
 /** Settings a resumed run takes from its checkpoint; giving them again would change the run. */
@@ -164,6 +169,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // 2 cores, 1 worker trains the quick preset at ~2100 img/s and 2 workers at ~1300 img/s.
   const workers = intFlag(c, 'workers', v.workers, 1) ?? (device.startsWith('cpu') ? Math.max(1, Math.floor(availableParallelism() / 4)) : undefined);
   const maxSteps = intFlag(c, 'max-steps', v['max-steps'], 0);
+  const augmentOn = augmentOnFlag(c, v['augment-on'], device);
 
   let config = runConfig(v);
   let out = typeof v.out === 'string' ? v.out : undefined;
@@ -192,9 +198,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const train = await trainLoader(trainSet, config.data, { batchSize: config.batchSize, seed: config.seed, workers });
+    const train = await trainLoader(trainSet, config.data, { batchSize: config.batchSize, seed: config.seed, workers, augmentOn });
     loaders.push(train);
-    const test = await evalLoader(testSet, config.data, train.datasetStats, { batchSize: config.batchSize, seed: config.seed, workers, tenCrop: config.tenCrop });
+    const test = await evalLoader(testSet, config.data, train.datasetStats, { batchSize: config.batchSize, seed: config.seed, workers, tenCrop: config.tenCrop, augmentOn });
     loaders.push(test);
     const model = columns
       ? new TwoColumnAlexNet({ ...config.model, seed: config.seed, devices: [columns[0]!, columns[1]!] })

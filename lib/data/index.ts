@@ -1,5 +1,6 @@
 // The input pipeline: data sets, statistics, the packed cache and the batch loader.
-export type { Batch, BatchLoader, LoaderStats } from './types.js';
+export type { Batch, BatchLoader, LoaderStats, RawBatch } from './types.js';
+export { batchToDevice, DeviceInput } from './device_input.js';
 export { Dataset, arrayDataset } from './dataset.js';
 export type { ArrayDatasetOptions, DatasetKind } from './dataset.js';
 export { fashionMnist, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR } from './fashion_mnist.js';

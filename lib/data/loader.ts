@@ -7,13 +7,16 @@
 //   with a ~ N(0, std^2) drawn for every image each time it is used (lambda itself, as the paper);
 // - evaluation: the centre crop, or ten crops (corners, centre, and the same flipped).
 // Every draw is a function of (seed, epoch, position in the epoch), so batches do not depend on
-// the number of workers, and an epoch resumes exactly at any batch.
+// the number of workers, and an epoch resumes exactly at any batch. With augmentOn: 'device' the
+// native threads stop after preparing the images: batches carry the 8-bit images and the crop of
+// every row (the same draws), and batchToDevice() crops them on the device into the same floats.
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 import { describe, finite, integer, pair, seed as seedValue } from '../validate.js';
 import { cacheDataset } from './cache.js';
 import { Dataset } from './dataset.js';
+import { DeviceInput } from './device_input.js';
 import { dataBinding, type NativePipeline, type NativePipelineConfig } from './native.js';
 import { colourPca } from './pca.js';
 import { computeStats, type DatasetStats } from './stats.js';
@@ -69,6 +72,14 @@ export interface LoaderOptions {
   onBadImage?: 'error' | 'skip';
   /** A packed cache file of the prepared images (built on first use; see cacheDataset). */
   cache?: string;
+  /**
+   * Where the crop, flip, scaling, mean and colour offset happen: on the host in the native
+   * threads ('host', default: batches of floats), or on the device the batch goes to ('device':
+   * batches of 8-bit images and crop parameters, `batch.raw`, for batchToDevice()). The result is
+   * the same to the bit; 'device' moves a third of the bytes at the paper's sizes (a thirtieth
+   * with ten crops) and leaves the host threads only decoding and resizing.
+   */
+  augmentOn?: 'host' | 'device';
 }
 
 /** The random choices for one image (see native/data/include/alexnet/data/sampling.hpp). */
@@ -94,7 +105,11 @@ export class DataLoader implements BatchLoader {
   readonly datasetStats: DatasetStats | null;
   /** Crops per image: 10 with tenCrop, else 1. */
   readonly crops: number;
+  /** Where batches are cropped and normalised (options.augmentOn). */
+  readonly augmentOn: 'host' | 'device';
   private readonly pipeline: NativePipeline;
+  private readonly size: number;
+  private readonly input: DeviceInput | null;
   private waitMs = 0;
   private delivered = 0;
   private closed = false;
@@ -111,6 +126,12 @@ export class DataLoader implements BatchLoader {
     this.numClasses = dataset.numClasses;
     this.classNames = dataset.classNames;
     this.crops = config.crop === 'ten' ? 10 : 1;
+    this.size = config.size;
+    this.augmentOn = config.output === 'raw' ? 'device' : 'host';
+    this.input = config.output === 'raw'
+      ? new DeviceInput(config.scale, config.meanData,
+        config.mean === 'pixel' ? [config.channels, config.size, config.size] : [config.channels])
+      : null;
   }
 
   epoch(epoch: number, options: { startBatch?: number } = {}): AsyncIterable<Batch> {
@@ -132,7 +153,13 @@ export class DataLoader implements BatchLoader {
       if (b === 'stale') throw new Error(`epoch ${epoch} was abandoned: loader.epoch() was iterated again before it finished`);
       if (b.count === 0) continue;  // every image of this batch was skipped
       this.delivered++;
-      yield { images: b.images, labels: b.labels, shape: [b.count * b.crops, c, h, w], crops: b.crops, indices: b.indices };
+      const shape: [number, number, number, number] = [b.count * b.crops, c, h, w];
+      if (this.input && b.pixels && b.params) {
+        const raw = { pixels: b.pixels, pixelShape: [b.count, this.size, this.size, c] as [number, number, number, number], params: b.params, input: this.input };
+        yield { images: EMPTY, labels: b.labels, shape, crops: b.crops, indices: b.indices, raw };
+      } else {
+        yield { images: b.images!, labels: b.labels, shape, crops: b.crops, indices: b.indices };
+      }
     }
   }
 
@@ -159,6 +186,7 @@ export class DataLoader implements BatchLoader {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.input?.dispose();
     await this.pipeline.close();
   }
 }
@@ -190,6 +218,9 @@ export async function createLoader(dataset: Dataset, options: LoaderOptions): Pr
     throw new TypeError(`options.mean must be "pixel", "channel" or "none", got ${describe(mean)}`);
   const pixelScale = finite(options.pixelScale ?? 1, 'options.pixelScale', Number.MIN_VALUE);
   const pca = pcaSettings(options.pca, train && channels === 3 && !tenCrop);
+  const augmentOn = options.augmentOn ?? 'host';
+  if (augmentOn !== 'host' && augmentOn !== 'device')
+    throw new TypeError(`options.augmentOn must be "host" or "device", got ${describe(augmentOn)}`);
 
   const source = options.cache === undefined ? dataset
     : await cacheDataset(dataset, options.cache, { size, channels, workers, onBadImage });
@@ -208,7 +239,7 @@ export async function createLoader(dataset: Dataset, options: LoaderOptions): Pr
     randomFlip: flip && !tenCrop, shuffle, dropLast, skipBad: onBadImage === 'skip', scale: pixelScale, mean,
     meanData: stats === null || mean === 'none' ? null
       : Float32Array.from(mean === 'pixel' ? stats.meanImage : stats.channelMean, (v) => v * pixelScale),
-    pcaStd: 0, eigvec: null, eigval: null, seed,
+    pcaStd: 0, eigvec: null, eigval: null, seed, output: augmentOn === 'device' ? 'raw' : 'float',
   };
   if (pca && stats) {
     // Eigenvalues measured at pca.pixelScale, the offset converted to the output's scale.
@@ -221,6 +252,8 @@ export async function createLoader(dataset: Dataset, options: LoaderOptions): Pr
   const pipeline = new (dataBinding().DataPipeline)(source.source, config);
   return new DataLoader(source, pipeline, config, stats);
 }
+
+const EMPTY = new Float32Array(0);
 
 function bool(value: unknown, name: string): boolean {
   if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(value)}`);

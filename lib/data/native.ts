@@ -38,7 +38,11 @@ export interface NativeStats {
 
 export interface NativeBatch {
   index: number;
-  images: Float32Array;
+  /** Float output. */
+  images?: Float32Array;
+  /** Raw output: the prepared images [count, size, size, C] and the crop rows [count · crops, 3 + C]. */
+  pixels?: Uint8Array;
+  params?: Float32Array;
   labels: Int32Array;
   indices: Int32Array;
   count: number;
@@ -66,6 +70,8 @@ export interface NativePipelineConfig {
   eigvec: Float64Array | null;
   eigval: Float64Array | null;
   seed: number;
+  /** float: cropped and normalised network input; raw: prepared images and crop parameters. */
+  output: 'float' | 'raw';
 }
 
 export interface NativeDraws {

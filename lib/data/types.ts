@@ -1,8 +1,13 @@
 // The contract between the input pipeline (lib/data) and its consumers (the trainer, evaluation).
+import type { DeviceInput } from './device_input.js';
 
-/** One batch in host memory, already preprocessed (resized, cropped, mean-subtracted, augmented). */
+/**
+ * One batch in host memory, preprocessed (resized, cropped, mean-subtracted, augmented) — or, from
+ * a loader with augmentOn: 'device', prepared but not yet cropped (`raw`). batchToDevice() turns
+ * either kind into the network input on a device.
+ */
 export interface Batch {
-  /** Row-major [N, C, H, W] float32. With ten-crop evaluation N = images × 10. */
+  /** Row-major [N, C, H, W] float32. With ten-crop evaluation N = images × 10. Empty when `raw` is set. */
   images: Float32Array;
   /** One label per image (int32); with ten-crop, one per original image (length N / crops). */
   labels: Int32Array;
@@ -11,6 +16,20 @@ export interface Batch {
   crops: number;
   /** Dataset indices of the images in this batch (for predictions and debugging). */
   indices: Int32Array;
+  /** Set instead of `images` when the device crops: `shape` is still the network input's. */
+  raw?: RawBatch;
+}
+
+/** The images of a batch before the crop, and how to crop them (ops.cropImages). */
+export interface RawBatch {
+  /** The prepared images, row-major [images, size, size, C] uint8 (NHWC). */
+  pixels: Uint8Array;
+  /** [images, size, size, C]. */
+  pixelShape: [number, number, number, number];
+  /** One row per network input row, [N, 3 + C] float32: crop top, left, flip (0/1), colour offset per channel. */
+  params: Float32Array;
+  /** The scale and mean the crop applies, the same for every batch of a loader. */
+  input: DeviceInput;
 }
 
 export interface LoaderStats {

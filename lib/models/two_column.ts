@@ -22,8 +22,18 @@ import { describe, shapeString } from '../validate.js';
 import { alexnet, type AlexNetConfig, type AlexNetOptions } from './alexnet.js';
 
 export interface TwoColumnOptions extends Omit<AlexNetOptions, 'device'> {
-  /** The devices of column 0 and column 1 (the same device twice puts both columns on it). */
+  /**
+   * The devices of column 0 and column 1. The same device twice puts both columns on it, each on
+   * a stream of its own (`['cuda:0', 'cuda:0']` runs column 1 on "cuda:0/1"), as the paper's
+   * split would run on one GPU.
+   */
   devices: [string, string];
+}
+
+/** `name` with the next stream of its device: "cuda:0" -> "cuda:0/1", "cuda:0/1" -> "cuda:0/2". */
+function nextLane(name: string): string {
+  const [base, lane = '0'] = name.split('/');
+  return `${base}/${Number(lane) + 1}`;
 }
 
 const COLUMN_SUFFIX = /#([01])$/;
@@ -141,7 +151,9 @@ export class TwoColumnAlexNet extends Module {
     const { devices, ...rest } = options;
     if (!Array.isArray(devices) || devices.length !== 2 || devices.some((d) => typeof d !== 'string'))
       throw new TypeError(`devices must be two device names like ['cuda:0', 'cuda:1'], got ${describe(devices)}`);
-    this.devices = [checkDevice(devices[0]), checkDevice(devices[1])];
+    const first = checkDevice(devices[0]);
+    const second = checkDevice(devices[1]);
+    this.devices = [first, second === first ? checkDevice(nextLane(first)) : second];
     // The one-device network with the same options gives the layer widths, shapes and initial
     // weights; the columns take its halves, so a seed means the same network in both layouts.
     const reference = alexnet({ ...rest, device: this.devices[0] });

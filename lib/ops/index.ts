@@ -7,3 +7,4 @@ export * from './activation.js';
 export * from './loss.js';
 export * from './update.js';
 export * from './tensor_ops.js';
+export * from './crop.js';

@@ -1,10 +1,11 @@
 // Evaluation: top-1 and top-5 error and the mean cross-entropy of the averaged prediction. With
 // ten-crop batches (crops = 10) the softmax of each image's ten rows is averaged (paper §4.1), and
 // with several models (an ensemble, §6) their softmax outputs are averaged too.
+import { batchToDevice } from '../data/device_input.js';
 import type { Batch, BatchLoader } from '../data/types.js';
 import type { Module } from '../nn/module.js';
 import * as ops from '../ops/index.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { describe, positiveInteger } from '../validate.js';
 
 export interface EvalResult {
@@ -77,12 +78,12 @@ export async function evaluate(models: Module | Module[], loader: BatchLoader, o
   const pending: Promise<void>[] = [];
   try {
     for await (const batch of loader.epoch(options.epoch ?? 0)) {
-      if (batch.images.length !== batch.shape.reduce((a, b) => a * b, 1) || batch.labels.length * batch.crops !== batch.shape[0])
+      if ((!batch.raw && batch.images.length !== batch.shape.reduce((a, b) => a * b, 1)) || batch.labels.length * batch.crops !== batch.shape[0])
         throw new RangeError(`the loader gave a batch of shape [${batch.shape.join(', ')}] with ${batch.labels.length} labels and ${batch.crops} crops`);
       const inputs = new Map<string, Tensor>();
       const reads = list.map((m) => {
         const device = m.device ?? 'cpu';
-        if (!inputs.has(device)) inputs.set(device, Tensor.fromArray(batch.images, batch.shape, device));
+        if (!inputs.has(device)) inputs.set(device, batchToDevice(batch, device));
         const logits = m.forward(inputs.get(device)!);
         const probs = ops.softmax(logits);
         logits.dispose();

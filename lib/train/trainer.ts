@@ -5,7 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import type { BatchLoader } from '../data/types.js';
+import { batchToDevice } from '../data/device_input.js';
+import type { Batch, BatchLoader } from '../data/types.js';
 import { AlexNetError } from '../errors.js';
 import { columnLayout, groupedLayout } from '../models/two_column.js';
 import { MOMENTUM_PREFIX } from '../optim/sgd.js';
@@ -233,7 +234,7 @@ export class Trainer {
         if (next.done) break;
         const batch = next.value;
         if (batch.crops !== 1) throw new RangeError(`training batches must have crops = 1, got ${batch.crops}`);
-        pending.push({ loss: this.step(batch.images, batch.labels, batch.shape), epoch, batch: this.state.batch, step: this.state.step });
+        pending.push({ loss: this.step(batch), epoch, batch: this.state.batch, step: this.state.step });
         this.state.batch++;
         this.state.step++;
         images += batch.labels.length;
@@ -259,9 +260,9 @@ export class Trainer {
   private lastEpochTiming = { seconds: 0, images: 0, waitSeconds: 0 };
 
   /** One SGD step; returns the loss as it resolves (the device may still be working). */
-  private step(images: Float32Array, labels: Int32Array, shape: [number, number, number, number]): Promise<number> {
-    const x = Tensor.fromArray(images, shape, this.device);
-    const y = Tensor.fromArray(labels, [labels.length], this.device);
+  private step(batch: Batch): Promise<number> {
+    const x = batchToDevice(batch, this.device);
+    const y = Tensor.fromArray(batch.labels, [batch.labels.length], this.device);
     this.model.reseed(deriveSeed(this.seed, this.state.epoch, this.state.batch));
     const logits = this.model.forward(x);
     const { loss, dlogits } = ops.softmaxCrossEntropy(logits, y);

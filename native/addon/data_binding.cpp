@@ -392,6 +392,9 @@ data::PipelineConfig pipelineConfig(Napi::Env env, const Napi::Object& o, Source
   Napi::Value seed = o.Get("seed");
   if (!seed.IsNumber()) throw Napi::TypeError::New(env, "config.seed must be a number");
   c.seed = static_cast<uint64_t>(seed.As<Napi::Number>().DoubleValue());
+  std::string output = stringField(env, o, "output");
+  c.output = output == "float" ? data::OutputMode::Float : output == "raw" ? data::OutputMode::Raw
+           : throw Napi::TypeError::New(env, "config.output must be \"float\" or \"raw\"");
   return c;
 }
 
@@ -514,17 +517,21 @@ class PipelineHandle : public Napi::ObjectWrap<PipelineHandle> {
     else deferred.Reject(value);
   }
 
+  // Float batches get `images` (Float32Array); raw batches `params` (Float32Array) and `pixels`
+  // (Uint8Array), views of one buffer.
   static Napi::Object batchObject(Napi::Env env, data::Batch& batch) {
-    const size_t bytes = batch.floats * sizeof(float);
+    const size_t bytes = batch.pool->bytes();
+    const uint8_t* base = static_cast<const uint8_t*>(batch.buffer);
+    const size_t pixelOffset = batch.pixels ? static_cast<size_t>(batch.pixels - base) : 0;
     Napi::ArrayBuffer buffer;
     // The buffer returns to the pipeline's pool when JavaScript has collected the batch.
     auto* pool = new std::shared_ptr<data::BufferPool>(batch.pool);
-    float* raw = batch.release();
+    void* raw = batch.release();
     try {
       buffer = Napi::ArrayBuffer::New(
           env, raw, bytes,
           [](Napi::Env, void* p, std::shared_ptr<data::BufferPool>* owner) {
-            (*owner)->release(static_cast<float*>(p));
+            (*owner)->release(p);
             delete owner;
           },
           pool);
@@ -536,7 +543,12 @@ class PipelineHandle : public Napi::ObjectWrap<PipelineHandle> {
     }
     Napi::Object o = Napi::Object::New(env);
     o.Set("index", Napi::Number::New(env, double(batch.index)));
-    o.Set("images", Napi::Float32Array::New(env, batch.floats, buffer, 0));
+    if (batch.pixels) {
+      o.Set("params", Napi::Float32Array::New(env, batch.paramFloats, buffer, 0));
+      o.Set("pixels", Napi::Uint8Array::New(env, batch.pixelBytes, buffer, pixelOffset));
+    } else {
+      o.Set("images", Napi::Float32Array::New(env, batch.floats, buffer, 0));
+    }
     o.Set("labels", int32Array(env, batch.labels.data(), batch.labels.size()));
     std::vector<int32_t> indices(batch.indices.begin(), batch.indices.end());
     o.Set("indices", int32Array(env, indices.data(), indices.size()));

@@ -196,6 +196,18 @@ Napi::Value clone(const Info& info) {
   return guarded(info, [&] { return wrapTensor(info.Env(), ops::clone(unwrapTensor(info[0], "x"))); });
 }
 
+// (images, params, mean | null, outH, outW, scale)
+Napi::Value cropImages(const Info& info) {
+  return guarded(info, [&] {
+    ops::CropOptions o;
+    o.outH = intArg(info, 3, "outH");
+    o.outW = intArg(info, 4, "outW");
+    o.scale = float(numberArg(info, 5, "scale"));
+    return wrapTensor(info.Env(), ops::cropImages(unwrapTensor(info[0], "images"), unwrapTensor(info[1], "params"),
+                                                  unwrapOptionalTensor(info[2], "mean"), o));
+  });
+}
+
 Napi::Value sliceChannels(const Info& info) {
   return guarded(info, [&] {
     return wrapTensor(info.Env(), ops::sliceChannels(unwrapTensor(info[0], "x"), intArg(info, 1, "start"),
@@ -236,7 +248,7 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"softmax", softmax}, {"topkCorrect", topkCorrect}, {"sgdStep", sgdStep}, {"fill", fill},
       {"normal", normal}, {"axpy", axpy}, {"scale", scale}, {"add", add}, {"clone", clone},
       {"sliceChannels", sliceChannels}, {"concatChannels", concatChannels},
-      {"copyIntoChannels", copyIntoChannels},
+      {"copyIntoChannels", copyIntoChannels}, {"cropImages", cropImages},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
 }

@@ -36,11 +36,16 @@ Napi::Value cudaInfo(const Info& info) {
 Napi::Value allocatorStats(const Info& info) {
   return guarded(info, [&] {
     Napi::Env env = info.Env();
-    auto stats = Device::get(stringArg(info, 0, "device")).allocator().stats();
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("systemAllocations", Napi::Number::New(env, double(stats.systemAllocations)));
-    result.Set("bytesInUse", Napi::Number::New(env, double(stats.bytesInUse)));
-    result.Set("bytesCached", Napi::Number::New(env, double(stats.bytesCached)));
+    Device& device = Device::get(stringArg(info, 0, "device"));
+    auto toObject = [env](const CachingAllocator::Stats& stats) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("systemAllocations", Napi::Number::New(env, double(stats.systemAllocations)));
+      o.Set("bytesInUse", Napi::Number::New(env, double(stats.bytesInUse)));
+      o.Set("bytesCached", Napi::Number::New(env, double(stats.bytesCached)));
+      return o;
+    };
+    Napi::Object result = toObject(device.allocator().stats());
+    result.Set("staging", toObject(device.hostAllocator().stats()));
     return Napi::Value(result);
   });
 }
@@ -50,6 +55,7 @@ Napi::Value emptyCache(const Info& info) {
     Device& device = Device::get(stringArg(info, 0, "device"));
     device.synchronize();
     device.allocator().emptyCache();
+    device.hostAllocator().emptyCache();
     return info.Env().Undefined();
   });
 }

@@ -89,12 +89,13 @@ Napi::Value TensorHandle::toArray(const Napi::CallbackInfo& info) {
     const Tensor& t = tensor(info.Env(), "tensor");
     Tensor::HostDownload download = t.toHostAsync();
     const DType dtype = t.dtype();
-    auto bytes = download.bytes;
+    auto data = download.data;
+    const size_t size = download.size;
     // The typed array is built on the JS thread once the stream has copied the values out.
-    return FenceWorker::start(info.Env(), download.ready, [bytes, dtype](Napi::Env env) -> Napi::Value {
-      Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes->size());
-      std::memcpy(buffer.Data(), bytes->data(), bytes->size());
-      const size_t count = bytes->size() / elementSize(dtype);
+    return FenceWorker::start(info.Env(), download.ready, [data, size, dtype](Napi::Env env) -> Napi::Value {
+      Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, size);
+      std::memcpy(buffer.Data(), data.get(), size);
+      const size_t count = size / elementSize(dtype);
       if (dtype == DType::Float32) return Napi::Float32Array::New(env, count, buffer, 0);
       if (dtype == DType::UInt8) return Napi::Uint8Array::New(env, count, buffer, 0);
       return Napi::Int32Array::New(env, count, buffer, 0);

@@ -11,6 +11,15 @@ size_t CachingAllocator::roundUp(size_t bytes) {
   return (bytes + quantum - 1) / quantum * quantum;
 }
 
+void* CachingAllocator::systemAllocate(size_t bytes) {
+  return memory_ == Memory::Device ? backend_.allocate(bytes) : backend_.allocateHost(bytes);
+}
+
+void CachingAllocator::systemFree(void* ptr, size_t bytes) {
+  if (memory_ == Memory::Device) backend_.deallocate(ptr, bytes);
+  else backend_.deallocateHost(ptr, bytes);
+}
+
 void* CachingAllocator::allocate(size_t bytes) {
   const size_t size = roundUp(bytes);
   {
@@ -26,12 +35,12 @@ void* CachingAllocator::allocate(size_t bytes) {
   }
   void* ptr = nullptr;
   try {
-    ptr = backend_.allocate(size);
+    ptr = systemAllocate(size);
   } catch (const Error& e) {
     if (e.code() != "OUT_OF_MEMORY") throw;
     // Give the cached blocks back to the system and try once more before failing.
     emptyCache();
-    ptr = backend_.allocate(size);
+    ptr = systemAllocate(size);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.systemAllocations++;
@@ -55,7 +64,7 @@ void CachingAllocator::emptyCache() {
     stats_.bytesCached = 0;
   }
   for (auto& [size, ptrs] : blocks)
-    for (void* ptr : ptrs) backend_.deallocate(ptr, size);
+    for (void* ptr : ptrs) systemFree(ptr, size);
 }
 
 CachingAllocator::Stats CachingAllocator::stats() const {

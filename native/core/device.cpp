@@ -13,22 +13,34 @@ namespace {
 struct ParsedName {
   DeviceKind kind;
   int index;
+  int lane;
   std::string canonical;
 };
 
+bool smallNumber(const std::string& s) {
+  bool digits = !s.empty() && s.size() <= 4;
+  for (char c : s) digits = digits && std::isdigit(static_cast<unsigned char>(c));
+  return digits;
+}
+
 ParsedName parseDeviceName(const std::string& name) {
-  std::string kind = name, index = "0";
-  auto colon = name.find(':');
-  if (colon != std::string::npos) {
-    kind = name.substr(0, colon);
-    index = name.substr(colon + 1);
+  std::string kind = name, index = "0", lane = "0";
+  auto slash = name.find('/');
+  if (slash != std::string::npos) {
+    kind = name.substr(0, slash);
+    lane = name.substr(slash + 1);
   }
-  bool digits = !index.empty() && index.size() <= 4;
-  for (char c : index) digits = digits && std::isdigit(static_cast<unsigned char>(c));
-  if ((kind != "cpu" && kind != "cuda") || !digits)
-    invalidArgument("device must be \"cpu\", \"cpu:N\", \"cuda\" or \"cuda:N\", got \"" + name + "\"");
-  int i = std::stoi(index);
-  return {kind == "cpu" ? DeviceKind::Cpu : DeviceKind::Cuda, i, kind + ":" + std::to_string(i)};
+  auto colon = kind.find(':');
+  if (colon != std::string::npos) {
+    index = kind.substr(colon + 1);
+    kind = kind.substr(0, colon);
+  }
+  if ((kind != "cpu" && kind != "cuda") || !smallNumber(index) || !smallNumber(lane))
+    invalidArgument("device must be \"cpu\", \"cpu:N\", \"cuda\" or \"cuda:N\", optionally with a stream "
+                    "\"/L\" (\"cuda:0/1\"), got \"" + name + "\"");
+  const int i = std::stoi(index), l = std::stoi(lane);
+  std::string canonical = kind + ":" + std::to_string(i) + (l > 0 ? "/" + std::to_string(l) : "");
+  return {kind == "cpu" ? DeviceKind::Cpu : DeviceKind::Cuda, i, l, canonical};
 }
 
 // Devices live for the whole process: their stream threads may still hold work at exit.
@@ -43,17 +55,21 @@ std::map<std::string, Device*>& registry() {
 
 }  // namespace
 
-Device::Device(std::string name, DeviceKind kind, int index, std::unique_ptr<Backend> backend,
-               std::function<void(Backend*)> destroyBackend)
-    : name_(std::move(name)), kind_(kind), index_(index), backend_(std::move(backend)),
+Device::Device(std::string name, DeviceKind kind, int index, int lane,
+               std::unique_ptr<Backend> backend, std::function<void(Backend*)> destroyBackend)
+    : name_(std::move(name)), kind_(kind), index_(index), lane_(lane), backend_(std::move(backend)),
       destroyBackend_(std::move(destroyBackend)) {
   allocator_ = std::make_unique<CachingAllocator>(*backend_);
+  hostAllocator_ = std::make_unique<CachingAllocator>(*backend_, CachingAllocator::Memory::Host);
+  backend_->setBlockSource(allocator_.get());
   stream_ = std::make_unique<Stream>(*backend_, name_);
 }
 
 Device::~Device() {
   stream_.reset();
+  backend_->setBlockSource(nullptr);
   allocator_.reset();
+  hostAllocator_.reset();
   if (destroyBackend_) destroyBackend_(backend_.release());
 }
 
@@ -65,10 +81,11 @@ Device& Device::get(const std::string& name) {
   if (it != devices.end()) return *it->second;
   Device* device;
   if (parsed.kind == DeviceKind::Cpu) {
-    device = new Device(parsed.canonical, DeviceKind::Cpu, parsed.index, createCpuBackend());
+    device = new Device(parsed.canonical, DeviceKind::Cpu, parsed.index, parsed.lane,
+                        createCpuBackend());
   } else {
     Backend* backend = cuda_loader::createBackend(parsed.index);
-    device = new Device(parsed.canonical, DeviceKind::Cuda, parsed.index,
+    device = new Device(parsed.canonical, DeviceKind::Cuda, parsed.index, parsed.lane,
                         std::unique_ptr<Backend>(backend), cuda_loader::destroyBackend);
   }
   devices[parsed.canonical] = device;
@@ -87,6 +104,17 @@ int Device::cudaDeviceCount() { return cuda_loader::deviceCount(nullptr); }
 std::string Device::describeCuda(int index) { return cuda_loader::describe(index); }
 
 void Device::synchronize() { stream_->fence().get(); }
+
+std::shared_ptr<uint8_t> Device::stagingBuffer(size_t bytes) {
+  if (kind_ == DeviceKind::Cpu) {
+    // Plain memory: caching it would only keep a second copy of every upload's size around.
+    return std::shared_ptr<uint8_t>(new uint8_t[bytes == 0 ? 1 : bytes], std::default_delete<uint8_t[]>());
+  }
+  CachingAllocator* cache = hostAllocator_.get();
+  void* block = cache->allocate(bytes);
+  return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(block),
+                                  [cache, bytes](uint8_t* p) { cache->release(p, bytes); });
+}
 
 void Device::setTensorFloat32(bool enable) {
   if (enable && kind_ != DeviceKind::Cuda)

@@ -1,6 +1,9 @@
 // Validation, output allocation and submission of every op. Numerics live in the backends.
 #include "alexnet/ops.hpp"
 
+#include <cmath>
+#include <cstdint>
+
 #include "alexnet/error.hpp"
 
 namespace alexnet::ops {
@@ -368,6 +371,49 @@ Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = clone(a);
   axpy(1.0f, b, y);
   return y;
+}
+
+Tensor cropImages(const Tensor& images, const Tensor& params, const Tensor& mean, const CropOptions& o) {
+  requireRank(images, "images", 4);
+  if (images.dtype() != DType::UInt8)
+    invalidArgument(std::string("images must be uint8 [N, H, W, C], got ") + dtypeName(images.dtype()));
+  requireRank(params, "params", 2);
+  requireFloat(params, "params");
+  requireSameDevice(images, "images", params, "params");
+  const int64_t n = images.dim(0), h = images.dim(1), w = images.dim(2), c = images.dim(3);
+  if (n < 1 || h < 1 || w < 1 || c < 1 || c > 4)
+    invalidArgument("images must have shape [N, H, W, C] with N, H, W >= 1 and C in 1..4, got " +
+                    shapeString(images.shape()));
+  const int64_t rows = params.dim(0);
+  if (params.dim(1) != 3 + c || rows < n || rows % n != 0)
+    invalidArgument("params must have shape [N * crops, 3 + C] = [" + std::to_string(n) + " * crops, " +
+                    std::to_string(3 + c) + "] for images " + shapeString(images.shape()) + ", got " +
+                    shapeString(params.shape()));
+  requirePositive(o.outH, "outH");
+  requirePositive(o.outW, "outW");
+  if (o.outH > h || o.outW > w)
+    invalidArgument("crop " + std::to_string(o.outH) + "x" + std::to_string(o.outW) + " is larger than the images " +
+                    std::to_string(h) + "x" + std::to_string(w));
+  if (!std::isfinite(o.scale)) invalidArgument("scale must be a finite number, got " + std::to_string(o.scale));
+  if (h * w * c > INT32_MAX || rows > INT32_MAX || rows * c * o.outH * o.outW > (int64_t(1) << 40))
+    invalidArgument("images " + shapeString(images.shape()) + " are too large for cropImages");
+  MeanMode meanMode = MeanMode::None;
+  if (mean.defined()) {
+    requireFloat(mean, "mean");
+    requireSameDevice(images, "images", mean, "mean");
+    if (mean.shape() == Shape{c}) meanMode = MeanMode::PerChannel;
+    else if (mean.shape() == Shape{c, h, w}) meanMode = MeanMode::PerPixel;
+    else
+      invalidArgument("mean must have shape [C] = [" + std::to_string(c) + "] or [C, H, W] = " +
+                      shapeString({c, h, w}) + ", got " + shapeString(mean.shape()));
+  }
+  const CropGeometry g{int(n), int(rows / n), int(h), int(w), int(c), o.outH, o.outW, o.scale, meanMode};
+  Tensor out = Tensor::empty(images.device(), {rows, c, o.outH, o.outW});
+  submit(images, [g, images, params, mean, out](Backend& b) {
+    b.cropImages(g, static_cast<const uint8_t*>(images.storage()->data()), params.f32(),
+                 mean.defined() ? mean.f32() : nullptr, out.f32());
+  });
+  return out;
 }
 
 Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {

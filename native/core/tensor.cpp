@@ -48,11 +48,13 @@ Tensor Tensor::empty(Device& device, const Shape& shape, DType dtype) {
 
 Tensor Tensor::fromHost(Device& device, const void* data, const Shape& shape, DType dtype) {
   Tensor t = empty(device, shape, dtype);
-  auto staged = std::make_shared<std::vector<uint8_t>>(t.bytes());
-  std::memcpy(staged->data(), data, t.bytes());
+  const size_t bytes = t.bytes();
+  std::shared_ptr<uint8_t> staged = device.stagingBuffer(bytes);
+  std::memcpy(staged.get(), data, bytes);
   auto storage = t.storage_;
-  device.stream().submit([storage, staged](Backend& backend) {
-    backend.copyFromHost(storage->data(), staged->data(), staged->size());
+  device.stream().submit([storage, staged, bytes](Backend& backend) {
+    backend.copyFromHost(storage->data(), staged.get(), bytes);
+    backend.retainUntilDone(staged);
   });
   return t;
 }
@@ -68,11 +70,11 @@ Tensor Tensor::reshape(const Shape& shape) const {
 
 Tensor::HostDownload Tensor::toHostAsync() const {
   HostDownload download;
-  download.bytes = std::make_shared<std::vector<uint8_t>>(bytes());
+  download.size = bytes();
+  download.data = device().stagingBuffer(download.size);
   auto storage = storage_;
-  auto bytes = download.bytes;
-  device().stream().submit([storage, bytes](Backend& backend) {
-    backend.copyToHost(bytes->data(), storage->data(), bytes->size());
+  device().stream().submit([storage, data = download.data, size = download.size](Backend& backend) {
+    backend.copyToHost(data.get(), storage->data(), size);
   });
   download.ready = device().stream().fence();
   return download;
@@ -81,36 +83,62 @@ Tensor::HostDownload Tensor::toHostAsync() const {
 void Tensor::toHost(void* out) const {
   HostDownload download = toHostAsync();
   download.ready.get();
-  std::memcpy(out, download.bytes->data(), download.bytes->size());
+  std::memcpy(out, download.data.get(), download.size);
 }
 
 Tensor Tensor::to(Device& target) const {
   Tensor result = empty(target, shape_, dtype_);
   auto src = storage_;
   auto dst = result.storage_;
-  auto staged = std::make_shared<std::vector<uint8_t>>(bytes());
-  if (&target == &device()) {
-    target.stream().submit([src, dst, staged](Backend& backend) {
-      backend.copyOnDevice(dst->data(), src->data(), staged->size());
+  const size_t size = bytes();
+  Device& source = device();
+  if (&target == &source) {
+    target.stream().submit([src, dst, size](Backend& backend) {
+      backend.copyOnDevice(dst->data(), src->data(), size);
     });
     return result;
   }
-  // Download on the source stream, then upload on the target stream once the download is done.
-  // Downloads never wait on another stream, so opposite copies cannot deadlock.
+  // Jobs on one stream never wait for a job queued later on another, so copies in opposite
+  // directions cannot deadlock: the target's job waits only for the source's, queued first.
+  if (target.kind() == source.kind()) {
+    auto snapshot = std::make_shared<Storage>(source, size);
+    auto recorded = std::make_shared<std::promise<std::shared_ptr<void>>>();
+    std::shared_future<std::shared_ptr<void>> event = recorded->get_future().share();
+    source.stream().submit([src, snapshot, size, recorded](Backend& backend) {
+      try {
+        backend.copyOnDevice(snapshot->data(), src->data(), size);
+        recorded->set_value(backend.recordEvent());
+      } catch (...) {
+        recorded->set_exception(std::current_exception());
+        throw;
+      }
+    });
+    const int srcIndex = source.index();
+    target.stream().submit([dst, snapshot, size, event, srcIndex](Backend& backend) {
+      backend.waitEvent(event.get());
+      backend.copyFromPeer(dst->data(), snapshot->data(), srcIndex, size);
+      backend.retainUntilDone(snapshot);  // back to the source's cache once the copy has run
+    });
+    return result;
+  }
+  // CPU <-> GPU: download into a staging buffer of the GPU side (page-locked), then upload.
+  Device& gpu = target.kind() == DeviceKind::Cuda ? target : source;
+  std::shared_ptr<uint8_t> staged = gpu.stagingBuffer(size);
   auto downloaded = std::make_shared<std::promise<void>>();
   std::shared_future<void> ready = downloaded->get_future().share();
-  device().stream().submit([src, staged, downloaded](Backend& backend) {
+  source.stream().submit([src, staged, size, downloaded](Backend& backend) {
     try {
-      backend.copyToHost(staged->data(), src->data(), staged->size());
+      backend.copyToHost(staged.get(), src->data(), size);
       downloaded->set_value();
     } catch (...) {
       downloaded->set_exception(std::current_exception());
       throw;
     }
   });
-  target.stream().submit([dst, staged, ready](Backend& backend) {
+  target.stream().submit([dst, staged, size, ready](Backend& backend) {
     ready.get();
-    backend.copyFromHost(dst->data(), staged->data(), staged->size());
+    backend.copyFromHost(dst->data(), staged.get(), size);
+    backend.retainUntilDone(staged);
   });
   return result;
 }

@@ -96,8 +96,10 @@ class Staged {
 // Per-op caches (defined in their translation units).
 struct ConvCache;
 struct LrnCache;
+struct LinearCache;
 struct ConvCacheDeleter { void operator()(ConvCache*) const; };
 struct LrnCacheDeleter { void operator()(LrnCache*) const; };
+struct LinearCacheDeleter { void operator()(LinearCache*) const; };
 
 class CpuBackend final : public Backend {
  public:
@@ -154,15 +156,21 @@ class CpuBackend final : public Backend {
   void axpy(size_t count, float alpha, const float* x, float* y) override;
   void scale(size_t count, float alpha, const float* x, float* y) override;
 
+  // crop.cpp
+  void cropImages(const CropGeometry& g, const uint8_t* src, const float* params,
+                  const float* mean, float* out) override;
+
  private:
   DnnlContext& dnnl();
   ConvCache& convCache();
   LrnCache& lrnCache();
+  LinearCache& linearCache();
 
   // Created on first use so that constructing a backend never touches oneDNN.
   std::unique_ptr<DnnlContext> dnnl_;
   std::unique_ptr<ConvCache, ConvCacheDeleter> conv_;
   std::unique_ptr<LrnCache, LrnCacheDeleter> lrn_;
+  std::unique_ptr<LinearCache, LinearCacheDeleter> linear_;
   std::vector<double> rowLoss_;  // per-row losses, summed in order for a deterministic mean
 };
 

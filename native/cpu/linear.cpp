@@ -1,5 +1,9 @@
-// Fully connected layers with oneDNN's row-major sgemm: y = x W^T + b, dx = dy W, dw = dy^T x,
-// db = column sums of dy.
+// Fully connected layers: y = x W^T + b, dx = dy W, dw = dy^T x, db = column sums of dy.
+//
+// y and dx use oneDNN matmul primitives (cached per shape), dw uses dnnl_sgemm. The layers are
+// skinny at training batch sizes (M = N = 32..128 rows against 4096 x 4096 weights), i.e. bound by
+// reading the weights; measured on 2 AVX-512 cores the matmul's brgemm kernels read them faster
+// than sgemm for y = x W^T and dx = dy W, and sgemm is the faster for dw (bench/RESULTS.md).
 #include <string>
 
 #include <oneapi/dnnl/dnnl.h>
@@ -8,6 +12,8 @@
 
 namespace alexnet {
 namespace cpu {
+
+using dnnl::memory;
 
 namespace {
 
@@ -27,27 +33,92 @@ void sgemm(char ta, char tb, long m, long n, long k, const float* a, long lda, c
   if (s != dnnl_success) throwDnnlStatus(static_cast<int>(s), "dnnl_sgemm", what);
 }
 
+memory::desc matrix(long rows, long cols, long rowStride, long colStride) {
+  return memory::desc({rows, cols}, memory::data_type::f32, {rowStride, colStride});
+}
+
+// One cached matmul C[m, n] = A[m, k] B[k, n] (+ bias[n]) over caller-owned pointers.
+struct Matmul {
+  dnnl::matmul prim;
+  memory a, b, bias, c, scratch;
+  std::unordered_map<int, memory> args;
+
+  Matmul(DnnlContext& ctx, const memory::desc& ad, const memory::desc& bd, const memory::desc& cd,
+         bool withBias) {
+    const long n = cd.dims()[1];
+    memory::desc biasDesc = withBias ? matrix(1, n, n, 1) : memory::desc();
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, biasDesc, cd), ctx.attr(), ctx.engine);
+    prim = dnnl::matmul(pd);
+    a = memory(ad, ctx.engine, DNNL_MEMORY_NONE);
+    b = memory(bd, ctx.engine, DNNL_MEMORY_NONE);
+    c = memory(cd, ctx.engine, DNNL_MEMORY_NONE);
+    scratch = ctx.scratchpadMemory(pd.scratchpad_desc());
+    args = {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, scratch}};
+    if (withBias) {
+      bias = memory(biasDesc, ctx.engine, DNNL_MEMORY_NONE);
+      args[DNNL_ARG_BIAS] = bias;
+    }
+  }
+
+  void run(DnnlContext& ctx, const float* pa, const float* pb, const float* pbias, float* pc) {
+    scratch.set_data_handle(ctx.scratchpad.ptr);
+    a.set_data_handle(const_cast<float*>(pa));
+    b.set_data_handle(const_cast<float*>(pb));
+    c.set_data_handle(pc);
+    if (pbias) bias.set_data_handle(const_cast<float*>(pbias));
+    prim.execute(ctx.stream, args);
+    ctx.stream.wait();
+  }
+};
+
+Key linearKey(int kind, int n, int in, int out, bool bias) {
+  return Key{kind, n, in, out, bias ? 1 : 0};
+}
+
 }  // namespace
+
+struct LinearCache {
+  std::unordered_map<Key, std::unique_ptr<Matmul>, KeyHash> matmuls;
+};
+void LinearCacheDeleter::operator()(LinearCache* c) const { delete c; }
+
+LinearCache& CpuBackend::linearCache() {
+  if (!linear_) linear_.reset(new LinearCache());
+  return *linear_;
+}
 
 void CpuBackend::linearForward(int n, int in, int out, const float* x, const float* w,
                                const float* bias, float* y) {
   validate(n, in, out);
-  float beta = 0.0f;
-  if (bias) {
-    // Start from the broadcast bias and let the GEMM accumulate onto it (beta = 1).
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; ++i)
-      for (int j = 0; j < out; ++j) y[static_cast<long>(i) * out + j] = bias[j];
-    beta = 1.0f;
+  DnnlContext& ctx = dnnl();
+  try {
+    auto& slot = linearCache().matmuls[linearKey(0, n, in, out, bias != nullptr)];
+    // x [n, in] times W^T: W [out, in] read as an [in, out] matrix with strides (1, in).
+    if (!slot)
+      slot = std::make_unique<Matmul>(ctx, matrix(n, in, in, 1), matrix(in, out, 1, in),
+                                      matrix(n, out, out, 1), bias != nullptr);
+    slot->run(ctx, x, w, bias, y);
+  } catch (const dnnl::error& err) {
+    throwDnnl(err, "dnnl::matmul", linearString(n, in, out));
   }
-  sgemm('N', 'T', n, out, in, x, in, w, in, beta, y, out, linearString(n, in, out));
 }
 
 void CpuBackend::linearBackward(int n, int in, int out, const float* dy, const float* x,
                                 const float* w, float* dx, float* dw, float* db) {
   validate(n, in, out);
   const std::string what = linearString(n, in, out);
-  if (dx) sgemm('N', 'N', n, in, out, dy, out, w, in, 0.0f, dx, in, what);
+  if (dx) {
+    DnnlContext& ctx = dnnl();
+    try {
+      auto& slot = linearCache().matmuls[linearKey(1, n, in, out, false)];
+      if (!slot)
+        slot = std::make_unique<Matmul>(ctx, matrix(n, out, out, 1), matrix(out, in, in, 1),
+                                        matrix(n, in, in, 1), false);
+      slot->run(ctx, dy, w, nullptr, dx);
+    } catch (const dnnl::error& err) {
+      throwDnnl(err, "dnnl::matmul", what);
+    }
+  }
   if (dw) sgemm('T', 'N', out, in, n, dy, out, x, in, 0.0f, dw, in, what);
   if (db) {
 #pragma omp parallel for schedule(static)

@@ -39,6 +39,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   cublas_.reset(cublas);
   check(cublasSetStream_v2(cublas, stream), "cublasSetStream_v2");
 
+  enablePeerAccess();
   setPrecision(Precision::Fp32);
 }
 
@@ -47,6 +48,9 @@ CudaBackend::~CudaBackend() {
   // a destructor must not throw, and a failed context has nothing left to wait for.
   (void)cudaSetDevice(device_);
   (void)cudaStreamSynchronize(stream_.get());
+  retained_.clear();
+  workspace_.release(nullptr);  // the stream is idle
+  scratch_.release(nullptr);
 }
 
 void CudaBackend::bind() const { check(cudaSetDevice(device_), "cudaSetDevice"); }
@@ -63,11 +67,13 @@ void CudaBackend::setPrecision(Precision precision) {
 
 void* CudaBackend::workspace(size_t bytes) {
   if (bytes == 0) return nullptr;
-  return workspace_.grow(bytes, stream_.get(), device_);
+  bind();
+  return workspace_.grow(bytes, blocks_, stream_.get(), device_);
 }
 
 float* CudaBackend::rowScratch(size_t floats) {
-  return static_cast<float*>(scratch_.grow(floats * sizeof(float), stream_.get(), device_));
+  bind();
+  return static_cast<float*>(scratch_.grow(floats * sizeof(float), blocks_, stream_.get(), device_));
 }
 
 // ---- memory ---------------------------------------------------------------------------------
@@ -86,7 +92,8 @@ void CudaBackend::deallocate(void* ptr, size_t /*bytes*/) {
 void CudaBackend::copyFromHost(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
   bind();
-  // From pageable memory this returns once src has been staged, so the caller may reuse src.
+  // From pageable memory this returns once src has been staged, so the caller may reuse src; from
+  // a page-locked staging block it is a DMA transfer that runs later (the caller retains src).
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_.get()), "cudaMemcpyAsync");
 }
 
@@ -116,6 +123,7 @@ void CudaBackend::copy2D(void* dst, size_t dstPitch, const void* src, size_t src
 void CudaBackend::synchronize() {
   bind();
   check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
+  retained_.clear();  // everything queued has run
 }
 
 // ---- elementwise, losses, optimisation ------------------------------------------------------
@@ -192,20 +200,13 @@ void CudaBackend::scale(size_t count, float alpha, const float* x, float* y) {
 
 // ---- augmentation ---------------------------------------------------------------------------
 
-void CudaBackend::augmentBatch(const AugmentParams& p, const uint8_t* src, float* dst) {
-  if (p.n < 0 || p.n > 65535) invalidArgument("augmentBatch: n must be in [0, 65535]");
-  if (p.channels < 1 || p.channels > 4) invalidArgument("augmentBatch: channels must be 1 to 4");
-  if (p.outH < 1 || p.outW < 1 || p.outH > p.srcH || p.outW > p.srcW)
-    invalidArgument("augmentBatch: the crop must be non-empty and fit in the source image");
-  if (p.crop == CropMode::Fixed && (p.cropY < 0 || p.cropX < 0 || p.cropY + p.outH > p.srcH ||
-                                    p.cropX + p.outW > p.srcW))
-    invalidArgument("augmentBatch: the fixed crop lies outside the source image");
-  if (p.mean != MeanMode::None && p.meanData == nullptr)
-    invalidArgument("augmentBatch: meanData is null but a mean mode is set");
-  if (p.n == 0) return;
-  if (src == nullptr || dst == nullptr) invalidArgument("augmentBatch: null src or dst");
+// The core validated the geometry; the windows in params are checked per row by the kernel, which
+// writes NaN rather than read outside an image (reading params here would wait for the GPU).
+void CudaBackend::cropImages(const CropGeometry& g, const uint8_t* src, const float* params,
+                             const float* mean, float* out) {
+  if (g.images <= 0 || g.crops <= 0) return;
   bind();
-  kernels::augmentBatch(p, src, dst, stream_.get());
+  kernels::cropImages(g, src, params, mean, out, stream_.get());
 }
 
 }  // namespace alexnet::cuda

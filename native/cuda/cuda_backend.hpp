@@ -6,11 +6,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 
 #include "alexnet/backend.hpp"
-#include "augment.hpp"
 #include "conv_plan.hpp"
 #include "handles.hpp"
 
@@ -37,6 +37,15 @@ class CudaBackend final : public Backend {
   void copy2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch, size_t rowBytes,
               size_t rows) override;
   void synchronize() override;
+
+  // Page-locked staging, deferred release and ordering with events (transfer.cpp).
+  void* allocateHost(size_t bytes) override;
+  void deallocateHost(void* ptr, size_t bytes) override;
+  void retainUntilDone(std::shared_ptr<void> resource) override;
+  std::shared_ptr<void> recordEvent() override;
+  void waitEvent(const std::shared_ptr<void>& event) override;
+  void copyFromPeer(void* dst, const void* src, int srcDevice, size_t bytes) override;
+  void setBlockSource(BlockSource* source) override;
 
   void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                      float* y) override;
@@ -77,10 +86,10 @@ class CudaBackend final : public Backend {
   void axpy(size_t count, float alpha, const float* x, float* y) override;
   void scale(size_t count, float alpha, const float* x, float* y) override;
 
+  void cropImages(const CropGeometry& g, const uint8_t* src, const float* params, const float* mean,
+                  float* out) override;
+
   // ---- beyond the contract -----------------------------------------------------------------
-  // Random crop + flip + PCA colour + mean subtraction of a device uint8 batch into device floats
-  // [n, channels, outH, outW]; see augment.hpp. Asynchronous like every op.
-  void augmentBatch(const AugmentParams& params, const uint8_t* src, float* dst);
   // Changes the math of later convolutions and GEMMs (convolution algorithms are chosen again).
   void setPrecision(Precision precision);
   void setTensorFloat32(bool enable) override { setPrecision(enable ? Precision::Tf32 : Precision::Fp32); }
@@ -92,6 +101,9 @@ class CudaBackend final : public Backend {
   using ConvKey = std::array<int, 12>;
 
   void bind() const;  // makes device_ current on the calling thread
+  void enablePeerAccess();
+  // Drops the retained resources whose work has run (all of them after a synchronize).
+  void releaseFinished();
   ConvPlanData& convPlan(const ConvGeometry& g);
   void* workspace(size_t bytes);
   float* rowScratch(size_t floats);
@@ -102,9 +114,15 @@ class CudaBackend final : public Backend {
   Stream stream_;
   CudnnHandle cudnn_;
   CublasHandle cublas_;
-  DeviceBuffer workspace_;  // cuDNN workspaces, grow-only
-  DeviceBuffer scratch_;    // per-row partial results of the loss and metric kernels
+  BlockSource* blocks_ = nullptr;  // the device's block cache, when there is a device
+  ScratchBuffer workspace_;        // cuDNN workspaces, grow-only
+  ScratchBuffer scratch_;          // per-row partial results of the loss and metric kernels
   std::map<ConvKey, std::unique_ptr<ConvPlanData>> convPlans_;
+  struct Retained {
+    Event done;  // recorded after the work that uses the resource
+    std::shared_ptr<void> resource;
+  };
+  std::deque<Retained> retained_;
   Precision precision_ = Precision::Fp32;
 };
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "alexnet/backend.hpp"
 #include "check.hpp"
 
 namespace alexnet::cuda {
@@ -23,6 +24,7 @@ using UniqueHandle =
     std::unique_ptr<std::remove_pointer_t<Handle>, detail::HandleDeleter<Handle, Destroy>>;
 
 using Stream = UniqueHandle<cudaStream_t, cudaStreamDestroy>;
+using Event = UniqueHandle<cudaEvent_t, cudaEventDestroy>;
 using CudnnHandle = UniqueHandle<cudnnHandle_t, cudnnDestroy>;
 using CublasHandle = UniqueHandle<cublasHandle_t, cublasDestroy_v2>;
 using TensorDesc = UniqueHandle<cudnnTensorDescriptor_t, cudnnDestroyTensorDescriptor>;
@@ -67,8 +69,47 @@ inline PoolDesc makePoolDesc() {
   return PoolDesc(desc);
 }
 
-// A device allocation that only grows (workspaces, per-row scratch): steady-state training then
-// never calls cudaMalloc. Growing waits for the stream: no queued kernel may use the old block.
+// Scratch memory that only grows (cuDNN workspaces, per-row partial sums), so steady-state training
+// takes nothing new. Blocks come from the device's block cache when the backend has one: growing
+// then gives the old block straight back (stream order protects queued kernels that still use it).
+// Without a cache it is cudaMalloc'ed, and growing first waits for the stream.
+class ScratchBuffer {
+ public:
+  ScratchBuffer() = default;
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  ~ScratchBuffer() { release(nullptr); }
+
+  void* grow(size_t bytes, BlockSource* source, cudaStream_t stream, int device) {
+    if (ptr_ != nullptr && bytes <= size_) return ptr_;
+    release(stream);
+    ptr_ = source != nullptr ? source->allocate(bytes) : deviceMalloc(bytes, device);
+    size_ = bytes;
+    from_ = source;
+    return ptr_;
+  }
+  // Gives the block back; `stream` (if not null) is waited for before a cudaFree.
+  void release(cudaStream_t stream) {
+    if (ptr_ == nullptr) return;
+    if (from_ != nullptr) {
+      from_->release(ptr_, size_);
+    } else {
+      if (stream != nullptr) check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+      (void)cudaFree(ptr_);
+    }
+    ptr_ = nullptr;
+    size_ = 0;
+    from_ = nullptr;
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t size_ = 0;
+  BlockSource* from_ = nullptr;
+};
+
+// A device allocation that only grows, outside any cache (the one-off algorithm search). Growing
+// waits for the stream: no queued kernel may use the old block.
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;

@@ -89,13 +89,6 @@ int alexnet_cuda_describe(int device, char* out, size_t outLen) {
   return 0;
 }
 
-void alexnet_cuda_augment_batch(alexnet::Backend* backend,
-                                const alexnet::cuda::AugmentParams* params, const uint8_t* src,
-                                float* dst) {
-  if (params == nullptr) alexnet::invalidArgument("augmentBatch: params is null");
-  asCuda(backend).augmentBatch(*params, src, dst);
-}
-
 void alexnet_cuda_set_tf32(alexnet::Backend* backend, int enable) {
   asCuda(backend).setPrecision(enable ? alexnet::cuda::Precision::Tf32
                                       : alexnet::cuda::Precision::Fp32);

@@ -4,14 +4,13 @@
 //
 // Errors: the first four functions never throw; they return -1 or nullptr and write a message
 // (NUL-terminated, truncated to errLen) into err. The Backend they create throws alexnet::Error
-// from its methods like every backend, and so does alexnet_cuda_augment_batch.
+// from its methods like every backend, and so does alexnet_cuda_set_tf32.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "alexnet/backend.hpp"
-#include "augment.hpp"
 
 #define ALEXNET_CUDA_EXPORT __attribute__((visibility("default")))
 
@@ -30,12 +29,7 @@ ALEXNET_CUDA_EXPORT void alexnet_cuda_destroy_backend(alexnet::Backend* backend)
 // written to out.
 ALEXNET_CUDA_EXPORT int alexnet_cuda_describe(int device, char* out, size_t outLen);
 
-// Enqueues augmentation of a device uint8 batch into device floats [n, channels, outH, outW] on
-// the backend's stream (see augment.hpp). backend must come from alexnet_cuda_create_backend.
-ALEXNET_CUDA_EXPORT void alexnet_cuda_augment_batch(alexnet::Backend* backend,
-                                                    const alexnet::cuda::AugmentParams* params,
-                                                    const uint8_t* src, float* dst);
-
-// Strict FP32 (0, the default) or TF32 tensor cores (1) for convolutions and GEMMs.
+// Strict FP32 (0, the default) or TF32 tensor cores (1) for convolutions and GEMMs. backend must
+// come from alexnet_cuda_create_backend (anything else throws alexnet::Error).
 ALEXNET_CUDA_EXPORT void alexnet_cuda_set_tf32(alexnet::Backend* backend, int enable);
 }

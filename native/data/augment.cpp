@@ -1,59 +1,12 @@
 // Crops, flips, normalisation and the PCA colour offset.
 #include "alexnet/data/augment.hpp"
 
-#include <cstddef>
-
 namespace alexnet::data {
-
-namespace {
-// Row by row, all channels at once: the source row is read once, contiguously, in the direction
-// of the flip; the per-pixel mean rows are read at the same source columns.
-template <int C>
-void writeCropT(const ImageView& src, const Normalisation& norm, const float* offset, CropWindow win, int h,
-                int w, float* out) {
-  const int size = src.width;
-  const float scale = norm.scale;
-  const size_t plane = static_cast<size_t>(size) * size;
-  float off[C], meanConst[C];
-  for (int c = 0; c < C; ++c) {
-    off[c] = offset ? offset[c] : 0.0f;
-    meanConst[c] = norm.mean == MeanMode::PerChannel ? norm.meanData[c] : 0.0f;
-  }
-  const int step = win.flip ? -1 : 1;
-  const int x0 = win.flip ? win.x + w - 1 : win.x;  // source column of output column 0
-  for (int y = 0; y < h; ++y) {
-    const int sy = win.y + y;
-    const uint8_t* row = src.data + (static_cast<size_t>(sy) * size + x0) * C;
-    float* o[C];
-    for (int c = 0; c < C; ++c) o[c] = out + (static_cast<size_t>(c) * h + y) * w;
-    if (norm.mean == MeanMode::PerPixel) {
-      const float* m = norm.meanData + static_cast<size_t>(sy) * size + x0;
-      for (int x = 0; x < w; ++x) {
-        const ptrdiff_t s = static_cast<ptrdiff_t>(x) * step;
-        for (int c = 0; c < C; ++c) {
-          float v = scale * static_cast<float>(row[s * C + c]);
-          v = v - m[c * plane + s];
-          o[c][x] = v + off[c];
-        }
-      }
-    } else {
-      for (int x = 0; x < w; ++x) {
-        const ptrdiff_t s = static_cast<ptrdiff_t>(x) * step;
-        for (int c = 0; c < C; ++c) {
-          float v = scale * static_cast<float>(row[s * C + c]);
-          v = v - meanConst[c];
-          o[c][x] = v + off[c];
-        }
-      }
-    }
-  }
-}
-}  // namespace
 
 void writeCrop(const ImageView& src, const Normalisation& norm, const float* offset, CropWindow window, int h,
                int w, float* out) {
-  if (src.channels == 3) writeCropT<3>(src, norm, offset, window, h, w, out);
-  else writeCropT<1>(src, norm, offset, window, h, w, out);
+  cropImage(src.data, src.height, src.width, src.channels, norm.scale, norm.mean, norm.meanData, offset, window,
+            h, w, out);
 }
 
 void tenCropWindows(int size, int h, int w, CropWindow out[10]) {

@@ -12,22 +12,22 @@
 namespace alexnet::data {
 
 BufferPool::~BufferPool() {
-  for (float* p : free_) std::free(p);
+  for (void* p : free_) std::free(p);
 }
 
-float* BufferPool::acquire() {
+void* BufferPool::acquire() {
   {
     std::lock_guard<std::mutex> lock(m_);
     if (!free_.empty()) {
-      float* p = free_.back();
+      void* p = free_.back();
       free_.pop_back();
       return p;
     }
   }
-  return static_cast<float*>(std::malloc(std::max<size_t>(1, floats_) * sizeof(float)));
+  return std::malloc(std::max<size_t>(1, bytes_));
 }
 
-void BufferPool::release(float* buffer) {
+void BufferPool::release(void* buffer) {
   {
     std::lock_guard<std::mutex> lock(m_);
     if (free_.size() < keep_) {
@@ -40,13 +40,18 @@ void BufferPool::release(float* buffer) {
 
 Batch& Batch::operator=(Batch&& other) noexcept {
   if (this != &other) {
-    if (data) pool->release(data);
+    if (buffer) pool->release(buffer);
     index = other.index;
     images = other.images;
     crops = other.crops;
     skipped = other.skipped;
-    data = other.release();
+    data = other.data;
     floats = other.floats;
+    params = other.params;
+    paramFloats = other.paramFloats;
+    pixels = other.pixels;
+    pixelBytes = other.pixelBytes;
+    buffer = other.release();
     pool = std::move(other.pool);
     labels = std::move(other.labels);
     indices = std::move(other.indices);
@@ -57,7 +62,7 @@ Batch& Batch::operator=(Batch&& other) noexcept {
 struct Pipeline::Slot {
   std::shared_ptr<BufferPool> pool;
   int64_t begin = 0, end = 0;  // positions in the epoch
-  float* data = nullptr;
+  void* buffer = nullptr;
   std::vector<int32_t> labels;
   std::vector<int64_t> indices;
   std::vector<uint8_t> bad;
@@ -67,7 +72,7 @@ struct Pipeline::Slot {
   std::exception_ptr error;
   bool ready = false;
   ~Slot() {
-    if (data) pool->release(data);
+    if (buffer) pool->release(buffer);
   }
 };
 
@@ -98,8 +103,8 @@ void validate(const PipelineConfig& c) {
 }
 
 // Images per task: enough that a task of small images is not dominated by locking.
-int chunkFor(const PipelineConfig& c, size_t floatsPerImage) {
-  const size_t work = static_cast<size_t>(c.size) * c.size * c.channels + floatsPerImage;
+int chunkFor(const PipelineConfig& c, size_t outputValuesPerImage) {
+  const size_t work = static_cast<size_t>(c.size) * c.size * c.channels + outputValuesPerImage;
   return static_cast<int>(std::clamp<size_t>(size_t(1) << 18, work, size_t(64) * work) / work);
 }
 
@@ -112,11 +117,15 @@ Pipeline::Pipeline(PipelineConfig config) : config_(std::move(config)) {
   batches_ = config_.dropLast ? n / b : (n + b - 1) / b;
   images_ = config_.dropLast ? batches_ * b : n;
   floatsPerImage_ = static_cast<size_t>(crops()) * config_.channels * config_.cropHeight * config_.cropWidth;
+  // Raw batches: the params of the whole batch first (float-aligned), then the pixels.
+  const size_t bufferBytes = std::max<size_t>(
+      1, config_.output == OutputMode::Raw
+             ? (paramFloatsPerImage() * sizeof(float) + pixelBytesPerImage()) * static_cast<size_t>(b)
+             : floatsPerImage_ * static_cast<size_t>(b) * sizeof(float));
   // Spare buffers kept: those in flight ahead of the consumer plus a few the consumer holds, but
   // at most about 1 GiB of them (a ten-crop batch of 128 images is 770 MB).
-  const size_t bufferBytes = std::max<size_t>(1, floatsPerImage_ * static_cast<size_t>(b) * sizeof(float));
   const size_t keep = std::min(static_cast<size_t>(config_.prefetch) + 3, std::max<size_t>(2, (size_t(1) << 30) / bufferBytes));
-  pool_ = std::make_shared<BufferPool>(floatsPerImage_ * static_cast<size_t>(b), keep);
+  pool_ = std::make_shared<BufferPool>(bufferBytes, keep);
   for (int w = 0; w < config_.workers; ++w) threads_.emplace_back([this, w] { work(w); });
 }
 
@@ -161,7 +170,7 @@ void Pipeline::busyChange(int delta) {
 
 void Pipeline::work(int) {
   Scratch scratch;
-  const int chunk = chunkFor(config_, floatsPerImage_);
+  const int chunk = chunkFor(config_, config_.output == OutputMode::Raw ? 0 : floatsPerImage_);
   struct Failure {
     int64_t position;
     std::exception_ptr error;
@@ -180,8 +189,8 @@ void Pipeline::work(int) {
       s.begin = b * config_.batchSize;
       s.end = std::min(s.begin + config_.batchSize, images_);
       s.remaining = s.end - s.begin;
-      s.data = pool_->acquire();
-      if (!s.data) {
+      s.buffer = pool_->acquire();
+      if (!s.buffer) {
         s.error = std::make_exception_ptr(Error("OUT_OF_MEMORY", "no host memory for a batch", "malloc"));
         s.errorPosition = s.begin;
       }
@@ -201,11 +210,11 @@ void Pipeline::work(int) {
     lock.unlock();
 
     failures.clear();
-    if (slot->data) {
+    if (slot->buffer) {
       for (int64_t p = p0; p < p1; ++p) {
         try {
-          produce(p, epoch, slot->indices[static_cast<size_t>(p - slot->begin)],
-                  slot->data + static_cast<size_t>(p - slot->begin) * floatsPerImage_, scratch);
+          produce(p, epoch, slot->indices[static_cast<size_t>(p - slot->begin)], slot->buffer,
+                  static_cast<size_t>(p - slot->begin), scratch);
         } catch (...) {
           failures.push_back({p, std::current_exception()});
         }
@@ -245,22 +254,52 @@ void Pipeline::work(int) {
   }
 }
 
-void Pipeline::produce(int64_t position, int64_t epoch, int64_t index, float* out, Scratch& scratch) const {
+float* Pipeline::floatsOf(void* buffer, size_t k) const {
+  return static_cast<float*>(buffer) + k * floatsPerImage_;
+}
+float* Pipeline::paramsOf(void* buffer, size_t k) const {
+  return static_cast<float*>(buffer) + k * paramFloatsPerImage();
+}
+uint8_t* Pipeline::pixelsOf(void* buffer, size_t k) const {
+  const size_t paramBytes = static_cast<size_t>(config_.batchSize) * paramFloatsPerImage() * sizeof(float);
+  return static_cast<uint8_t*>(buffer) + paramBytes + k * pixelBytesPerImage();
+}
+
+// Image k of a batch: the crop windows and the colour offset come from the same draws in both
+// output modes; float output crops on the host, raw output records them for the device.
+void Pipeline::produce(int64_t position, int64_t epoch, int64_t index, void* buffer, size_t k,
+                       Scratch& scratch) const {
   const PipelineConfig& c = config_;
   const ImageView img = prepareImage(*c.source, index, c.size, c.channels, scratch);
-  const Normalisation norm{c.scale, c.mean, c.meanData.empty() ? nullptr : c.meanData.data()};
   const int h = c.cropHeight, w = c.cropWidth;
+  CropWindow windows[10];
+  int rows = 1;
+  float offset[4] = {0, 0, 0, 0};
+  bool colour = false;
   if (c.crop == CropMode::TenCrop) {
-    CropWindow windows[10];
     tenCropWindows(c.size, h, w, windows);
-    for (int k = 0; k < 10; ++k)
-      writeCrop(img, norm, nullptr, windows[k], h, w, out + static_cast<size_t>(k) * c.channels * h * w);
+    rows = 10;
+  } else {
+    const Draws d = draws(epoch, position);
+    windows[0] = {d.cropY, d.cropX, d.flip};
+    colour = c.pcaStd != 0.0f;
+    if (colour) colourOffset(c.eigvec, c.eigval, d.alpha, c.channels, offset);
+  }
+  if (c.output == OutputMode::Raw) {
+    std::memcpy(pixelsOf(buffer, k), img.data, pixelBytesPerImage());
+    float* p = paramsOf(buffer, k);
+    for (int r = 0; r < rows; ++r, p += 3 + c.channels) {
+      p[0] = static_cast<float>(windows[r].y);
+      p[1] = static_cast<float>(windows[r].x);
+      p[2] = windows[r].flip ? 1.0f : 0.0f;
+      for (int ch = 0; ch < c.channels; ++ch) p[3 + ch] = offset[ch];
+    }
     return;
   }
-  const Draws d = draws(epoch, position);
-  float offset[4] = {0, 0, 0, 0};
-  if (c.pcaStd != 0.0f) colourOffset(c.eigvec, c.eigval, d.alpha, c.channels, offset);
-  writeCrop(img, norm, c.pcaStd != 0.0f ? offset : nullptr, {d.cropY, d.cropX, d.flip}, h, w, out);
+  const Normalisation norm{c.scale, c.mean, c.meanData.empty() ? nullptr : c.meanData.data()};
+  float* out = floatsOf(buffer, k);
+  for (int r = 0; r < rows; ++r)
+    writeCrop(img, norm, colour ? offset : nullptr, windows[r], h, w, out + static_cast<size_t>(r) * c.channels * h * w);
 }
 
 Draws Pipeline::draws(int64_t epoch, int64_t position) const {
@@ -276,13 +315,22 @@ Draws Pipeline::draws(int64_t epoch, int64_t position) const {
   return d;
 }
 
+void Pipeline::moveImage(void* buffer, size_t from, size_t to) const {
+  if (config_.output == OutputMode::Raw) {
+    std::memmove(paramsOf(buffer, to), paramsOf(buffer, from), paramFloatsPerImage() * sizeof(float));
+    std::memmove(pixelsOf(buffer, to), pixelsOf(buffer, from), pixelBytesPerImage());
+  } else {
+    std::memmove(floatsOf(buffer, to), floatsOf(buffer, from), floatsPerImage_ * sizeof(float));
+  }
+}
+
 // Moves the rows of skipped images out, so a batch holds only images that were prepared.
 void Pipeline::finish(Slot& s) const {
   size_t kept = 0;
   for (size_t k = 0; k < s.bad.size(); ++k) {
     if (s.bad[k]) continue;
     if (kept != k) {
-      if (s.data) std::memmove(s.data + kept * floatsPerImage_, s.data + k * floatsPerImage_, floatsPerImage_ * sizeof(float));
+      if (s.buffer) moveImage(s.buffer, k, kept);
       s.labels[kept] = s.labels[k];
       s.indices[kept] = s.indices[k];
     }
@@ -317,11 +365,26 @@ Pipeline::Status Pipeline::poll(uint64_t generation, Batch& out, std::function<v
   out.images = static_cast<int32_t>(slot->indices.size());
   out.crops = crops();
   out.skipped = static_cast<int32_t>(slot->skipped);
-  out.floats = slot->indices.size() * floatsPerImage_;
-  if (out.data) out.pool->release(out.data);
+  if (out.buffer) out.pool->release(out.buffer);
   out.pool = pool_;
-  out.data = slot->data;
-  slot->data = nullptr;
+  out.buffer = slot->buffer;
+  slot->buffer = nullptr;
+  const size_t images = slot->indices.size();
+  if (config_.output == OutputMode::Raw) {
+    out.data = nullptr;
+    out.floats = 0;
+    out.params = paramsOf(out.buffer, 0);
+    out.paramFloats = images * paramFloatsPerImage();
+    out.pixels = pixelsOf(out.buffer, 0);
+    out.pixelBytes = images * pixelBytesPerImage();
+  } else {
+    out.data = floatsOf(out.buffer, 0);
+    out.floats = images * floatsPerImage_;
+    out.params = nullptr;
+    out.paramFloats = 0;
+    out.pixels = nullptr;
+    out.pixelBytes = 0;
+  }
   out.labels = std::move(slot->labels);
   out.indices = std::move(slot->indices);
   return Status::Ready;

@@ -1,96 +1,55 @@
-// Per-image draws and per-pixel values of the device augmentation (augment.cu; formulas in
-// ../augment.hpp). Callable from host code too, so a CPU pipeline can reproduce a batch exactly
-// (compile it with -ffp-contract=off) and tests can check it without a GPU.
+// Per-row parameters and per-element values of the device crop (augment.cu; the op is
+// Backend::cropImages, the formula alexnet/crop.hpp). Callable from host code too, so tests check
+// the element math against the host crop without a GPU (compile them with -ffp-contract=off).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
-#include "alexnet/random.hpp"
-#include "augment.hpp"
+#include "alexnet/backend.hpp"
+#include "alexnet/crop.hpp"
 
 namespace alexnet::cuda::kernels {
 
-// Separately rounded float operations: no fused multiply-add on either side.
-ALEXNET_HOST_DEVICE inline float mulRn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-ALEXNET_HOST_DEVICE inline float addRn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-
-struct ImageDraw {
-  int cropY, cropX;
-  bool flip;
+// One output row's window and colour offset, read from its params row [top, left, flip, offset[C]].
+struct CropRow {
+  bool valid;  // false: the window is not inside the image (the row becomes NaN)
+  CropWindow window;
   float offset[4];
 };
 
-// offset = P * (alpha . lambda), P with eigenvector k in column k, summed from k = 0 upwards.
-ALEXNET_HOST_DEVICE inline void pcaOffset(int channels, const float* eigvec, const float* eigval,
-                                          const float* alpha, float* offset) {
-  for (int c = 0; c < channels; ++c) {
-    float sum = 0.0f;
-    for (int k = 0; k < channels; ++k)
-      sum = addRn(sum, mulRn(eigvec[c * channels + k], mulRn(alpha[k], eigval[k])));
-    offset[c] = sum;
-  }
+ALEXNET_HOST_DEVICE inline CropRow readCropRow(const CropGeometry& g, const float* params, int row) {
+  const float* p = params + static_cast<size_t>(row) * (3 + g.channels);
+  CropRow r{};
+  r.valid = cropWindowValid(p[0], p[1], p[2], g.outH, g.outW, g.srcH, g.srcW);
+  if (r.valid) r.window = CropWindow{static_cast<int>(p[0]), static_cast<int>(p[1]), p[2] != 0.0f};
+  for (int c = 0; c < g.channels && c < 4; ++c) r.offset[c] = p[3 + c];
+  return r;
 }
 
-ALEXNET_HOST_DEVICE inline int randomCropStart(uint64_t seed, uint64_t counter, int range) {
-  const double u = counterUniform(seed, counter);
-  const int start = static_cast<int>(u * (range + 1));
-  return start < range ? start : range;
+ALEXNET_HOST_DEVICE inline float quietNaN() {
+#if defined(__CUDA_ARCH__)
+  return __int_as_float(0x7fc00000);
+#else
+  return std::numeric_limits<float>::quiet_NaN();
+#endif
 }
 
-ALEXNET_HOST_DEVICE inline ImageDraw drawImage(const AugmentParams& p, int b) {
-  ImageDraw d{};
-  const uint64_t base = 4ull * static_cast<uint64_t>(b);
-  const int rangeY = p.srcH - p.outH, rangeX = p.srcW - p.outW;
-  if (p.crop == CropMode::Random) {
-    d.cropY = randomCropStart(p.seed, base + 0, rangeY);
-    d.cropX = randomCropStart(p.seed, base + 1, rangeX);
-  } else if (p.crop == CropMode::Centre) {
-    d.cropY = rangeY / 2;
-    d.cropX = rangeX / 2;
-  } else {
-    d.cropY = p.cropY;
-    d.cropX = p.cropX;
-  }
-  d.flip = p.flip == FlipMode::All ||
-           (p.flip == FlipMode::Random && counterUniform(p.seed, base + 2) < 0.5f);
-  if (p.pcaStd != 0.0f) {
-    float alpha[4];
-    const uint64_t normalSeed = mix64(p.seed);
-    for (int k = 0; k < p.channels; ++k)
-      alpha[k] = mulRn(p.pcaStd, counterNormal(normalSeed, base + k));
-    pcaOffset(p.channels, p.eigvec, p.eigval, alpha, d.offset);
-  }
-  return d;
-}
-
-// Output pixel i (= y * outW + x) of channel c of image b.
-ALEXNET_HOST_DEVICE inline float augmentPixel(const AugmentParams& p, const ImageDraw& d, int b,
-                                              int c, int i, const uint8_t* src) {
-  const int oy = i / p.outW, ox = i % p.outW;
-  const int sy = d.cropY + oy;
-  const int sx = d.flip ? d.cropX + p.outW - 1 - ox : d.cropX + ox;
-  const size_t srcPlane = static_cast<size_t>(p.srcH) * p.srcW;
-  const size_t pixel = static_cast<size_t>(sy) * p.srcW + sx;
-  const uint8_t byte = p.layout == ImageLayout::NHWC
-                           ? src[(static_cast<size_t>(b) * srcPlane + pixel) * p.channels + c]
-                           : src[(static_cast<size_t>(b) * p.channels + c) * srcPlane + pixel];
-  float v = mulRn(p.inputScale, static_cast<float>(byte));
-  if (p.mean == MeanMode::PerChannel) v = addRn(v, -p.meanData[c]);
-  if (p.mean == MeanMode::PerPixel) v = addRn(v, -p.meanData[c * srcPlane + pixel]);
-  return addRn(v, d.offset[c]);
+// Output element i (= y * outW + x) of channel c of row `row`.
+ALEXNET_HOST_DEVICE inline float cropElement(const CropGeometry& g, const CropRow& r, int row, int c, int i,
+                                             const uint8_t* src, const float* mean) {
+  if (!r.valid) return quietNaN();
+  const int y = i / g.outW, x = i % g.outW;
+  const int sy = r.window.y + y;
+  const int sx = r.window.flip ? r.window.x + g.outW - 1 - x : r.window.x + x;
+  const size_t pixel = static_cast<size_t>(sy) * g.srcW + sx;
+  const size_t image = static_cast<size_t>(row / g.crops);
+  const uint8_t byte = src[(image * g.srcH * g.srcW + pixel) * g.channels + c];
+  const float m = g.mean == MeanMode::PerChannel ? mean[c]
+                  : g.mean == MeanMode::PerPixel ? mean[static_cast<size_t>(c) * g.srcH * g.srcW + pixel]
+                                                 : 0.0f;
+  return cropValue(g.scale, byte, m, r.offset[c]);
 }
 
 }  // namespace alexnet::cuda::kernels

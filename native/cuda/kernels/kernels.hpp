@@ -8,7 +8,6 @@
 #include <cuda_runtime.h>
 
 #include "alexnet/backend.hpp"
-#include "augment.hpp"
 
 namespace alexnet::cuda::kernels {
 
@@ -56,7 +55,8 @@ void lrnBackwardFallback(const LrnGeometry& g, const float* dy, const float* x, 
 void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x, const float* y,
                      float* dx, cudaStream_t stream);
 
-// augment.cu
-void augmentBatch(const AugmentParams& p, const uint8_t* src, float* dst, cudaStream_t stream);
+// augment.cu: Backend::cropImages (mean null for MeanMode::None).
+void cropImages(const CropGeometry& g, const uint8_t* src, const float* params, const float* mean,
+                float* out, cudaStream_t stream);
 
 }  // namespace alexnet::cuda::kernels

@@ -1,9 +1,11 @@
 // Checks the per-element math of our CUDA kernels (maxpool_element.hpp, lrn_element.hpp,
-// augment_element.hpp) on the host against the float64 oracle, so it runs without a GPU.
+// augment_element.hpp) on the host against the float64 oracle, so it runs without a GPU; the crop
+// element also against the host crop of alexnet/crop.hpp, bit for bit.
 // Run: bash native/cuda/test/run_checks.sh
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -112,56 +114,80 @@ void checkLrn() {
   }
 }
 
-void checkAugment() {
+void checkCropImages() {
   for (std::string c : {"h1_pca_color_0_255", "h2_pca_color_0_1"}) {
-    // h2's images are h1's divided by 255, so both cases start from h1's integer pixels.
-    auto images = load("h1_pca_color_0_255", "images");
-    auto alphas = load(c, "alphas"), vecs = load(c, "eigvecs"), vals = load(c, "eigvals");
-    std::vector<uint8_t> bytes(images.begin(), images.end());
-    cuda::AugmentParams p;
-    p.n = 4;
-    p.channels = 3;
-    p.srcH = p.srcW = p.outH = p.outW = 8;
-    p.layout = cuda::ImageLayout::NCHW;
-    p.crop = cuda::CropMode::Fixed;
-    p.flip = cuda::FlipMode::None;
-    p.inputScale = c == "h2_pca_color_0_1" ? 1.0f / 255.0f : 1.0f;
-    std::vector<float> offsets(12), out(4 * 3 * 64);
+    // h2's images are h1's divided by 255, so both cases start from h1's integer pixels, which the
+    // oracle stores NCHW [4, 3, 8, 8]; the op reads NHWC.
+    auto images = load("h1_pca_color_0_255", "images"), offsets = load(c, "offset");
+    std::vector<uint8_t> bytes(images.size());
+    for (int b = 0; b < 4; ++b)
+      for (int ch = 0; ch < 3; ++ch)
+        for (int i = 0; i < 64; ++i) bytes[(b * 64 + i) * 3 + ch] = static_cast<uint8_t>(images[(b * 3 + ch) * 64 + i]);
+    const float scale = c == "h2_pca_color_0_1" ? 1.0f / 255.0f : 1.0f;
+    CropGeometry g{4, 1, 8, 8, 3, 8, 8, scale, MeanMode::None};
+    std::vector<float> params(4 * 6, 0.0f), out(4 * 3 * 64);
+    for (int b = 0; b < 4; ++b)
+      for (int ch = 0; ch < 3; ++ch) params[b * 6 + 3 + ch] = offsets[b * 3 + ch];  // the oracle's offsets
     for (int b = 0; b < 4; ++b) {
-      ImageDraw d = drawImage(p, b);
-      pcaOffset(3, vecs.data(), vals.data(), &alphas[b * 3], d.offset);  // the oracle's alphas
-      for (int ch = 0; ch < 3; ++ch) {
-        offsets[b * 3 + ch] = d.offset[ch];
-        for (int i = 0; i < 64; ++i)
-          out[(b * 3 + ch) * 64 + i] = augmentPixel(p, d, b, ch, i, bytes.data());
-      }
+      const CropRow row = readCropRow(g, params.data(), b);
+      for (int ch = 0; ch < 3; ++ch)
+        for (int i = 0; i < 64; ++i) out[(b * 3 + ch) * 64 + i] = cropElement(g, row, b, ch, i, bytes.data(), nullptr);
     }
-    compare(c + " offset", offsets, load(c, "offset"), 1e-6);
     compare(c + " out", out, load(c, "out"), 1e-6);
   }
-  // Random draws: crops cover the whole range, flips happen about half the time, alpha ~ N(0, 0.1).
-  cuda::AugmentParams p;
-  p.n = 1000;
-  p.srcH = p.srcW = 256;
-  p.outH = p.outW = 224;
-  p.seed = 42;
-  p.pcaStd = 0.1f;
-  p.eigval[0] = p.eigval[1] = p.eigval[2] = 1.0f;
-  p.eigvec[0] = p.eigvec[4] = p.eigvec[8] = 1.0f;
-  int flips = 0, minY = 99, maxY = -1;
-  double sumSq = 0;
-  for (int b = 0; b < p.n; ++b) {
-    ImageDraw d = drawImage(p, b);
-    flips += d.flip;
-    minY = std::min(minY, d.cropY);
-    maxY = std::max(maxY, d.cropY);
-    sumSq += d.offset[0] * d.offset[0];
+
+  // The device element math equals the host crop (alexnet/crop.hpp, the data pipeline's loop) bit
+  // for bit: rectangular images, several crops per image, flips, colour offsets, every mean mode.
+  struct Case { int channels, crops; MeanMode mean; };
+  for (Case k : {Case{3, 1, MeanMode::PerPixel}, Case{3, 10, MeanMode::PerChannel}, Case{1, 2, MeanMode::None},
+                 Case{1, 1, MeanMode::PerPixel}}) {
+    CropGeometry g{3, k.crops, 13, 11, k.channels, 9, 7, 1.0f / 255.0f, k.mean};
+    const int rows = g.images * g.crops, stride = 3 + g.channels;
+    const size_t imageBytes = static_cast<size_t>(g.srcH) * g.srcW * g.channels;
+    std::vector<uint8_t> bytes(imageBytes * g.images);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 2654435761u >> 24);
+    std::vector<float> mean(k.mean == MeanMode::PerChannel ? g.channels : static_cast<size_t>(g.channels) * g.srcH * g.srcW);
+    for (size_t i = 0; i < mean.size(); ++i) mean[i] = 0.3f + 0.0137f * static_cast<float>(i % 31);
+    std::vector<float> params(static_cast<size_t>(rows) * stride);
+    for (int r = 0; r < rows; ++r) {
+      float* p = &params[static_cast<size_t>(r) * stride];
+      p[0] = static_cast<float>((r * 3) % (g.srcH - g.outH + 1));
+      p[1] = static_cast<float>((r * 5) % (g.srcW - g.outW + 1));
+      p[2] = static_cast<float>(r % 2);
+      for (int c = 0; c < g.channels; ++c) p[3 + c] = 0.05f * counterNormal(3, static_cast<uint64_t>(r * 4 + c));
+    }
+    const size_t rowFloats = static_cast<size_t>(g.channels) * g.outH * g.outW;
+    std::vector<float> device(rows * rowFloats), host(rows * rowFloats);
+    for (int r = 0; r < rows; ++r) {
+      const CropRow row = readCropRow(g, params.data(), r);
+      for (int c = 0; c < g.channels; ++c)
+        for (int i = 0; i < g.outH * g.outW; ++i)
+          device[r * rowFloats + static_cast<size_t>(c) * g.outH * g.outW + i] =
+              cropElement(g, row, r, c, i, bytes.data(), mean.data());
+      const float* p = &params[static_cast<size_t>(r) * stride];
+      cropImage(bytes.data() + static_cast<size_t>(r / g.crops) * imageBytes, g.srcH, g.srcW, g.channels, g.scale,
+                g.mean, mean.data(), p + 3, {static_cast<int>(p[0]), static_cast<int>(p[1]), p[2] != 0.0f}, g.outH,
+                g.outW, host.data() + r * rowFloats);
+    }
+    const bool same = std::memcmp(device.data(), host.data(), host.size() * sizeof(float)) == 0;
+    if (!same) ++oracle::failures();
+    std::printf("crop element = host crop (C %d, %d crops, mean mode %d): %s\n", g.channels, g.crops,
+                static_cast<int>(g.mean), same ? "ok" : "FAIL");
   }
-  const double std = std::sqrt(sumSq / p.n);
-  std::printf("random draws: flips %d/1000, cropY in [%d, %d], alpha std %.4f\n", flips, minY,
-              maxY, std);
-  if (flips < 430 || flips > 570 || minY != 0 || maxY != 32 || std < 0.09 || std > 0.11)
-    ++oracle::failures();
+
+  // Windows that are not whole pixels inside the image make NaN rows.
+  CropGeometry g{1, 1, 8, 8, 1, 6, 6, 1.0f, MeanMode::None};
+  const uint8_t pixels[64] = {};
+  int rejected = 0;
+  for (std::vector<float> p : {std::vector<float>{3, 0, 0, 0}, {0, -1, 0, 0}, {0.5f, 0, 0, 0}, {0, 0, 2, 0},
+                               {NAN, 0, 0, 0}}) {
+    const CropRow row = readCropRow(g, p.data(), 0);
+    rejected += !row.valid && std::isnan(cropElement(g, row, 0, 0, 0, pixels, nullptr));
+  }
+  const CropRow corner = readCropRow(g, std::vector<float>{2, 2, 1, 0}.data(), 0);
+  const bool ok = rejected == 5 && corner.valid;
+  if (!ok) ++oracle::failures();
+  std::printf("crop windows outside the image become NaN rows: %s\n", ok ? "ok" : "FAIL");
 }
 
 }  // namespace
@@ -170,7 +196,7 @@ int main(int argc, char** argv) {
   if (argc > 1) oracle::dataDir() = argv[1];
   checkMaxPool();
   checkLrn();
-  checkAugment();
+  checkCropImages();
   std::printf("%s\n", oracle::failures() ? "FAILED" : "all ok");
   return oracle::failures() != 0;
 }

@@ -1,6 +1,6 @@
 // Runs every op of the CUDA backend on a GPU and compares it with the float64 oracle (conv, LRN,
 // pooling, linear, softmax cross-entropy, SGD) or with the same computation on the host (dropout,
-// init, top-k, elementwise, copies, augmentation). Then times AlexNet's conv1/conv2 at batch 128.
+// init, top-k, elementwise, copies, cropImages). Then times AlexNet's conv1/conv2 at batch 128.
 // Loads libalexnet_cuda.so with dlopen as the core does; needs no Node. Without a GPU it says so
 // and exits 0, or 1 when ALEXNET_REQUIRE_GPU=1.
 // Run: bash native/cuda/test/run_checks.sh [libalexnet_cuda.so]
@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "alexnet/backend.hpp"
+#include "alexnet/crop.hpp"
 #include "alexnet/error.hpp"
 #include "alexnet/random.hpp"
-#include "kernels/augment_element.hpp"
 #include "module.hpp"
 #include "oracle_files.hpp"
 
@@ -303,48 +303,52 @@ void checkAgainstHost(Backend& b) {
   }
 }
 
-void checkAugment(Backend& b, decltype(&alexnet_cuda_augment_batch) augment) {
+// Backend::cropImages against the host crop of alexnet/crop.hpp (what the data pipeline and the
+// CPU backend run): the same bits, with a rectangular source, ten rows per image, flips, colour
+// offsets and a per-pixel mean; then a row with a window outside the image becomes NaN.
+void checkCropImages(Backend& b) {
   Scratch s(b);
-  alexnet::cuda::AugmentParams p;
-  p.n = 8;
-  p.channels = 3;
-  p.srcH = 40;
-  p.srcW = 36;
-  p.outH = 32;
-  p.outW = 30;
-  p.layout = alexnet::cuda::ImageLayout::NHWC;
-  p.crop = alexnet::cuda::CropMode::Random;
-  p.flip = alexnet::cuda::FlipMode::Random;
-  p.inputScale = 1.0f / 255.0f;
-  p.mean = alexnet::cuda::MeanMode::PerPixel;
-  p.pcaStd = 0.1f;
-  const float vecs[9] = {0.58f, -0.7f, 0.41f, 0.57f, 0.01f, -0.81f, 0.58f, 0.71f, 0.4f};
-  const float vals[3] = {0.12f, 0.008f, 0.005f};
-  std::memcpy(p.eigvec, vecs, sizeof vecs);
-  std::memcpy(p.eigval, vals, sizeof vals);
-  p.seed = 2012;
-  const size_t srcCount = static_cast<size_t>(p.n) * p.srcH * p.srcW * p.channels;
+  alexnet::CropGeometry g{4, 10, 40, 36, 3, 32, 30, 1.0f / 255.0f, alexnet::MeanMode::PerPixel};
+  const int rows = g.images * g.crops, stride = 3 + g.channels;
+  const size_t srcCount = static_cast<size_t>(g.images) * g.srcH * g.srcW * g.channels;
   std::vector<uint8_t> bytes(srcCount);
   for (size_t i = 0; i < srcCount; ++i) bytes[i] = static_cast<uint8_t>(i * 2654435761u >> 24);
-  std::vector<float> mean(static_cast<size_t>(p.channels) * p.srcH * p.srcW);
+  std::vector<float> mean(static_cast<size_t>(g.channels) * g.srcH * g.srcW);
   for (size_t i = 0; i < mean.size(); ++i) mean[i] = 0.4f + 0.001f * static_cast<float>(i % 97);
+  std::vector<float> params(static_cast<size_t>(rows) * stride);
+  for (int r = 0; r < rows; ++r) {
+    float* p = &params[static_cast<size_t>(r) * stride];
+    p[0] = static_cast<float>(r % (g.srcH - g.outH + 1));
+    p[1] = static_cast<float>((r * 5) % (g.srcW - g.outW + 1));
+    p[2] = static_cast<float>(r % 3 == 0);
+    for (int c = 0; c < g.channels; ++c) p[3 + c] = 0.01f * alexnet::counterNormal(7, static_cast<uint64_t>(r * 4 + c));
+  }
   uint8_t* src = s.alloc<uint8_t>(srcCount);
   b.copyFromHost(src, bytes.data(), srcCount);
-  float* meanData = s.upload(mean);
-  const size_t outCount = static_cast<size_t>(p.n) * p.channels * p.outH * p.outW;
-  float* dst = s.alloc<float>(outCount);
-  p.meanData = meanData;
-  augment(&b, &p, src, dst);
-  std::vector<float> want(outCount);
-  p.meanData = mean.data();  // the host reference reads the host copy
-  for (int img = 0; img < p.n; ++img) {
-    const auto draw = alexnet::cuda::kernels::drawImage(p, img);
-    for (int c = 0; c < p.channels; ++c)
-      for (int i = 0; i < p.outH * p.outW; ++i)
-        want[(static_cast<size_t>(img) * p.channels + c) * p.outH * p.outW + i] =
-            alexnet::cuda::kernels::augmentPixel(p, draw, img, c, i, bytes.data());
+  const size_t rowFloats = static_cast<size_t>(g.channels) * g.outH * g.outW;
+  float* out = s.alloc<float>(rows * rowFloats);
+  b.cropImages(g, src, s.upload(params), s.upload(mean), out);
+  std::vector<float> want(rows * rowFloats);
+  for (int r = 0; r < rows; ++r) {
+    const float* p = &params[static_cast<size_t>(r) * stride];
+    alexnet::cropImage(bytes.data() + static_cast<size_t>(r / g.crops) * g.srcH * g.srcW * g.channels, g.srcH,
+                       g.srcW, g.channels, g.scale, g.mean, mean.data(), p + 3,
+                       {static_cast<int>(p[0]), static_cast<int>(p[1]), p[2] != 0.0f}, g.outH, g.outW,
+                       want.data() + r * rowFloats);
   }
-  compare("augmentBatch NHWC random crop/flip/PCA/mean", s.download(dst, outCount), want, 1e-6);
+  const std::vector<float> got = s.download(out, want.size());
+  const bool same = std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0;
+  if (!same) ++oracle::failures();
+  std::printf("%-48s %s\n", "cropImages = host crop, bit for bit", same ? "ok" : "FAIL");
+
+  params[0] = static_cast<float>(g.srcH);  // row 0 now starts below the image
+  b.cropImages(g, src, s.upload(params), s.upload(mean), out);
+  const std::vector<float> bad = s.download(out, 2 * rowFloats);
+  bool nanRow = true, nextRow = true;
+  for (size_t i = 0; i < rowFloats; ++i) nanRow = nanRow && std::isnan(bad[i]);
+  nextRow = std::memcmp(&bad[rowFloats], &want[rowFloats], rowFloats * sizeof(float)) == 0;
+  if (!nanRow || !nextRow) ++oracle::failures();
+  std::printf("%-48s %s\n", "cropImages: a window outside gives a NaN row", nanRow && nextRow ? "ok" : "FAIL");
 }
 
 void timeAlexNetConvolutions(Backend& b) {
@@ -407,8 +411,6 @@ int main(int argc, char** argv) {
       dlsym(lib, "alexnet_cuda_destroy_backend"));
   auto describe = reinterpret_cast<decltype(&alexnet_cuda_describe)>(
       dlsym(lib, "alexnet_cuda_describe"));
-  auto augment = reinterpret_cast<decltype(&alexnet_cuda_augment_batch)>(
-      dlsym(lib, "alexnet_cuda_augment_batch"));
   auto setTf32 =
       reinterpret_cast<decltype(&alexnet_cuda_set_tf32)>(dlsym(lib, "alexnet_cuda_set_tf32"));
   char err[512] = {0};
@@ -429,7 +431,7 @@ int main(int argc, char** argv) {
     checkLrnAndPooling(*b);
     checkLinearLossAndSgd(*b);
     checkAgainstHost(*b);
-    checkAugment(*b, augment);
+    checkCropImages(*b);
     timeAlexNetConvolutions(*b);
     // Errors become alexnet::Error with a code, not a crash.
     try {

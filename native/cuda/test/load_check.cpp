@@ -23,9 +23,9 @@ int main(int argc, char** argv) {
       dlsym(lib, "alexnet_cuda_destroy_backend"));
   auto describe = reinterpret_cast<decltype(&alexnet_cuda_describe)>(
       dlsym(lib, "alexnet_cuda_describe"));
-  auto augment = reinterpret_cast<decltype(&alexnet_cuda_augment_batch)>(
-      dlsym(lib, "alexnet_cuda_augment_batch"));
-  if (!count || !create || !destroy || !describe || !augment) {
+  auto setTf32 =
+      reinterpret_cast<decltype(&alexnet_cuda_set_tf32)>(dlsym(lib, "alexnet_cuda_set_tf32"));
+  if (!count || !create || !destroy || !describe || !setTf32) {
     std::printf("an entry point is missing\n");
     return 1;
   }
@@ -46,9 +46,8 @@ int main(int argc, char** argv) {
     if (backend == nullptr && err[0] == '\0') ++failures;
     destroy(backend);
   }
-  alexnet::cuda::AugmentParams params;
   try {
-    augment(nullptr, &params, nullptr, nullptr);
+    setTf32(nullptr, 1);  // not a backend of the module: throws
     ++failures;
   } catch (const alexnet::Error& e) {
     std::printf("alexnet::Error caught across the module boundary: %s: %s\n", e.code().c_str(),

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "alexnet/backend.hpp"
+#include "alexnet/crop.hpp"
 #include "alexnet/device.hpp"
 #include "alexnet/error.hpp"
 #include "alexnet/ops.hpp"

@@ -11,7 +11,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
 
+#include "alexnet/crop.hpp"
 #include "alexnet/error.hpp"
 
 namespace alexnet {
@@ -44,6 +48,26 @@ struct PoolGeometry {
   int outH, outW;
 };
 
+// Cropping raw 8-bit images into network input on the device (see cropImages and alexnet/crop.hpp).
+struct CropGeometry {
+  int images;                 // source images: uint8 [images, srcH, srcW, channels] (NHWC)
+  int crops;                  // output rows per image: row r reads image r / crops
+  int srcH, srcW, channels;   // channels 1 to 4
+  int outH, outW;             // crop size, at most the source size
+  float scale;                // applied to the pixel before the mean is subtracted
+  MeanMode mean;              // mean: none, [channels], or [channels, srcH, srcW]
+};
+
+// Device memory for a backend's own temporaries (convolution workspaces, scratch): the device's
+// block cache, so that they are reused and counted like tensors. A block given back may be handed
+// out again only to work queued later on the same stream, so giving back needs no waiting.
+class BlockSource {
+ public:
+  virtual ~BlockSource() = default;
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void release(void* ptr, size_t bytes) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -52,6 +76,8 @@ class Backend {
   // ---- memory -------------------------------------------------------------------------------
   virtual void* allocate(size_t bytes) = 0;          // raw device allocation (the core caches)
   virtual void deallocate(void* ptr, size_t bytes) = 0;
+  // Uploads may still be running when this returns if src came from allocateHost(): keep such a
+  // buffer alive with retainUntilDone(). From any other host memory the copy has read src on return.
   virtual void copyFromHost(void* dst, const void* src, size_t bytes) = 0;
   virtual void copyToHost(void* dst, const void* src, size_t bytes) = 0;  // complete on return
   virtual void copyOnDevice(void* dst, const void* src, size_t bytes) = 0;
@@ -59,6 +85,41 @@ class Backend {
   virtual void copy2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch,
                       size_t rowBytes, size_t rows) = 0;
   virtual void synchronize() = 0;
+
+  // ---- host staging and ordering between devices ---------------------------------------------
+  // Host memory for staging uploads and downloads: page-locked on CUDA, so copies from and to it
+  // are DMA transfers that run asynchronously. Thread-safe, like allocate().
+  // (Defined here, inline: the class keeps no key function, so a backend module loaded with dlopen
+  // needs no symbol of the core.)
+  virtual void* allocateHost(size_t bytes) {
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (p == nullptr)
+      throw Error("OUT_OF_MEMORY", "could not allocate " + std::to_string(bytes) + " bytes of host memory",
+                  "aligned_alloc", "free memory or use a smaller batch");
+    return p;
+  }
+  virtual void deallocateHost(void* ptr, size_t bytes) {
+    (void)bytes;
+    std::free(ptr);
+  }
+  // Keeps `resource` alive until the work submitted so far has executed. Backends whose methods
+  // complete before returning (the CPU) have nothing to wait for and drop it at once.
+  virtual void retainUntilDone(std::shared_ptr<void> resource) { (void)resource; }
+  // A marker that completes when the work submitted so far has executed; null when it is complete
+  // already (the CPU). waitEvent() makes later work on this backend wait for a marker recorded by
+  // another backend of the same kind (another stream of the same GPU, or another GPU).
+  virtual std::shared_ptr<void> recordEvent() { return nullptr; }
+  virtual void waitEvent(const std::shared_ptr<void>& event) { (void)event; }
+  // Copies from the memory of another device of the same kind, `srcDevice` being its index (the
+  // GPU ordinal); ordered by the caller with recordEvent()/waitEvent(). CPU devices share memory.
+  virtual void copyFromPeer(void* dst, const void* src, int srcDevice, size_t bytes) {
+    (void)srcDevice;
+    copyOnDevice(dst, src, bytes);
+  }
+  // Where temporaries come from; set by the device before any work, and to null (give every block
+  // back) before the device's caches go. Without one a backend allocates temporaries itself.
+  virtual void setBlockSource(BlockSource* source) { (void)source; }
   // Strict FP32 (the default, matching the CPU) or TF32 tensor cores for convolutions and GEMMs.
   // Only backends with such a mode override this.
   virtual void setTensorFloat32(bool enable) {
@@ -125,6 +186,19 @@ class Backend {
   virtual void axpy(size_t count, float alpha, const float* x, float* y) = 0;
   // y = alpha * x
   virtual void scale(size_t count, float alpha, const float* x, float* y) = 0;
+
+  // ---- input augmentation (paper section 4.1) on the device ----------------------------------
+  // out [images * crops, channels, outH, outW]: row r is the crop of image r / crops that params
+  // row r describes. params is [images * crops, 3 + channels] floats: crop top, crop left, flip
+  // (0 or 1), then the colour offset per channel; then, exactly as alexnet/crop.hpp (bit for bit
+  // with the data pipeline's host crop):
+  //   out[r, c, y, x] = (scale * src[r / crops, sy, sx, c] - mean(c, sy, sx)) + offset[r, c]
+  //   sy = top + y,  sx = flip ? left + outW - 1 - x : left + x
+  // A row whose window is not whole pixels inside the image (cropWindowValid) is an error: a
+  // backend that can check it before running throws INVALID_ARGUMENT; one that cannot without
+  // waiting (CUDA: params live on the GPU) writes NaN to that row and reads nothing outside.
+  virtual void cropImages(const CropGeometry& g, const uint8_t* src, const float* params,
+                          const float* mean /* null for MeanMode::None */, float* out) = 0;
 };
 
 }  // namespace alexnet

@@ -1,6 +1,8 @@
 // Devices and their streams. A device ("cpu", "cpu:1", "cuda:0") owns one backend instance, one
 // caching allocator and one stream: an ordered queue of work executed by a dedicated host thread
 // that calls the backend. Submitting never blocks on compute; waiting is explicit (fence()).
+// "cuda:0/1" is a second device on the same GPU: its own stream, handles and block cache, so two
+// columns of the network can run concurrently on one GPU (and "cpu:0/1" likewise on the CPU).
 #pragma once
 
 #include <condition_variable>
@@ -24,15 +26,18 @@ enum class DeviceKind { Cpu, Cuda };
 
 // Size-bucketed cache of device blocks. Blocks freed by tensors go back to the cache, so a
 // training step in steady state never calls the backend's allocate (cudaMalloc / malloc).
-class CachingAllocator {
+class CachingAllocator final : public BlockSource {
  public:
-  explicit CachingAllocator(Backend& backend) : backend_(backend) {}
-  ~CachingAllocator();
-  void* allocate(size_t bytes);
-  void release(void* ptr, size_t bytes);
+  // Device memory (Backend::allocate) or host staging memory (Backend::allocateHost).
+  enum class Memory { Device, Host };
+  explicit CachingAllocator(Backend& backend, Memory memory = Memory::Device)
+      : backend_(backend), memory_(memory) {}
+  ~CachingAllocator() override;
+  void* allocate(size_t bytes) override;
+  void release(void* ptr, size_t bytes) override;
   void emptyCache();
   struct Stats {
-    uint64_t systemAllocations = 0;  // calls into the backend's allocate
+    uint64_t systemAllocations = 0;  // calls into the backend's allocate (or allocateHost)
     uint64_t bytesInUse = 0;
     uint64_t bytesCached = 0;
   };
@@ -40,7 +45,10 @@ class CachingAllocator {
   static size_t roundUp(size_t bytes);
 
  private:
+  void* systemAllocate(size_t bytes);
+  void systemFree(void* ptr, size_t bytes);
   Backend& backend_;
+  Memory memory_;
   mutable std::mutex mutex_;
   std::unordered_map<size_t, std::vector<void*>> free_;
   Stats stats_;
@@ -70,8 +78,9 @@ class Stream {
 
 class Device {
  public:
-  // Parses "cpu", "cpu:N", "cuda", "cuda:N" and returns the process-wide device (created on first
-  // use). Throws Error INVALID_ARGUMENT for a malformed name and CUDA_UNAVAILABLE when CUDA cannot
+  // Parses "cpu", "cpu:N", "cuda", "cuda:N", optionally followed by "/L" for another stream of the
+  // same device ("cuda:0/1"; "/0" is the device itself), and returns the process-wide device
+  // (created on first use). Throws Error INVALID_ARGUMENT for a malformed name and CUDA_UNAVAILABLE when CUDA cannot
   // be used here (the message says what was looked for and how to install it).
   static Device& get(const std::string& name);
   // Human-readable account of the CUDA backend: "available: N device(s)" or why not.
@@ -84,9 +93,16 @@ class Device {
 
   const std::string& name() const { return name_; }
   DeviceKind kind() const { return kind_; }
-  int index() const { return index_; }
+  int index() const { return index_; }  // the GPU ordinal (or the CPU device's number)
+  int lane() const { return lane_; }    // which stream of that device: 0, 1, ...
   Stream& stream() { return *stream_; }
   CachingAllocator& allocator() { return *allocator_; }
+  // Page-locked staging blocks of a CUDA device (unused on CPU devices).
+  CachingAllocator& hostAllocator() { return *hostAllocator_; }
+  // A host buffer for an upload to or a download from this device: a cached page-locked block on
+  // CUDA, so the transfer is asynchronous DMA; plain memory on a CPU device, whose memory is host
+  // memory already. The block returns to the cache when the last reference goes.
+  std::shared_ptr<uint8_t> stagingBuffer(size_t bytes);
   // Blocks the calling thread until the stream is idle; rethrows the first error of its work.
   void synchronize();
   // Queues the switch between strict FP32 (false) and TF32 tensor-core math (true, CUDA only):
@@ -94,7 +110,7 @@ class Device {
   void setTensorFloat32(bool enable);
   bool tensorFloat32() const { return tf32_; }
 
-  Device(std::string name, DeviceKind kind, int index, std::unique_ptr<Backend> backend,
+  Device(std::string name, DeviceKind kind, int index, int lane, std::unique_ptr<Backend> backend,
          std::function<void(Backend*)> destroyBackend = nullptr);
   ~Device();
   Device(const Device&) = delete;
@@ -104,9 +120,11 @@ class Device {
   std::string name_;
   DeviceKind kind_;
   int index_;
+  int lane_;
   std::unique_ptr<Backend> backend_;
   std::function<void(Backend*)> destroyBackend_;
   std::unique_ptr<CachingAllocator> allocator_;
+  std::unique_ptr<CachingAllocator> hostAllocator_;
   std::unique_ptr<Stream> stream_;
   bool tf32_ = false;
 };

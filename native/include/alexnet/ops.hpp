@@ -74,6 +74,20 @@ Tensor scale(const Tensor& x, float alpha);
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor clone(const Tensor& x);
 
+// Network input from raw 8-bit images on the device (paper section 4.1; Backend::cropImages):
+// images uint8 [N, H, W, C] (NHWC, C 1 to 4); params float32 [N * crops, 3 + C], one row per output
+// row (row r crops image r / crops): top, left, flip (0 or 1), then the colour offset per channel;
+// mean undefined, float32 [C] or [C, H, W] (indexed at the source pixel). Returns float32
+// [N * crops, C, outH, outW] with out = (scale * pixel - mean) + offset, rounded in float after
+// each operation: the data pipeline's host crop, bit for bit. The windows are in device memory and
+// are not checked here: a window that is not whole pixels inside its image makes the CPU backend
+// fail the op (INVALID_ARGUMENT) and the CUDA backend write NaN to that row.
+struct CropOptions {
+  int outH = 224, outW = 224;
+  float scale = 1.0f;
+};
+Tensor cropImages(const Tensor& images, const Tensor& params, const Tensor& mean, const CropOptions& options);
+
 // Channel slicing and concatenation of [N, C, ...] tensors (the two-column exchange).
 Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count);
 Tensor concatChannels(const std::vector<Tensor>& parts);

@@ -64,13 +64,18 @@ class Tensor {
   // Asynchronous download: `ready` becomes ready once all earlier work on the stream is done and
   // `bytes` holds the tensor's contents (or `ready` holds the first error of that work).
   struct HostDownload {
-    std::shared_ptr<std::vector<uint8_t>> bytes;
+    std::shared_ptr<uint8_t> data;  // bytes() bytes; page-locked on CUDA devices
+    size_t size = 0;
     std::shared_future<void> ready;
   };
   HostDownload toHostAsync() const;
   // Blocking download into `out` (numel elements of the dtype).
   void toHost(void* out) const;
-  // A copy on another device (staged through host memory), ordered after pending work on both.
+  // A copy on another device, ordered after the work queued so far on both. Between devices of
+  // one kind the source stream first copies into a block of its own (so later in-place work on
+  // the source cannot race with the transfer), then the target stream waits for that with an
+  // event and copies it over (peer to peer between GPUs). Between a CPU and a GPU the copy is
+  // staged through page-locked host memory.
   Tensor to(Device& target) const;
 
  private:

@@ -4,21 +4,19 @@
 //   sy = y0 + y,  sx = flip ? x0 + w - 1 - x : x0 + x
 // rounded in float after each operation (no fused multiply-add). The mean is indexed at the
 // source pixel: it is the mean of the size x size images, subtracted before cropping as in the
-// paper. The same formula as the GPU augmentation in native/cuda/augment.hpp.
+// paper. The formula itself is alexnet/crop.hpp, which the backends' cropImages op shares, so a
+// batch cropped on a device (the pipeline's raw output) equals the host crop bit for bit.
 #pragma once
 
 #include <cstdint>
 
+#include "alexnet/crop.hpp"
 #include "alexnet/data/image.hpp"
 
 namespace alexnet::data {
 
-enum class MeanMode : int32_t { None = 0, PerChannel = 1, PerPixel = 2 };
-
-struct CropWindow {
-  int y = 0, x = 0;
-  bool flip = false;
-};
+using alexnet::CropWindow;
+using alexnet::MeanMode;
 
 struct Normalisation {
   float scale = 1.0f;

@@ -1,5 +1,7 @@
 // The batch producer: worker threads that load, prepare and augment the images of an epoch into
-// [N, C, H, W] float batches, a bounded number of batches ahead of the consumer.
+// [N, C, H, W] float batches, a bounded number of batches ahead of the consumer. In raw output
+// mode they stop before the crop: a batch holds the prepared 8-bit images and the crop parameters
+// (the same draws), and the device crops them (ops::cropImages) into the same floats.
 //
 // Work is handed out in position order, a few images at a time, so the batches complete roughly
 // in order; each image writes its own rows, and every random draw depends only on (seed, epoch,
@@ -24,6 +26,9 @@
 namespace alexnet::data {
 
 enum class CropMode : int32_t { Random = 0, Centre = 1, TenCrop = 2 };
+// Float: network input [N, C, H, W] cropped and normalised on the host. Raw: the prepared images
+// and one row of crop parameters per output row, for ops::cropImages on the device.
+enum class OutputMode : int32_t { Float = 0, Raw = 1 };
 
 struct PipelineConfig {
   std::shared_ptr<const ImageSource> source;
@@ -45,23 +50,25 @@ struct PipelineConfig {
   float eigvec[9] = {};         // eigenvector k in column k
   float eigval[3] = {};         // lambda in output units
   uint64_t seed = 0;
+  OutputMode output = OutputMode::Float;
 };
 
 // Batch buffers are recycled: a fresh allocation of tens of megabytes costs page faults and
 // zeroing on every batch (measured here: ~0.3 ms per 224x224 image, a sixth of the budget).
 class BufferPool {
  public:
-  BufferPool(size_t floats, size_t keep) : floats_(floats), keep_(keep) {}
+  BufferPool(size_t bytes, size_t keep) : bytes_(bytes), keep_(keep) {}
   ~BufferPool();
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
-  float* acquire();            // nullptr when out of memory
-  void release(float* buffer);  // back to the pool, or freed beyond `keep` spare buffers
+  size_t bytes() const { return bytes_; }
+  void* acquire();             // nullptr when out of memory; aligned for floats
+  void release(void* buffer);  // back to the pool, or freed beyond `keep` spare buffers
 
  private:
   std::mutex m_;
-  std::vector<float*> free_;
-  size_t floats_, keep_;
+  std::vector<void*> free_;
+  size_t bytes_, keep_;
 };
 
 struct Batch {
@@ -69,20 +76,29 @@ struct Batch {
   int32_t images = 0;  // images in it (fewer than batchSize when skipped or last)
   int32_t crops = 1;
   int32_t skipped = 0;
-  float* data = nullptr;  // images * crops * C * H * W floats, owned until release()
+  // Float output: images * crops * C * H * W floats.
+  float* data = nullptr;
   size_t floats = 0;
-  std::shared_ptr<BufferPool> pool;  // where data goes back
+  // Raw output: the prepared images, [images, size, size, C] bytes (NHWC), and the crop of every
+  // output row, [images * crops, 3 + C] floats: top, left, flip (0/1), colour offset per channel.
+  float* params = nullptr;
+  size_t paramFloats = 0;
+  uint8_t* pixels = nullptr;
+  size_t pixelBytes = 0;
+  void* buffer = nullptr;  // pool->bytes() bytes holding the above, owned until release()
+  std::shared_ptr<BufferPool> pool;  // where the buffer goes back
   std::vector<int32_t> labels;
   std::vector<int64_t> indices;
 
   Batch() = default;
   Batch(Batch&& other) noexcept { *this = std::move(other); }
   Batch& operator=(Batch&& other) noexcept;
-  ~Batch() { if (data) pool->release(data); }
-  // Hands the buffer to the caller, who gives it back with pool->release() when done.
-  float* release() {
-    float* p = data;
-    data = nullptr;
+  ~Batch() { if (buffer) pool->release(buffer); }
+  // Hands the buffer to the caller, who gives it back with pool->release() when done; the views
+  // (data, params, pixels) stay valid until then.
+  void* release() {
+    void* p = buffer;
+    buffer = nullptr;
     return p;
   }
 };
@@ -103,6 +119,11 @@ class Pipeline {
   int64_t batchesPerEpoch() const { return batches_; }
   int64_t imagesPerEpoch() const { return images_; }
   int crops() const { return config_.crop == CropMode::TenCrop ? 10 : 1; }
+  // Raw output: floats of crop parameters per image, bytes of a prepared image.
+  size_t paramFloatsPerImage() const { return static_cast<size_t>(crops()) * (3 + config_.channels); }
+  size_t pixelBytesPerImage() const {
+    return static_cast<size_t>(config_.size) * config_.size * config_.channels;
+  }
 
   // Starts producing `epoch` from batch `startBatch` and abandons any earlier epoch. Returns the
   // generation that poll() must name.
@@ -129,8 +150,13 @@ class Pipeline {
   struct Slot;
   void work(int worker);
   bool hasTask() const;
-  void produce(int64_t position, int64_t epoch, int64_t index, float* out, Scratch& scratch) const;
+  void produce(int64_t position, int64_t epoch, int64_t index, void* buffer, size_t k, Scratch& scratch) const;
+  void moveImage(void* buffer, size_t from, size_t to) const;
   void finish(Slot& slot) const;
+  // Where image k of a batch buffer goes: its float rows, or its params rows and pixels (raw).
+  float* floatsOf(void* buffer, size_t k) const;
+  float* paramsOf(void* buffer, size_t k) const;
+  uint8_t* pixelsOf(void* buffer, size_t k) const;
   void busyChange(int delta);
 
   PipelineConfig config_;

@@ -1,0 +1,109 @@
+// Host staging memory, deferred release of what queued copies still read, and ordering between
+// streams with events: the pieces that let uploads, downloads and device-to-device copies run
+// asynchronously on the GPU instead of blocking the stream's host thread.
+#include <string>
+
+#include "alexnet/error.hpp"
+#include "cuda_backend.hpp"
+
+namespace alexnet::cuda {
+
+void CudaBackend::enablePeerAccess() {
+  // Direct GPU-to-GPU copies where the hardware allows (NVLink, or PCIe peer-to-peer); elsewhere
+  // cudaMemcpyPeerAsync stages through host memory by itself.
+  int count = 0;
+  check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  for (int peer = 0; peer < count; ++peer) {
+    if (peer == device_) continue;
+    int possible = 0;
+    check(cudaDeviceCanAccessPeer(&possible, device_, peer), "cudaDeviceCanAccessPeer");
+    if (!possible) continue;
+    const cudaError_t status = cudaDeviceEnablePeerAccess(peer, 0);
+    if (status == cudaErrorPeerAccessAlreadyEnabled) {
+      cudaGetLastError();  // another stream of this GPU enabled it first; not an error
+      continue;
+    }
+    check(status, "cudaDeviceEnablePeerAccess");
+  }
+}
+
+void CudaBackend::setBlockSource(BlockSource* source) {
+  // The stream is idle here (the device sets its cache before any work and clears it after its
+  // stream has stopped), so blocks can go back to whichever cache they came from.
+  bind();
+  workspace_.release(stream_.get());
+  scratch_.release(stream_.get());
+  blocks_ = source;
+}
+
+void* CudaBackend::allocateHost(size_t bytes) {
+  bind();  // the staging cache may call from any thread
+  void* ptr = nullptr;
+  // Portable: page-locked for every GPU, so a staging block can feed a copy to any of them.
+  const cudaError_t status = cudaHostAlloc(&ptr, bytes == 0 ? 1 : bytes, cudaHostAllocPortable);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    throw Error("OUT_OF_MEMORY",
+                "cudaHostAlloc of " + std::to_string(bytes) + " bytes of page-locked host memory failed",
+                "cudaHostAlloc", "free host memory, or call emptyCache() to return cached staging blocks");
+  }
+  check(status, "cudaHostAlloc");
+  return ptr;
+}
+
+void CudaBackend::deallocateHost(void* ptr, size_t /*bytes*/) {
+  if (ptr == nullptr) return;
+  check(cudaFreeHost(ptr), "cudaFreeHost");
+}
+
+void CudaBackend::releaseFinished() {
+  while (!retained_.empty()) {
+    const cudaError_t status = cudaEventQuery(retained_.front().done.get());
+    if (status == cudaErrorNotReady) return;
+    check(status, "cudaEventQuery");  // a failed stream: keep the resources, report the error
+    retained_.pop_front();
+  }
+}
+
+void CudaBackend::retainUntilDone(std::shared_ptr<void> resource) {
+  if (!resource) return;
+  bind();
+  releaseFinished();
+  cudaEvent_t event = nullptr;
+  check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+  Event done(event);
+  check(cudaEventRecord(event, stream_.get()), "cudaEventRecord");
+  retained_.push_back({std::move(done), std::move(resource)});
+}
+
+std::shared_ptr<void> CudaBackend::recordEvent() {
+  bind();
+  cudaEvent_t event = nullptr;
+  check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+  std::shared_ptr<void> owned(static_cast<void*>(event),
+                              [](void* e) { (void)cudaEventDestroy(static_cast<cudaEvent_t>(e)); });
+  check(cudaEventRecord(event, stream_.get()), "cudaEventRecord");
+  return owned;
+}
+
+void CudaBackend::waitEvent(const std::shared_ptr<void>& event) {
+  if (!event) return;
+  bind();
+  check(cudaStreamWaitEvent(stream_.get(), static_cast<cudaEvent_t>(event.get()), 0),
+        "cudaStreamWaitEvent");
+}
+
+void CudaBackend::copyFromPeer(void* dst, const void* src, int srcDevice, size_t bytes) {
+  if (bytes == 0) return;
+  bind();
+  if (srcDevice == device_) {
+    // Another stream of this GPU: an ordinary on-device copy.
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_.get()),
+          "cudaMemcpyAsync");
+    return;
+  }
+  check(cudaMemcpyPeerAsync(dst, device_, src, srcDevice, bytes, stream_.get()),
+        "cudaMemcpyPeerAsync");
+}
+
+}  // namespace alexnet::cuda
