@@ -72,7 +72,10 @@ interface Row { name: string; ms: number; rate: number; unit: string; torchMs?: 
 
 async function timeCase(c: BenchCase): Promise<Row> {
   const step = setup(c);
-  for (let i = 0; i < 2; i++) step().forEach((t) => t.dispose()); // warm-up: primitive creation, caches
+  // Warm-up as deep as the timed loop: the stream lags behind this thread, so `iters` queued steps
+  // hold `iters` sets of outputs, and fresh blocks would be timed with their first-touch page
+  // faults (64 MB for fc7's weight gradient) instead of the steady state.
+  for (let i = 0; i < Math.max(2, iters); i++) step().forEach((t) => t.dispose());
   await synchronize(device);
   const started = performance.now();
   for (let i = 0; i < iters; i++) step().forEach((t) => t.dispose());

