@@ -26,7 +26,7 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++1y"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-O3", "-ffp-contract=off"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-O3", "-ffp-contract=off", "-fno-math-errno"],
       "libraries": ["-ldnnl", "-fopenmp", "-ldl", "-lpthread", "-lturbojpeg", "-ljpeg", "-lpng", "-lz"]
     }
   ]

@@ -30,6 +30,19 @@ void windowScale(const LrnGeometry& g, const float* x, float* scale, float* runn
   }
 }
 
+// out[i] = s[i]^-beta. For the paper's beta = 3/4 as 1 / (sqrt(s) * sqrt(sqrt(s))): a few ulp from
+// pow, and vectorised, where a pow call per element (~25 ns) was most of this op's time.
+void negativePower(const float* s, float* out, long count, float beta) {
+  if (beta == 0.75f) {
+    for (long i = 0; i < count; ++i) {
+      const float root = std::sqrt(s[i]);
+      out[i] = 1.0f / (root * std::sqrt(root));
+    }
+  } else {
+    for (long i = 0; i < count; ++i) out[i] = std::pow(s[i], -beta);
+  }
+}
+
 }  // namespace
 
 void lrnForwardPlain(const LrnGeometry& g, const float* x, float* y) {
@@ -41,7 +54,8 @@ void lrnForwardPlain(const LrnGeometry& g, const float* x, float* y) {
     for (int n = 0; n < g.n; ++n) {
       const float* xn = x + n * image;
       windowScale(g, xn, scale.data(), running.data());
-      for (long i = 0; i < image; ++i) y[n * image + i] = xn[i] * std::pow(scale[i], -g.beta);
+      negativePower(scale.data(), scale.data(), image, g.beta);
+      for (long i = 0; i < image; ++i) y[n * image + i] = xn[i] * scale[i];
     }
   }
 }
@@ -53,13 +67,14 @@ void lrnBackwardPlain(const LrnGeometry& g, const float* dy, const float* x, con
 #pragma omp parallel
   {
     std::vector<float> scale(static_cast<size_t>(image)), ratio(static_cast<size_t>(image)),
-        running(static_cast<size_t>(plane));
+        power(static_cast<size_t>(image)), running(static_cast<size_t>(plane));
 #pragma omp for schedule(static)
     for (int n = 0; n < g.n; ++n) {
       const float *xn = x + n * image, *yn = y + n * image, *dyn = dy + n * image;
       float* dxn = dx + n * image;
       windowScale(g, xn, scale.data(), running.data());
       for (long i = 0; i < image; ++i) ratio[i] = dyn[i] * yn[i] / scale[i];
+      negativePower(scale.data(), power.data(), image, g.beta);
       // Running window sum of ratio, the same way as the sum of squares.
       for (long p = 0; p < plane; ++p) running[p] = 0.0f;
       for (int j = 0; j < std::min(half, g.c); ++j)
@@ -72,7 +87,7 @@ void lrnBackwardPlain(const LrnGeometry& g, const float* dy, const float* x, con
           for (long p = 0; p < plane; ++p) running[p] -= ratio[leave * plane + p];
         for (long p = 0; p < plane; ++p) {
           const long i = c * plane + p;
-          dxn[i] = dyn[i] * std::pow(scale[i], -g.beta) - twoAlphaBeta * xn[i] * running[p];
+          dxn[i] = dyn[i] * power[i] - twoAlphaBeta * xn[i] * running[p];
         }
       }
     }
