@@ -66,7 +66,7 @@ export const presets = {
    * convolutions, 1024-1024 FC), conv1 stride 4, every other layer as in the paper; He init; lr
    * 0.01 for 13 epochs, then 0.001 for 5. Measured on the 2-core machine: ~2200-2600 img/s (about
    * 27 s per epoch with evaluation), 88.6% test accuracy after 8 epochs (PyTorch with the same
-   * recipe: 88.6% too), 90.65% after the 18 epochs in 8 m 45 s. With the paper's N(0, 0.01²) init such a
+   * recipe: 88.6% too), 90.54% after the 18 epochs in 8 m 01 s. With the paper's N(0, 0.01²) init such a
    * small network stays at 10% accuracy for a whole epoch (measured in PyTorch).
    */
   'fashion-mnist-quick': {
