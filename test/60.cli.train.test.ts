@@ -53,6 +53,17 @@ describe('alexnet train / eval / predict / plot on Fashion-MNIST', function () {
     expect(device.top1Error).to.equal(host.top1Error);
   });
 
+  it('--devices with the same device twice trains the two columns on two streams of it; one device evaluates the result', async () => {
+    const cols = join(dir, 'columns');
+    const r = await runCli(['train', '--devices', 'cpu:0,cpu:0', '--limit', '1024', '--epochs', '1', '--out', cols, '--progress', 'plain']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/two columns on cpu:0 \+ cpu:0\/1/);
+    const m = /test accuracy (\d+\.\d+)%/.exec(r.stdout);
+    const e = await runCli(['eval', join(cols, 'last.safetensors'), '--json']);
+    expect(e.code, e.stderr).to.equal(0);
+    expect(100 * (1 - JSON.parse(e.stdout).top1Error)).to.be.closeTo(Number(m![1]), 0.006);
+  });
+
   it('predict gives the top-5 classes of image files with probabilities', async () => {
     const test = await fashionMnist({ split: 'test' });
     const files: string[] = [];

@@ -197,6 +197,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     trainer.stop();
   };
   process.on('SIGINT', onSigint);
+  // The devices in use: the same device twice becomes two streams of it (cuda:0 and cuda:0/1).
+  let streams = columns ?? [device];
   try {
     const train = await trainLoader(trainSet, config.data, { batchSize: config.batchSize, seed: config.seed, workers, augmentOn });
     loaders.push(train);
@@ -205,8 +207,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const model = columns
       ? new TwoColumnAlexNet({ ...config.model, seed: config.seed, devices: [columns[0]!, columns[1]!] })
       : alexnet({ ...config.model, seed: config.seed, device });
+    if (model instanceof TwoColumnAlexNet) streams = model.devices;
     const { device: _ignored, ...modelConfig } = model.config;
-    process.stderr.write(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${columns ? `two columns on ${columns.join(' + ')}` : device}), ` +
+    process.stderr.write(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${columns ? `two columns on ${streams.join(' + ')}` : device}), ` +
       `${config.epochs} epochs of ${train.batchesPerEpoch} batches of ${config.batchSize}; output in ${out}\n`);
     trainer = new Trainer({
       model, train, val: test, epochs: config.epochs, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay,
@@ -232,6 +235,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     for (const l of loaders) await l.close();
     // Let queued device work finish before the process exits (also after an error).
-    for (const d of columns ?? [device]) await synchronize(d).catch(() => undefined);
+    for (const d of streams) await synchronize(d).catch(() => undefined);
   }
 }
