@@ -43,6 +43,11 @@ for (const devices of columnDevices()) {
     it('has the one-device network\'s weights for the same seed, and its checkpoint names', async () => {
       const one = alexnet({ ...options, device: d0 });
       const two = new TwoColumnAlexNet({ ...options, devices });
+      const viaFactory = alexnet({ ...options, columns: 2, devices });
+      expect(viaFactory).to.be.instanceOf(TwoColumnAlexNet);
+      await expectSameRecords(viaFactory.stateDict(), one.stateDict(), 'weight (alexnet({ columns: 2 }))');
+      viaFactory.dispose();
+      expect(() => alexnet({ ...options, columns: 3 } as never)).to.throw(RangeError, /options.columns must be 1 or 2, got 3/);
       // The same device twice: the second column runs on another stream of it.
       if (devices[0] === devices[1]) expect(two.devices).to.deep.equal([devices[0], `${devices[0]}/1`]);
       await expectSameRecords(two.stateDict(), one.stateDict(), 'weight');

@@ -1,5 +1,6 @@
 // The network of Krizhevsky, Sutskever & Hinton (2012), on one device: the paper's two columns are
-// channel groups (groups = 2 in conv2, conv4, conv5), which is the same function.
+// channel groups (groups = 2 in conv2, conv4, conv5), which is the same function. `alexnet({ columns:
+// 2, devices })` builds the split across two devices instead (./two_column.ts).
 import { checkDevice } from '../device.js';
 import { Conv2d } from '../nn/conv2d.js';
 import { Dropout } from '../nn/dropout.js';
@@ -12,6 +13,8 @@ import { ReLU } from '../nn/relu.js';
 import { Sequential } from '../nn/sequential.js';
 import { describe, finite, integer, positiveInteger, seed as seedArg } from '../validate.js';
 import { initialize, type InitScheme } from './init.js';
+// A cycle (two_column.ts builds on this file), used only when the functions run.
+import { TwoColumnAlexNet, type TwoColumnOptions } from './two_column.js';
 
 export interface AlexNetOptions {
   /** Output classes (1000 for ImageNet). */
@@ -118,7 +121,32 @@ export class AlexNet extends Sequential {
 }
 
 /** Builds the paper's network (or a variant for ablations), initialised from `seed`. */
-export function alexnet(options: AlexNetOptions = {}): AlexNet {
+/** The paper's two-device split: `alexnet({ ...options, columns: 2, devices: ['cuda:0', 'cuda:1'] })`. */
+export interface TwoColumnRequest extends TwoColumnOptions {
+  columns: 2;
+}
+
+/**
+ * The network on one device (`columns` 1, the default: conv2/4/5 as grouped convolutions), or in
+ * the paper's two columns on `devices` (`columns: 2`; the same device twice runs the columns on two
+ * streams of it). With the same options and seed both are the same function with the same weights.
+ */
+// (The one-device signature last: it is the one ReturnType<typeof alexnet> sees.)
+export function alexnet(options: TwoColumnRequest): TwoColumnAlexNet;
+export function alexnet(options?: AlexNetOptions & { columns?: 1 }): AlexNet;
+export function alexnet(options: (AlexNetOptions & { columns?: 1 }) | TwoColumnRequest = {}): AlexNet | TwoColumnAlexNet {
+  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const columns = (options as { columns?: unknown }).columns;
+  if (columns === 2) {
+    const { columns: _two, ...rest } = options as TwoColumnRequest;
+    return new TwoColumnAlexNet(rest);
+  }
+  if (columns !== undefined && columns !== 1) throw new RangeError(`options.columns must be 1 or 2, got ${describe(columns)}`);
+  const { columns: _one, ...oneDevice } = options as AlexNetOptions & { columns?: 1 };
+  return oneDeviceAlexNet(oneDevice);
+}
+
+function oneDeviceAlexNet(options: AlexNetOptions): AlexNet {
   const config = resolveAlexNetOptions(options);
   checkDevice(config.device);
   let layers = layerList(config);
