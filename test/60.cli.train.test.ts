@@ -89,6 +89,9 @@ describe('alexnet train / eval / predict / plot on Fashion-MNIST', function () {
     expect(rows[0].top[0].name).to.equal(test.classNames[rows[0].top[0].class]);
     const text = await runCli(['predict', '-c', run, files[0]!]);
     expect(text.stdout).to.match(/test0\.png\n( +\d+\.\d\d% .+ \(\d\)\n){5}/);
+    // The crop and the mean applied on the device: the same probabilities.
+    const onDevice = await runCli(['predict', '--checkpoint', run, ...files, '--json', '--augment-on', 'device']);
+    expect(onDevice.stdout).to.equal(r.stdout);
   });
 
   it('plot draws the curves as a PNG', async () => {

@@ -4,7 +4,7 @@ import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
 import { predict } from '../train/predict.js';
 import { loadModels } from '../train/load_model.js';
 import { intFlag, parse, usage } from './args.js';
-import { evalLoader, statsFromTensors, type Preprocessing } from './data.js';
+import { augmentOnFlag, evalLoader, statsFromTensors, type Preprocessing } from './data.js';
 import { imageFiles } from '../data/index.js';
 
 export const predictHelp = `Usage: alexnet predict --checkpoint PATH [--checkpoint PATH ...] IMAGE... [options]
@@ -17,6 +17,8 @@ are averaged.
   --top N            classes per image (default 5)
   --ten-crop         average over ten crops per image
   --device DEV       default: the best available
+  --augment-on WHERE host or device: where the crops and the mean are applied (default: device on
+                     CUDA, host on CPU); the numbers are the same either way
   --json             one JSON object per image
   -h, --help`;
 
@@ -24,7 +26,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const c = 'predict';
   const { values: v, positionals } = parse(c, argv, {
     checkpoint: { type: 'string', multiple: true, short: 'c' }, top: { type: 'string' }, 'ten-crop': { type: 'boolean' },
-    device: { type: 'string' }, json: { type: 'boolean' },
+    device: { type: 'string' }, json: { type: 'boolean' }, 'augment-on': { type: 'string' },
   }, true);
   if (v.help) {
     console.log(predictHelp);
@@ -36,6 +38,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const wantedTop = intFlag(c, 'top', v.top, 1) ?? 5;
   const device = typeof v.device === 'string' ? v.device : defaultDevice();
   checkDevice(device);
+  const augmentOn = augmentOnFlag(c, v['augment-on'], device);
   const first = await loadCheckpoint(checkpointPath(checkpoints[0]!, 'best'));
   const data = (first.state.training as { data?: Preprocessing }).data;
   if (!data) usage(c, `${first.file} does not record how its images were prepared (it was not written by alexnet train)`);
@@ -46,7 +49,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const names = classNames ?? Array.from({ length: classes }, (_, i) => String(i));
   if (names.length !== classes) usage(c, `${first.file} names ${names.length} classes but its model has ${classes}`);
   const ds = await imageFiles(positionals, { channels: data.channels, classNames: names });
-  const loader = await evalLoader(ds, data, statsFromTensors(first.extra), { batchSize: 32, seed: 0, tenCrop: Boolean(v['ten-crop']) });
+  const loader = await evalLoader(ds, data, statsFromTensors(first.extra), { batchSize: 32, seed: 0, tenCrop: Boolean(v['ten-crop']), augmentOn });
   try {
     for (const p of await predict(models, loader, { top })) {
       const file = positionals[p.index];
