@@ -49,6 +49,12 @@ Tensor Tensor::empty(Device& device, const Shape& shape, DType dtype) {
 Tensor Tensor::fromHost(Device& device, const void* data, const Shape& shape, DType dtype) {
   Tensor t = empty(device, shape, dtype);
   const size_t bytes = t.bytes();
+  if (device.kind() == DeviceKind::Cpu) {
+    // Host memory that no queued work uses: a block returns to the cache only after the last job
+    // holding it has run, and CPU jobs are finished when they return. So copy straight in.
+    std::memcpy(t.storage_->data(), data, bytes);
+    return t;
+  }
   std::shared_ptr<uint8_t> staged = device.stagingBuffer(bytes);
   std::memcpy(staged.get(), data, bytes);
   auto storage = t.storage_;
@@ -86,6 +92,27 @@ void Tensor::toHost(void* out) const {
   std::memcpy(out, download.data.get(), download.size);
 }
 
+namespace {
+
+// Queues `work` on `stream`; the future holds what it returns, or its error (which also stays the
+// stream's, for its next fence).
+std::shared_future<std::shared_ptr<void>> submitForResult(
+    Stream& stream, std::function<std::shared_ptr<void>(Backend&)> work) {
+  auto promise = std::make_shared<std::promise<std::shared_ptr<void>>>();
+  std::shared_future<std::shared_ptr<void>> result = promise->get_future().share();
+  stream.submit([work = std::move(work), promise](Backend& backend) {
+    try {
+      promise->set_value(work(backend));
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+      throw;
+    }
+  });
+  return result;
+}
+
+}  // namespace
+
 Tensor Tensor::to(Device& target) const {
   Tensor result = empty(target, shape_, dtype_);
   auto src = storage_;
@@ -102,16 +129,9 @@ Tensor Tensor::to(Device& target) const {
   // directions cannot deadlock: the target's job waits only for the source's, queued first.
   if (target.kind() == source.kind()) {
     auto snapshot = std::make_shared<Storage>(source, size);
-    auto recorded = std::make_shared<std::promise<std::shared_ptr<void>>>();
-    std::shared_future<std::shared_ptr<void>> event = recorded->get_future().share();
-    source.stream().submit([src, snapshot, size, recorded](Backend& backend) {
-      try {
-        backend.copyOnDevice(snapshot->data(), src->data(), size);
-        recorded->set_value(backend.recordEvent());
-      } catch (...) {
-        recorded->set_exception(std::current_exception());
-        throw;
-      }
+    auto event = submitForResult(source.stream(), [src, snapshot, size](Backend& backend) {
+      backend.copyOnDevice(snapshot->data(), src->data(), size);
+      return backend.recordEvent();
     });
     const int srcIndex = source.index();
     target.stream().submit([dst, snapshot, size, event, srcIndex](Backend& backend) {
@@ -124,19 +144,12 @@ Tensor Tensor::to(Device& target) const {
   // CPU <-> GPU: download into a staging buffer of the GPU side (page-locked), then upload.
   Device& gpu = target.kind() == DeviceKind::Cuda ? target : source;
   std::shared_ptr<uint8_t> staged = gpu.stagingBuffer(size);
-  auto downloaded = std::make_shared<std::promise<void>>();
-  std::shared_future<void> ready = downloaded->get_future().share();
-  source.stream().submit([src, staged, size, downloaded](Backend& backend) {
-    try {
-      backend.copyToHost(staged.get(), src->data(), size);
-      downloaded->set_value();
-    } catch (...) {
-      downloaded->set_exception(std::current_exception());
-      throw;
-    }
+  auto downloaded = submitForResult(source.stream(), [src, staged, size](Backend& backend) {
+    backend.copyToHost(staged.get(), src->data(), size);  // complete on return
+    return std::shared_ptr<void>();
   });
-  target.stream().submit([dst, staged, size, ready](Backend& backend) {
-    ready.get();
+  target.stream().submit([dst, staged, size, downloaded](Backend& backend) {
+    downloaded.get();
     backend.copyFromHost(dst->data(), staged.get(), size);
     backend.retainUntilDone(staged);
   });
