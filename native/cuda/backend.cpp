@@ -48,7 +48,7 @@ CudaBackend::~CudaBackend() {
   // a destructor must not throw, and a failed context has nothing left to wait for.
   (void)cudaSetDevice(device_);
   (void)cudaStreamSynchronize(stream_.get());
-  retained_.clear();
+  releaseAll();
   workspace_.release(nullptr);  // the stream is idle
   scratch_.release(nullptr);
 }
@@ -123,7 +123,7 @@ void CudaBackend::copy2D(void* dst, size_t dstPitch, const void* src, size_t src
 void CudaBackend::synchronize() {
   bind();
   check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
-  retained_.clear();  // everything queued has run
+  releaseAll();  // everything queued has run
 }
 
 // ---- elementwise, losses, optimisation ------------------------------------------------------

@@ -102,8 +102,9 @@ class CudaBackend final : public Backend {
 
   void bind() const;  // makes device_ current on the calling thread
   void enablePeerAccess();
-  // Drops the retained resources whose work has run (all of them after a synchronize).
+  // Drops the retained resources whose work has run; releaseAll() when the stream is idle.
   void releaseFinished();
+  void releaseAll();
   ConvPlanData& convPlan(const ConvGeometry& g);
   void* workspace(size_t bytes);
   float* rowScratch(size_t floats);
@@ -118,8 +119,10 @@ class CudaBackend final : public Backend {
   ScratchBuffer workspace_;        // cuDNN workspaces, grow-only
   ScratchBuffer scratch_;          // per-row partial results of the loss and metric kernels
   std::map<ConvKey, std::unique_ptr<ConvPlanData>> convPlans_;
+  // Shared with the events recordEvent() hands out, which may outlive the backend.
+  std::shared_ptr<EventPool> events_ = std::make_shared<EventPool>();
   struct Retained {
-    Event done;  // recorded after the work that uses the resource
+    cudaEvent_t done;  // from events_, recorded after the work that uses the resource
     std::shared_ptr<void> resource;
   };
   std::deque<Retained> retained_;

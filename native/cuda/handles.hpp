@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <type_traits>
+#include <vector>
 
 #include "alexnet/backend.hpp"
 #include "check.hpp"
@@ -24,7 +26,42 @@ using UniqueHandle =
     std::unique_ptr<std::remove_pointer_t<Handle>, detail::HandleDeleter<Handle, Destroy>>;
 
 using Stream = UniqueHandle<cudaStream_t, cudaStreamDestroy>;
-using Event = UniqueHandle<cudaEvent_t, cudaEventDestroy>;
+
+// Reusable CUDA events (timing off). Recording one for every upload and every exchange would
+// otherwise create and destroy events each training step. Thread-safe: an event recorded on one
+// stream is handed back from the thread of the stream that waited for it. Re-recording an event
+// after giving it back is safe: cudaStreamWaitEvent waits for the record made before the call.
+class EventPool {
+ public:
+  EventPool() = default;
+  EventPool(const EventPool&) = delete;
+  EventPool& operator=(const EventPool&) = delete;
+  ~EventPool() {
+    for (cudaEvent_t e : free_) (void)cudaEventDestroy(e);
+  }
+  // Call with the pool's device current.
+  cudaEvent_t take() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_.empty()) {
+        cudaEvent_t e = free_.back();
+        free_.pop_back();
+        return e;
+      }
+    }
+    cudaEvent_t e = nullptr;
+    check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+    return e;
+  }
+  void give(cudaEvent_t e) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(e);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<cudaEvent_t> free_;
+};
 using CudnnHandle = UniqueHandle<cudnnHandle_t, cudnnDestroy>;
 using CublasHandle = UniqueHandle<cublasHandle_t, cublasDestroy_v2>;
 using TensorDesc = UniqueHandle<cudnnTensorDescriptor_t, cudnnDestroyTensorDescriptor>;

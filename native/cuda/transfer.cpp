@@ -58,30 +58,37 @@ void CudaBackend::deallocateHost(void* ptr, size_t /*bytes*/) {
 
 void CudaBackend::releaseFinished() {
   while (!retained_.empty()) {
-    const cudaError_t status = cudaEventQuery(retained_.front().done.get());
+    const cudaError_t status = cudaEventQuery(retained_.front().done);
     if (status == cudaErrorNotReady) return;
     check(status, "cudaEventQuery");  // a failed stream: keep the resources, report the error
+    events_->give(retained_.front().done);
     retained_.pop_front();
   }
+}
+
+void CudaBackend::releaseAll() {
+  for (const Retained& r : retained_) events_->give(r.done);
+  retained_.clear();
 }
 
 void CudaBackend::retainUntilDone(std::shared_ptr<void> resource) {
   if (!resource) return;
   bind();
   releaseFinished();
-  cudaEvent_t event = nullptr;
-  check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreateWithFlags");
-  Event done(event);
-  check(cudaEventRecord(event, stream_.get()), "cudaEventRecord");
-  retained_.push_back({std::move(done), std::move(resource)});
+  cudaEvent_t done = events_->take();
+  const cudaError_t status = cudaEventRecord(done, stream_.get());
+  if (status != cudaSuccess) events_->give(done);
+  check(status, "cudaEventRecord");
+  retained_.push_back({done, std::move(resource)});
 }
 
 std::shared_ptr<void> CudaBackend::recordEvent() {
   bind();
-  cudaEvent_t event = nullptr;
-  check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreateWithFlags");
-  std::shared_ptr<void> owned(static_cast<void*>(event),
-                              [](void* e) { (void)cudaEventDestroy(static_cast<cudaEvent_t>(e)); });
+  cudaEvent_t event = events_->take();
+  // The waiting stream's job drops the last reference, which hands the event back to this pool.
+  std::shared_ptr<void> owned(static_cast<void*>(event), [pool = events_](void* e) {
+    pool->give(static_cast<cudaEvent_t>(e));
+  });
   check(cudaEventRecord(event, stream_.get()), "cudaEventRecord");
   return owned;
 }
