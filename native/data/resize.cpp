@@ -109,29 +109,16 @@ ALEXNET_DATA_KERNEL void toBytes(const float* __restrict in, size_t n, uint8_t* 
 // value changes nothing), so the loop unrolls.
 // The float results go to `row` (each pixel's spare lane is overwritten by the next pixel); one
 // vectorised toBytes pass then rounds the row: cheaper than extracting bytes pixel by pixel.
+// K > 0: a tap count fixed at compile time (the loop unrolls); K = 0: `taps` at run time.
 template <int K>
 ALEXNET_DATA_KERNEL void horizontalRgb(const float* __restrict in, int size, const int32_t* starts,
-                                       const float* weights, int maxTaps, float* __restrict row) {
+                                       const float* weights, int maxTaps, int taps, float* __restrict row) {
+  const int n = K > 0 ? K : taps;
   for (int x = 0; x < size; ++x) {
     const float* p = in + static_cast<size_t>(starts[x]) * 3;
     const float* w = weights + static_cast<size_t>(x) * maxTaps;
     Float4 acc = {0, 0, 0, 0};
-    for (int t = 0; t < K; ++t) {
-      Float4 v;
-      std::memcpy(&v, p + 3 * t, sizeof v);
-      acc += w[t] * v;
-    }
-    std::memcpy(row + 3 * x, &acc, sizeof acc);
-  }
-}
-
-void horizontalRgbAny(const float* in, int size, const int32_t* starts, const float* weights, int maxTaps, int taps,
-                      float* row) {
-  for (int x = 0; x < size; ++x) {
-    const float* p = in + static_cast<size_t>(starts[x]) * 3;
-    const float* w = weights + static_cast<size_t>(x) * maxTaps;
-    Float4 acc = {0, 0, 0, 0};
-    for (int t = 0; t < taps; ++t) {
+    for (int t = 0; t < n; ++t) {
       Float4 v;
       std::memcpy(&v, p + 3 * t, sizeof v);
       acc += w[t] * v;
@@ -143,13 +130,13 @@ void horizontalRgbAny(const float* in, int size, const int32_t* starts, const fl
 void horizontalRgbK(const float* in, int size, const int32_t* starts, const float* weights, int maxTaps, int taps,
                     float* row) {
   switch (taps) {
-    case 1: return horizontalRgb<1>(in, size, starts, weights, maxTaps, row);
-    case 2: return horizontalRgb<2>(in, size, starts, weights, maxTaps, row);
-    case 3: return horizontalRgb<3>(in, size, starts, weights, maxTaps, row);
-    case 4: return horizontalRgb<4>(in, size, starts, weights, maxTaps, row);
-    case 5: return horizontalRgb<5>(in, size, starts, weights, maxTaps, row);
-    case 6: return horizontalRgb<6>(in, size, starts, weights, maxTaps, row);
-    default: return horizontalRgbAny(in, size, starts, weights, maxTaps, taps, row);
+    case 1: return horizontalRgb<1>(in, size, starts, weights, maxTaps, taps, row);
+    case 2: return horizontalRgb<2>(in, size, starts, weights, maxTaps, taps, row);
+    case 3: return horizontalRgb<3>(in, size, starts, weights, maxTaps, taps, row);
+    case 4: return horizontalRgb<4>(in, size, starts, weights, maxTaps, taps, row);
+    case 5: return horizontalRgb<5>(in, size, starts, weights, maxTaps, taps, row);
+    case 6: return horizontalRgb<6>(in, size, starts, weights, maxTaps, taps, row);
+    default: return horizontalRgb<0>(in, size, starts, weights, maxTaps, taps, row);
   }
 }
 
