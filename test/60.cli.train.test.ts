@@ -49,6 +49,7 @@ describe('alexnet train / eval / predict / plot on Fashion-MNIST', function () {
     // Crops and the mean applied on the device (--augment-on; the CPU's default is the host): the same numbers.
     const args = ['eval', last, '--json', '--ten-crop', '--limit', '500'];
     const [host, device] = [JSON.parse((await runCli(args)).stdout), JSON.parse((await runCli([...args, '--augment-on', 'device'])).stdout)];
+    expect([host.augmentOn, device.augmentOn]).to.deep.equal(['host', 'device']);
     expect(device.loss).to.equal(host.loss);
     expect(device.top1Error).to.equal(host.top1Error);
   });

@@ -73,6 +73,10 @@ export interface LoaderSettings {
  * the bus. On a CPU device the host threads do it, where it overlaps with the computation instead
  * of queuing on the device's own stream ahead of the network. Both give the same numbers.
  */
+/** The --augment-on line of the eval and predict help. */
+export const AUGMENT_ON_HELP = `  --augment-on WHERE host or device: where the crops and the mean are applied (default: device on
+                     CUDA, host on CPU); the numbers are the same either way`;
+
 export function augmentOnFlag(command: string, value: unknown, device: string): 'host' | 'device' {
   return choiceFlag(command, 'augment-on', value, ['host', 'device'] as const) ?? (device.startsWith('cuda') ? 'device' : 'host');
 }

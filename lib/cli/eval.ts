@@ -6,7 +6,7 @@ import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadModels } from '../train/load_model.js';
 import { choiceFlag, intFlag, parse, usage } from './args.js';
-import { augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
+import { AUGMENT_ON_HELP, augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
 
 export const evalHelp = `Usage: alexnet eval CHECKPOINT... [options]
 
@@ -21,8 +21,7 @@ split; with several, their softmax outputs are averaged (an ensemble, as in the 
   --batch-size N     default 128
   --device DEV       default: the best available
   --workers N        data pipeline threads
-  --augment-on WHERE host or device: where the crops and the mean are applied (default: device on
-                     CUDA, host on CPU); the numbers are the same either way
+${AUGMENT_ON_HELP}
   --json             print the result as JSON
   -h, --help`;
 
@@ -60,7 +59,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     loader = await evalLoader(ds, { ...data, dataset }, statsFromTensors(first.extra), { batchSize, seed: 0, workers, tenCrop: Boolean(v['ten-crop']), augmentOn });
     const r = await evaluate(models, loader);
     await synchronize(device);
-    if (v.json) console.log(JSON.stringify({ checkpoints: positionals, dataset, split, ...r }));
+    if (v.json) console.log(JSON.stringify({ checkpoints: positionals, dataset, split, augmentOn: loader.augmentOn, ...r }));
     else console.log(`${dataset} ${split}: top-1 error ${(100 * r.top1Error).toFixed(2)}% (accuracy ${(100 * (1 - r.top1Error)).toFixed(2)}%), ` +
       `top-5 error ${(100 * r.top5Error).toFixed(2)}%, loss ${r.loss.toFixed(4)} on ${r.images} images` +
       `${r.crops === 10 ? ', ten crops' : ''}${r.models > 1 ? `, ensemble of ${r.models}` : ''} (${r.seconds.toFixed(1)} s)`);

@@ -4,7 +4,7 @@ import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
 import { predict } from '../train/predict.js';
 import { loadModels } from '../train/load_model.js';
 import { intFlag, parse, usage } from './args.js';
-import { augmentOnFlag, evalLoader, statsFromTensors, type Preprocessing } from './data.js';
+import { AUGMENT_ON_HELP, augmentOnFlag, evalLoader, statsFromTensors, type Preprocessing } from './data.js';
 import { imageFiles } from '../data/index.js';
 
 export const predictHelp = `Usage: alexnet predict --checkpoint PATH [--checkpoint PATH ...] IMAGE... [options]
@@ -17,8 +17,7 @@ are averaged.
   --top N            classes per image (default 5)
   --ten-crop         average over ten crops per image
   --device DEV       default: the best available
-  --augment-on WHERE host or device: where the crops and the mean are applied (default: device on
-                     CUDA, host on CPU); the numbers are the same either way
+${AUGMENT_ON_HELP}
   --json             one JSON object per image
   -h, --help`;
 
