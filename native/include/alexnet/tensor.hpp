@@ -42,7 +42,8 @@ class Tensor {
   Tensor() = default;
   // Uninitialised storage on the device.
   static Tensor empty(Device& device, const Shape& shape, DType dtype = DType::Float32);
-  // Copies `data` (numel * elementSize bytes) now; the upload runs on the device's stream.
+  // Reads `data` (numel * elementSize bytes) before returning: on a CPU device straight into the
+  // tensor, on a GPU into a page-locked staging block whose upload then runs on the stream.
   static Tensor fromHost(Device& device, const void* data, const Shape& shape,
                          DType dtype = DType::Float32);
 
