@@ -1,5 +1,6 @@
-// Every op, forward and backward, against the float64 PyTorch references of ../shared/oracle, on
-// every test device.
+// Every op, forward and backward, against the float64 PyTorch references (the project's own, and a
+// second independent set where present), on every test device. Cases are taken from the manifest
+// by op, so the paper-shape cases run wherever a set has them.
 //
 // Tolerances (max |got - ref| / max |ref|): torch itself in float32 lands within 1.5e-6 of these
 // references on every case (recorded in the manifest). We allow 1e-4 for single ops: 60x headroom
@@ -8,7 +9,7 @@
 // inputs, so its forward must match exactly.
 import { expect } from 'chai';
 import { Tensor, ops } from '../lib/index.js';
-import { readOracleCase, relativeError, type OracleCase } from './helpers/oracle.js';
+import { referenceSets, relativeError, type ReferenceCase as OracleCase } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
 
 const OP_TOLERANCE = 1e-4;
@@ -27,9 +28,10 @@ function expectClose(got: Float32Array, c: OracleCase, name: string, tolerance =
   expect(err, `${c.name} ${name}: relative error ${err.toExponential(2)}`).to.be.below(tolerance);
 }
 
-for (const device of testDevices()) {
-  describe(`ops against the oracle on ${device}`, () => {
-    for (const name of ['a1_conv_k11_s4_p2', 'a2_conv_grouped_k5_p2', 'a3_conv_k3_p1', 'a4_conv_rect_floor', 'a5_conv_grouped_k3_p1']) {
+for (const device of testDevices()) for (const refs of referenceSets()) {
+  const readOracleCase = (name: string) => refs.read(name);
+  describe(`ops against the ${refs.label} on ${device}`, () => {
+    for (const name of refs.casesOf('conv2d')) {
       it(`conv2d forward and backward: ${name}`, async () => {
         const c = readOracleCase(name);
         const a = c.attrs as { stride: number; pad: number; groups: number };
@@ -45,7 +47,7 @@ for (const device of testDevices()) {
       });
     }
 
-    for (const name of ['b1_lrn_paper', 'b2_lrn_paper_large', 'b3_lrn_n3_k1_a05_b05', 'b4_lrn_paper_fewchannels']) {
+    for (const name of refs.casesOf('lrn_across_channels')) {
       it(`localResponseNorm forward and backward (paper's alpha): ${name}`, async () => {
         const c = readOracleCase(name);
         const a = c.attrs as { n: number; alpha: number; beta: number; k: number };
@@ -59,7 +61,7 @@ for (const device of testDevices()) {
       });
     }
 
-    for (const name of ['c1_maxpool_13', 'c2_maxpool_27', 'c3_maxpool_55', 'c4_maxpool_rect_even']) {
+    for (const name of refs.casesOf('maxpool2d')) {
       it(`maxPool2d 3/2 forward (exact) and backward: ${name}`, async () => {
         const c = readOracleCase(name);
         const x = input(c, 'x', device);
@@ -83,7 +85,7 @@ for (const device of testDevices()) {
       expectClose(await values(grads.db), c, 'grad_bias');
     });
 
-    for (const name of ['e1_softmax_ce', 'e2_softmax_ce_large_logits']) {
+    for (const name of refs.casesOf('softmax_cross_entropy_mean')) {
       it(`softmaxCrossEntropy and softmax: ${name}`, async () => {
         const c = readOracleCase(name);
         const logits = input(c, 'logits', device);

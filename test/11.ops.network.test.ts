@@ -6,7 +6,7 @@
 // a wrong layer (flatten order, LRN alpha, group wiring) is off by O(1).
 import { expect } from 'chai';
 import { Tensor, ops } from '../lib/index.js';
-import { readOracleCase, relativeError, type OracleCase } from './helpers/oracle.js';
+import { referenceSets, relativeError, type ReferenceCase as OracleCase } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
 
 type Layer = [string, 'conv' | 'relu' | 'lrn' | 'pool' | 'flatten' | 'fc', { k?: number; s?: number; p?: number; groups?: number }];
@@ -63,8 +63,9 @@ async function runNetwork(c: OracleCase, device: string) {
   return { saved, loss: await loss, grads };
 }
 
-for (const device of testDevices()) {
-  describe(`small AlexNet from ops against the oracle on ${device}`, () => {
+for (const device of testDevices()) for (const refs of referenceSets()) {
+  const readOracleCase = (name: string) => refs.read(name);
+  describe(`small AlexNet from ops against the ${refs.label} on ${device}`, () => {
     for (const name of ['f1_alexnet_small_67', 'f2_alexnet_small_99']) {
       it(`${name}: activations, loss and every gradient`, async () => {
         const c = readOracleCase(name);

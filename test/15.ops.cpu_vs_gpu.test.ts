@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import { Tensor, ops } from '../lib/index.js';
 import { alexnetCases } from '../bench/layers.js';
-import { relativeError } from './helpers/oracle.js';
+import { relativeError } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
 
 const TOLERANCE = 1e-4;

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import {
   arrayDataset, colourOffset, colourPca, computeStats, createLoader, pixelCovariance, type Batch,
 } from '../lib/data/index.js';
-import { readOracleCase, relativeError } from './helpers/oracle.js';
+import { referenceSets, relativeError } from './helpers/references.js';
 
 const cases = ['h1_pca_color_0_255', 'h2_pca_color_0_1'] as const;
 
@@ -19,7 +19,8 @@ function toBytesNHWC(images: Float64Array, scale: number): Uint8Array {
   return out;
 }
 
-describe('data: PCA colour augmentation (oracle h1/h2)', () => {
+for (const refs of referenceSets()) describe(`data: PCA colour augmentation (${refs.label} h1/h2)`, () => {
+  const readOracleCase = (name: string) => refs.read(name);
   for (const name of cases) {
     it(`${name}: covariance, eigenvalues, eigenvectors and offsets`, () => {
       const h = readOracleCase(name);

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { Tensor, disposeAll, ops } from '../lib/index.js';
 import { Conv2d, Flatten, Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential, type Module } from '../lib/nn/index.js';
-import { readOracleCase, relativeError, type OracleCase } from './helpers/oracle.js';
+import { referenceSets, relativeError, type ReferenceCase as OracleCase } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
 
 const TOLERANCE = 1e-3;
@@ -39,8 +39,9 @@ function oracleState(c: OracleCase, net: Sequential, device: string): Record<str
   }));
 }
 
-for (const device of testDevices()) {
-  describe(`nn layers against the oracle networks (${device})`, () => {
+for (const device of testDevices()) for (const refs of referenceSets()) {
+  const readOracleCase = (name: string) => refs.read(name);
+  describe(`nn layers against the networks of the ${refs.label} (${device})`, () => {
     for (const caseName of ['f1_alexnet_small_67', 'f2_alexnet_small_99']) {
       it(`${caseName}: activations, loss and all gradients within ${TOLERANCE}`, async () => {
         const c = readOracleCase(caseName);

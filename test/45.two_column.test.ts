@@ -10,7 +10,7 @@ import { Tensor, ops, SGD } from '../lib/index.js';
 import { alexnet, type AlexNetOptions } from '../lib/models/alexnet.js';
 import { TwoColumnAlexNet, groupedLayout } from '../lib/models/two_column.js';
 import type { Module } from '../lib/nn/module.js';
-import { relativeError } from './helpers/oracle.js';
+import { relativeError } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
 
 const TOLERANCE = 1e-4;

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { Tensor, disposeAll, ops } from '../lib/index.js';
 import { Linear, Sequential } from '../lib/nn/index.js';
 import { ReduceOnPlateau, SGD, StepSchedule, makeSchedule } from '../lib/optim/index.js';
-import { readOracleCase, relativeError } from './helpers/oracle.js';
+import { referenceSets, relativeError } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
 
 // Two float32 steps of a few hundred values: rounding stays near 1e-7 relative.
@@ -11,8 +11,8 @@ const TOLERANCE = 1e-5;
 
 for (const device of testDevices()) {
   describe(`SGD, the paper's rule (${device})`, () => {
-    it('g2: two steps of a linear softmax classifier (lr 0.01 then 0.001, non-zero initial velocity)', async () => {
-      const c = readOracleCase('g2_sgd_linear_softmax');
+    for (const refs of referenceSets()) it(`g2 (${refs.label}): two steps of a linear softmax classifier (lr 0.01 then 0.001, non-zero initial velocity)`, async () => {
+      const c = refs.read('g2_sgd_linear_softmax');
       const t = (n: string) => Tensor.fromArray(c.f32(n), c.get(n).shape, device);
       const net = new Sequential([['fc', new Linear(20, 10, { device })]]);
       const init = { 'fc.weight': t('W0'), 'fc.bias': t('b0') };
