@@ -93,7 +93,8 @@ export interface NativePipeline {
 }
 
 export interface DataBinding {
-  dataReadIdx(imagesPath: string, labelsPath: string): Promise<NativeSourceInfo>;
+  /** Labels >= numClasses are a BAD_FILE naming the label file and the image. */
+  dataReadIdx(imagesPath: string, labelsPath: string, numClasses: number): Promise<NativeSourceInfo>;
   dataReadCifar10(files: string[]): Promise<NativeSourceInfo>;
   dataArraySource(pixels: Uint8Array, count: number, height: number, width: number, channels: number,
     labels: Int32Array, name: string): NativeSourceInfo;

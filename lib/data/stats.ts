@@ -1,10 +1,11 @@
 // Training-set statistics for mean subtraction and PCA colour augmentation, computed natively in
 // one pass over the prepared images and optionally cached in a file.
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 
 import { AlexNetError } from '../errors.js';
+import { readRegularFile } from '../io/regular_file.js';
 import { describe, integer } from '../validate.js';
 import { Dataset } from './dataset.js';
 import { dataBinding } from './native.js';
@@ -90,8 +91,9 @@ export async function saveStats(stats: DatasetStats, file: string): Promise<void
 export async function loadStats(file: string): Promise<DatasetStats> {
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    json = JSON.parse((await readRegularFile(file, 'statistics file')).toString('utf8')) as Record<string, unknown>;
   } catch (e) {
+    if (e instanceof AlexNetError) throw e;
     const code = (e as NodeJS.ErrnoException).code ? 'IO_ERROR' : 'BAD_FILE';
     throw new AlexNetError(`${file}: ${(e as Error).message}`, code, 'readFile');
   }
