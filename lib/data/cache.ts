@@ -1,12 +1,11 @@
 // The pre-processed image cache: every image resized and centre-cropped once, stored in one packed
 // file (native/data/include/alexnet/data/packed.hpp), so later epochs skip JPEG decoding.
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 
 import { AlexNetError } from '../errors.js';
 import { describe, integer } from '../validate.js';
 import { Dataset, fingerprintOf } from './dataset.js';
-import { dataBinding } from './native.js';
+import { dataBinding, defaultWorkers, MAX_WORKERS } from './native.js';
 
 export interface CacheOptions {
   /** Prepared square side; default dataset.defaultSize (256 for image folders). */
@@ -27,7 +26,7 @@ export async function cacheDataset(dataset: Dataset, path: string, options: Cach
   const size = integer(options.size ?? dataset.defaultSize, 'options.size', 1, 65536);
   const channels = options.channels ?? dataset.channels;
   if (channels !== 1 && channels !== 3) throw new RangeError(`options.channels must be 1 or 3, got ${describe(channels)}`);
-  const workers = integer(options.workers ?? availableParallelism(), 'options.workers', 1, 1024);
+  const workers = integer(options.workers ?? defaultWorkers(), 'options.workers', 1, MAX_WORKERS);
   const onBadImage = options.onBadImage ?? 'error';
   if (onBadImage !== 'error' && onBadImage !== 'skip')
     throw new TypeError(`options.onBadImage must be "error" or "skip", got ${describe(onBadImage)}`);

@@ -2,13 +2,12 @@
 // one pass over the prepared images and optionally cached in a file.
 import { existsSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 
 import { AlexNetError } from '../errors.js';
 import { readRegularFile } from '../io/regular_file.js';
 import { describe, integer } from '../validate.js';
 import { Dataset } from './dataset.js';
-import { dataBinding } from './native.js';
+import { dataBinding, defaultWorkers, MAX_WORKERS } from './native.js';
 
 /** Statistics of a data set's images prepared at `size` x `size` with `channels` channels. */
 export interface DatasetStats {
@@ -47,7 +46,7 @@ export async function computeStats(dataset: Dataset, options: StatsOptions = {})
   const size = integer(options.size ?? dataset.defaultSize, 'options.size', 1, 65536);
   const channels = options.channels ?? dataset.channels;
   if (channels !== 1 && channels !== 3) throw new RangeError(`options.channels must be 1 or 3, got ${describe(channels)}`);
-  const workers = integer(options.workers ?? availableParallelism(), 'options.workers', 1, 1024);
+  const workers = integer(options.workers ?? defaultWorkers(), 'options.workers', 1, MAX_WORKERS);
   const maxImages = options.maxImages === undefined ? dataset.size : integer(options.maxImages, 'options.maxImages', 1);
   const onBadImage = options.onBadImage ?? 'error';
   if (onBadImage !== 'error' && onBadImage !== 'skip')
