@@ -1,11 +1,11 @@
 // The pre-processed image cache: every image resized and centre-cropped once, stored in one packed
 // file (native/data/include/alexnet/data/packed.hpp), so later epochs skip JPEG decoding.
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 
+import { AlexNetError } from '../errors.js';
 import { describe, integer } from '../validate.js';
 import { Dataset, fingerprintOf } from './dataset.js';
-import { dataBinding } from './native.js';
+import { dataBinding, defaultWorkers, MAX_WORKERS } from './native.js';
 
 export interface CacheOptions {
   /** Prepared square side; default dataset.defaultSize (256 for image folders). */
@@ -26,7 +26,7 @@ export async function cacheDataset(dataset: Dataset, path: string, options: Cach
   const size = integer(options.size ?? dataset.defaultSize, 'options.size', 1, 65536);
   const channels = options.channels ?? dataset.channels;
   if (channels !== 1 && channels !== 3) throw new RangeError(`options.channels must be 1 or 3, got ${describe(channels)}`);
-  const workers = integer(options.workers ?? availableParallelism(), 'options.workers', 1, 1024);
+  const workers = integer(options.workers ?? defaultWorkers(), 'options.workers', 1, MAX_WORKERS);
   const onBadImage = options.onBadImage ?? 'error';
   if (onBadImage !== 'error' && onBadImage !== 'skip')
     throw new TypeError(`options.onBadImage must be "error" or "skip", got ${describe(onBadImage)}`);
@@ -43,12 +43,25 @@ export async function cacheDataset(dataset: Dataset, path: string, options: Cach
 /** Opens an existing cache file; class names default to the label numbers. */
 export async function openCache(path: string, options: { classNames?: readonly string[] } = {}): Promise<Dataset> {
   if (typeof path !== 'string') throw new TypeError(`path must be a file path, got ${describe(path)}`);
+  if (options.classNames !== undefined && !Array.isArray(options.classNames))
+    throw new TypeError(`options.classNames must be an array of strings, got ${describe(options.classNames)}`);
   const info = await dataBinding().dataOpenPacked(path);
   let max = -1;
   for (const l of info.labels) max = Math.max(max, l);
+  // Labels are class indices (the native reader refuses negative ones); a corrupt one must not
+  // become thousands of made-up classes.
+  const classes = options.classNames?.length ?? MAX_CLASSES;
+  if (max >= classes) {
+    const index = info.labels.indexOf(max);
+    throw new AlexNetError(`${path}: image ${index} has label ${max}, outside the ${classes} classes` +
+      (options.classNames ? ' of options.classNames' : ' a cache may hold'), 'BAD_FILE');
+  }
   const names = options.classNames ?? Array.from({ length: max + 1 }, (_, i) => String(i));
   return packedDataset(path, info, names, info.fingerprint);
 }
+
+/** The most classes a cache opened without class names may have. */
+const MAX_CLASSES = 1 << 16;
 
 function packedDataset(path: string, info: Awaited<ReturnType<ReturnType<typeof dataBinding>['dataOpenPacked']>>,
   classNames: readonly string[], fingerprint: bigint): Dataset {

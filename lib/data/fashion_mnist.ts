@@ -21,7 +21,10 @@ export interface FashionMnistOptions {
   channels?: 1 | 3;
 }
 
-/** Reads one split of Fashion-MNIST (or any IDX data set laid out the same way, e.g. MNIST). */
+/**
+ * Reads one split of Fashion-MNIST (or any 10-class IDX data set laid out the same way, e.g.
+ * MNIST). A label outside 0..9 is an AlexNetError BAD_FILE naming the label file and the image.
+ */
 export async function fashionMnist(options: FashionMnistOptions = {}): Promise<Dataset> {
   const { split = 'train', dir = FASHION_MNIST_DIR, channels = 1 } = options;
   if (split !== 'train' && split !== 'test')
@@ -31,10 +34,9 @@ export async function fashionMnist(options: FashionMnistOptions = {}): Promise<D
   const prefix = split === 'train' ? 'train' : 't10k';
   const images = idxFile(dir, `${prefix}-images-idx3-ubyte`);
   const labels = idxFile(dir, `${prefix}-labels-idx1-ubyte`);
-  const info = await dataBinding().dataReadIdx(images, labels);
-  let maxLabel = 0;
-  for (const l of info.labels) maxLabel = Math.max(maxLabel, l);
-  const classNames = maxLabel < 10 ? FASHION_MNIST_CLASSES : Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
+  // Ten classes, as MNIST: a label byte of 10 or more is a corrupt file, never an extra class.
+  const classNames = FASHION_MNIST_CLASSES;
+  const info = await dataBinding().dataReadIdx(images, labels, classNames.length);
   const stamp = (p: string) => { const s = statSync(p); return `${p}:${s.size}:${s.mtimeMs}`; };
   return new Dataset({
     name: `fashion-mnist/${split}`, kind: 'memory', source: info.source, labels: info.labels, classNames,

@@ -1,9 +1,10 @@
 // ImageNet-style folders: <root>/<class>/*.{jpg,jpeg,png}, classes in sorted order; or a flat
 // folder of images with a label file (validation sets).
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 
 import { AlexNetError } from '../errors.js';
+import { readRegularFile } from '../io/regular_file.js';
 import { describe } from '../validate.js';
 import { Dataset, fingerprintOf } from './dataset.js';
 import { dataBinding } from './native.js';
@@ -134,8 +135,9 @@ async function labelledFolder(root: string, labelFile: string, wanted: Set<strin
   if (typeof labelFile !== 'string') throw new TypeError(`options.labelFile must be a path, got ${describe(labelFile)}`);
   let text: string;
   try {
-    text = await readFile(labelFile, 'utf8');
+    text = (await readRegularFile(labelFile, 'label file')).toString('utf8');
   } catch (e) {
+    if (e instanceof AlexNetError) throw e;
     throw new AlexNetError(`${labelFile}: ${(e as Error).message}`, 'IO_ERROR', 'readFile');
   }
   const files = imageNames(await list(root), wanted);

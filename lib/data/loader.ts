@@ -10,14 +10,13 @@
 // the number of workers, and an epoch resumes exactly at any batch. With augmentOn: 'device' the
 // native threads stop after preparing the images: batches carry the 8-bit images and the crop of
 // every row (the same draws), and batchToDevice() crops them on the device into the same floats.
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 import { describe, finite, integer, pair, seed as seedValue } from '../validate.js';
 import { cacheDataset } from './cache.js';
 import { Dataset } from './dataset.js';
 import { DeviceInput } from './device_input.js';
-import { dataBinding, type NativePipeline, type NativePipelineConfig } from './native.js';
+import { dataBinding, defaultWorkers, MAX_WORKERS, type NativePipeline, type NativePipelineConfig } from './native.js';
 import { colourPca } from './pca.js';
 import { computeStats, type DatasetStats } from './stats.js';
 import type { Batch, BatchLoader, LoaderStats } from './types.js';
@@ -42,7 +41,7 @@ export interface LoaderOptions {
   train?: boolean;
   /** Every random draw derives from (seed, epoch, position): same batches for any worker count. */
   seed?: number;
-  /** Native threads; default os.availableParallelism(). */
+  /** Native threads, 1 to 256; default os.availableParallelism() (at most 256). */
   workers?: number;
   /** Batches prepared ahead of the one being waited for; default 2. */
   prefetch?: number;
@@ -197,7 +196,7 @@ export async function createLoader(dataset: Dataset, options: LoaderOptions): Pr
   const train = bool(options.train ?? true, 'options.train');
   const batchSize = integer(options.batchSize, 'options.batchSize', 1, 1 << 20);
   const seed = seedValue(options.seed ?? 0, 'options.seed');
-  const workers = integer(options.workers ?? availableParallelism(), 'options.workers', 1, 1024);
+  const workers = integer(options.workers ?? defaultWorkers(), 'options.workers', 1, MAX_WORKERS);
   const prefetch = integer(options.prefetch ?? 2, 'options.prefetch', 0, 1024);
   const channels = options.channels ?? dataset.channels;
   if (channels !== 1 && channels !== 3) throw new RangeError(`options.channels must be 1 or 3, got ${describe(channels)}`);

@@ -1,9 +1,19 @@
 // The data pipeline's part of the native module (native/addon/data_binding.cpp), typed. Only
 // lib/data talks to it.
+import { availableParallelism } from 'node:os';
+
 import { native } from '../binding.js';
 import { AlexNetError } from '../errors.js';
 
 native.setErrorClass(AlexNetError);
+
+/** The most threads a loader, statistics pass or cache build may use (kMaxWorkers natively). */
+export const MAX_WORKERS = 256;
+
+/** The default thread count: one per core, within MAX_WORKERS. */
+export function defaultWorkers(): number {
+  return Math.min(availableParallelism(), MAX_WORKERS);
+}
 
 /** An opaque handle to images held or listed natively. */
 export type NativeSource = { readonly __nativeSource: unique symbol };
@@ -93,7 +103,8 @@ export interface NativePipeline {
 }
 
 export interface DataBinding {
-  dataReadIdx(imagesPath: string, labelsPath: string): Promise<NativeSourceInfo>;
+  /** Labels >= numClasses are a BAD_FILE naming the label file and the image. */
+  dataReadIdx(imagesPath: string, labelsPath: string, numClasses: number): Promise<NativeSourceInfo>;
   dataReadCifar10(files: string[]): Promise<NativeSourceInfo>;
   dataArraySource(pixels: Uint8Array, count: number, height: number, width: number, channels: number,
     labels: Int32Array, name: string): NativeSourceInfo;

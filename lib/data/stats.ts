@@ -1,13 +1,13 @@
 // Training-set statistics for mean subtraction and PCA colour augmentation, computed natively in
 // one pass over the prepared images and optionally cached in a file.
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { rename, writeFile } from 'node:fs/promises';
 
 import { AlexNetError } from '../errors.js';
+import { readRegularFile } from '../io/regular_file.js';
 import { describe, integer } from '../validate.js';
 import { Dataset } from './dataset.js';
-import { dataBinding } from './native.js';
+import { dataBinding, defaultWorkers, MAX_WORKERS } from './native.js';
 
 /** Statistics of a data set's images prepared at `size` x `size` with `channels` channels. */
 export interface DatasetStats {
@@ -46,7 +46,7 @@ export async function computeStats(dataset: Dataset, options: StatsOptions = {})
   const size = integer(options.size ?? dataset.defaultSize, 'options.size', 1, 65536);
   const channels = options.channels ?? dataset.channels;
   if (channels !== 1 && channels !== 3) throw new RangeError(`options.channels must be 1 or 3, got ${describe(channels)}`);
-  const workers = integer(options.workers ?? availableParallelism(), 'options.workers', 1, 1024);
+  const workers = integer(options.workers ?? defaultWorkers(), 'options.workers', 1, MAX_WORKERS);
   const maxImages = options.maxImages === undefined ? dataset.size : integer(options.maxImages, 'options.maxImages', 1);
   const onBadImage = options.onBadImage ?? 'error';
   if (onBadImage !== 'error' && onBadImage !== 'skip')
@@ -90,8 +90,9 @@ export async function saveStats(stats: DatasetStats, file: string): Promise<void
 export async function loadStats(file: string): Promise<DatasetStats> {
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    json = JSON.parse((await readRegularFile(file, 'statistics file')).toString('utf8')) as Record<string, unknown>;
   } catch (e) {
+    if (e instanceof AlexNetError) throw e;
     const code = (e as NodeJS.ErrnoException).code ? 'IO_ERROR' : 'BAD_FILE';
     throw new AlexNetError(`${file}: ${(e as Error).message}`, code, 'readFile');
   }

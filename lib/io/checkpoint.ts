@@ -2,12 +2,12 @@
 // `momentum.conv1.weight`), the training state as JSON both inside it (metadata "alexnet.state",
 // so weights and state are replaced together in one atomic rename) and beside it (<tag>.json, for
 // people and tools).
-import { readFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AlexNetError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
+import { readRegularFile } from './regular_file.js';
 import { decodeSafetensors, encodeSafetensors, type HostTensor } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'alexnet-checkpoint-v1';
@@ -93,8 +93,9 @@ export async function saveCheckpoint(dir: string, tags: string[], weights: Recor
 export async function loadCheckpoint(file: string): Promise<CheckpointContents> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file, 'checkpoint');
   } catch (e) {
+    if (e instanceof AlexNetError) throw e;
     throw new AlexNetError(`cannot read checkpoint ${file}: ${(e as Error).message}`, 'IO_ERROR', 'readFile');
   }
   const { tensors, metadata } = decodeSafetensors(bytes, file);

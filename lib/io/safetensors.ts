@@ -86,7 +86,7 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsC
   const dataLength = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
   const tensors: Record<string, HostTensor> = {};
-  let covered = 0;
+  const ranges: { name: string; begin: number; end: number }[] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
       if (typeof entry !== 'object' || entry === null) bad('__metadata__ is not an object');
@@ -108,12 +108,24 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsC
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (begin < 0 || end > dataLength || end - begin !== count * Type.BYTES_PER_ELEMENT)
       bad(`tensor '${name}' [${(shape as number[]).join(', ')}] has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes or of the wrong size`);
-    covered += end - begin;
+    ranges.push({ name, begin, end });
     // Copy: the result must not alias the file buffer, and must be aligned for its type.
     const data = new Type(count);
     new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
     if (!LITTLE) new Uint8Array(data.buffer).set(bytesOf(data));
     tensors[name] = { data, shape: shape as number[] };
+  }
+  // Each data byte belongs to exactly one tensor: no two ranges overlap (tensors sharing bytes
+  // would be read as two values from one), and together they leave no gap.
+  ranges.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  let last: (typeof ranges)[number] | undefined;  // the non-empty range reaching furthest so far
+  for (const r of ranges) {
+    if (r.end === r.begin) continue;  // holds no bytes
+    if (last && r.begin < last.end)
+      bad(`tensor '${r.name}' (bytes ${r.begin} to ${r.end}) overlaps tensor '${last.name}' (bytes ${last.begin} to ${last.end})`);
+    covered += r.end - r.begin;
+    last = r;
   }
   if (covered !== dataLength) bad(`the tensors cover ${covered} of ${dataLength} data bytes`);
   return { tensors, metadata };

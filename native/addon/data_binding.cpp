@@ -43,6 +43,8 @@ class TaskWorker : public Napi::AsyncWorker {
       deferred_.Resolve(result_(Env()));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
+    } catch (...) {  // e.g. no memory for the result: an exception escaping here would abort
+      deferred_.Reject(makeError(Env(), std::current_exception()).Value());
     }
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
@@ -168,8 +170,11 @@ Napi::Object memorySourceInfo(Napi::Env env, const std::shared_ptr<data::MemoryS
 Napi::Value readIdx(const Info& info) {
   return guarded(info, [&] {
     auto images = stringArg(info, 0, "imagesPath"), labels = stringArg(info, 1, "labelsPath");
+    const int numClasses = intArg(info, 2, "numClasses");
+    if (numClasses < 1 || numClasses > 256)
+      throw Napi::RangeError::New(info.Env(), "numClasses must be in [1, 256], got " + std::to_string(numClasses));
     auto out = std::make_shared<std::shared_ptr<data::MemorySource>>();
-    return runAsync(info.Env(), [=] { *out = data::readIdx(images, labels); },
+    return runAsync(info.Env(), [=] { *out = data::readIdx(images, labels, numClasses); },
                     [=](Napi::Env env) -> Napi::Value { return memorySourceInfo(env, *out); });
   });
 }

@@ -35,20 +35,29 @@ void checkDimensions(const std::string& name, int64_t w, int64_t h) {
     badFile(name, "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is empty or too large");
 }
 
-void decodePng(const uint8_t* bytes, size_t size, int channels, const std::string& name, Image& out) {
+// libpng's simplified reader holds its decoder state (about 1.7 KB) until png_image_free, which
+// every exit must reach, including the exceptions thrown between begin and finish.
+struct PngReader {
   png_image image;
-  std::memset(&image, 0, sizeof image);
-  image.version = PNG_IMAGE_VERSION;
+  PngReader() {
+    std::memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+  }
+  ~PngReader() { png_image_free(&image); }  // a no-op once finish_read has freed it
+  PngReader(const PngReader&) = delete;
+  PngReader& operator=(const PngReader&) = delete;
+};
+
+void decodePng(const uint8_t* bytes, size_t size, int channels, const std::string& name, Image& out) {
+  PngReader png;
+  png_image& image = png.image;
   if (!png_image_begin_read_from_memory(&image, bytes, size))
     badFile(name, std::string("not a readable PNG: ") + image.message, "png_image_begin_read_from_memory");
   checkDimensions(name, image.width, image.height);
   image.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
   out.reshape(static_cast<int>(image.height), static_cast<int>(image.width), channels);
-  if (!png_image_finish_read(&image, nullptr, out.pixels.data(), 0, nullptr)) {
-    std::string message = image.message;
-    png_image_free(&image);
-    badFile(name, "corrupt or truncated PNG: " + message, "png_image_finish_read");
-  }
+  if (!png_image_finish_read(&image, nullptr, out.pixels.data(), 0, nullptr))
+    badFile(name, std::string("corrupt or truncated PNG: ") + image.message, "png_image_finish_read");
 }
 
 // Adobe CMYK JPEGs store inverted ink values, so R = C * K / 255 on the stored bytes.
@@ -70,7 +79,8 @@ void Decoder::decodeJpeg(const uint8_t* bytes, size_t size, int channels, int pr
   detail::JpegFailure f = detail::decodeJpeg(bytes, size, channels, prepareSize, decoded_);
   if (!f.message.empty()) {
     const bool header = std::string(f.call) == "jpeg_read_header";
-    badFile(name, (header ? "not a readable JPEG: " : "corrupt or truncated JPEG: ") + f.message, f.call);
+    badFile(name, std::string(header ? "not a readable JPEG" : "corrupt or truncated JPEG") + " (" + f.call +
+                      "): " + f.message, f.call);
   }
   if (decoded_.channels == 4) {  // CMYK
     out.reshape(decoded_.height, decoded_.width, channels);
@@ -94,8 +104,10 @@ void Decoder::decodeFile(const std::string& path, int channels, int prepareSize,
   decode(file_.data(), file_.size(), channels, prepareSize, path, out);
 }
 
-void readFile(const std::string& path, std::vector<uint8_t>& out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+int openRegularFile(const std::string& path, int64_t& size) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat can
+  // tell what it is.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) ioError(path, std::strerror(errno), "open");
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -103,7 +115,27 @@ void readFile(const std::string& path, std::vector<uint8_t>& out) {
     ::close(fd);
     ioError(path, std::strerror(e), "fstat");
   }
-  out.resize(static_cast<size_t>(st.st_size));
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ? "a character device"
+                     : S_ISBLK(st.st_mode) ? "a block device" : S_ISDIR(st.st_mode) ? "a directory"
+                     : S_ISSOCK(st.st_mode) ? "a socket" : "not a regular file";
+    badFile(path, std::string("is ") + kind + ", not a regular file");
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  size = static_cast<int64_t>(st.st_size);
+  return fd;
+}
+
+void readFile(const std::string& path, std::vector<uint8_t>& out) {
+  int64_t size = 0;
+  int fd = openRegularFile(path, size);
+  try {
+    out.resize(static_cast<size_t>(size));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
   size_t done = 0;
   while (done < out.size()) {
     ssize_t n = ::read(fd, out.data() + done, out.size() - done);

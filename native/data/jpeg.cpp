@@ -50,12 +50,14 @@ JpegFailure decodeJpeg(const uint8_t* bytes, size_t size, int channels, int prep
   err.pub.error_exit = onError;
   err.pub.emit_message = onMessage;
   err.message[0] = '\0';
-  volatile const char* call = "jpeg_create_decompress";
+  // The pointer itself must be volatile (not the chars it points to): it changes between setjmp
+  // and longjmp, and only a volatile object is sure to hold its latest value after the jump.
+  const char* volatile call = "jpeg_create_decompress";
   volatile bool created = false;
   if (setjmp(err.jump)) {
     if (created) jpeg_destroy_decompress(&cinfo);
     failure.message = err.message;
-    failure.call = const_cast<const char*>(call);
+    failure.call = call;
     return failure;
   }
   jpeg_create_decompress(&cinfo);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "alexnet/data/errors.hpp"
+#include "alexnet/data/parallel.hpp"
 #include "alexnet/data/sampling.hpp"
 
 namespace alexnet::data {
@@ -91,6 +92,8 @@ bool skippable(const std::exception_ptr& e) {
 void validate(const PipelineConfig& c) {
   if (!c.source) invalidArgument("source is required");
   if (c.batchSize < 1 || c.workers < 1 || c.prefetch < 0) invalidArgument("batchSize and workers must be >= 1, prefetch >= 0");
+  if (c.workers > kMaxWorkers)
+    invalidArgument("workers must be at most " + std::to_string(kMaxWorkers) + ", got " + std::to_string(c.workers));
   if (c.channels != 1 && c.channels != 3) invalidArgument("channels must be 1 or 3");
   if (c.size < 1 || c.cropHeight < 1 || c.cropWidth < 1 || c.cropHeight > c.size || c.cropWidth > c.size)
     invalidArgument("crop " + std::to_string(c.cropHeight) + "x" + std::to_string(c.cropWidth) +
@@ -126,7 +129,14 @@ Pipeline::Pipeline(PipelineConfig config) : config_(std::move(config)) {
   // at most about 1 GiB of them (a ten-crop batch of 128 images is 770 MB).
   const size_t keep = std::min(static_cast<size_t>(config_.prefetch) + 3, std::max<size_t>(2, (size_t(1) << 30) / bufferBytes));
   pool_ = std::make_shared<BufferPool>(bufferBytes, keep);
-  for (int w = 0; w < config_.workers; ++w) threads_.emplace_back([this, w] { work(w); });
+  threads_.reserve(static_cast<size_t>(config_.workers));
+  try {
+    for (int w = 0; w < config_.workers; ++w)
+      threads_.push_back(startThread([this, w] { work(w); }, "data loader", w, config_.workers));
+  } catch (...) {
+    close();  // joins the threads that did start: a joinable std::thread left behind would abort
+    throw;
+  }
 }
 
 Pipeline::~Pipeline() { close(); }

@@ -4,6 +4,7 @@
 // file), naming the file.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,14 @@ class Decoder {
   std::vector<uint8_t> file_;
 };
 
-// Reads a whole file; IO_ERROR naming it (and errno's text) on failure.
+// Reads a whole file; IO_ERROR naming it (and errno's text) on failure, BAD_FILE if it is not a
+// regular file (see openRegularFile).
 void readFile(const std::string& path, std::vector<uint8_t>& out);
+
+// Opens a regular file for reading and returns its descriptor (the caller closes it) and size. A
+// FIFO, device, socket or directory is BAD_FILE naming the file: reading one could block forever
+// or never end. IO_ERROR if it cannot be opened.
+int openRegularFile(const std::string& path, int64_t& size);
 
 std::vector<uint8_t> encodeJpeg(const ImageView& image, int quality);
 std::vector<uint8_t> encodePng(const ImageView& image);

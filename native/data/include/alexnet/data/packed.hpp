@@ -1,5 +1,6 @@
 // The pre-processed cache: every image of a source prepared once (size x size, 8-bit) and stored
-// in one packed file, read back through mmap so later epochs skip decoding.
+// in one packed file, so later epochs skip decoding. Images are read back with pread, not through
+// a mapping: a file truncated while in use then gives BAD_FILE instead of SIGBUS.
 //
 // Layout (little-endian): a 4096-byte header
 //   char magic[8] = "ALXPACK1"; uint32 version = 1; uint32 reserved; int64 count; int32 size;
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "alexnet/data/source.hpp"
 
@@ -18,13 +20,15 @@ namespace alexnet::data {
 
 class PackedSource final : public ImageSource {
  public:
-  // Throws BAD_FILE if the file is not a complete cache, IO_ERROR if it cannot be read.
+  // Throws BAD_FILE if the file is not a complete cache (sizes checked against the file, with
+  // overflow-checked arithmetic, before anything is allocated), IO_ERROR if it cannot be read.
   explicit PackedSource(const std::string& path);
   ~PackedSource() override;
   int64_t size() const override { return count_; }
-  int32_t label(int64_t i) const override { return labels_[i]; }
+  int32_t label(int64_t i) const override { return labels_[static_cast<size_t>(i)]; }
   std::string name(int64_t i) const override;
-  // BAD_FILE for an image that could not be decoded when the cache was built.
+  // Reads image i into `scratch`. BAD_FILE for an image that could not be decoded when the cache
+  // was built, or that the file no longer holds (it was truncated after being opened).
   ImageView load(int64_t i, int channels, int prepareSize, Scratch& scratch) const override;
   int imageSize() const { return size_; }
   int channels() const { return channels_; }
@@ -33,14 +37,13 @@ class PackedSource final : public ImageSource {
 
  private:
   std::string path_;
-  void* map_ = nullptr;
-  size_t mapBytes_ = 0;
+  int fd_ = -1;
   int64_t count_ = 0;
   int size_ = 0, channels_ = 0;
   uint64_t fingerprint_ = 0;
-  const int32_t* labels_ = nullptr;
-  const uint8_t* flags_ = nullptr;
-  const uint8_t* pixels_ = nullptr;
+  int64_t pixelsOffset_ = 0;
+  std::vector<int32_t> labels_;
+  std::vector<uint8_t> flags_;
 };
 
 struct PackResult {
