@@ -255,3 +255,37 @@ describe('plot ticks', () => {
     expect(huge!.length).to.be.within(1, 100);
   });
 });
+
+describe('a real loader closed during an epoch', () => {
+  it('close() while the trainer waits for a batch ends in LOADER_CLOSED, not a finished epoch', async () => {
+    const { arrayDataset, createLoader } = await import('../lib/data/index.js');
+    const count = 64;
+    const pixels = new Uint8Array(count * SIZE * SIZE);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 31) % 251;
+    const ds = arrayDataset(pixels, Int32Array.from({ length: count }, (_, i) => i % 4), [count, SIZE, SIZE, 1]);
+    const loader = await createLoader(ds, { batchSize: 8, workers: 1, size: SIZE, crop: SIZE, mean: 'none', pixelScale: 1 / 255, flip: false, pca: false });
+    // Close it (without waiting) as soon as the second batch is handed out: the trainer is then
+    // waiting on the third.
+    let handed = 0;
+    const closing = Object.assign(Object.create(loader) as BatchLoader, {
+      epoch(epoch: number, options?: { startBatch?: number }) {
+        const source = loader.epoch(epoch, options);
+        return (async function* () {
+          for await (const b of source) {
+            if (++handed === 2) void loader.close();
+            yield b as Batch;
+          }
+        })();
+      },
+    });
+    const net = alexnet(modelOptions);
+    const trainer = new Trainer({ epochs: 1, progress: 'none', model: net, train: closing, outDir: tmp('real-close') });
+    let error: unknown;
+    await trainer.fit().catch((e) => { error = e; });
+    expect(error, 'fit must not resolve as if the epoch were done').to.be.instanceOf(AlexNetError);
+    expect((error as AlexNetError).code).to.equal('LOADER_CLOSED');
+    expect(trainer.trainingState.epoch).to.equal(0);
+    await loader.close();
+    net.dispose();
+  });
+});
