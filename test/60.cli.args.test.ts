@@ -42,7 +42,7 @@ describe('alexnet CLI: usage', () => {
     [['predict', 'a.png'], /^alexnet predict: --checkpoint PATH is required$/],
     [['predict', '--checkpoint', 'c'], /^alexnet predict: give at least one image file$/],
     [['plot'], /^alexnet plot: give one run directory or metrics.jsonl$/],
-    [['plot', 'run', '--width', '10'], /^alexnet plot: --width must be an integer >= 400, got "10"$/],
+    [['plot', 'run', '--width', '10'], /^alexnet plot: --width must be an integer from 400 to 10000, got "10"$/],
     [['info', '--verbose'], /^alexnet info: Unknown option '--verbose'/],
   ];
   for (const [args, message] of bad) {

@@ -17,9 +17,39 @@ export interface Parsed {
   positionals: string[];
 }
 
+/** A token that is a negative number (`-1`, `-0.5`, `-.5`, `-1e3`, `-Infinity`), not a flag. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
+
+/**
+ * `--lr -1` as `--lr=-1`: parseArgs refuses a value that starts with '-' as ambiguous, but a
+ * negative number after a flag that takes a value is that flag's value; the flag's own range check
+ * then names it.
+ */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    const short = /^-([A-Za-z])$/.exec(arg)?.[1];
+    const name = long ?? (short !== undefined ? Object.keys(options).find((k) => options[k]!.short === short) : undefined);
+    if (name !== undefined && Object.hasOwn(options, name) && options[name]!.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 export function parse(command: string, argv: string[], options: Options, allowPositionals = false): Parsed {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals }) as Parsed;
+    return parseArgs({ args: joinNegativeValues(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals }) as Parsed;
   } catch (e) {
     // parseArgs messages can span lines and name internals; keep the first line, add the way out.
     const first = (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
@@ -31,11 +61,11 @@ function fail(command: string, message: string): never {
   throw new UsageError(`alexnet ${command}: ${message}`);
 }
 
-export function intFlag(command: string, name: string, value: unknown, min = 0): number | undefined {
+export function intFlag(command: string, name: string, value: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (typeof value !== 'string' || !/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min)
-    fail(command, `--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max)
+    fail(command, `--${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -30,7 +30,9 @@ export class Canvas {
 
   /** A line `thickness` pixels wide (a square brush along Bresenham's path). */
   line(x0: number, y0: number, x1: number, y1: number, c: Colour, thickness = 1): void {
-    const steps = Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0), 1);
+    // At most one step per pixel of the canvas: a line from far outside it costs no more.
+    const steps = Math.min(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0), 1), 2 * (this.width + this.height));
+    if (!Number.isFinite(steps)) return;
     const r = (thickness - 1) / 2;
     for (let s = 0; s <= steps; s++) {
       const x = x0 + ((x1 - x0) * s) / steps;

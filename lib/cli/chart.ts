@@ -23,14 +23,28 @@ export interface PanelOptions {
 const INK: Colour = [40, 40, 40];
 const GRID: Colour = [225, 225, 225];
 
-/** About `count` round tick values (1, 2 or 5 × 10^k apart) covering [lo, hi]. */
+/** More ticks than this means the range is beyond what a picture can label. */
+const MAX_TICKS = 100;
+
+/**
+ * About `count` round tick values (1, 2 or 5 × 10^k apart) covering [lo, hi]. Ticks are counted
+ * before they are made, so a range too fine for float64 to step through (1e17 to 1e17 + 32) gives
+ * the ticks it can, never a loop that does not advance.
+ */
 export function ticks(lo: number, hi: number, count = 5): number[] {
-  if (!(hi > lo)) return [lo];
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(hi > lo)) return Number.isFinite(lo) ? [lo] : [];
   const raw = (hi - lo) / count;
+  if (!Number.isFinite(raw) || raw <= 0) return [lo, hi];
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
+  const first = Math.ceil(lo / step) * step;
+  const n = Math.floor((hi - first) / step + 1e-9) + 1;
+  if (!Number.isFinite(n) || n < 1) return [lo];
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+  for (let k = 0; k < Math.min(n, MAX_TICKS); k++) {
+    const v = +(first + k * step).toPrecision(12);
+    if (out.at(-1) !== v) out.push(v);
+  }
   return out;
 }
 
@@ -53,8 +67,14 @@ export function drawPanel(canvas: Canvas, box: { x: number; y: number; w: number
     canvas.text(left + 10, (top + bottom) / 2, 'no data', INK, scale);
     return;
   }
-  let [x0, x1] = [Math.min(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[0]))];
-  let [y0, y1] = [Math.min(...pts.map((p) => p[1])), Math.max(...pts.map((p) => p[1]))];
+  // Loops, not Math.min(...): a long metrics file has more points than a call takes arguments.
+  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const [x, y] of pts) {
+    x0 = Math.min(x0, x);
+    x1 = Math.max(x1, x);
+    y0 = Math.min(y0, y);
+    y1 = Math.max(y1, y);
+  }
   if (o.fromZero) y0 = Math.min(0, y0);
   if (x1 === x0) x1 = x0 + 1;
   if (y1 === y0) y1 = y0 + (Math.abs(y0) || 1);

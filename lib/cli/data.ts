@@ -65,6 +65,8 @@ export interface LoaderSettings {
   tenCrop?: boolean;
   /** Where crops, flips, the mean and colour noise are applied (the same numbers either way). */
   augmentOn?: 'host' | 'device';
+  /** A bad image fails its batch (default) or is left out, so the others still get through. */
+  onBadImage?: 'error' | 'skip';
 }
 
 /**
@@ -92,7 +94,7 @@ export async function evalLoader(ds: Dataset, p: Preprocessing, stats: DatasetSt
   return createLoader(ds, {
     batchSize: s.batchSize, train: false, seed: s.seed, workers: s.workers, size: p.size, crop: p.crop, channels: p.channels,
     mean: stats ? p.mean : 'none', pixelScale: p.pixelScale, stats: stats ?? undefined, tenCrop: s.tenCrop ?? false,
-    augmentOn: s.augmentOn,
+    augmentOn: s.augmentOn, onBadImage: s.onBadImage,
   });
 }
 

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type { DataLoader } from '../data/index.js';
 import { checkDevice, defaultDevice, synchronize } from '../device.js';
+import { AlexNetError } from '../errors.js';
 import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadModels } from '../train/load_model.js';
@@ -12,6 +13,8 @@ export const evalHelp = `Usage: alexnet eval CHECKPOINT... [options]
 
 Evaluates checkpoints (files, or run directories: their best checkpoint) on a data set's test
 split; with several, their softmax outputs are averaged (an ensemble, as in the paper's §6).
+A tie for the top class counts as wrong. Logits that are NaN or infinite are counted and
+reported, and make the command fail (exit status 1).
 
   --dataset NAME     ${DATASETS.join(', ')} (default: the one the first checkpoint was trained on)
   --data-dir DIR     where the data set is
@@ -62,7 +65,12 @@ export async function evalCommand(argv: string[]): Promise<number> {
     if (v.json) console.log(JSON.stringify({ checkpoints: positionals, dataset, split, augmentOn: loader.augmentOn, ...r }));
     else console.log(`${dataset} ${split}: top-1 error ${(100 * r.top1Error).toFixed(2)}% (accuracy ${(100 * (1 - r.top1Error)).toFixed(2)}%), ` +
       `top-5 error ${(100 * r.top5Error).toFixed(2)}%, loss ${r.loss.toFixed(4)} on ${r.images} images` +
-      `${r.crops === 10 ? ', ten crops' : ''}${r.models > 1 ? `, ensemble of ${r.models}` : ''} (${r.seconds.toFixed(1)} s)`);
+      `${r.crops === 10 ? ', ten crops' : ''}${r.models > 1 ? `, ensemble of ${r.models}` : ''}, ` +
+      `${r.nonFiniteLogits} non-finite logits (${r.seconds.toFixed(1)} s)`);
+    // Outputs that are not numbers make every figure above meaningless: say so, and fail.
+    if (r.nonFiniteLogits > 0)
+      throw new AlexNetError(`the network's outputs were not finite: ${r.nonFiniteLogits} NaN or infinite logits on ${r.images} images; ` +
+        'the error rates above are not valid', 'NON_FINITE_OUTPUT');
     return 0;
   } finally {
     await loader?.close();

@@ -46,6 +46,13 @@ function report(e: unknown): number {
     process.stderr.write(`alexnet: ${e.message}\n`);
     return 2;
   }
+  // A failed system call (a file that cannot be created, a directory without write permission)
+  // is the user's to fix, not a bug: one line naming the path, no stack.
+  const sys = e as NodeJS.ErrnoException;
+  if (sys instanceof Error && typeof sys.code === 'string' && typeof sys.syscall === 'string') {
+    process.stderr.write(`alexnet: ${sys.message}\n`);
+    return 1;
+  }
   process.stderr.write(`alexnet: ${(e as Error)?.stack ?? String(e)}\n`);
   return 1;
 }

@@ -2,7 +2,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AlexNetError } from '../errors.js';
-import { readMetrics } from '../train/metrics.js';
+import { readMetrics, type MetricsRecord } from '../train/metrics.js';
 import { intFlag, parse, usage } from './args.js';
 import { Canvas } from './canvas.js';
 import { drawPanel } from './chart.js';
@@ -21,8 +21,8 @@ export async function plotCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) usage(c, 'give one run directory or metrics.jsonl');
-  const width = intFlag(c, 'width', v.width, 400) ?? 1200;
-  const height = intFlag(c, 'height', v.height, 200) ?? 500;
+  const width = intFlag(c, 'width', v.width, 400, MAX_SIDE) ?? 1200;
+  const height = intFlag(c, 'height', v.height, 200, MAX_SIDE) ?? 500;
   const run = positionals[0]!;
   const file = existsSync(run) && statSync(run).isDirectory() ? join(run, 'metrics.jsonl') : run;
   if (!existsSync(file)) throw new AlexNetError(`${file}: no such file`, 'IO_ERROR', 'open');
@@ -32,9 +32,32 @@ export async function plotCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The largest picture side: a bigger one is no plot but a memory request. */
+const MAX_SIDE = 10_000;
+/** Axis values a run can have written: far beyond any real run, far below where float steps fail. */
+const MAX_EPOCH = 1e6;
+const MAX_STEP = 1e12;
+
+/**
+ * Rejects records whose epoch or step no run could have written (1e17, -3, 2.5): they would set
+ * the x axis, and a wrong axis is worse than a clear error naming the file.
+ */
+function checkAxes(file: string, records: MetricsRecord[]): void {
+  records.forEach((r, i) => {
+    for (const [key, max] of [['epoch', MAX_EPOCH], ['step', MAX_STEP]] as const) {
+      const value = r[key];
+      if (value === undefined) continue;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)
+        throw new AlexNetError(`${file}: record ${i + 1} (${JSON.stringify(r.type)}) has ${key} ${JSON.stringify(value)}; ` +
+          `a metrics file's ${key}s are integers from 0 to ${max}`, 'BAD_FILE');
+    }
+  });
+}
+
 /** The PNG bytes of the curves in a metrics file. */
 export function renderCurves(file: string, width: number, height: number): Buffer {
   const records = readMetrics(file);
+  checkAxes(file, records);
   const epochs = records.filter((r) => r.type === 'epoch');
   const steps = records.filter((r) => r.type === 'step');
   // Steps per epoch, to put step records on the epoch axis (epoch e ends at e + 1).

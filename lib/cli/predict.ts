@@ -5,13 +5,35 @@ import { predict } from '../train/predict.js';
 import { loadModels } from '../train/load_model.js';
 import { intFlag, parse, usage } from './args.js';
 import { AUGMENT_ON_HELP, augmentOnFlag, evalLoader, statsFromTensors, type Preprocessing } from './data.js';
-import { imageFiles } from '../data/index.js';
+import { imageFiles, type DataLoader, type Dataset } from '../data/index.js';
+import type { Prediction } from '../train/predict.js';
+import { statSync } from 'node:fs';
+
+/** Why `file` cannot be read as an image without opening it, or null when it is a regular file. */
+function notARegularFile(file: string): string | null {
+  try {
+    return statSync(file).isFile() ? null : 'not a regular file';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+  }
+}
+
+/** The decoder's own words about an image the loader skipped. */
+async function whyNotDecoded(ds: Dataset, index: number): Promise<string> {
+  try {
+    await ds.image(index);
+    return 'it could not be prepared';
+  } catch (e) {
+    return (e as Error).message.split('\n')[0]!;
+  }
+}
 
 export const predictHelp = `Usage: alexnet predict --checkpoint PATH [--checkpoint PATH ...] IMAGE... [options]
 
 Prints the most probable classes of each image (JPEG or PNG), prepared as in training (resized,
 centre crop, minus the training set's mean image). With several checkpoints their softmax outputs
-are averaged.
+are averaged. An image that cannot be read is reported (on stderr; with --json also as
+{"file", "error"}) and the others are still predicted; the exit status is then 1.
 
   --checkpoint PATH  a .safetensors checkpoint or a run directory (its best checkpoint); repeatable
   --top N            classes per image (default 5)
@@ -47,17 +69,38 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const top = Math.min(wantedTop, classes);
   const names = classNames ?? Array.from({ length: classes }, (_, i) => String(i));
   if (names.length !== classes) usage(c, `${first.file} names ${names.length} classes but its model has ${classes}`);
-  const ds = await imageFiles(positionals, { channels: data.channels, classNames: names });
-  const loader = await evalLoader(ds, data, statsFromTensors(first.extra), { batchSize: 32, seed: 0, tenCrop: Boolean(v['ten-crop']), augmentOn });
+  // One bad file must not cost the others their predictions: files that are not regular files
+  // (a FIFO would block the reader, a directory is no image) are set aside, images that do not
+  // decode are skipped by the loader; each is reported, and the exit status says some failed.
+  const problems = new Map<number, string>();
+  positionals.forEach((file, i) => {
+    const why = notARegularFile(file);
+    if (why) problems.set(i, why);
+  });
+  const readable = positionals.map((_, i) => i).filter((i) => !problems.has(i));
+  let loader: DataLoader | undefined;
   try {
-    for (const p of await predict(models, loader, { top })) {
-      const file = positionals[p.index];
-      if (v.json) console.log(JSON.stringify({ file, top: p.top }));
-      else console.log(`${file}\n${p.top.map((t) => `  ${(100 * t.probability).toFixed(2).padStart(6)}%  ${t.name} (${t.class})`).join('\n')}`);
+    const predicted = new Map<number, Prediction>();
+    if (readable.length > 0) {
+      const ds = await imageFiles(readable.map((i) => positionals[i]!), { channels: data.channels, classNames: names });
+      loader = await evalLoader(ds, data, statsFromTensors(first.extra), { batchSize: 32, seed: 0, tenCrop: Boolean(v['ten-crop']), augmentOn, onBadImage: 'skip' });
+      for (const p of await predict(models, loader, { top })) predicted.set(readable[p.index]!, p);
+      for (const [k, i] of readable.entries()) if (!predicted.has(i)) problems.set(i, await whyNotDecoded(ds, k));
     }
-    return 0;
+    positionals.forEach((file, i) => {
+      const p = predicted.get(i);
+      if (p) {
+        if (v.json) console.log(JSON.stringify({ file, top: p.top }));
+        else console.log(`${file}\n${p.top.map((t) => `  ${(100 * t.probability).toFixed(2).padStart(6)}%  ${t.name} (${t.class})`).join('\n')}`);
+      } else {
+        const error = problems.get(i) ?? 'no prediction';
+        if (v.json) console.log(JSON.stringify({ file, error }));
+        process.stderr.write(`alexnet predict: ${file}: ${error}\n`);
+      }
+    });
+    return problems.size > 0 ? 1 : 0;
   } finally {
-    await loader.close();
+    await loader?.close();
     await synchronize(device).catch(() => undefined);
     models.forEach((m) => m.dispose());
   }

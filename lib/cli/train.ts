@@ -5,11 +5,14 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { DataLoader } from '../data/index.js';
 import { checkDevice, defaultDevice, synchronize } from '../device.js';
-import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
+import { loadResumeCheckpoint } from '../io/checkpoint.js';
+import { AlexNetError } from '../errors.js';
 import { TwoColumnAlexNet } from '../models/two_column.js';
 import { alexnet, preset as getPreset, presets, type AlexNetOptions, type Preset, type TrainingConfig } from '../models/index.js';
 import type { ScheduleConfig } from '../optim/schedule.js';
 import { Trainer } from '../train/trainer.js';
+import { checkCheckpointModel } from '../train/load_model.js';
+import { prepareRunDirectory } from '../train/run_dir.js';
 import { formatDuration } from '../train/progress.js';
 import { choiceFlag, intFlag, numberFlag, parse, usage, type Options } from './args.js';
 import { readConfig } from './config.js';
@@ -20,8 +23,9 @@ import {
 export const trainHelp = `Usage: alexnet train [options]
 
 Trains AlexNet and prints the test accuracy. Checkpoints (last, best: safetensors + JSON) and
-metrics.jsonl go to --out. Ctrl-C saves a checkpoint and exits with status 130; --resume continues
-exactly where the run stopped.
+metrics.jsonl go to --out. Ctrl-C (SIGINT) saves a checkpoint and exits with status 130, SIGTERM
+likewise with 143; --resume continues exactly where the run stopped (from the best checkpoint, with
+a warning, when the last one cannot be read).
 
   --preset NAME        ${Object.keys(presets).join(', ')} (default fashion-mnist-quick)
   --dataset NAME       ${DATASETS.join(', ')} (default: the preset's)
@@ -96,6 +100,25 @@ function newestRun(presetName: string): string | undefined {
     .filter((d) => d.startsWith(`${presetName}-`) && existsSync(join('runs', d, 'last.safetensors')))
     .map((d) => join('runs', d))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
+/** The settings a checkpoint's run was started with, checked enough to continue it; BAD_FILE naming the file. */
+function savedRunConfig(file: string, training: unknown): RunConfig {
+  const bad = (why: string): never => {
+    throw new AlexNetError(`${file} cannot be resumed by alexnet train: its training settings ${why} (was it written by alexnet train?)`, 'BAD_FILE');
+  };
+  if (typeof training !== 'object' || training === null) bad('are missing');
+  const t = training as Record<string, unknown>;
+  for (const key of ['preset', 'dataset'] as const) if (typeof t[key] !== 'string') bad(`have no ${key}`);
+  if (!(DATASETS as readonly unknown[]).includes(t.dataset)) bad(`name the data set ${JSON.stringify(t.dataset)}`);
+  for (const key of ['batchSize', 'epochs', 'seed'] as const)
+    if (!Number.isSafeInteger(t[key]) || (t[key] as number) < (key === 'seed' ? 0 : 1)) bad(`have ${key} ${JSON.stringify(t[key])}`);
+  for (const key of ['lr', 'momentum', 'weightDecay'] as const)
+    if (typeof t[key] !== 'number' || !Number.isFinite(t[key]) || (t[key] as number) < 0) bad(`have ${key} ${JSON.stringify(t[key])}`);
+  for (const key of ['model', 'data', 'schedule'] as const)
+    if (typeof t[key] !== 'object' || t[key] === null || Array.isArray(t[key])) bad(`have no ${key}`);
+  if (t.limit !== undefined && (!Number.isSafeInteger(t.limit) || (t.limit as number) < 1)) bad(`have limit ${JSON.stringify(t.limit)}`);
+  return t as unknown as RunConfig;
 }
 
 function stamp(): string {
@@ -173,15 +196,22 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   let config = runConfig(v);
   let out = typeof v.out === 'string' ? v.out : undefined;
+  // The checkpoint a resumed run continues from (chosen once: its last, or its best when the last is unreadable).
+  let resumeFrom: string | undefined;
   if (v.resume) {
     const given = FIXED_ON_RESUME.filter((k) => flags[k] !== undefined && k !== 'preset');
     if (given.length > 0) usage(c, `--${given[0]} cannot change when resuming: the run continues with its checkpoint's settings`);
     out ??= newestRun(config.preset) ?? usage(c, `--resume: no runs/${config.preset}-* with a checkpoint; pass --out DIR`);
-    const ckpt = await loadCheckpoint(checkpointPath(out, 'last'));
-    const saved = ckpt.state.training as unknown as RunConfig;
+    const ckpt = await loadResumeCheckpoint(out, (message) => process.stderr.write(`warning: ${message}\n`));
+    const saved = savedRunConfig(ckpt.file, ckpt.state.training);
+    // The model the checkpoint describes must be the one its tensors hold before anything is built.
+    checkCheckpointModel(ckpt.file, saved.model, ckpt.weights);
+    resumeFrom = ckpt.file;
     config = { ...saved, epochs: intFlag(c, 'epochs', v.epochs, 1) ?? saved.epochs, tenCrop: config.tenCrop };
   }
   out ??= join('runs', `${config.preset}-${stamp()}`);
+  // Before the data is read: a run that cannot save should not start.
+  prepareRunDirectory(out);
 
   const dataDir = typeof v['data-dir'] === 'string' ? v['data-dir'] : defaultDataDir(config.dataset);
   const trainSet = await openDataset(config.dataset, 'train', dataDir, config.data.channels, config.limit);
@@ -189,14 +219,20 @@ export async function trainCommand(argv: string[]): Promise<number> {
   config.model.numClasses = trainSet.numClasses;
   config.classNames = [...trainSet.classNames];
   const loaders: DataLoader[] = [];
+  // SIGINT (Ctrl-C) and SIGTERM (kill, a job scheduler's time limit) both save the step in
+  // progress; the exit status is the shell's for the first signal (130, 143); a second quits at once.
   let interrupts = 0;
+  let signalStatus = 0;
   let trainer: Trainer | undefined;
-  const onSigint = (): void => {
-    if (++interrupts > 1 || !trainer) process.exit(130);
-    process.stderr.write('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit at once)\n');
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const status = signal === 'SIGTERM' ? 143 : 130;
+    if (++interrupts > 1 || !trainer) process.exit(signalStatus || status);
+    signalStatus = status;
+    process.stderr.write(`\ninterrupted${signal === 'SIGINT' ? '' : ` (${signal})`}: saving a checkpoint after this step (Ctrl-C again to quit at once)\n`);
     trainer.stop();
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // The devices in use: the same device twice becomes two streams of it (cuda:0 and cuda:0/1).
   let streams = columns ?? [device];
   try {
@@ -213,14 +249,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
       `${config.epochs} epochs of ${train.batchesPerEpoch} batches of ${config.batchSize}; output in ${out}\n`);
     trainer = new Trainer({
       model, train, val: test, epochs: config.epochs, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay,
-      schedule: config.schedule, seed: config.seed, outDir: out, resume: v.resume ? out : undefined, progress, maxSteps,
+      schedule: config.schedule, seed: config.seed, outDir: out, resume: resumeFrom, progress, maxSteps,
       modelConfig, trainingConfig: config as unknown as Record<string, unknown>, extraTensors: statsTensors(train.datasetStats),
     });
     const started = performance.now();
     const result = await trainer.fit();
     if (result.interrupted) {
       process.stderr.write(`stopped; continue with: alexnet train --resume --out ${out}\n`);
-      return interrupts > 0 ? 130 : 0;
+      return signalStatus;
     }
     const last = result.epochs.at(-1)?.val;
     if (last) {
@@ -232,7 +268,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     trainer.optimizer.dispose();
     return 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     for (const l of loaders) await l.close();
     // Let queued device work finish before the process exits (also after an error).
     for (const d of streams) await synchronize(d).catch(() => undefined);

@@ -1,13 +1,15 @@
 // Checkpoints: weights and momentum in one safetensors file (`conv1.weight`,
 // `momentum.conv1.weight`), the training state as JSON both inside it (metadata "alexnet.state",
 // so weights and state are replaced together in one atomic rename) and beside it (<tag>.json, for
-// people and tools).
+// people and tools). The state inside the safetensors file is the record: everything that resumes
+// or evaluates reads it from there, and the JSON copy is rewritten from it when it lags (see
+// repairStateCopies).
+import { open, readFile, stat } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AlexNetError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
-import { readRegularFile } from './regular_file.js';
 import { decodeSafetensors, encodeSafetensors, type HostTensor } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'alexnet-checkpoint-v1';
@@ -89,15 +91,72 @@ export async function saveCheckpoint(dir: string, tags: string[], weights: Recor
   return written;
 }
 
-/** Reads a checkpoint file; every failure names the file (AlexNetError BAD_FILE / IO_ERROR). */
-export async function loadCheckpoint(file: string): Promise<CheckpointContents> {
-  let bytes: Buffer;
+/**
+ * The largest safetensors header a checkpoint may state. Ours are a few KB (tensor names, shapes,
+ * the training state); the bound is checked before the header is read, so a file that claims a
+ * huge one is refused instead of read.
+ */
+export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+/**
+ * The bytes of a checkpoint file, read only once they are known to be bounded: a regular file
+ * (a device such as /dev/zero or a FIFO is refused before it is opened for reading, so it can
+ * neither fill memory nor block), whose stated header fits MAX_HEADER_BYTES and the file.
+ */
+async function readCheckpointBytes(file: string): Promise<Buffer> {
+  const io = (e: unknown): never => {
+    throw new AlexNetError(`cannot read checkpoint ${file}: ${(e as Error).message}`, 'IO_ERROR', 'read');
+  };
+  const bad = (why: string): never => {
+    throw new AlexNetError(`${file} is not a valid safetensors file: ${why}`, 'BAD_FILE', '',
+      'the file may be truncated or corrupt; use another checkpoint (e.g. best instead of last)');
+  };
+  const info = await stat(file).catch(io);
+  if (!info.isFile()) throw new AlexNetError(`checkpoint ${file} is not a regular file (a checkpoint is a .safetensors file)`, 'BAD_FILE');
+  const size = info.size;
+  if (size < 8) bad(`it has ${size} bytes, fewer than the 8-byte header length`);
+  const handle = await open(file, 'r').catch(io);
   try {
-    bytes = await readRegularFile(file, 'checkpoint');
-  } catch (e) {
-    if (e instanceof AlexNetError) throw e;
-    throw new AlexNetError(`cannot read checkpoint ${file}: ${(e as Error).message}`, 'IO_ERROR', 'readFile');
+    const head = Buffer.alloc(8);
+    await handle.read(head, 0, 8, 0).catch(io);
+    const headerLength = head.readBigUInt64LE(0);
+    if (headerLength > BigInt(MAX_HEADER_BYTES)) bad(`its header length ${headerLength} exceeds the maximum of ${MAX_HEADER_BYTES} bytes`);
+    if (Number(headerLength) > size - 8) bad(`its header length ${headerLength} exceeds the file size ${size}`);
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.allocUnsafe(size);
+    } catch (e) {
+      return io(e);
+    }
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await handle.read(bytes, at, size - at, at).catch(io);
+      if (bytesRead === 0) bad(`it ended after ${at} of its ${size} bytes while being read`);
+      at += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await handle.close().catch(() => undefined);
   }
+}
+
+/** The first tensor with a NaN or an infinity, and how many such values it holds. */
+function firstNonFinite(tensors: Record<string, HostTensor>): { name: string; count: number } | null {
+  for (const [name, t] of Object.entries(tensors)) {
+    let count = 0;
+    for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i]!)) count++;
+    if (count > 0) return { name, count };
+  }
+  return null;
+}
+
+/**
+ * Reads a checkpoint file; every failure names the file (AlexNetError BAD_FILE / IO_ERROR). A
+ * tensor holding NaN or infinity is refused, naming it: such weights give outputs that are not
+ * numbers, and a run resumed from them has nothing to continue from.
+ */
+export async function loadCheckpoint(file: string): Promise<CheckpointContents> {
+  const bytes = await readCheckpointBytes(file);
   const { tensors, metadata } = decodeSafetensors(bytes, file);
   const bad = (why: string): never => {
     throw new AlexNetError(`${file} is not an alexnet checkpoint: ${why}`, 'BAD_FILE');
@@ -110,6 +169,8 @@ export async function loadCheckpoint(file: string): Promise<CheckpointContents> 
     return bad('its "alexnet.state" metadata is missing or not JSON');
   }
   if (state?.format !== CHECKPOINT_FORMAT || typeof state.epoch !== 'number') bad('its training state is incomplete');
+  const nonFinite = firstNonFinite(tensors);
+  if (nonFinite) bad(`tensor '${nonFinite.name}' holds ${nonFinite.count} non-finite value${nonFinite.count === 1 ? '' : 's'} (NaN or infinity)`);
   const weights: Record<string, HostTensor> = {};
   const momentum: Record<string, HostTensor> = {};
   const extra: Record<string, HostTensor> = {};
@@ -141,3 +202,106 @@ export function checkpointPath(path: string, prefer: 'best' | 'last' = 'best'): 
   throw new AlexNetError(`${path} holds no checkpoint (looked for best.safetensors and last.safetensors)`, 'IO_ERROR');
 }
 
+
+/**
+ * Checks the fields a resumed run continues from (a checkpoint evaluates without them, but a run
+ * cannot continue without them); AlexNetError BAD_FILE naming the file and the field.
+ */
+export function checkResumeState(state: TrainingState, file: string): void {
+  const bad = (field: string, why: string): never => {
+    throw new AlexNetError(`${file} cannot be resumed from: its training state's ${field} ${why}`, 'BAD_FILE');
+  };
+  const count = (field: 'epoch' | 'batch' | 'step'): void => {
+    const v = state[field];
+    if (!Number.isSafeInteger(v) || v < 0) bad(field, `is ${JSON.stringify(v)}, not an integer >= 0`);
+  };
+  count('epoch');
+  count('batch');
+  count('step');
+  if (typeof state.lr !== 'number' || !Number.isFinite(state.lr) || state.lr < 0) bad('lr', `is ${JSON.stringify(state.lr)}, not a number >= 0`);
+  const schedule = state.schedule as unknown;
+  if (typeof schedule !== 'object' || schedule === null || Array.isArray(schedule) || typeof (schedule as { type?: unknown }).type !== 'string')
+    bad('schedule', `is ${schedule === undefined ? 'missing' : JSON.stringify(schedule)}, not an object with a type`);
+  if (!Number.isSafeInteger(state.seed)) bad('seed', `is ${JSON.stringify(state.seed)}, not an integer`);
+  const loss = state.epochLoss as unknown as { sum?: unknown; count?: unknown } | undefined;
+  if (typeof loss?.sum !== 'number' || !Number.isFinite(loss.sum) || !Number.isSafeInteger(loss.count) || (loss.count as number) < 0)
+    bad('epochLoss', `is ${JSON.stringify(loss)}, not { sum, count }`);
+  if (state.bestError !== null && typeof state.bestError !== 'number') bad('bestError', `is ${JSON.stringify(state.bestError)}, not a number or null`);
+  if (state.bestEpoch !== null && !Number.isSafeInteger(state.bestEpoch)) bad('bestEpoch', `is ${JSON.stringify(state.bestEpoch)}, not an integer or null`);
+}
+
+/**
+ * The checkpoint a run continues from: `path` itself when it is a file; for a run directory its
+ * last checkpoint, or, when that cannot be read or resumed from (a disk that filled up, a copy cut
+ * short), its best one, after `warn` has been told what was wrong with the last.
+ */
+export async function loadResumeCheckpoint(path: string, warn: (message: string) => void): Promise<CheckpointContents> {
+  const load = async (file: string): Promise<CheckpointContents> => {
+    const ckpt = await loadCheckpoint(file);
+    checkResumeState(ckpt.state, file);
+    return ckpt;
+  };
+  const file = checkpointPath(path, 'last');
+  const best = join(path, 'best.safetensors');
+  if (file === path || file === best) return load(file);
+  try {
+    return await load(file);
+  } catch (e) {
+    if (!(e instanceof AlexNetError) || !existsSync(best)) throw e;
+    warn(`cannot resume from ${file}: ${e.message.split('\n')[0]}; resuming from ${best} instead (the epochs after it run again)`);
+    return load(best);
+  }
+}
+
+/**
+ * The training state stored in a checkpoint's header, read without its tensors (the header only,
+ * bounded by MAX_HEADER_BYTES), or null when the file holds none that can be read.
+ */
+export async function readCheckpointState(file: string): Promise<TrainingState | null> {
+  let handle;
+  try {
+    const info = await stat(file);
+    if (!info.isFile() || info.size < 8) return null;
+    handle = await open(file, 'r');
+    const head = Buffer.alloc(8);
+    await handle.read(head, 0, 8, 0);
+    const length = head.readBigUInt64LE(0);
+    if (length > BigInt(Math.min(MAX_HEADER_BYTES, info.size - 8))) return null;
+    const header = Buffer.alloc(Number(length));
+    const { bytesRead } = await handle.read(header, 0, header.length, 8);
+    if (bytesRead !== header.length) return null;
+    const state = JSON.parse(JSON.parse(header.toString('utf8'))?.__metadata__?.['alexnet.state'] ?? 'null');
+    return state?.format === CHECKPOINT_FORMAT ? state : null;
+  } catch {
+    return null;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Makes every `<tag>.json` of a run directory show the state inside `<tag>.safetensors`. The
+ * state inside the checkpoint is the one record of where a run stands (weights and state are
+ * replaced in one rename); the JSON beside it is a copy for people and tools, written just after,
+ * so a run killed between the two renames leaves a copy one save behind. This rewrites such a copy.
+ * Returns the JSON files rewritten.
+ */
+export async function repairStateCopies(dir: string, tags = ['last', 'best']): Promise<string[]> {
+  const repaired: string[] = [];
+  for (const tag of tags) {
+    const state = await readCheckpointState(join(dir, `${tag}.safetensors`));
+    if (!state) continue;
+    const jsonFile = join(dir, `${tag}.json`);
+    const json = JSON.stringify(state, null, 2) + '\n';
+    let current = '';
+    try {
+      current = await readFile(jsonFile, 'utf8');
+    } catch {
+      // missing: written below
+    }
+    if (current === json) continue;
+    await writeFileAtomic(jsonFile, json);
+    repaired.push(jsonFile);
+  }
+  return repaired;
+}

@@ -102,6 +102,42 @@ function layerList(c: AlexNetConfig): [string, Module][] {
   ];
 }
 
+/**
+ * The name and shape of every parameter of the network `options` describe, computed without
+ * building it (no tensor is allocated): a checkpoint's tensors can be checked against the model
+ * its metadata describes before that model, possibly of many gigabytes, is built. A RangeError
+ * says when the input size does not fit the layers. Tests check it against the built network.
+ */
+export function alexnetParameterShapes(options: AlexNetOptions = {}): [string, number[]][] {
+  const c = resolveAlexNetOptions(options);
+  const [c1, c2, c3, c4, c5] = [96, 256, 384, 384, 256].map((n) => channels(n, c.width)) as [number, number, number, number, number];
+  const fc = Math.max(1, Math.round(4096 * c.width));
+  const [poolK, poolS] = c.overlappingPool ? [3, 2] : [2, 2];
+  const conv = (n: number, k: number, stride: number, pad: number, layer: string): number => {
+    const out = Math.floor((n + 2 * pad - k) / stride) + 1;
+    if (out < 1) throw new RangeError(`inputSize ${c.inputSize} does not fit AlexNet: ${layer}'s ${k}x${k} kernel does not fit its ${n}x${n} input`);
+    return out;
+  };
+  const pool = (n: number, layer: string): number => {
+    if (n < poolK) throw new RangeError(`inputSize ${c.inputSize} does not fit AlexNet: ${layer}'s ${poolK}x${poolK} window is larger than its ${n}x${n} input`);
+    return Math.floor((n - poolK) / poolS) + 1;
+  };
+  let n = pool(conv(c.inputSize, 11, c.conv1Stride, 2, 'conv1'), 'pool1');
+  n = pool(conv(n, 5, 1, 2, 'conv2'), 'pool2');
+  n = pool(conv(conv(conv(n, 3, 1, 1, 'conv3'), 3, 1, 1, 'conv4'), 3, 1, 1, 'conv5'), 'pool5');
+  const layer = (name: string, weight: number[]): [string, number[]][] => [[`${name}.weight`, weight], [`${name}.bias`, [weight[0]!]]];
+  return [
+    ...layer('conv1', [c1, c.inChannels, 11, 11]),
+    ...layer('conv2', [c2, c1 / 2, 5, 5]),
+    ...layer('conv3', [c3, c2, 3, 3]),
+    ...layer('conv4', [c4, c3 / 2, 3, 3]),
+    ...layer('conv5', [c5, c4 / 2, 3, 3]),
+    ...layer('fc6', [fc, c5 * n * n]),
+    ...layer('fc7', [fc, fc]),
+    ...layer('fc8', [c.numClasses, fc]),
+  ];
+}
+
 /** AlexNet: a Sequential with the paper's layer names (state dict keys `conv1.weight` … `fc8.bias`). */
 export class AlexNet extends Sequential {
   readonly config: AlexNetConfig;

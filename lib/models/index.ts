@@ -1,4 +1,4 @@
-export { alexnet, AlexNet, resolveAlexNetOptions, type AlexNetOptions, type AlexNetConfig } from './alexnet.js';
+export { alexnet, AlexNet, alexnetParameterShapes, resolveAlexNetOptions, type AlexNetOptions, type AlexNetConfig } from './alexnet.js';
 export { initialize, type InitScheme } from './init.js';
 export { presets, preset, type Preset, type PresetName, type TrainingConfig, type DataConfig } from './presets.js';
 export { TwoColumnAlexNet, groupedLayout, columnLayout, type TwoColumnOptions } from './two_column.js';

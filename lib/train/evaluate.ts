@@ -3,6 +3,7 @@
 // with several models (an ensemble, §6) their softmax outputs are averaged too.
 import { batchToDevice } from '../data/device_input.js';
 import type { Batch, BatchLoader } from '../data/types.js';
+import { AlexNetError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
@@ -18,6 +19,11 @@ export interface EvalResult {
   crops: number;
   models: number;
   seconds: number;
+  /**
+   * Logits that were NaN or infinite, over all models and crops. Any makes the other numbers
+   * meaningless (the softmax of such a row is not a distribution); callers should refuse them.
+   */
+  nonFiniteLogits: number;
 }
 
 export interface EvaluateOptions {
@@ -43,12 +49,23 @@ export function averageProbabilities(probs: Float32Array[], crops: number, class
   return out;
 }
 
-/** Rank of the label: how many classes score strictly higher (0 = top-1 correct). */
+/**
+ * Rank of the label: how many other classes are not scored strictly lower (0 = top-1 correct).
+ * A tie is not a correct answer, and neither is NaN (it compares as not lower): a network whose
+ * outputs are all equal, or not numbers, is right about nothing.
+ */
 function labelRank(probs: Float32Array, row: number, classes: number, label: number): number {
   const p = probs[row * classes + label]!;
+  if (Number.isNaN(p)) return classes;
   let rank = 0;
-  for (let k = 0; k < classes; k++) if (probs[row * classes + k]! > p) rank++;
+  for (let k = 0; k < classes; k++) if (k !== label && !(probs[row * classes + k]! < p)) rank++;
   return rank;
+}
+
+function countNonFinite(values: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) n++;
+  return n;
 }
 
 export async function evaluate(models: Module | Module[], loader: BatchLoader, options: EvaluateOptions = {}): Promise<EvalResult> {
@@ -58,7 +75,7 @@ export async function evaluate(models: Module | Module[], loader: BatchLoader, o
   const wasTraining = list.map((m) => m.training);
   list.forEach((m) => m.eval());
   const started = performance.now();
-  const totals = { images: 0, loss: 0, top1: 0, top5: 0, crops: 1 };
+  const totals = { images: 0, loss: 0, top1: 0, top5: 0, crops: 1, nonFinite: 0, batches: 0 };
   const classes = loader.numClasses;
   const topk = Math.min(5, classes);
 
@@ -86,15 +103,27 @@ export async function evaluate(models: Module | Module[], loader: BatchLoader, o
         if (!inputs.has(device)) inputs.set(device, batchToDevice(batch, device));
         const logits = m.forward(inputs.get(device)!);
         const probs = ops.softmax(logits);
-        logits.dispose();
-        return probs.toArray().finally(() => probs.dispose()) as Promise<Float32Array>;
+        // The logits come back too, to count the non-finite ones: the softmax hides some (-inf gives 0).
+        const read = Promise.all([probs.toArray(), logits.toArray()]).finally(() => {
+          probs.dispose();
+          logits.dispose();
+        }) as Promise<[Float32Array, Float32Array]>;
+        return read.then(([p, l]) => {
+          totals.nonFinite += countNonFinite(l);
+          return p;
+        });
       });
       for (const x of inputs.values()) x.dispose();
+      totals.batches++;
       pending.push(Promise.all(reads).then((probs) => account(probs, batch)));
       // Keep at most maxInFlight batches queued: the device stays busy and memory stays bounded.
       while (pending.length > maxInFlight) await pending.shift();
     }
     await Promise.all(pending);
+    const missing = loader.batchesPerEpoch - totals.batches;
+    if (missing > 0 && loader.stats().skipped < missing)
+      throw new AlexNetError(`the evaluation loader ended after ${totals.batches} of its ${loader.batchesPerEpoch} batches (was it closed?); ` +
+        'an evaluation of part of the data is not reported as one of all of it', 'LOADER_CLOSED');
   } finally {
     // Let queued reads finish before leaving, so nothing touches disposed tensors later.
     await Promise.allSettled(pending);
@@ -109,5 +138,6 @@ export async function evaluate(models: Module | Module[], loader: BatchLoader, o
     crops: totals.crops,
     models: list.length,
     seconds: (performance.now() - started) / 1000,
+    nonFiniteLogits: totals.nonFinite,
   };
 }

@@ -1,16 +1,53 @@
 // Rebuilds models from checkpoints (for eval, predict and ensembles).
 import { AlexNetError } from '../errors.js';
 import { checkpointPath, loadCheckpoint, toDevice } from '../io/checkpoint.js';
-import { alexnet, type AlexNet, type AlexNetOptions } from '../models/alexnet.js';
+import type { HostTensor } from '../io/safetensors.js';
+import { alexnet, alexnetParameterShapes, type AlexNet, type AlexNetOptions } from '../models/alexnet.js';
 import { disposeAll } from '../tensor.js';
+
+const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+
+/**
+ * Checks that the model a checkpoint's metadata describes is the one its tensors hold — every
+ * parameter present with its shape, nothing else — before that model is built: metadata that says
+ * `inputSize: 2000` over the weights of a 64-pixel network would otherwise build gigabytes of
+ * model only to reject them. AlexNetError BAD_FILE naming the file and the first mismatch.
+ */
+export function checkCheckpointModel(file: string, config: AlexNetOptions, weights: Record<string, HostTensor>): void {
+  const bad = (why: string): never => {
+    throw new AlexNetError(`${file}: its weights do not fit the model its metadata describes: ${why}`, 'BAD_FILE');
+  };
+  let expected: [string, number[]][];
+  try {
+    expected = alexnetParameterShapes(config);
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+  const implied = expected.reduce((s, [, shape]) => s + count(shape), 0);
+  const held = Object.values(weights).reduce((s, t) => s + count(t.shape), 0);
+  const settings = ['numClasses', 'inChannels', 'inputSize', 'width', 'conv1Stride']
+    .filter((k) => (config as Record<string, unknown>)[k] !== undefined)
+    .map((k) => `${k} ${(config as Record<string, unknown>)[k]}`).join(', ');
+  const sizes = `the model (${settings}) has ${implied} parameters, the file holds ${held}`;
+  for (const [name, shape] of expected) {
+    const t = weights[name];
+    if (!t) bad(`it has no tensor '${name}' (${sizes})`);
+    if (shapeText(t.shape) !== shapeText(shape)) bad(`'${name}' is ${shapeText(t.shape)} in the file but ${shapeText(shape)} in the model (${sizes})`);
+  }
+  const known = new Set(expected.map(([n]) => n));
+  const unexpected = Object.keys(weights).filter((n) => !known.has(n));
+  if (unexpected.length > 0) bad(`it has tensors the model does not: ${unexpected.join(', ')}`);
+}
 
 /** The AlexNet saved in `path` (a checkpoint file or a run directory: its best checkpoint), in eval mode. */
 export async function loadModel(path: string, device = 'cpu'): Promise<AlexNet> {
   const file = checkpointPath(path, 'best');
   const ckpt = await loadCheckpoint(file);
   const config = ckpt.state.model as AlexNetOptions;
-  if (!config || typeof config.numClasses !== 'number')
+  if (!config || typeof config !== 'object' || typeof config.numClasses !== 'number')
     throw new AlexNetError(`${file} does not record the model configuration it was trained with`, 'BAD_FILE');
+  checkCheckpointModel(file, config, ckpt.weights);
   let model: AlexNet;
   try {
     model = alexnet({ ...config, device });

@@ -2,7 +2,6 @@
 // checkpoints (last and best), metrics as JSON lines, progress. Every random draw derives from
 // (seed, epoch, batch) — dropout masks here, the data order in the loader — so a run resumed from
 // a checkpoint continues exactly as the uninterrupted run would have.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { batchToDevice } from '../data/device_input.js';
@@ -10,7 +9,7 @@ import type { Batch, BatchLoader } from '../data/types.js';
 import { AlexNetError } from '../errors.js';
 import { columnLayout, groupedLayout } from '../models/two_column.js';
 import { MOMENTUM_PREFIX } from '../optim/sgd.js';
-import { checkpointPath, loadCheckpoint, saveCheckpoint, toDevice, CHECKPOINT_FORMAT, type TrainingState } from '../io/checkpoint.js';
+import { loadResumeCheckpoint, repairStateCopies, saveCheckpoint, toDevice, CHECKPOINT_FORMAT, type TrainingState } from '../io/checkpoint.js';
 import type { HostTensor } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 import { deriveSeed } from '../nn/seed.js';
@@ -23,6 +22,7 @@ import { describe, finite, integer, positiveInteger, seed as seedArg } from '../
 import { evaluate, type EvalResult } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
 import { Progress, type ProgressMode } from './progress.js';
+import { prepareRunDirectory } from './run_dir.js';
 
 export interface TrainerOptions {
   model: Module;
@@ -54,6 +54,11 @@ export interface TrainerOptions {
   extraTensors?: Record<string, HostTensor>;
   /** Stop after this many optimiser steps in total (for tests and time-boxed runs); saves like stop(). */
   maxSteps?: number;
+  /**
+   * Told what the run worked around: a last checkpoint that could not be resumed from (the best
+   * one was used), temporaries of a killed run deleted. Default: a line on stderr.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface EpochRecord {
@@ -93,6 +98,7 @@ export class Trainer {
   private state: TrainingState;
   private latestLoss = NaN;
   private windowLoss = { sum: 0, count: 0 };
+  private readonly warn: (message: string) => void;
 
   constructor(options: TrainerOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -113,8 +119,12 @@ export class Trainer {
     this.logEvery = positiveInteger(options.logEvery ?? 50, 'logEvery');
     if (options.maxSteps !== undefined) integer(options.maxSteps, 'maxSteps', 0);
     this.progress = new Progress(options.progress ?? 'auto', options.progressStream);
+    if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
+      throw new TypeError(`onWarning must be a function, got ${describe(options.onWarning)}`);
+    this.warn = options.onWarning ?? ((message) => { process.stderr.write(`warning: ${message}\n`); });
     if (options.outDir) {
-      mkdirSync(options.outDir, { recursive: true });
+      const removed = prepareRunDirectory(options.outDir);
+      if (removed.length > 0) this.warn(`deleted ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left in ${options.outDir} by a run that was killed while saving`);
       this.metrics = new MetricsLog(join(options.outDir, 'metrics.jsonl'));
     }
     // The model's first layer sees the image: its input gradient is never needed.
@@ -137,9 +147,12 @@ export class Trainer {
     this.stopRequested = true;
   }
 
-  /** Loads weights, momentum and training state from a checkpoint file or run directory. */
+  /**
+   * Loads weights, momentum and training state from a checkpoint file or run directory (its last
+   * checkpoint, or its best one, with a warning, when the last cannot be resumed from).
+   */
   async restore(path: string): Promise<void> {
-    const ckpt = await loadCheckpoint(checkpointPath(path, 'last'));
+    const ckpt = await loadResumeCheckpoint(path, this.warn);
     if (ckpt.state.seed !== this.seed)
       throw new RangeError(`seed ${this.seed} differs from the checkpoint's ${ckpt.state.seed}; resume with the same seed to continue exactly`);
     const weights = toDevice(ckpt.weights, this.device);
@@ -159,13 +172,21 @@ export class Trainer {
     } finally {
       disposeAll(weights, momentum);
     }
-    this.schedule.load(ckpt.state.schedule);
+    try {
+      this.schedule.load(ckpt.state.schedule);
+    } catch (e) {
+      throw new AlexNetError(`checkpoint ${ckpt.file} holds a learning-rate schedule state this run cannot continue: ${(e as Error).message}`, 'BAD_FILE');
+    }
     this.state = { ...ckpt.state, model: this.state.model, training: this.state.training };
     this.optimizer.lr = this.state.lr;
   }
 
   async fit(): Promise<FitResult> {
     const o = this.options;
+    if (o.outDir) {
+      const repaired = await repairStateCopies(o.outDir);
+      if (repaired.length > 0) this.warn(`rewrote ${repaired.join(', ')} from the state inside the checkpoint (the run was stopped between the two writes)`);
+    }
     if (o.resume) await this.restore(typeof o.resume === 'string' ? o.resume : this.requireOutDir());
     const records: EpochRecord[] = [];
     let checkpoint: string | undefined;
@@ -231,7 +252,10 @@ export class Trainer {
         const t0 = performance.now();
         const next = await iterator.next();
         waitMs += performance.now() - t0;
-        if (next.done) break;
+        if (next.done) {
+          this.checkEpochComplete(train, epoch);
+          break;
+        }
         const batch = next.value;
         if (batch.crops !== 1) throw new RangeError(`training batches must have crops = 1, got ${batch.crops}`);
         pending.push({ loss: this.step(batch), epoch, batch: this.state.batch, step: this.state.step });
@@ -258,6 +282,19 @@ export class Trainer {
   }
 
   private lastEpochTiming = { seconds: 0, images: 0, waitSeconds: 0 };
+
+  /**
+   * An epoch whose batches ended before batchesPerEpoch was cut short (the loader was closed): it
+   * must not be counted, evaluated and saved as a finished epoch. A loader that skips bad images
+   * may give fewer batches, but only with at least one skipped image per batch missing.
+   */
+  private checkEpochComplete(train: BatchLoader, epoch: number): void {
+    const missing = train.batchesPerEpoch - this.state.batch;
+    if (missing <= 0 || train.stats().skipped >= missing) return;
+    throw new AlexNetError(`the training loader ended epoch ${epoch + 1} after ${this.state.batch} of its ${train.batchesPerEpoch} batches ` +
+      '(was it closed?); the epoch is not counted as finished', 'LOADER_CLOSED', '',
+      'the last checkpoint is kept; resume the run to finish the epoch');
+  }
 
   /** One SGD step; returns the loss as it resolves (the device may still be working). */
   private step(batch: Batch): Promise<number> {
