@@ -5,7 +5,11 @@
 // `to()`, an on-GPU copy ordered by events.
 import { native } from './binding.js';
 
-/** Waits until all work queued on `device` so far has finished; rejects with its first error. */
+/**
+ * Waits until all work queued on `device` so far has finished. It rejects with a failure of the
+ * device's own (not an op's: a failed op poisons its outputs, and reading them, or anything computed
+ * from them, rejects with its error; see Tensor.toArray).
+ */
 export function synchronize(device = 'cpu'): Promise<void> {
   return native.synchronize(device);
 }

@@ -1,5 +1,5 @@
 // alexnet-cudnn: the original AlexNet on cuDNN (and oneDNN on CPU), from TypeScript.
-export { Tensor, disposeAll } from './tensor.js';
+export { MAX_DIMENSION, MAX_ELEMENTS, Tensor, disposeAll } from './tensor.js';
 export type { DType, DeviceName } from './tensor.js';
 export { AlexNetError } from './errors.js';
 export * from './device.js';

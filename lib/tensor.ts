@@ -2,7 +2,9 @@
 // values back (`toArray`) is the one place to await.
 import { native, type NativeTensor } from './binding.js';
 import { AlexNetError } from './errors.js';
-import { describe, shapeString, validShape } from './validate.js';
+import { MAX_DIMENSION, MAX_ELEMENTS, describe, float32, shapeString, validShape } from './validate.js';
+
+export { MAX_DIMENSION, MAX_ELEMENTS };
 
 native.setErrorClass(AlexNetError);
 
@@ -11,7 +13,22 @@ export type DeviceName = string;
 
 const WRAP = Symbol('wrap');
 
-/** A dense row-major float32 (or int32, or uint8 for raw images) tensor on one device. */
+/**
+ * A dense row-major float32 (or int32, or uint8 for raw images) tensor on one device.
+ *
+ * Sizes: every dimension is in [1, MAX_DIMENSION] (2^31 - 1) and a tensor has at most
+ * MAX_ELEMENTS (2^40) elements; shapes beyond either are a RangeError naming the shape.
+ *
+ * Errors of queued work: ops return at once and run later on the device's stream. When one fails
+ * (a label out of range, a crop window outside its image), its outputs are poisoned: `toArray()` on
+ * them, or on any tensor computed from them, rejects with that op's AlexNetError. Unrelated tensors
+ * and `synchronize()` are unaffected. Overwriting a whole tensor (`ops.fill`, `ops.normal`) makes it
+ * valid again.
+ *
+ * Back-pressure: each device's stream holds at most 256 MiB of pending outputs (and 1024 ops); a
+ * call beyond that waits until the device has caught up, so a loop that never awaits cannot outrun
+ * memory.
+ */
 export class Tensor {
   /** @internal */
   readonly native: NativeTensor;
@@ -27,10 +44,13 @@ export class Tensor {
     return new Tensor(WRAP, handle);
   }
 
-  /** Copies `data` to a new tensor of `shape` on `device` ("cpu", "cpu:1", "cuda:0"...). */
+  /**
+   * Copies `data` to a new tensor of `shape` on `device` ("cpu", "cpu:1", "cuda:0"...). `data` may
+   * be a view of an ArrayBuffer or of a SharedArrayBuffer; its values are read once, during the call.
+   */
   static fromArray(data: Float32Array | Int32Array | Uint8Array, shape: readonly number[], device: DeviceName = 'cpu'): Tensor {
     if (!(data instanceof Float32Array) && !(data instanceof Int32Array) && !(data instanceof Uint8Array))
-      throw new TypeError(`data must be a Float32Array, an Int32Array or a Uint8Array, got ${describe(data)}`);
+      throw new TypeError(`data must be a Float32Array, an Int32Array or a Uint8Array (over an ArrayBuffer or a SharedArrayBuffer), got ${describe(data)}`);
     const dims = validShape([...shape]);
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length)
@@ -44,10 +64,14 @@ export class Tensor {
     return Tensor.full(shape, 0, device);
   }
 
-  /** A float32 tensor filled with `value`. */
+  /**
+   * A float32 tensor filled with `value`. NaN and ±Infinity are stored as they are; a finite value
+   * beyond float32's range (1e300) is a RangeError.
+   */
   static full(shape: readonly number[], value: number, device: DeviceName = 'cpu'): Tensor {
+    const v = float32(value, 'value');
     const t = Tensor.wrap(native.empty(validShape([...shape]), 'float32', device));
-    native.fill(t.native, value);
+    native.fill(t.native, v);
     return t;
   }
 
@@ -80,7 +104,10 @@ export class Tensor {
     return Tensor.wrap(this.native.to(device));
   }
 
-  /** The values, once all work queued before this call on the tensor's device has finished. */
+  /**
+   * The values, once all work queued before this call on the tensor's device has finished. Rejects
+   * with the AlexNetError of the op that failed to compute this tensor, or one it derives from.
+   */
   toArray(): Promise<Float32Array | Int32Array | Uint8Array> {
     this.live('tensor');
     return this.native.toArray();

@@ -1,12 +1,12 @@
 import { native } from '../binding.js';
 import type { Tensor } from '../tensor.js';
-import { pair, positiveInteger } from '../validate.js';
+import { MAX_DIMENSION, pair, positiveInteger } from '../validate.js';
 import { expectShape, floatArg, optionalFloatArg, sameDevice, wrap, wrapOptional } from './check.js';
 
 export interface Conv2dOptions {
   /** One number or [h, w]; default 1. */
   stride?: number | [number, number];
-  /** Zero padding on each side, one number or [h, w]; default 0. */
+  /** Zero padding on each side, one number or [h, w]; default 0. The padded size may not exceed 2^31 - 1. */
   padding?: number | [number, number];
   /** Channel groups (2 for AlexNet's conv2, conv4, conv5 on one device); default 1. */
   groups?: number;
@@ -26,6 +26,8 @@ function resolve(x: Tensor, w: Tensor, options: Conv2dOptions): Resolved {
     throw new RangeError(`groups (${groups}) must divide the input channels (${c}) and the output channels (${o})`);
   if (ci !== c / groups)
     throw new RangeError(`w must have shape [O, C / groups, KH, KW] = [${o}, ${c / groups}, KH, KW] for x [${xs.join(', ')}] and groups ${groups}, got [${ws.join(', ')}]`);
+  if (h + 2 * ph > MAX_DIMENSION || wd + 2 * pw > MAX_DIMENSION)
+    throw new RangeError(`padding ${Array.isArray(options.padding) ? `${ph}x${pw}` : ph} makes the padded input ${h + 2 * ph}x${wd + 2 * pw}, more than ${MAX_DIMENSION}`);
   if (kh > h + 2 * ph || kw > wd + 2 * pw)
     throw new RangeError(`kernel ${kh}x${kw} is larger than the padded input ${h + 2 * ph}x${wd + 2 * pw}`);
   const outShape = [n, o, Math.floor((h + 2 * ph - kh) / sh) + 1, Math.floor((wd + 2 * pw - kw) / sw) + 1];

@@ -1,7 +1,7 @@
 // The input crop on the device: raw 8-bit images and per-row crop parameters into network input.
 import { native, type NativeTensor } from '../binding.js';
 import type { Tensor } from '../tensor.js';
-import { finite, pair, shapeEquals, shapeString } from '../validate.js';
+import { finiteFloat32, pair, shapeEquals, shapeString } from '../validate.js';
 import { floatArg, sameDevice, tensorArg, wrap } from './check.js';
 
 export interface CropImagesOptions {
@@ -42,7 +42,7 @@ export function cropImages(images: Tensor, params: Tensor, options: CropImagesOp
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object with crop');
   const [outH, outW] = pair(options.crop, 'crop', 1);
   if (outH > h || outW > w) throw new RangeError(`crop ${outH}x${outW} is larger than the images ${h}x${w} of images ${shapeString(it.shape)}`);
-  const scale = finite(options.scale ?? 1, 'scale');
+  const scale = finiteFloat32(options.scale ?? 1, 'scale');
   let mt: NativeTensor | null = null;
   if (options.mean !== undefined && options.mean !== null) {
     mt = floatArg(options.mean, 'mean');

@@ -39,7 +39,12 @@ export function softmax(logits: Tensor): Tensor {
   return wrap(native.softmax(floatArg(logits, 'logits', 2)));
 }
 
-/** How many rows have their label among the k largest logits (top-1 with k = 1, top-5 with 5). */
+/**
+ * How many rows have their label among the k largest logits (top-1 with k = 1, top-5 with 5).
+ * A row counts iff its label's logit is not NaN and fewer than k other logits are >= it or NaN:
+ * ties and NaN count against the label, so a model whose logits are all equal (or NaN) scores 0
+ * rather than looking perfect.
+ */
 export function topkCorrect(logits: Tensor, labels: Tensor, k: number): Promise<number> {
   const [, classes] = logitsAndLabels(logits, labels);
   integer(k, 'k', 1, classes);

@@ -1,6 +1,6 @@
 import { native } from '../binding.js';
 import type { Tensor } from '../tensor.js';
-import { finite, positiveInteger } from '../validate.js';
+import { dimension, finiteFloat32 } from '../validate.js';
 import { expectShape, floatArg, sameDevice, wrap } from './check.js';
 
 /**
@@ -14,11 +14,11 @@ import { expectShape, floatArg, sameDevice, wrap } from './check.js';
 export interface LrnOptions { size?: number; alpha?: number; beta?: number; k?: number }
 
 function resolve(options: LrnOptions): [number, number, number, number] {
-  const size = positiveInteger(options.size ?? 5, 'size');
+  const size = dimension(options.size ?? 5, 'size');
   if (size % 2 === 0) throw new RangeError(`size must be odd (a window centred on each channel), got ${size}`);
-  const alpha = finite(options.alpha ?? 1e-4, 'alpha', 0);
-  const beta = finite(options.beta ?? 0.75, 'beta', 1e-6);
-  const k = finite(options.k ?? 2, 'k', 1e-5);
+  const alpha = finiteFloat32(options.alpha ?? 1e-4, 'alpha', 0);
+  const beta = finiteFloat32(options.beta ?? 0.75, 'beta', 1e-6);
+  const k = finiteFloat32(options.k ?? 2, 'k', 1e-5);
   return [size, alpha, beta, k];
 }
 

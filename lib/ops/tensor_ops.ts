@@ -1,17 +1,22 @@
 // Small tensor utilities: fill, scale, add, channel slicing for the two-column model.
 import { native } from '../binding.js';
 import type { Tensor } from '../tensor.js';
-import { describe, finite, integer, seed as seedArg, shapeString } from '../validate.js';
+import { describe, finiteFloat32, float32, integer, seed as seedArg, shapeString } from '../validate.js';
 import { expectShape, floatArg, sameDevice, tensorArg, wrap } from './check.js';
 
+/**
+ * Sets every element of t to `value`, stored as float32. NaN and ±Infinity are stored as they are
+ * (deliberate special values); a finite value beyond float32's range (1e300) is a RangeError rather
+ * than a silent Infinity.
+ */
 export function fill(t: Tensor, value: number): void {
-  native.fill(floatArg(t, 'tensor'), finite(value, 'value'));
+  native.fill(floatArg(t, 'tensor'), float32(value, 'value'));
 }
 
 /** Fills t in place from N(mean, std²), identically on every device for the same seed. */
 export function normal(t: Tensor, options: { mean?: number; std?: number; seed: number }): void {
   const tt = floatArg(t, 'tensor');
-  native.normal(tt, finite(options.mean ?? 0, 'mean'), finite(options.std ?? 1, 'std', 0), seedArg(options.seed));
+  native.normal(tt, finiteFloat32(options.mean ?? 0, 'mean'), finiteFloat32(options.std ?? 1, 'std', 0), seedArg(options.seed));
 }
 
 /** y += alpha · x, in place. */
@@ -20,11 +25,12 @@ export function axpy(alpha: number, x: Tensor, y: Tensor): void {
   const yt = floatArg(y, 'y');
   sameDevice([yt, 'y'], [xt, 'x']);
   expectShape(xt, 'x', yt.shape);
-  native.axpy(finite(alpha, 'alpha'), xt, yt);
+  native.axpy(finiteFloat32(alpha, 'alpha'), xt, yt);
 }
 
+/** alpha · x, with alpha a finite float32 (a RangeError beyond float32's range). */
 export function scale(x: Tensor, alpha: number): Tensor {
-  return wrap(native.scale(floatArg(x, 'x'), finite(alpha, 'alpha')));
+  return wrap(native.scale(floatArg(x, 'x'), finiteFloat32(alpha, 'alpha')));
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {

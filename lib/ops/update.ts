@@ -1,6 +1,6 @@
 import { native } from '../binding.js';
 import type { Tensor } from '../tensor.js';
-import { finite } from '../validate.js';
+import { finiteFloat32 } from '../validate.js';
 import { expectShape, floatArg, sameDevice } from './check.js';
 
 export interface SgdOptions {
@@ -25,8 +25,8 @@ export function sgdStep(param: Tensor, velocity: Tensor, grad: Tensor, options: 
   expectShape(v, 'velocity', p.shape);
   expectShape(g, 'grad', p.shape);
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be { lr, momentum, weightDecay }');
-  const lr = finite(options.lr, 'lr', 0);
-  const momentum = finite(options.momentum ?? 0.9, 'momentum', 0, 1);
-  const weightDecay = finite(options.weightDecay ?? 5e-4, 'weightDecay', 0);
+  const lr = finiteFloat32(options.lr, 'lr', 0);
+  const momentum = finiteFloat32(options.momentum ?? 0.9, 'momentum', 0, 1);
+  const weightDecay = finiteFloat32(options.weightDecay ?? 5e-4, 'weightDecay', 0);
   native.sgdStep(p, v, g, lr, momentum, weightDecay);
 }

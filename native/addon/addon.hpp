@@ -82,8 +82,12 @@ class FenceWorker : public Napi::AsyncWorker {
   std::exception_ptr error_;
 };
 
+// An integer within int32 (a RangeError beyond, a TypeError for a non-integer).
 int intArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 double numberArg(const Napi::CallbackInfo& info, size_t i, const char* param);
+// A number as float32: NaN and the infinities pass as they are; a finite number whose float32
+// rounding is infinite is a RangeError naming `param` and the value.
+float floatArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 std::string stringArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 Shape shapeArg(const Napi::CallbackInfo& info, size_t i, const char* param);

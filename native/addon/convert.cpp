@@ -1,4 +1,5 @@
 // Argument conversion and error mapping shared by all bindings.
+#include <cfloat>
 #include <cmath>
 
 #include "addon.hpp"
@@ -21,10 +22,25 @@ double numberArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
   return info[i].As<Napi::Number>().DoubleValue();
 }
 
+float floatArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
+  const double v = numberArg(info, i, param);
+  // Finite doubles from here on round to infinity in float32 (FLT_MAX plus half its ulp, 2^103;
+  // the tie rounds to the even neighbour, which is infinity).
+  const double limit = double(FLT_MAX) + std::ldexp(1.0, 103);
+  if (std::isfinite(v) && std::fabs(v) >= limit)
+    throw Napi::RangeError::New(info.Env(), std::string(param) + " " + info[i].ToString().Utf8Value() +
+                                                " is not representable as a float32 (largest finite magnitude " +
+                                                Napi::Number::New(info.Env(), FLT_MAX).ToString().Utf8Value() + ")");
+  return static_cast<float>(v);
+}
+
 int intArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
   double v = numberArg(info, i, param);
-  if (!std::isfinite(v) || std::floor(v) != v || std::fabs(v) > 2147483647.0)
+  if (!std::isfinite(v) || std::floor(v) != v)
     throw Napi::TypeError::New(info.Env(), std::string(param) + " must be an integer, got " + describe(info[i]));
+  if (std::fabs(v) > double(kMaxDimension))
+    throw Napi::RangeError::New(info.Env(), std::string(param) + " must be in [-2147483647, 2147483647], got " +
+                                                info[i].ToString().Utf8Value());
   return static_cast<int>(v);
 }
 
@@ -58,6 +74,11 @@ Shape shapeArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
     if (!std::isfinite(v) || std::floor(v) != v || v <= 0)
       throw Napi::TypeError::New(info.Env(), std::string(param) + "[" + std::to_string(k) +
                                                  "] must be a positive integer, got " + describe(d));
+    // Checked here, before the conversion to int64 (undefined beyond 2^63); the element count is
+    // checked by the core.
+    if (v > double(kMaxDimension))
+      throw Napi::RangeError::New(info.Env(), std::string(param) + "[" + std::to_string(k) + "] must be in [1, " +
+                                                  std::to_string(kMaxDimension) + "], got " + d.ToString().Utf8Value());
     shape.push_back(static_cast<int64_t>(v));
   }
   return shape;

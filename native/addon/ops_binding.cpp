@@ -20,9 +20,9 @@ ops::Conv2dOptions convOptions(const Info& info, size_t first) {
 ops::LrnOptions lrnOptions(const Info& info, size_t first) {
   ops::LrnOptions o;
   o.size = intArg(info, first, "size");
-  o.alpha = float(numberArg(info, first + 1, "alpha"));
-  o.beta = float(numberArg(info, first + 2, "beta"));
-  o.k = float(numberArg(info, first + 3, "k"));
+  o.alpha = floatArg(info, first + 1, "alpha");
+  o.beta = floatArg(info, first + 2, "beta");
+  o.k = floatArg(info, first + 3, "k");
   return o;
 }
 
@@ -114,7 +114,7 @@ Napi::Value reluBackward(const Info& info) {
 
 Napi::Value dropout(const Info& info) {
   return guarded(info, [&] {
-    auto r = ops::dropout(unwrapTensor(info[0], "x"), float(numberArg(info, 1, "p")), seedArg(info, 2, "seed"));
+    auto r = ops::dropout(unwrapTensor(info[0], "x"), floatArg(info, 1, "p"), seedArg(info, 2, "seed"));
     Napi::Object result = Napi::Object::New(info.Env());
     result.Set("y", wrapTensor(info.Env(), r.y));
     result.Set("mask", wrapTensor(info.Env(), r.mask));
@@ -152,22 +152,22 @@ Napi::Value topkCorrect(const Info& info) {
 Napi::Value sgdStep(const Info& info) {
   return guarded(info, [&] {
     ops::sgdStep(unwrapTensor(info[0], "param"), unwrapTensor(info[1], "velocity"), unwrapTensor(info[2], "grad"),
-                 float(numberArg(info, 3, "lr")), float(numberArg(info, 4, "momentum")),
-                 float(numberArg(info, 5, "weightDecay")));
+                 floatArg(info, 3, "lr"), floatArg(info, 4, "momentum"),
+                 floatArg(info, 5, "weightDecay"));
     return info.Env().Undefined();
   });
 }
 
 Napi::Value fill(const Info& info) {
   return guarded(info, [&] {
-    ops::fill(unwrapTensor(info[0], "tensor"), float(numberArg(info, 1, "value")));
+    ops::fill(unwrapTensor(info[0], "tensor"), floatArg(info, 1, "value"));
     return info.Env().Undefined();
   });
 }
 
 Napi::Value normal(const Info& info) {
   return guarded(info, [&] {
-    ops::normal(unwrapTensor(info[0], "tensor"), float(numberArg(info, 1, "mean")), float(numberArg(info, 2, "std")),
+    ops::normal(unwrapTensor(info[0], "tensor"), floatArg(info, 1, "mean"), floatArg(info, 2, "std"),
                 seedArg(info, 3, "seed"));
     return info.Env().Undefined();
   });
@@ -175,14 +175,14 @@ Napi::Value normal(const Info& info) {
 
 Napi::Value axpy(const Info& info) {
   return guarded(info, [&] {
-    ops::axpy(float(numberArg(info, 0, "alpha")), unwrapTensor(info[1], "x"), unwrapTensor(info[2], "y"));
+    ops::axpy(floatArg(info, 0, "alpha"), unwrapTensor(info[1], "x"), unwrapTensor(info[2], "y"));
     return info.Env().Undefined();
   });
 }
 
 Napi::Value scale(const Info& info) {
   return guarded(info, [&] {
-    return wrapTensor(info.Env(), ops::scale(unwrapTensor(info[0], "x"), float(numberArg(info, 1, "alpha"))));
+    return wrapTensor(info.Env(), ops::scale(unwrapTensor(info[0], "x"), floatArg(info, 1, "alpha")));
   });
 }
 
@@ -202,7 +202,7 @@ Napi::Value cropImages(const Info& info) {
     ops::CropOptions o;
     o.outH = intArg(info, 3, "outH");
     o.outW = intArg(info, 4, "outW");
-    o.scale = float(numberArg(info, 5, "scale"));
+    o.scale = floatArg(info, 5, "scale");
     return wrapTensor(info.Env(), ops::cropImages(unwrapTensor(info[0], "images"), unwrapTensor(info[1], "params"),
                                                   unwrapOptionalTensor(info[2], "mean"), o));
   });

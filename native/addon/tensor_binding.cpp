@@ -103,7 +103,8 @@ Napi::Value TensorHandle::toArray(const Napi::CallbackInfo& info) {
   });
 }
 
-constexpr const char* kArrayTypes = "data must be a Float32Array, an Int32Array or a Uint8Array";
+constexpr const char* kArrayTypes =
+    "data must be a Float32Array, an Int32Array or a Uint8Array (over an ArrayBuffer or a SharedArrayBuffer)";
 
 Napi::Value fromArray(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
@@ -122,7 +123,13 @@ Napi::Value fromArray(const Napi::CallbackInfo& info) {
                                            " elements but shape " + shapeString(shape) + " needs " +
                                            std::to_string(shapeNumel(shape)));
     Device& device = Device::get(stringArg(info, 2, "device"));
-    const uint8_t* bytes = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+    // The view's own data pointer: Napi::TypedArray::ArrayBuffer() rejects a view of a
+    // SharedArrayBuffer ("Invalid argument"), which this accepts. The values are copied once,
+    // here; writes by other threads after the call do not reach the tensor.
+    void* data = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, array, nullptr, nullptr, &data, nullptr, nullptr),
+                         Napi::Value());
+    const uint8_t* bytes = static_cast<const uint8_t*>(data);
     return wrapTensor(env, Tensor::fromHost(device, bytes, shape, dtype));
   });
 }

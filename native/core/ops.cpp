@@ -41,10 +41,29 @@ void requirePositive(int v, const char* name) {
   if (v <= 0) invalidArgument(std::string(name) + " must be a positive integer, got " + std::to_string(v));
 }
 
-template <typename F>
-void submit(const Tensor& on, F&& fn) {
-  on.device().stream().submit(std::forward<F>(fn));
+std::vector<StorageRef> storages(std::initializer_list<Tensor> tensors) {
+  std::vector<StorageRef> result;
+  for (const Tensor& t : tensors)
+    if (t.defined()) result.push_back(t.storage());
+  return result;
 }
+
+// Queues `fn` on the stream of `on`'s device. `reads` and `writes` (undefined tensors are skipped)
+// are the tensors it reads and writes, a tensor updated in place being in both: a failure poisons
+// what it writes, and it does not run on poisoned input (Stream::submit).
+template <typename F>
+void submit(const Tensor& on, std::initializer_list<Tensor> reads, std::initializer_list<Tensor> writes, F&& fn) {
+  on.device().stream().submit(std::forward<F>(fn), storages(reads), storages(writes));
+}
+
+// An output tensor of an op, its shape checked against the size limits first with a message that
+// names the op (the shape comes from the inputs and options, so it can exceed the limits).
+Tensor output(const Tensor& like, const char* what, const Shape& shape, DType dtype = DType::Float32) {
+  checkShape(shape, what);
+  return Tensor::empty(like.device(), shape, dtype);
+}
+
+std::string pairString(int64_t a, int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
 
 ConvGeometry convGeometry(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
   requireRank(x, "x", 4);
@@ -56,6 +75,11 @@ ConvGeometry convGeometry(const Tensor& x, const Tensor& w, const Conv2dOptions&
   requirePositive(o.strideW, "stride");
   requirePositive(o.groups, "groups");
   if (o.padH < 0 || o.padW < 0) invalidArgument("padding must be >= 0");
+  // In 64 bits: the padded size must itself fit the geometry's int fields (backends compute it).
+  const int64_t paddedH = x.dim(2) + 2 * int64_t(o.padH), paddedW = x.dim(3) + 2 * int64_t(o.padW);
+  if (paddedH > kMaxDimension || paddedW > kMaxDimension)
+    invalidArgument("padding " + pairString(o.padH, o.padW) + " makes the padded input " +
+                    pairString(paddedH, paddedW) + ", more than " + std::to_string(kMaxDimension));
   ConvGeometry g{};
   g.n = int(x.dim(0)), g.c = int(x.dim(1)), g.h = int(x.dim(2)), g.w = int(x.dim(3));
   g.o = int(w.dim(0)), g.kh = int(w.dim(2)), g.kw = int(w.dim(3));
@@ -105,7 +129,14 @@ PoolGeometry poolGeometry(const Tensor& x, const PoolOptions& o) {
 }
 
 int64_t rows(const Tensor& x) { return x.dim(0); }
-int64_t features(const Tensor& x) { return x.numel() / x.dim(0); }
+// The features per row of x [N, ...], which the backends take as an int.
+int features(const Tensor& x) {
+  const int64_t f = x.numel() / x.dim(0);
+  if (f > kMaxDimension)
+    invalidArgument("x " + shapeString(x.shape()) + " has " + std::to_string(f) + " features per row, more than " +
+                    std::to_string(kMaxDimension));
+  return int(f);
+}
 
 }  // namespace
 
@@ -116,8 +147,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     requireSameDevice(x, "x", bias, "b");
     requireShape(bias, "b", {g.o});
   }
-  Tensor y = Tensor::empty(x.device(), {g.n, g.o, g.outH, g.outW});
-  submit(x, [g, x, w, bias, y](Backend& b) {
+  Tensor y = output(x, "conv2d output", {g.n, g.o, g.outH, g.outW});
+  submit(x, {x, w, bias}, {y}, [g, x, w, bias, y](Backend& b) {
     b.conv2dForward(g, x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32());
   });
   return y;
@@ -135,7 +166,7 @@ Conv2dGrads conv2dBackward(const Tensor& dy, const Tensor& x, const Tensor& w,
   grads.dw = Tensor::empty(dev, w.shape());
   if (wantDb) grads.db = Tensor::empty(dev, {g.o});
   if (wantDx) grads.dx = Tensor::empty(dev, x.shape());
-  submit(x, [g, dy, x, w, grads](Backend& b) {
+  submit(x, {dy, x, w}, {grads.dw, grads.db, grads.dx}, [g, dy, x, w, grads](Backend& b) {
     b.conv2dBackwardFilter(g, x.f32(), dy.f32(), grads.dw.f32(),
                            grads.db.defined() ? grads.db.f32() : nullptr);
     if (grads.dx.defined()) b.conv2dBackwardData(g, dy.f32(), w.f32(), grads.dx.f32());
@@ -146,7 +177,7 @@ Conv2dGrads conv2dBackward(const Tensor& dy, const Tensor& x, const Tensor& w,
 Tensor localResponseNorm(const Tensor& x, const LrnOptions& options) {
   LrnGeometry g = lrnGeometry(x, options);
   Tensor y = Tensor::empty(x.device(), x.shape());
-  submit(x, [g, x, y](Backend& b) { b.lrnForward(g, x.f32(), y.f32()); });
+  submit(x, {x}, {y}, [g, x, y](Backend& b) { b.lrnForward(g, x.f32(), y.f32()); });
   return y;
 }
 
@@ -160,14 +191,14 @@ Tensor localResponseNormBackward(const Tensor& dy, const Tensor& x, const Tensor
   requireShape(dy, "dy", x.shape());
   requireShape(y, "y", x.shape());
   Tensor dx = Tensor::empty(x.device(), x.shape());
-  submit(x, [g, dy, x, y, dx](Backend& b) { b.lrnBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
+  submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) { b.lrnBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
   return dx;
 }
 
 Tensor maxPool2d(const Tensor& x, const PoolOptions& options) {
   PoolGeometry g = poolGeometry(x, options);
   Tensor y = Tensor::empty(x.device(), {g.n, g.c, g.outH, g.outW});
-  submit(x, [g, x, y](Backend& b) { b.maxPoolForward(g, x.f32(), y.f32()); });
+  submit(x, {x}, {y}, [g, x, y](Backend& b) { b.maxPoolForward(g, x.f32(), y.f32()); });
   return y;
 }
 
@@ -180,7 +211,7 @@ Tensor maxPool2dBackward(const Tensor& dy, const Tensor& x, const Tensor& y, con
   requireShape(dy, "dy", {g.n, g.c, g.outH, g.outW});
   requireShape(y, "y", {g.n, g.c, g.outH, g.outW});
   Tensor dx = Tensor::empty(x.device(), x.shape());
-  submit(x, [g, dy, x, y, dx](Backend& b) { b.maxPoolBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
+  submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) { b.maxPoolBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
   return dx;
 }
 
@@ -191,7 +222,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   requireFloat(w, "w");
   requireSameDevice(x, "x", w, "w");
   if (x.rank() < 2) invalidArgument("x must have shape [N, in], got " + shapeString(x.shape()));
-  const int n = int(rows(x)), in = int(features(x)), out = int(w.dim(0));
+  const int n = int(rows(x)), in = features(x), out = int(w.dim(0));
   if (w.dim(1) != in)
     invalidArgument("w must have shape [out, " + std::to_string(in) + "] to match x " +
                     shapeString(x.shape()) + ", got " + shapeString(w.shape()));
@@ -200,8 +231,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
     requireSameDevice(x, "x", bias, "b");
     requireShape(bias, "b", {out});
   }
-  Tensor y = Tensor::empty(x.device(), {n, out});
-  submit(x, [n, in, out, x, w, bias, y](Backend& b) {
+  Tensor y = output(x, "linear output", {n, out});
+  submit(x, {x, w, bias}, {y}, [n, in, out, x, w, bias, y](Backend& b) {
     b.linearForward(n, in, out, x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32());
   });
   return y;
@@ -213,7 +244,7 @@ LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, b
   requireRank(w, "w", 2);
   requireSameDevice(x, "x", w, "w");
   requireSameDevice(x, "x", dy, "dy");
-  const int n = int(rows(x)), in = int(features(x)), out = int(w.dim(0));
+  const int n = int(rows(x)), in = features(x), out = int(w.dim(0));
   if (w.dim(1) != in) invalidArgument("w must have shape [out, " + std::to_string(in) + "], got " + shapeString(w.shape()));
   requireShape(dy, "dy", {n, out});
   LinearGrads grads;
@@ -221,7 +252,7 @@ LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, b
   grads.dw = Tensor::empty(dev, w.shape());
   if (wantDb) grads.db = Tensor::empty(dev, {out});
   if (wantDx) grads.dx = Tensor::empty(dev, x.shape());
-  submit(x, [n, in, out, dy, x, w, grads](Backend& b) {
+  submit(x, {dy, x, w}, {grads.dx, grads.dw, grads.db}, [n, in, out, dy, x, w, grads](Backend& b) {
     b.linearBackward(n, in, out, dy.f32(), x.f32(), w.f32(),
                      grads.dx.defined() ? grads.dx.f32() : nullptr, grads.dw.f32(),
                      grads.db.defined() ? grads.db.f32() : nullptr);
@@ -233,7 +264,7 @@ Tensor relu(const Tensor& x) {
   requireDefined(x, "x");
   requireFloat(x, "x");
   Tensor y = Tensor::empty(x.device(), x.shape());
-  submit(x, [x, y](Backend& b) { b.reluForward(size_t(x.numel()), x.f32(), y.f32()); });
+  submit(x, {x}, {y}, [x, y](Backend& b) { b.reluForward(size_t(x.numel()), x.f32(), y.f32()); });
   return y;
 }
 
@@ -243,7 +274,7 @@ Tensor reluBackward(const Tensor& dy, const Tensor& y) {
   requireSameDevice(y, "y", dy, "dy");
   requireShape(dy, "dy", y.shape());
   Tensor dx = Tensor::empty(y.device(), y.shape());
-  submit(y, [dy, y, dx](Backend& b) { b.reluBackward(size_t(y.numel()), dy.f32(), y.f32(), dx.f32()); });
+  submit(y, {dy, y}, {dx}, [dy, y, dx](Backend& b) { b.reluBackward(size_t(y.numel()), dy.f32(), y.f32(), dx.f32()); });
   return dx;
 }
 
@@ -252,7 +283,7 @@ DropoutResult dropout(const Tensor& x, float p, uint64_t seed) {
   requireFloat(x, "x");
   if (!(p >= 0.0f && p < 1.0f)) invalidArgument("p must be in [0, 1), got " + std::to_string(p));
   DropoutResult r{Tensor::empty(x.device(), x.shape()), Tensor::empty(x.device(), x.shape())};
-  submit(x, [x, p, seed, r](Backend& b) {
+  submit(x, {x}, {r.y, r.mask}, [x, p, seed, r](Backend& b) {
     b.dropoutForward(size_t(x.numel()), p, seed, x.f32(), r.y.f32(), r.mask.f32());
   });
   return r;
@@ -264,7 +295,7 @@ Tensor dropoutBackward(const Tensor& dy, const Tensor& mask) {
   requireSameDevice(mask, "mask", dy, "dy");
   requireShape(dy, "dy", mask.shape());
   Tensor dx = Tensor::empty(dy.device(), dy.shape());
-  submit(dy, [dy, mask, dx](Backend& b) {
+  submit(dy, {dy, mask}, {dx}, [dy, mask, dx](Backend& b) {
     b.dropoutBackward(size_t(dy.numel()), dy.f32(), mask.f32(), dx.f32());
   });
   return dx;
@@ -286,7 +317,7 @@ LossResult softmaxCrossEntropy(const Tensor& logits, const Tensor& labels) {
   const int n = int(logits.dim(0)), classes = int(logits.dim(1));
   LossResult r{Tensor::empty(logits.device(), {1}), Tensor::empty(logits.device(), logits.shape())};
   r.loss = r.loss.reshape({1});
-  submit(logits, [n, classes, logits, labels, r](Backend& b) {
+  submit(logits, {logits, labels}, {r.loss, r.dlogits}, [n, classes, logits, labels, r](Backend& b) {
     b.softmaxCrossEntropy(n, classes, logits.f32(), labels.i32(), r.loss.f32(), r.dlogits.f32());
   });
   return r;
@@ -297,7 +328,7 @@ Tensor softmax(const Tensor& logits) {
   requireFloat(logits, "logits");
   Tensor probs = Tensor::empty(logits.device(), logits.shape());
   const int n = int(logits.dim(0)), classes = int(logits.dim(1));
-  submit(logits, [n, classes, logits, probs](Backend& b) { b.softmax(n, classes, logits.f32(), probs.f32()); });
+  submit(logits, {logits}, {probs}, [n, classes, logits, probs](Backend& b) { b.softmax(n, classes, logits.f32(), probs.f32()); });
   return probs;
 }
 
@@ -307,7 +338,7 @@ Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k) {
   if (k < 1 || k > classes)
     invalidArgument("k must be in [1, " + std::to_string(classes) + "], got " + std::to_string(k));
   Tensor count = Tensor::empty(logits.device(), {1});
-  submit(logits, [n, classes, k, logits, labels, count](Backend& b) {
+  submit(logits, {logits, labels}, {count}, [n, classes, k, logits, labels, count](Backend& b) {
     b.topkCorrect(n, classes, k, logits.f32(), labels.i32(), count.f32());
   });
   return count;
@@ -322,7 +353,7 @@ void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, fl
   requireSameDevice(param, "param", grad, "grad");
   requireShape(velocity, "velocity", param.shape());
   requireShape(grad, "grad", param.shape());
-  submit(param, [param, velocity, grad, lr, momentum, weightDecay](Backend& b) {
+  submit(param, {param, velocity, grad}, {param, velocity}, [param, velocity, grad, lr, momentum, weightDecay](Backend& b) {
     b.sgdStep(size_t(param.numel()), lr, momentum, weightDecay, param.f32(), velocity.f32(), grad.f32());
   });
 }
@@ -330,14 +361,14 @@ void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, fl
 void fill(const Tensor& t, float value) {
   requireDefined(t, "tensor");
   requireFloat(t, "tensor");
-  submit(t, [t, value](Backend& b) { b.fill(size_t(t.numel()), value, t.f32()); });
+  submit(t, {}, {t}, [t, value](Backend& b) { b.fill(size_t(t.numel()), value, t.f32()); });
 }
 
 void normal(const Tensor& t, float mean, float std, uint64_t seed) {
   requireDefined(t, "tensor");
   requireFloat(t, "tensor");
   if (!(std >= 0)) invalidArgument("std must be >= 0");
-  submit(t, [t, mean, std, seed](Backend& b) { b.normalInit(size_t(t.numel()), mean, std, seed, t.f32()); });
+  submit(t, {}, {t}, [t, mean, std, seed](Backend& b) { b.normalInit(size_t(t.numel()), mean, std, seed, t.f32()); });
 }
 
 void axpy(float alpha, const Tensor& x, const Tensor& y) {
@@ -345,21 +376,21 @@ void axpy(float alpha, const Tensor& x, const Tensor& y) {
   requireDefined(y, "y");
   requireSameDevice(y, "y", x, "x");
   if (x.numel() != y.numel()) invalidArgument("x " + shapeString(x.shape()) + " and y " + shapeString(y.shape()) + " differ in size");
-  submit(y, [alpha, x, y](Backend& b) { b.axpy(size_t(x.numel()), alpha, x.f32(), y.f32()); });
+  submit(y, {x, y}, {y}, [alpha, x, y](Backend& b) { b.axpy(size_t(x.numel()), alpha, x.f32(), y.f32()); });
 }
 
 Tensor scale(const Tensor& x, float alpha) {
   requireDefined(x, "x");
   requireFloat(x, "x");
   Tensor y = Tensor::empty(x.device(), x.shape());
-  submit(x, [alpha, x, y](Backend& b) { b.scale(size_t(x.numel()), alpha, x.f32(), y.f32()); });
+  submit(x, {x}, {y}, [alpha, x, y](Backend& b) { b.scale(size_t(x.numel()), alpha, x.f32(), y.f32()); });
   return y;
 }
 
 Tensor clone(const Tensor& x) {
   requireDefined(x, "x");
   Tensor y = Tensor::empty(x.device(), x.shape(), x.dtype());
-  submit(x, [x, y](Backend& b) { b.copyOnDevice(y.storage()->data(), x.storage()->data(), x.bytes()); });
+  submit(x, {x}, {y}, [x, y](Backend& b) { b.copyOnDevice(y.storage()->data(), x.storage()->data(), x.bytes()); });
   return y;
 }
 
@@ -408,8 +439,8 @@ Tensor cropImages(const Tensor& images, const Tensor& params, const Tensor& mean
                       shapeString({c, h, w}) + ", got " + shapeString(mean.shape()));
   }
   const CropGeometry g{int(n), int(rows / n), int(h), int(w), int(c), o.outH, o.outW, o.scale, meanMode};
-  Tensor out = Tensor::empty(images.device(), {rows, c, o.outH, o.outW});
-  submit(images, [g, images, params, mean, out](Backend& b) {
+  Tensor out = output(images, "cropImages output", {rows, c, o.outH, o.outW});
+  submit(images, {images, params, mean}, {out}, [g, images, params, mean, out](Backend& b) {
     b.cropImages(g, static_cast<const uint8_t*>(images.storage()->data()), params.f32(),
                  mean.defined() ? mean.f32() : nullptr, out.f32());
   });
@@ -419,7 +450,7 @@ Tensor cropImages(const Tensor& images, const Tensor& params, const Tensor& mean
 Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {
   requireDefined(x, "x");
   if (x.rank() < 2) invalidArgument("x must have shape [N, C, ...], got " + shapeString(x.shape()));
-  if (start < 0 || count <= 0 || start + count > x.dim(1))
+  if (start < 0 || count <= 0 || count > x.dim(1) - start)
     invalidArgument("channels [" + std::to_string(start) + ", " + std::to_string(start + count) +
                     ") are outside x " + shapeString(x.shape()));
   Shape shape = x.shape();
@@ -428,7 +459,7 @@ Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {
   const size_t plane = size_t(x.numel() / (x.dim(0) * x.dim(1))) * elementSize(x.dtype());
   const size_t srcPitch = plane * size_t(x.dim(1)), rowBytes = plane * size_t(count);
   const size_t offset = plane * size_t(start), n = size_t(x.dim(0));
-  submit(x, [x, y, srcPitch, rowBytes, offset, n](Backend& b) {
+  submit(x, {x}, {y}, [x, y, srcPitch, rowBytes, offset, n](Backend& b) {
     b.copy2D(y.storage()->data(), rowBytes, static_cast<char*>(x.storage()->data()) + offset,
              srcPitch, rowBytes, n);
   });
@@ -442,7 +473,7 @@ void copyIntoChannels(const Tensor& dst, const Tensor& src, int64_t start) {
   if (dst.dtype() != src.dtype())
     invalidArgument(std::string("src is ") + dtypeName(src.dtype()) + " but dst is " + dtypeName(dst.dtype()));
   if (dst.rank() != src.rank() || dst.rank() < 2 || src.dim(0) != dst.dim(0) ||
-      start < 0 || start + src.dim(1) > dst.dim(1))
+      start < 0 || start > dst.dim(1) - src.dim(1))
     invalidArgument("src " + shapeString(src.shape()) + " does not fit into dst " +
                     shapeString(dst.shape()) + " at channel " + std::to_string(start));
   for (int i = 2; i < dst.rank(); ++i)
@@ -452,7 +483,7 @@ void copyIntoChannels(const Tensor& dst, const Tensor& src, int64_t start) {
   const size_t plane = size_t(src.numel() / (src.dim(0) * src.dim(1))) * elementSize(src.dtype());
   const size_t dstPitch = plane * size_t(dst.dim(1)), rowBytes = plane * size_t(src.dim(1));
   const size_t offset = plane * size_t(start), n = size_t(src.dim(0));
-  submit(dst, [dst, src, dstPitch, rowBytes, offset, n](Backend& b) {
+  submit(dst, {dst, src}, {dst}, [dst, src, dstPitch, rowBytes, offset, n](Backend& b) {
     b.copy2D(static_cast<char*>(dst.storage()->data()) + offset, dstPitch, src.storage()->data(),
              rowBytes, rowBytes, n);
   });
@@ -466,10 +497,11 @@ Tensor concatChannels(const std::vector<Tensor>& parts) {
   int64_t channels = 0;
   for (const Tensor& p : parts) {
     requireDefined(p, "parts[i]");
+    if (p.rank() < 2) invalidArgument("parts must have shape [N, C, ...], got " + shapeString(p.shape()));
     channels += p.dim(1);
   }
   shape[1] = channels;
-  Tensor y = Tensor::empty(parts[0].device(), shape, parts[0].dtype());
+  Tensor y = output(parts[0], "concatChannels output", shape, parts[0].dtype());
   int64_t start = 0;
   for (const Tensor& p : parts) {
     copyIntoChannels(y, p, start);

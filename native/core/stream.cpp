@@ -1,5 +1,6 @@
 #include "alexnet/device.hpp"
 #include "alexnet/error.hpp"
+#include "alexnet/tensor.hpp"
 
 namespace alexnet {
 
@@ -13,15 +14,49 @@ Stream::~Stream() {
     stopping_ = true;
   }
   wake_.notify_all();
+  drained_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
-void Stream::submit(Job job) {
+void Stream::enqueue(Job job, size_t bytes) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(std::move(job));
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (std::this_thread::get_id() != thread_.get_id()) {
+      drained_.wait(lock, [&] {
+        if (stopping_ || queuedJobs_ == 0) return true;
+        return queuedJobs_ < kMaxQueuedJobs && queuedBytes_ + bytes <= kMaxQueuedBytes;
+      });
+    }
+    queue_.push_back({std::move(job), bytes});
+    ++queuedJobs_;
+    queuedBytes_ += bytes;
   }
   wake_.notify_one();
+}
+
+void Stream::submit(Job job) { enqueue(std::move(job), 0); }
+
+void Stream::submit(Job job, std::vector<StorageRef> reads, std::vector<StorageRef> writes) {
+  size_t bytes = 0;
+  for (const StorageRef& s : writes) bytes += s->bytes();
+  enqueue(
+      [job = std::move(job), reads = std::move(reads), writes = std::move(writes)](Backend& backend) {
+        std::exception_ptr error;
+        for (const StorageRef& s : reads) {
+          error = s->poison();
+          if (error) break;
+        }
+        if (!error) {
+          try {
+            job(backend);
+          } catch (...) {
+            error = std::current_exception();
+          }
+        }
+        // On success this clears what an earlier failed writer left: the block is valid again.
+        for (const StorageRef& s : writes) s->setPoison(error);
+      },
+      bytes);
 }
 
 std::shared_future<void> Stream::fence() {
@@ -46,21 +81,29 @@ std::shared_future<void> Stream::fence() {
 
 void Stream::run() {
   for (;;) {
-    Job job;
+    Entry entry;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      job = std::move(queue_.front());
+      entry = std::move(queue_.front());
       queue_.pop_front();
     }
     try {
-      job(backend_);
+      entry.job(backend_);
     } catch (...) {
       // Keep the first failure for the next fence; later work still runs (on possibly wrong data)
       // so that every waiter is woken and nothing hangs.
       if (!pendingError_) pendingError_ = std::current_exception();
     }
+    // Drop what the job holds (its blocks go back to the cache) before admitting more work.
+    entry.job = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --queuedJobs_;
+      queuedBytes_ -= entry.bytes;
+    }
+    drained_.notify_all();
   }
 }
 

@@ -80,14 +80,16 @@ void CpuBackend::topkCorrect(int n, int classes, int k, const float* logits,
                              const int32_t* labels, float* correct) {
   validate(n, classes, labels);
   long hits = 0;
-  // The label's rank is the number of logits that beat it: larger, or equal and earlier.
+  // Ties and NaN count against the label: its rank is the number of other logits that are >= it
+  // or NaN, and a NaN label logit is never correct.
   for (int i = 0; i < n; ++i) {
     const float* z = logits + static_cast<long>(i) * classes;
     const int label = labels[i];
     const float t = z[label];
+    if (std::isnan(t)) continue;
     int rank = 0;
-    for (int j = 0; j < classes; ++j) rank += (z[j] > t) || (z[j] == t && j < label);
-    hits += rank < k;
+    for (int j = 0; j < classes; ++j) rank += !(z[j] < t);  // >= t, or NaN
+    hits += rank - 1 < k;  // rank counts the label itself
   }
   *correct = static_cast<float>(hits);
 }

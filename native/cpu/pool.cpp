@@ -1,7 +1,8 @@
 // Max pooling (no padding) as plain OpenMP loops. The backward recomputes each window's argmax
 // from x rather than trusting y, so ties resolve exactly as the contract says (first maximum in
-// row-major window order) and overlapping windows add their gradients. One thread owns a whole
-// (n, c) plane of dx, so the accumulation needs no atomics.
+// row-major window order; a NaN beats every number, and the first NaN wins) and overlapping
+// windows add their gradients. One thread owns a whole (n, c) plane of dx, so the accumulation
+// needs no atomics.
 #include <cstring>
 #include <sstream>
 
@@ -34,7 +35,9 @@ inline long argmaxWindow(const PoolGeometry& g, const float* plane, int oh, int 
   for (int i = 0; i < g.kernelH; ++i) {
     const float* row = plane + base + static_cast<long>(i) * g.w;
     for (int j = 0; j < g.kernelW; ++j) {
-      if (row[j] > bestValue) {  // strict: an equal later value never wins
+      // Strict, so an equal later value never wins; a NaN wins over any number, and once the best
+      // is NaN nothing compares greater.
+      if (row[j] > bestValue || (row[j] != row[j] && bestValue == bestValue)) {
         bestValue = row[j];
         best = base + static_cast<long>(i) * g.w + j;
       }
@@ -55,14 +58,15 @@ void CpuBackend::maxPoolForward(const PoolGeometry& g, const float* x, float* y)
       const float* plane = x + p * inPlane;
       float* out = y + p * outPlane + static_cast<long>(oh) * g.outW;
       for (int ow = 0; ow < g.outW; ++ow) {
-        // The maximum itself (no argmax needed here): branch-free, so the compiler emits maxss.
+        // The maximum itself (no argmax needed here), branch-free. A NaN anywhere in the window
+        // gives NaN: it replaces m (v != v), and once m is NaN no comparison replaces it.
         const float* win = plane + static_cast<long>(oh) * g.strideH * g.w +
                            static_cast<long>(ow) * g.strideW;
         float m = win[0];
         for (int i = 0; i < g.kernelH; ++i)
           for (int j = 0; j < g.kernelW; ++j) {
             float v = win[static_cast<long>(i) * g.w + j];
-            m = v > m ? v : m;
+            m = (v > m || v != v) ? v : m;
           }
         out[ow] = m;
       }

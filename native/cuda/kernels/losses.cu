@@ -49,8 +49,8 @@ __global__ void softmaxKernel(int classes, const float* logits, float* probs) {
     probs[r * classes + j] = expf(row[j] - rowMax) / sum;
 }
 
-// A row counts as correct when fewer than k logits rank above its label's; a logit equal to the
-// label's ranks above it only when it comes earlier (the contract's tie rule).
+// A row counts as correct when its label's logit is not NaN and fewer than k other logits are
+// >= it or NaN (the contract's rule: ties and NaN count against the label).
 __global__ void topkRowKernel(int classes, int k, const float* logits, const int32_t* labels,
                               float* rowHit) {
   __shared__ int shared[kThreads / 32];
@@ -61,10 +61,10 @@ __global__ void topkRowKernel(int classes, int k, const float* logits, const int
   int above = 0;
   for (int j = threadIdx.x; j < classes; j += blockDim.x) {
     const float v = row[j];
-    above += (v > target || (v == target && j < label)) ? 1 : 0;
+    above += (j != label && !(v < target)) ? 1 : 0;  // >= target, or NaN
   }
   above = blockReduce(above, SumOp(), shared);
-  if (threadIdx.x == 0) rowHit[r] = above < k ? 1.0f : 0.0f;
+  if (threadIdx.x == 0) rowHit[r] = (!isnan(target) && above < k) ? 1.0f : 0.0f;
 }
 
 // out[0] = scale * sum(values), accumulated in double in a fixed order.

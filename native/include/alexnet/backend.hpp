@@ -141,7 +141,8 @@ class Backend {
                            float* dx) = 0;
 
   // ---- max pooling (an input that wins several windows receives the sum of their gradients;
-  //      ties go to the first maximum in row-major window order) ------------------------------
+  //      ties go to the first maximum in row-major window order; a window holding a NaN gives NaN
+  //      and routes its gradient to its first NaN) --------------------------------------------
   virtual void maxPoolForward(const PoolGeometry& g, const float* x, float* y) = 0;
   virtual void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x,
                                const float* y, float* dx) = 0;
@@ -170,8 +171,9 @@ class Backend {
   virtual void softmaxCrossEntropy(int n, int classes, const float* logits, const int32_t* labels,
                                    float* loss, float* dlogits) = 0;
   virtual void softmax(int n, int classes, const float* logits, float* probs) = 0;
-  // Number of rows whose label is among the k largest logits (ties: a logit equal to the label's
-  // counts against it only when it comes earlier), written as one float.
+  // Number of rows whose label is among the k largest logits, written as one float. A row counts
+  // iff its label's logit is not NaN and fewer than k other logits are >= it or NaN (ties and NaN
+  // count against the label: a model whose logits are all equal or NaN scores 0).
   virtual void topkCorrect(int n, int classes, int k, const float* logits, const int32_t* labels,
                            float* correct) = 0;
 

@@ -1,6 +1,7 @@
 // Devices and their streams. A device ("cpu", "cpu:1", "cuda:0") owns one backend instance, one
 // caching allocator and one stream: an ordered queue of work executed by a dedicated host thread
-// that calls the backend. Submitting never blocks on compute; waiting is explicit (fence()).
+// that calls the backend. Submitting returns at once while the queue is within its bound (see
+// Stream); waiting for results is explicit (fence(), downloads).
 // "cuda:0/1" is a second device on the same GPU: its own stream, handles and block cache, so two
 // columns of the network can run concurrently on one GPU (and "cpu:0/1" likewise on the CPU).
 #pragma once
@@ -54,23 +55,53 @@ class CachingAllocator final : public BlockSource {
   Stats stats_;
 };
 
+class Storage;
+using StorageRef = std::shared_ptr<Storage>;
+
+// Back-pressure: the work queued on a stream (including the job running) writes at most
+// kMaxQueuedBytes bytes of storage in total and holds at most kMaxQueuedJobs jobs. A submission
+// beyond either bound waits until the stream has worked the queue down (one job larger than the
+// byte bound is admitted once the stream is idle). So a script that submits without ever awaiting
+// holds a bounded amount of memory in pending outputs. Submissions from the stream's own thread
+// never wait (they could deadlock), and jobs only ever wait for work queued before them (on their
+// own stream or, for copies, on another), so a waiting submitter is always released.
 class Stream {
  public:
+  static constexpr size_t kMaxQueuedBytes = size_t(256) << 20;  // 256 MiB
+  static constexpr size_t kMaxQueuedJobs = 1024;
+
   using Job = std::function<void(Backend&)>;
   explicit Stream(Backend& backend, std::string name);
   ~Stream();
+  // Work that produces no tensor: its failure is kept for the next fence().
   void submit(Job job);
-  // A future that becomes ready when all work submitted before it has finished on the device. If
-  // any of that work failed, the future holds the first error (and the stream's error is cleared).
+  // Work that reads `reads` and writes `writes` (a block updated in place is in both). It runs only
+  // if no block it reads is poisoned; otherwise, or if it throws, every block it writes is poisoned
+  // with that error (the first poison met, or its own), and the error goes nowhere else: it
+  // surfaces where those blocks, or blocks computed from them, are read. When it succeeds, the
+  // blocks it writes are valid again. Its weight against kMaxQueuedBytes is the bytes it writes.
+  void submit(Job job, std::vector<StorageRef> reads, std::vector<StorageRef> writes);
+  // A future that becomes ready when all work submitted before it has finished on the device. It
+  // holds the first error since the last fence of work submitted without outputs, or of the
+  // backend's own synchronisation (then the stream's error is cleared); errors of work with
+  // outputs are in those outputs instead.
   std::shared_future<void> fence();
 
  private:
+  struct Entry {
+    Job job;
+    size_t bytes;
+  };
+  void enqueue(Job job, size_t bytes);
   void run();
   Backend& backend_;
   std::string name_;
   std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Job> queue_;
+  std::condition_variable wake_;     // the stream thread: work arrived or stopping
+  std::condition_variable drained_;  // submitters: queued work finished
+  std::deque<Entry> queue_;
+  size_t queuedJobs_ = 0;   // queued or running
+  size_t queuedBytes_ = 0;  // what they write
   std::exception_ptr pendingError_;
   bool stopping_ = false;
   std::thread thread_;
@@ -103,7 +134,7 @@ class Device {
   // CUDA, so the transfer is asynchronous DMA; plain memory on a CPU device, whose memory is host
   // memory already. The block returns to the cache when the last reference goes.
   std::shared_ptr<uint8_t> stagingBuffer(size_t bytes);
-  // Blocks the calling thread until the stream is idle; rethrows the first error of its work.
+  // Blocks the calling thread until the stream is idle; rethrows what fence() holds.
   void synchronize();
   // Queues the switch between strict FP32 (false) and TF32 tensor-core math (true, CUDA only):
   // work submitted after it uses the new mode. Throws INVALID_ARGUMENT where there is no TF32.

@@ -1,5 +1,12 @@
 // The functional op API: validates shapes, allocates outputs from the device's cache and queues the
-// backend call on the device's stream. Every function returns at once.
+// backend call on the device's stream. Every function returns at once (or, when the stream's queue
+// is at its bound, once the stream has worked it down: see Stream).
+//
+// Sizes: inputs and outputs obey the tensor size limits (alexnet/tensor.hpp); a convolution's
+// padded input is at most kMaxDimension in each direction; linear's features per row likewise.
+// Errors of queued work: an op that fails poisons the tensors it writes; ops reading a poisoned
+// tensor do not run and poison what they write; a download of a poisoned tensor rethrows the
+// original error. Other work and other tensors are unaffected.
 #pragma once
 
 #include <cstdint>
@@ -62,7 +69,11 @@ struct LossResult {
 // logits [N, classes] float, labels [N] int32 in [0, classes).
 LossResult softmaxCrossEntropy(const Tensor& logits, const Tensor& labels);
 Tensor softmax(const Tensor& logits);
-Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k);  // [] float count
+// The number of rows (as one float) whose label is among the k largest logits. A row counts iff
+// its label's logit is not NaN and fewer than k OTHER logits are >= it or NaN: ties and NaN count
+// against the label, so a row of equal logits, or a NaN row, is never correct (unless k = classes
+// and the label's logit is a number).
+Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k);
 
 // In place on param and velocity: v <- momentum v - weightDecay lr w - lr g; w <- w + v.
 void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, float lr,

@@ -1,11 +1,22 @@
 // Tensors: a shape and a dtype over reference-counted device storage. Work queued on a stream
 // holds references to the storage it uses, so disposing a tensor while work on it is pending is
 // safe: the block goes back to the cache when the last user is done.
+//
+// Size limits (checked wherever a shape is made, so no count computed from one can wrap): every
+// dimension is in [1, kMaxDimension] (it fits the `int` fields of the backends' geometry structs)
+// and a tensor has at most kMaxElements elements (4 TiB of float32, so byte counts and
+// any product of a few dimensions stay far from overflowing 64 bits).
+//
+// Poison: when queued work fails, the storage it should have written keeps that error, and work
+// reading poisoned storage does not run but passes the error on to what it writes (see
+// Stream::submit). A download of poisoned storage rethrows the original error.
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,16 +37,28 @@ class Storage {
   Device& device() const { return device_; }
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
+  // The error of the work that should have written this block; null when its contents are valid.
+  std::exception_ptr poison() const;
+  void setPoison(std::exception_ptr error);
 
  private:
   Device& device_;
   void* data_;
   size_t bytes_;
+  mutable std::mutex poisonMutex_;
+  std::exception_ptr poison_;
 };
 
 using Shape = std::vector<int64_t>;
+constexpr int64_t kMaxDimension = 2147483647;          // 2^31 - 1
+constexpr int64_t kMaxElements = int64_t(1) << 40;
 std::string shapeString(const Shape& shape);
+// The number of elements. Throws INVALID_ARGUMENT (never wraps) when a dimension is outside
+// [0, kMaxDimension] or the count exceeds kMaxElements.
 int64_t shapeNumel(const Shape& shape);
+// Throws INVALID_ARGUMENT naming `what` unless every dimension is in [1, kMaxDimension] and the
+// count is at most kMaxElements.
+void checkShape(const Shape& shape, const char* what = "shape");
 
 class Tensor {
  public:
@@ -63,7 +86,9 @@ class Tensor {
   // A view with the same storage and numel.
   Tensor reshape(const Shape& shape) const;
   // Asynchronous download: `ready` becomes ready once all earlier work on the stream is done and
-  // `bytes` holds the tensor's contents (or `ready` holds the first error of that work).
+  // `bytes` holds the tensor's contents, or holds the error that poisoned the tensor (the failure
+  // of the op that computed it, or of one it was computed from). Failures of unrelated work never
+  // reach it.
   struct HostDownload {
     std::shared_ptr<uint8_t> data;  // bytes() bytes; page-locked on CUDA devices
     size_t size = 0;
