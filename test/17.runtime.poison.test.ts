@@ -3,17 +3,9 @@
 // queued on it, so a script that never awaits cannot outrun memory.
 import { expect } from 'chai';
 import { runChild } from './helpers/child_ops.js';
-import { AlexNetError, Tensor, ops, synchronize } from '../lib/index.js';
+import { Tensor, ops, synchronize } from '../lib/index.js';
+import { rejection } from './helpers/rejection.js';
 
-async function rejection(promise: Promise<unknown>): Promise<AlexNetError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).to.be.instanceOf(AlexNetError);
-    return e as AlexNetError;
-  }
-  return expect.fail('expected a rejection');
-}
 
 const badLabels = () => Tensor.fromArray(new Int32Array([0, 7]), [2]); // 7 is not one of 3 classes
 const badCropParams = () => Tensor.fromArray(new Float32Array([5, 0, 0, 0, 0, 0]), [1, 6]); // top 5 of a 2x2 image

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import { AlexNetError } from '../lib/errors.js';
 import {
   arrayDataset, cacheDataset, cifar10, computeStats, createLoader, encodeImage, fashionMnist, imageFiles, imageFolder, loadStats, openCache,
   type Batch, type DataLoader,
 } from '../lib/data/index.js';
+import { rejection } from './helpers/rejection.js';
 
 // A smooth colour image (JPEG keeps it within a few levels), distinct per seed.
 function picture(w: number, h: number, seed: number): Uint8Array {
@@ -29,15 +29,6 @@ async function collect(loader: DataLoader, epoch = 0): Promise<Batch[]> {
   return out;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AlexNetError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).to.be.instanceOf(AlexNetError);
-    return e as AlexNetError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('data: image folders, cache and bad input', function () {
   let root: string;

@@ -15,16 +15,8 @@ import {
 } from '../lib/data/index.js';
 import { decodeSafetensors, encodeSafetensors } from '../lib/io/index.js';
 import { describeOutcome, runChild, type ChildOutcome } from './helpers/child.js';
+import { rejection } from './helpers/rejection.js';
 
-async function rejection(promise: Promise<unknown>): Promise<AlexNetError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).to.be.instanceOf(AlexNetError);
-    return e as AlexNetError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** The child ended normally and reported an error of `code` whose message names `file`. */
 function expectChildError(o: ChildOutcome, code: string, file: string): { message: string; call?: string } {

@@ -15,6 +15,7 @@ import { alexnet, alexnetParameterShapes, type AlexNet, type AlexNetOptions } fr
 import { evaluate, Trainer } from '../lib/train/index.js';
 import { libUrl, runModule } from './helpers/child.js';
 import { toyData, toyLoader } from './helpers/toy_data.js';
+import { rejection as rejects } from './helpers/rejection.js';
 
 const SIZE = 32;
 const modelOptions = { numClasses: 4, inChannels: 1, inputSize: SIZE, width: 1 / 8, conv1Stride: 1, init: 'he' as const, seed: 11 };
@@ -37,15 +38,6 @@ function weightsWith(net: AlexNet, name: string, fill: number): Record<string, T
   return w;
 }
 
-async function rejects(p: Promise<unknown>): Promise<AlexNetError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).to.be.instanceOf(AlexNetError);
-    return e as AlexNetError;
-  }
-  return expect.fail('expected a rejection') as never;
-}
 
 describe('evaluation that counts honestly', () => {
   it('a tie for the top class is wrong: an all-zero fc8 scores 100% top-1 error, with no non-finite logits', async () => {
