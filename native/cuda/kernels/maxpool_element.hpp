@@ -1,9 +1,9 @@
 // Max pooling per element (maxpool.cu), callable from host code so that it can be checked without
-// a GPU. Both directions find each window's maximum the way the CPU backend does: a scan in
-// row-major window order from the window's first element, in which only a strictly greater value
-// takes over. So ties go to the first maximum (the contract's rule), and NaN follows from the
-// comparisons: a NaN first in its window wins it (nothing compares greater), a NaN anywhere else
-// never wins. The backward recomputes that argmax from x instead of matching y, so the gradient
+// a GPU. Both directions follow the CPU backend's scans (native/cpu/pool.cpp) in row-major window
+// order from the window's first element: only a strictly greater value takes over, so ties go to
+// the first maximum (the contract's rule); a NaN takes over from any number and, once there, stays
+// (nothing compares greater), so a window holding a NaN gives NaN and its gradient goes to its
+// first NaN. The backward recomputes that argmax from x instead of matching y, so the gradient
 // reaches the same input on every backend whatever y holds; an input that wins several
 // overlapping windows gets the sum of their gradients, added in window order (as the CPU adds).
 #pragma once
@@ -24,8 +24,9 @@ ALEXNET_HOST_DEVICE inline size_t maxPoolArgmax(const PoolGeometry& g, const flo
   for (int i = 0; i < g.kernelH; ++i) {
     for (int j = 0; j < g.kernelW; ++j) {
       const size_t at = base + static_cast<size_t>(i) * g.w + j;
-      if (plane[at] > bestValue) {  // strict: an equal later value never wins
-        bestValue = plane[at];
+      const float v = plane[at];
+      if (v > bestValue || (v != v && bestValue == bestValue)) {  // strict; a first NaN wins
+        bestValue = v;
         best = at;
       }
     }
@@ -33,13 +34,21 @@ ALEXNET_HOST_DEVICE inline size_t maxPoolArgmax(const PoolGeometry& g, const flo
   return best;
 }
 
-// Output element o (flat index into y) of the forward pass.
+// Output element o (flat index into y) of the forward pass: the CPU's own scan, so that even the
+// NaN's bits are the CPU's (it keeps the window's last NaN; the argmax above is its first).
 ALEXNET_HOST_DEVICE inline float maxPoolOutput(const PoolGeometry& g, size_t o, const float* x) {
   const size_t outPlane = static_cast<size_t>(g.outH) * g.outW;
   const size_t plane = o / outPlane;
   const int oh = static_cast<int>((o % outPlane) / g.outW), ow = static_cast<int>(o % g.outW);
-  const float* xp = x + plane * static_cast<size_t>(g.h) * g.w;
-  return xp[maxPoolArgmax(g, xp, oh, ow)];
+  const float* win = x + plane * static_cast<size_t>(g.h) * g.w +
+                     static_cast<size_t>(oh) * g.strideH * g.w + static_cast<size_t>(ow) * g.strideW;
+  float m = win[0];
+  for (int i = 0; i < g.kernelH; ++i)
+    for (int j = 0; j < g.kernelW; ++j) {
+      const float v = win[static_cast<size_t>(i) * g.w + j];
+      m = (v > m || v != v) ? v : m;
+    }
+  return m;
 }
 
 // The gradient of input element i (flat index into x).

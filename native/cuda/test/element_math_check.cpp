@@ -35,8 +35,9 @@ void report(const std::string& what, bool ok) {
   std::printf("%-60s %s\n", what.c_str(), ok ? "ok" : "FAIL");
 }
 
-// The CPU backend's max pooling (native/cpu/pool.cpp), restated: the window's first element, then
-// any strictly greater one, in row-major order; the gradient added to that input window by window.
+// The CPU backend's max pooling (native/cpu/pool.cpp), restated: the maximum by its forward scan;
+// the argmax from the window's first element, then any strictly greater one or a first NaN, in
+// row-major order; the gradient added to that input window by window.
 void cpuMaxPool(const PoolGeometry& g, const float* x, const float* dy, float* y, float* dx) {
   const size_t inPlane = static_cast<size_t>(g.h) * g.w, outPlane = static_cast<size_t>(g.outH) * g.outW;
   for (size_t p = 0; p < static_cast<size_t>(g.n) * g.c; ++p) {
@@ -46,12 +47,13 @@ void cpuMaxPool(const PoolGeometry& g, const float* x, const float* dy, float* y
       for (int ow = 0; ow < g.outW; ++ow) {
         const size_t base = static_cast<size_t>(oh) * g.strideH * g.w + static_cast<size_t>(ow) * g.strideW;
         size_t best = base;
-        float m = plane[base];
+        float bestValue = plane[base], m = plane[base];
         for (int a = 0; a < g.kernelH; ++a)
           for (int b = 0; b < g.kernelW; ++b) {
             const float v = plane[base + static_cast<size_t>(a) * g.w + b];
-            if (v > m) {
-              m = v;
+            m = (v > m || v != v) ? v : m;
+            if (v > bestValue || (v != v && bestValue == bestValue)) {
+              bestValue = v;
               best = base + static_cast<size_t>(a) * g.w + b;
             }
           }
@@ -83,16 +85,16 @@ void checkMaxPoolAgainstCpuRule() {
     report("maxpool " + shape + " with NaN, -0, ties: forward = CPU", sameBits(gotY, wantY));
     report("maxpool " + shape + " with NaN, -0, ties: backward = CPU", sameBits(gotDx, wantDx));
   }
-  // By hand, one 1x3 window: a NaN first wins the window; a NaN later never does.
-  PoolGeometry g{1, 1, 1, 3, 1, 3, 1, 1, 1, 1};
+  // By hand, one 1x4 window: a NaN anywhere gives NaN, and the first NaN takes the gradient.
+  PoolGeometry g{1, 1, 1, 4, 1, 4, 1, 1, 1, 1};
   const float dy1[1] = {5.0f};
-  const float first[3] = {nan, 2.0f, 1.0f}, later[3] = {1.0f, nan, 2.0f};
+  const float first[4] = {nan, 2.0f, 1.0f, 0.0f}, later[4] = {1.0f, 3.0f, nan, nan};
   const bool nanFirst = std::isnan(maxPoolOutput(g, 0, first)) && maxPoolInputGrad(g, 0, dy1, first) == 5.0f &&
                         maxPoolInputGrad(g, 1, dy1, first) == 0.0f;
-  const bool nanLater = maxPoolOutput(g, 0, later) == 2.0f && maxPoolInputGrad(g, 2, dy1, later) == 5.0f &&
-                        maxPoolInputGrad(g, 1, dy1, later) == 0.0f;
+  const bool nanLater = std::isnan(maxPoolOutput(g, 0, later)) && maxPoolInputGrad(g, 2, dy1, later) == 5.0f &&
+                        maxPoolInputGrad(g, 1, dy1, later) == 0.0f && maxPoolInputGrad(g, 3, dy1, later) == 0.0f;
   report("maxpool: a NaN first in its window takes its gradient", nanFirst);
-  report("maxpool: a NaN after the first element never does", nanLater);
+  report("maxpool: a later NaN beats any number; the first NaN takes it", nanLater);
 }
 
 // The CPU backend's loops (native/cpu/elementwise.cpp, built with -ffp-contract=off), restated.
