@@ -39,18 +39,20 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   cublas_.reset(cublas);
   check(cublasSetStream_v2(cublas, stream), "cublasSetStream_v2");
 
-  enablePeerAccess();
+  labelErrors_.create();
+  // Peer access is enabled per pair on the first copy between two GPUs (transfer.cpp).
   setPrecision(Precision::Fp32);
 }
 
 CudaBackend::~CudaBackend() {
   // Nothing queued may still use the buffers and descriptors released below. Errors are ignored:
   // a destructor must not throw, and a failed context has nothing left to wait for.
-  (void)cudaSetDevice(device_);
-  (void)cudaStreamSynchronize(stream_.get());
+  ignoreStatus(cudaSetDevice(device_));
+  ignoreStatus(cudaStreamSynchronize(stream_.get()));
   releaseAll();
   workspace_.release(nullptr);  // the stream is idle
   scratch_.release(nullptr);
+  labelScratch_.release(nullptr);
 }
 
 void CudaBackend::bind() const { check(cudaSetDevice(device_), "cudaSetDevice"); }
@@ -74,6 +76,18 @@ void* CudaBackend::workspace(size_t bytes) {
 float* CudaBackend::rowScratch(size_t floats) {
   bind();
   return static_cast<float*>(scratch_.grow(floats * sizeof(float), blocks_, stream_.get(), device_));
+}
+
+int32_t* CudaBackend::labelScratch(size_t count) {
+  bind();
+  return static_cast<int32_t*>(
+      labelScratch_.grow(count * sizeof(int32_t), blocks_, stream_.get(), device_));
+}
+
+void CudaBackend::waitAndReport() {
+  labelErrors_.fetch(stream_.get());
+  check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
+  labelErrors_.report(stream_.get());
 }
 
 // ---- memory ---------------------------------------------------------------------------------
@@ -101,7 +115,8 @@ void CudaBackend::copyToHost(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
   bind();
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_.get()), "cudaMemcpyAsync");
-  check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");  // complete on return
+  // Complete on return; what came down may rest on a bad label found meanwhile: say so here.
+  waitAndReport();
 }
 
 void CudaBackend::copyOnDevice(void* dst, const void* src, size_t bytes) {
@@ -122,8 +137,10 @@ void CudaBackend::copy2D(void* dst, size_t dstPitch, const void* src, size_t src
 
 void CudaBackend::synchronize() {
   bind();
+  labelErrors_.fetch(stream_.get());
   check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
   releaseAll();  // everything queued has run
+  labelErrors_.report(stream_.get());  // a bad label becomes INVALID_ARGUMENT here
 }
 
 // ---- elementwise, losses, optimisation ------------------------------------------------------
@@ -154,8 +171,11 @@ void CudaBackend::softmaxCrossEntropy(int n, int classes, const float* logits,
                                       const int32_t* labels, float* loss, float* dlogits) {
   if (n <= 0 || classes <= 0) invalidArgument("softmaxCrossEntropy needs n > 0 and classes > 0");
   bind();
+  // Labels are range-checked by the kernel: see the contract and kernels/label_check.hpp.
   kernels::softmaxCrossEntropy(n, classes, logits, labels, loss, dlogits,
-                               rowScratch(static_cast<size_t>(n)), stream_.get());
+                               rowScratch(static_cast<size_t>(n)),
+                               labelErrors_.next(kernels::kLabelOpSoftmaxCrossEntropy),
+                               stream_.get());
 }
 
 void CudaBackend::softmax(int n, int classes, const float* logits, float* probs) {
@@ -168,7 +188,11 @@ void CudaBackend::topkCorrect(int n, int classes, int k, const float* logits,
                               const int32_t* labels, float* correct) {
   if (n <= 0 || classes <= 0 || k <= 0) invalidArgument("topkCorrect needs n, classes, k > 0");
   bind();
-  kernels::topkCorrect(n, classes, k, logits, labels, correct,
+  // The top-k kernel reads row[label] as given: it gets labels checked and made safe first.
+  int32_t* safeLabels = labelScratch(static_cast<size_t>(n));
+  kernels::checkLabels(n, classes, labels, safeLabels,
+                       labelErrors_.next(kernels::kLabelOpTopkCorrect), stream_.get());
+  kernels::topkCorrect(n, classes, k, logits, safeLabels, correct,
                        rowScratch(static_cast<size_t>(n)), stream_.get());
 }
 

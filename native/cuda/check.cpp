@@ -36,13 +36,17 @@ void throwCudaError(cudaError_t status, const char* call) {
   throw Error("CUDA_ERROR", message, call, hint);
 }
 
-void throwCudnnError(cudnnStatus_t status, const char* call) {
-  std::string message = std::string(call) + " failed: " + cudnnGetErrorString(status);
+std::string cudnnErrorText(cudnnStatus_t status) {
+  std::string text = cudnnGetErrorString(status);
   // cuDNN 9 keeps a more specific explanation of the last failure on this thread.
   char detail[512] = {0};
   cudnnGetLastErrorString(detail, sizeof detail);
-  if (detail[0] != '\0') message += std::string(": ") + detail;
-  throw Error("CUDNN_ERROR", message, call);
+  if (detail[0] != '\0') text += std::string(": ") + detail;
+  return text;
+}
+
+void throwCudnnError(cudnnStatus_t status, const char* call) {
+  throw Error("CUDNN_ERROR", std::string(call) + " failed: " + cudnnErrorText(status), call);
 }
 
 void throwCublasError(cublasStatus_t status, const char* call) {
@@ -52,7 +56,10 @@ void throwCublasError(cublasStatus_t status, const char* call) {
 }
 
 void checkLaunch(const char* kernel) {
-  cudaError_t status = cudaGetLastError();
+  // Peek: the status of the launch just made (every call of this module that fails either throws
+  // through throwCudaError or clears its status, so nothing older is left to be read here).
+  // throwCudaError clears it, unless it is sticky.
+  const cudaError_t status = cudaPeekAtLastError();
   if (status != cudaSuccess) throwCudaError(status, kernel);
 }
 

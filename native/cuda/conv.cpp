@@ -1,9 +1,11 @@
-// Convolutions through cuDNN: descriptors per geometry, created once and cached with the algorithm
-// chosen for each direction (forward, backward data, backward filter) on first use.
+// Convolutions through cuDNN: descriptors per geometry, created once and cached (the most recently
+// used geometries only) with the algorithms ranked for each direction (forward, backward data,
+// backward filter) on first use; each call runs the first of them that works.
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include "algo_fallback.hpp"
 #include "alexnet/error.hpp"
 #include "cuda_backend.hpp"
 
@@ -31,28 +33,83 @@ bool usable(const Perf& perf, bool strict, size_t limit) {
 }
 
 // Results come best first (by measured time after a search, by predicted rank from heuristics).
-// Take the best, unless a deterministic algorithm is nearly as good: then take that one, so that
-// training runs repeat exactly. Without timings (heuristics) any deterministic one is preferred.
+// The first is the best, unless a deterministic algorithm is nearly as good: then that one, so
+// that training runs repeat exactly (without timings, any deterministic one is preferred). The
+// other usable ones follow in their order, as fallbacks.
 template <class Perf>
-int pickAlgorithm(const std::vector<Perf>& perf, bool strict, size_t limit, bool timed) {
+std::vector<AlgoCandidate> rank(const std::vector<Perf>& perf, bool strict, size_t limit, bool timed) {
   int best = -1;
   for (size_t i = 0; i < perf.size() && best < 0; ++i)
     if (usable(perf[i], strict, limit)) best = static_cast<int>(i);
-  if (best < 0 || perf[best].determinism == CUDNN_DETERMINISTIC) return best;
-  for (size_t i = best + 1; i < perf.size(); ++i) {
-    if (!usable(perf[i], strict, limit) || perf[i].determinism != CUDNN_DETERMINISTIC) continue;
-    if (!timed || perf[i].time <= 1.25f * perf[best].time) return static_cast<int>(i);
+  if (best < 0) return {};
+  if (perf[best].determinism != CUDNN_DETERMINISTIC) {
+    for (size_t i = best + 1; i < perf.size(); ++i) {
+      if (!usable(perf[i], strict, limit) || perf[i].determinism != CUDNN_DETERMINISTIC) continue;
+      if (!timed || perf[i].time <= 1.25f * perf[best].time) {
+        best = static_cast<int>(i);
+        break;
+      }
+    }
   }
-  return best;
+  std::vector<AlgoCandidate> ranked;
+  auto add = [&](const Perf& p) {
+    for (const AlgoCandidate& c : ranked)
+      if (c.algo == static_cast<int>(p.algo)) return;
+    ranked.push_back(AlgoCandidate{static_cast<int>(p.algo), p.memory,
+                                   strict ? CUDNN_FMA_MATH : p.mathType});
+  };
+  add(perf[static_cast<size_t>(best)]);
+  for (const Perf& p : perf)
+    if (usable(p, strict, limit)) add(p);
+  return ranked;
 }
 
-// Chooses one direction's algorithm: ask the heuristics for the candidates, then time them with
+// Device memory for the one-off algorithm search: a block of the device's cache when there is one
+// (so it is counted, reused, and given back to the system when memory runs short), else cudaMalloc.
+// Returned when the search has finished on the stream.
+class SearchWorkspace {
+ public:
+  SearchWorkspace(BlockSource* blocks, int device) : blocks_(blocks), device_(device) {}
+  SearchWorkspace(const SearchWorkspace&) = delete;
+  SearchWorkspace& operator=(const SearchWorkspace&) = delete;
+  ~SearchWorkspace() { release(); }
+  // Up to `bytes`, halving on OUT_OF_MEMORY down to 1 MiB; 0 bytes (null) when even that fails.
+  void* take(size_t bytes) {
+    while (bytes > 0 && ptr_ == nullptr) {
+      try {
+        ptr_ = blocks_ != nullptr ? blocks_->allocate(bytes) : deviceMalloc(bytes, device_);
+        bytes_ = bytes;
+      } catch (const Error& e) {
+        if (e.code() != "OUT_OF_MEMORY") throw;
+        bytes = bytes > (size_t(1) << 20) ? bytes / 2 : 0;
+      }
+    }
+    return ptr_;
+  }
+  size_t bytes() const { return bytes_; }
+  void release() {
+    if (ptr_ == nullptr) return;
+    if (blocks_ != nullptr) blocks_->release(ptr_, bytes_);
+    else ignoreStatus(cudaFree(ptr_));
+    ptr_ = nullptr;
+    bytes_ = 0;
+  }
+
+ private:
+  BlockSource* blocks_;
+  int device_;
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Chooses one direction's algorithms: ask the heuristics for the candidates, then time them with
 // cudnnFind*AlgorithmEx on the caller's own buffers (their outputs are overwritten by the real call
-// anyway) in a temporary workspace. If the search cannot run, the heuristics' choice stands.
+// anyway) in a temporary workspace. The timed ranking comes first, then any other algorithm the
+// heuristics offer; if the search cannot run, the heuristics' ranking stands alone.
 template <class Perf, class Heuristics, class Find>
 AlgoChoice chooseAlgorithm(const char* direction, const char* heuristicsCall, int maxCount,
-                           bool strict, cudaStream_t stream, int device, Heuristics heuristics,
-                           Find find) {
+                           bool strict, cudaStream_t stream, int device, BlockSource* blocks,
+                           Heuristics heuristics, Find find) {
   const size_t limit = workspaceLimit();
   std::vector<Perf> guessed(static_cast<size_t>(std::max(maxCount, 1)));
   int returned = 0;
@@ -63,42 +120,45 @@ AlgoChoice chooseAlgorithm(const char* direction, const char* heuristicsCall, in
   for (const Perf& perf : guessed)
     if (usable(perf, strict, limit)) searchBytes = std::max(searchBytes, perf.memory);
 
-  int index = -1;
-  std::vector<Perf> timed(static_cast<size_t>(std::max(maxCount, 1)));
+  AlgoChoice choice;
+  choice.chosen = true;
   {
-    DeviceBuffer search;
-    // Memory the caching allocator holds may leave less than free memory suggested: shrink.
-    while (searchBytes > 0 && search.get() == nullptr) {
-      try {
-        search.grow(searchBytes, stream, device);
-      } catch (const Error& e) {
-        if (e.code() != "OUT_OF_MEMORY") throw;
-        searchBytes = searchBytes > (size_t(1) << 20) ? searchBytes / 2 : 0;
-      }
-    }
+    SearchWorkspace search(blocks, device);
+    void* ws = search.take(searchBytes);
+    std::vector<Perf> timed(static_cast<size_t>(std::max(maxCount, 1)));
     int found = 0;
-    const cudnnStatus_t status = find(static_cast<int>(timed.size()), &found, timed.data(),
-                                      search.get(), search.get() ? searchBytes : 0);
-    check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");  // before freeing `search`
+    const cudnnStatus_t status =
+        find(static_cast<int>(timed.size()), &found, timed.data(), ws, search.bytes());
+    check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");  // before `search` goes back
     if (status == CUDNN_STATUS_SUCCESS) {
       timed.resize(static_cast<size_t>(std::max(found, 0)));
-      index = pickAlgorithm(timed, strict, search.get() ? searchBytes : 0, true);
+      choice.candidates = rank(timed, strict, search.bytes(), true);
     }
   }
-  if (index >= 0) {
-    const Perf& p = timed[static_cast<size_t>(index)];
-    return AlgoChoice{true, static_cast<int>(p.algo), p.memory,
-                      strict ? CUDNN_FMA_MATH : p.mathType};
+  for (const AlgoCandidate& c : rank(guessed, strict, limit, false)) {
+    bool known = false;
+    for (const AlgoCandidate& have : choice.candidates) known = known || have.algo == c.algo;
+    if (!known) choice.candidates.push_back(c);
   }
-  index = pickAlgorithm(guessed, strict, limit, false);
-  if (index < 0) {
+  if (choice.candidates.empty()) {
     throw Error("CUDNN_ERROR",
                 std::string("no cuDNN convolution ") + direction + " algorithm supports this " +
                     "geometry within the workspace limit of " + std::to_string(limit) + " bytes",
                 heuristicsCall);
   }
-  const Perf& p = guessed[static_cast<size_t>(index)];
-  return AlgoChoice{true, static_cast<int>(p.algo), p.memory, strict ? CUDNN_FMA_MATH : p.mathType};
+  return choice;
+}
+
+// Whether a failed run is the algorithm's own failure, so that another algorithm may succeed.
+Attempt::Kind afterFailure(cudnnStatus_t status) {
+  if (status == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
+      status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED)
+    return Attempt::Skip;  // memory may be there next time
+  const int category = CUDNN_STATUS_CATEGORY(static_cast<int>(status));
+  if (category == CUDNN_STATUS_NOT_SUPPORTED || category == CUDNN_STATUS_INTERNAL_ERROR ||
+      category == CUDNN_STATUS_EXECUTION_FAILED)
+    return Attempt::Drop;
+  return Attempt::Ran;  // not the algorithm's fault (bad parameters): thrown by the caller
 }
 
 void setMathType(cudnnConvolutionDescriptor_t conv, cudnnMathType_t math) {
@@ -108,6 +168,29 @@ void setMathType(cudnnConvolutionDescriptor_t conv, cudnnMathType_t math) {
 // What the search may use: FMA only (strict FP32), or anything, TF32 tensor cores included.
 cudnnMathType_t searchMathType(Precision precision) {
   return precision == Precision::Tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+}
+
+// Runs one direction with the first of its algorithms that works (algo_fallback.hpp).
+// run(algo, workspace, bytes) makes the cuDNN call; workspace(bytes) gives its workspace.
+template <class Workspace, class Run>
+void runConvolution(AlgoChoice& choice, cudnnConvolutionDescriptor_t conv, const char* direction,
+                    const char* call, Workspace workspace, Run run) {
+  runFirstWorking(choice.candidates, direction, call, [&](const AlgoCandidate& c) {
+    void* ws = nullptr;
+    try {
+      ws = workspace(c.workspaceBytes);
+    } catch (const Error& e) {
+      if (e.code() != "OUT_OF_MEMORY") throw;
+      return Attempt::skip(e.what());
+    }
+    setMathType(conv, c.mathType);
+    const cudnnStatus_t status = run(c.algo, ws, c.workspaceBytes);
+    if (status == CUDNN_STATUS_SUCCESS) return Attempt::ran();
+    const Attempt::Kind next = afterFailure(status);
+    if (next == Attempt::Ran) throwCudnnError(status, call);
+    const std::string why = "algorithm " + std::to_string(c.algo) + ": " + cudnnErrorText(status);
+    return next == Attempt::Skip ? Attempt::skip(why) : Attempt::drop(why);
+  });
 }
 
 void validate(const ConvGeometry& g) {
@@ -130,21 +213,20 @@ ConvPlanData& CudaBackend::convPlan(const ConvGeometry& g) {
   validate(g);  // every call: a cached plan must not hide a wrong output size
   const ConvKey key{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW,
                     g.groups};
-  auto found = convPlans_.find(key);
-  if (found != convPlans_.end()) return *found->second;
-
-  auto plan = std::make_unique<ConvPlanData>();
-  plan->x = makeTensorDesc(g.n, g.c, g.h, g.w);
-  plan->y = makeTensorDesc(g.n, g.o, g.outH, g.outW);
-  plan->bias = makeTensorDesc(1, g.o, 1, 1);
-  plan->w = makeFilterDesc(g.o, g.c / g.groups, g.kh, g.kw);
-  plan->conv = makeConvDesc();
-  cudnnConvolutionDescriptor_t conv = plan->conv.get();
-  check(cudnnSetConvolution2dDescriptor(conv, g.padH, g.padW, g.strideH, g.strideW, 1, 1,
-                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-        "cudnnSetConvolution2dDescriptor");
-  check(cudnnSetConvolutionGroupCount(conv, g.groups), "cudnnSetConvolutionGroupCount");
-  return *convPlans_.emplace(key, std::move(plan)).first->second;
+  return convPlans_.get(key, [&] {
+    auto plan = std::make_unique<ConvPlanData>();
+    plan->x = makeTensorDesc(g.n, g.c, g.h, g.w);
+    plan->y = makeTensorDesc(g.n, g.o, g.outH, g.outW);
+    plan->bias = makeTensorDesc(1, g.o, 1, 1);
+    plan->w = makeFilterDesc(g.o, g.c / g.groups, g.kh, g.kw);
+    plan->conv = makeConvDesc();
+    cudnnConvolutionDescriptor_t conv = plan->conv.get();
+    check(cudnnSetConvolution2dDescriptor(conv, g.padH, g.padW, g.strideH, g.strideW, 1, 1,
+                                          CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+          "cudnnSetConvolution2dDescriptor");
+    check(cudnnSetConvolutionGroupCount(conv, g.groups), "cudnnSetConvolutionGroupCount");
+    return plan;
+  });
 }
 
 void CudaBackend::conv2dForward(const ConvGeometry& g, const float* x, const float* w,
@@ -161,7 +243,7 @@ void CudaBackend::conv2dForward(const ConvGeometry& g, const float* x, const flo
     setMathType(p.conv.get(), searchMathType(precision_));
     p.forward = chooseAlgorithm<cudnnConvolutionFwdAlgoPerf_t>(
         "forward", "cudnnGetConvolutionForwardAlgorithm_v7", maxCount, strict,
-        stream_.get(), device_,
+        stream_.get(), device_, blocks_,
         [&](int count, int* returned, cudnnConvolutionFwdAlgoPerf_t* perf) {
           return cudnnGetConvolutionForwardAlgorithm_v7(h, p.x.get(), p.w.get(), p.conv.get(),
                                                         p.y.get(), count, returned, perf);
@@ -172,12 +254,14 @@ void CudaBackend::conv2dForward(const ConvGeometry& g, const float* x, const flo
                                                         returned, perf, ws, bytes);
         });
   }
-  void* ws = workspace(p.forward.workspaceBytes);
-  setMathType(p.conv.get(), p.forward.mathType);
-  check(cudnnConvolutionForward(h, &kOne, p.x.get(), x, p.w.get(), w, p.conv.get(),
-                                static_cast<cudnnConvolutionFwdAlgo_t>(p.forward.algo), ws,
-                                p.forward.workspaceBytes, &kZero, p.y.get(), y),
-        "cudnnConvolutionForward");
+  runConvolution(p.forward, p.conv.get(), "forward", "cudnnConvolutionForward",
+                 [&](size_t bytes) { return workspace(bytes); },
+                 [&](int algo, void* ws, size_t bytes) {
+                   return cudnnConvolutionForward(h, &kOne, p.x.get(), x, p.w.get(), w,
+                                                  p.conv.get(),
+                                                  static_cast<cudnnConvolutionFwdAlgo_t>(algo), ws,
+                                                  bytes, &kZero, p.y.get(), y);
+                 });
   if (bias != nullptr)
     check(cudnnAddTensor(h, &kOne, p.bias.get(), bias, &kOne, p.y.get(), y), "cudnnAddTensor");
 }
@@ -195,7 +279,7 @@ void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, con
     setMathType(p.conv.get(), searchMathType(precision_));
     p.backwardData = chooseAlgorithm<cudnnConvolutionBwdDataAlgoPerf_t>(
         "backward-data", "cudnnGetConvolutionBackwardDataAlgorithm_v7", maxCount, strict,
-        stream_.get(), device_,
+        stream_.get(), device_, blocks_,
         [&](int count, int* returned, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
           return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w.get(), p.y.get(),
                                                              p.conv.get(), p.x.get(), count,
@@ -208,13 +292,14 @@ void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, con
                                                              returned, perf, ws, bytes);
         });
   }
-  void* ws = workspace(p.backwardData.workspaceBytes);
-  setMathType(p.conv.get(), p.backwardData.mathType);
-  check(cudnnConvolutionBackwardData(h, &kOne, p.w.get(), w, p.y.get(), dy, p.conv.get(),
-                                     static_cast<cudnnConvolutionBwdDataAlgo_t>(
-                                         p.backwardData.algo),
-                                     ws, p.backwardData.workspaceBytes, &kZero, p.x.get(), dx),
-        "cudnnConvolutionBackwardData");
+  runConvolution(p.backwardData, p.conv.get(), "backward-data", "cudnnConvolutionBackwardData",
+                 [&](size_t bytes) { return workspace(bytes); },
+                 [&](int algo, void* ws, size_t bytes) {
+                   return cudnnConvolutionBackwardData(
+                       h, &kOne, p.w.get(), w, p.y.get(), dy, p.conv.get(),
+                       static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, bytes, &kZero,
+                       p.x.get(), dx);
+                 });
 }
 
 void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy,
@@ -230,7 +315,7 @@ void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, co
     setMathType(p.conv.get(), searchMathType(precision_));
     p.backwardFilter = chooseAlgorithm<cudnnConvolutionBwdFilterAlgoPerf_t>(
         "backward-filter", "cudnnGetConvolutionBackwardFilterAlgorithm_v7", maxCount, strict,
-        stream_.get(), device_,
+        stream_.get(), device_, blocks_,
         [&](int count, int* returned, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
           return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x.get(), p.y.get(),
                                                                p.conv.get(), p.w.get(), count,
@@ -243,14 +328,15 @@ void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, co
                                                                returned, perf, ws, bytes);
         });
   }
-  void* ws = workspace(p.backwardFilter.workspaceBytes);
-  setMathType(p.conv.get(), p.backwardFilter.mathType);
   // beta = 0: dw is overwritten, not accumulated (the contract).
-  check(cudnnConvolutionBackwardFilter(h, &kOne, p.x.get(), x, p.y.get(), dy, p.conv.get(),
-                                       static_cast<cudnnConvolutionBwdFilterAlgo_t>(
-                                           p.backwardFilter.algo),
-                                       ws, p.backwardFilter.workspaceBytes, &kZero, p.w.get(), dw),
-        "cudnnConvolutionBackwardFilter");
+  runConvolution(p.backwardFilter, p.conv.get(), "backward-filter",
+                 "cudnnConvolutionBackwardFilter", [&](size_t bytes) { return workspace(bytes); },
+                 [&](int algo, void* ws, size_t bytes) {
+                   return cudnnConvolutionBackwardFilter(
+                       h, &kOne, p.x.get(), x, p.y.get(), dy, p.conv.get(),
+                       static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, bytes, &kZero,
+                       p.w.get(), dw);
+                 });
   if (db != nullptr)
     check(cudnnConvolutionBackwardBias(h, &kOne, p.y.get(), dy, &kZero, p.bias.get(), db),
           "cudnnConvolutionBackwardBias");

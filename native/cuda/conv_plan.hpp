@@ -1,17 +1,23 @@
-// Descriptors and chosen algorithms of one convolution geometry, cached by the backend.
+// Descriptors and ranked algorithms of one convolution geometry, cached by the backend.
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "handles.hpp"
 
 namespace alexnet::cuda {
 
-struct AlgoChoice {
-  bool chosen = false;
-  int algo = 0;              // the cudnnConvolution*Algo_t of its direction
+struct AlgoCandidate {
+  int algo = 0;  // the cudnnConvolution*Algo_t of its direction
   size_t workspaceBytes = 0;
   cudnnMathType_t mathType = CUDNN_FMA_MATH;
+};
+
+// One direction's algorithms, best first; the first that runs is used (algo_fallback.hpp).
+struct AlgoChoice {
+  bool chosen = false;
+  std::vector<AlgoCandidate> candidates;
 };
 
 struct ConvPlanData {

@@ -1,5 +1,5 @@
-// The CUDA backend: alexnet::Backend over one GPU with cuDNN (convolution, LRN, pooling), cuBLAS
-// (fully connected layers) and our own kernels (kernels/). Everything runs on one stream to which
+// The CUDA backend: alexnet::Backend over one GPU with cuDNN (convolution, LRN), cuBLAS (fully
+// connected layers) and our own kernels (kernels/: max pooling, losses, elementwise, ...). Everything runs on one stream to which
 // the cuDNN and cuBLAS handles are bound, so calls run in submission order.
 #pragma once
 
@@ -7,12 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 
 #include "alexnet/backend.hpp"
 #include "conv_plan.hpp"
 #include "handles.hpp"
+#include "label_errors.hpp"
+#include "lru_cache.hpp"
 
 namespace alexnet::cuda {
 
@@ -101,13 +102,15 @@ class CudaBackend final : public Backend {
   using ConvKey = std::array<int, 12>;
 
   void bind() const;  // makes device_ current on the calling thread
-  void enablePeerAccess();
   // Drops the retained resources whose work has run; releaseAll() when the stream is idle.
   void releaseFinished();
   void releaseAll();
   ConvPlanData& convPlan(const ConvGeometry& g);
   void* workspace(size_t bytes);
   float* rowScratch(size_t floats);
+  int32_t* labelScratch(size_t count);
+  // Waits for the stream, then reports what its kernels recorded (bad labels) as an Error.
+  void waitAndReport();
 
   int device_;
   // Members are destroyed in reverse order: plans and buffers first, then the handles, then the
@@ -118,7 +121,20 @@ class CudaBackend final : public Backend {
   BlockSource* blocks_ = nullptr;  // the device's block cache, when there is a device
   ScratchBuffer workspace_;        // cuDNN workspaces, grow-only
   ScratchBuffer scratch_;          // per-row partial results of the loss and metric kernels
-  std::map<ConvKey, std::unique_ptr<ConvPlanData>> convPlans_;
+  ScratchBuffer labelScratch_;     // range-checked labels for the top-k kernel
+  LabelErrors labelErrors_;        // bad labels found by kernels, for the next synchronize()
+  // Descriptors and algorithms of the convolution geometries used most recently (each forward,
+  // backward-data and backward-filter of AlexNet's five layers at a training and an evaluation
+  // batch size fit several times over).
+  LruCache<ConvKey, ConvPlanData> convPlans_{64};
+  // LRN descriptors per geometry (an empty LrnDesc: cuDNN does not take these parameters).
+  struct LrnPlan {
+    LrnDesc lrn;
+    TensorDesc tensor;
+  };
+  LrnPlan& lrnPlan(const LrnGeometry& g);
+  using LrnKey = std::array<uint32_t, 8>;
+  LruCache<LrnKey, LrnPlan> lrnPlans_{32};
   // Shared with the events recordEvent() hands out, which may outlive the backend.
   std::shared_ptr<EventPool> events_ = std::make_shared<EventPool>();
   struct Retained {

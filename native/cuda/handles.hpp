@@ -68,7 +68,6 @@ using TensorDesc = UniqueHandle<cudnnTensorDescriptor_t, cudnnDestroyTensorDescr
 using FilterDesc = UniqueHandle<cudnnFilterDescriptor_t, cudnnDestroyFilterDescriptor>;
 using ConvDesc = UniqueHandle<cudnnConvolutionDescriptor_t, cudnnDestroyConvolutionDescriptor>;
 using LrnDesc = UniqueHandle<cudnnLRNDescriptor_t, cudnnDestroyLRNDescriptor>;
-using PoolDesc = UniqueHandle<cudnnPoolingDescriptor_t, cudnnDestroyPoolingDescriptor>;
 
 inline TensorDesc makeTensorDesc(int n, int c, int h, int w) {
   cudnnTensorDescriptor_t desc = nullptr;
@@ -100,12 +99,6 @@ inline LrnDesc makeLrnDesc() {
   return LrnDesc(desc);
 }
 
-inline PoolDesc makePoolDesc() {
-  cudnnPoolingDescriptor_t desc = nullptr;
-  check(cudnnCreatePoolingDescriptor(&desc), "cudnnCreatePoolingDescriptor");
-  return PoolDesc(desc);
-}
-
 // Scratch memory that only grows (cuDNN workspaces, per-row partial sums), so steady-state training
 // takes nothing new. Blocks come from the device's block cache when the backend has one: growing
 // then gives the old block straight back (stream order protects queued kernels that still use it).
@@ -132,7 +125,7 @@ class ScratchBuffer {
       from_->release(ptr_, size_);
     } else {
       if (stream != nullptr) check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
-      (void)cudaFree(ptr_);
+      ignoreStatus(cudaFree(ptr_));
     }
     ptr_ = nullptr;
     size_ = 0;
@@ -143,36 +136,6 @@ class ScratchBuffer {
   void* ptr_ = nullptr;
   size_t size_ = 0;
   BlockSource* from_ = nullptr;
-};
-
-// A device allocation that only grows, outside any cache (the one-off algorithm search). Growing
-// waits for the stream: no queued kernel may use the old block.
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { release(); }
-
-  void* grow(size_t bytes, cudaStream_t stream, int device) {
-    if (bytes <= size_ && ptr_ != nullptr) return ptr_;
-    check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
-    release();
-    ptr_ = deviceMalloc(bytes, device);
-    size_ = bytes;
-    return ptr_;
-  }
-  void* get() const { return ptr_; }
-  size_t size() const { return size_; }
-  void release() {
-    if (ptr_ != nullptr) (void)cudaFree(ptr_);
-    ptr_ = nullptr;
-    size_ = 0;
-  }
-
- private:
-  void* ptr_ = nullptr;
-  size_t size_ = 0;
 };
 
 }  // namespace alexnet::cuda

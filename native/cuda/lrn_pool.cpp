@@ -1,5 +1,7 @@
 // Local response normalisation and max pooling: cuDNN where it implements the contract exactly,
-// our kernels where it does not (LRN parameters outside cuDNN's ranges; the pooling tie rule).
+// our kernels where it does not (LRN parameters outside cuDNN's ranges; max pooling's rule for
+// ties and NaN).
+#include <cstring>
 #include <string>
 
 #include "alexnet/error.hpp"
@@ -46,15 +48,31 @@ void validate(const PoolGeometry& g) {
 
 }  // namespace
 
+CudaBackend::LrnPlan& CudaBackend::lrnPlan(const LrnGeometry& g) {
+  auto bits = [](float v) {
+    uint32_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+  };
+  const LrnKey key{static_cast<uint32_t>(g.n), static_cast<uint32_t>(g.c),
+                   static_cast<uint32_t>(g.h), static_cast<uint32_t>(g.w),
+                   static_cast<uint32_t>(g.size), bits(g.alpha), bits(g.beta), bits(g.k)};
+  return lrnPlans_.get(key, [&] {
+    auto plan = std::make_unique<LrnPlan>();
+    plan->lrn = cudnnLrnFor(g);
+    if (plan->lrn) plan->tensor = makeTensorDesc(g.n, g.c, g.h, g.w);
+    return plan;
+  });
+}
+
 void CudaBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
   validate(g);
   if (g.n == 0) return;
   bind();
-  LrnDesc lrn = cudnnLrnFor(g);
-  if (!lrn) return kernels::lrnForwardFallback(g, x, y, stream_.get());
-  TensorDesc desc = makeTensorDesc(g.n, g.c, g.h, g.w);
-  check(cudnnLRNCrossChannelForward(cudnn_.get(), lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
-                                    desc.get(), x, &kZero, desc.get(), y),
+  LrnPlan& p = lrnPlan(g);
+  if (!p.lrn) return kernels::lrnForwardFallback(g, x, y, stream_.get());
+  check(cudnnLRNCrossChannelForward(cudnn_.get(), p.lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
+                                    p.tensor.get(), x, &kZero, p.tensor.get(), y),
         "cudnnLRNCrossChannelForward");
 }
 
@@ -63,39 +81,31 @@ void CudaBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float
   validate(g);
   if (g.n == 0) return;
   bind();
-  LrnDesc lrn = cudnnLrnFor(g);
-  if (!lrn) return kernels::lrnBackwardFallback(g, dy, x, y, dx, stream_.get());
-  TensorDesc desc = makeTensorDesc(g.n, g.c, g.h, g.w);
-  check(cudnnLRNCrossChannelBackward(cudnn_.get(), lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
-                                     desc.get(), y, desc.get(), dy, desc.get(), x, &kZero,
-                                     desc.get(), dx),
+  LrnPlan& p = lrnPlan(g);
+  if (!p.lrn) return kernels::lrnBackwardFallback(g, dy, x, y, dx, stream_.get());
+  const cudnnTensorDescriptor_t d = p.tensor.get();
+  check(cudnnLRNCrossChannelBackward(cudnn_.get(), p.lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
+                                     d, y, d, dy, d, x, &kZero, d, dx),
         "cudnnLRNCrossChannelBackward");
 }
 
+// Our kernels, not cuDNN's pooling: cuDNN documents neither which of several tied maxima gets the
+// gradient (ties are common here: windows of zeros after a ReLU) nor which element is the maximum
+// when a window holds NaN. Both directions follow the CPU backend's scan (maxpool_element.hpp), so
+// the backends agree on every input.
 void CudaBackend::maxPoolForward(const PoolGeometry& g, const float* x, float* y) {
   validate(g);
   if (g.n == 0) return;
   bind();
-  PoolDesc pool = makePoolDesc();
-  check(cudnnSetPooling2dDescriptor(pool.get(), CUDNN_POOLING_MAX_DETERMINISTIC,
-                                    CUDNN_NOT_PROPAGATE_NAN, g.kernelH, g.kernelW, 0, 0,
-                                    g.strideH, g.strideW),
-        "cudnnSetPooling2dDescriptor");
-  TensorDesc in = makeTensorDesc(g.n, g.c, g.h, g.w);
-  TensorDesc out = makeTensorDesc(g.n, g.c, g.outH, g.outW);
-  check(cudnnPoolingForward(cudnn_.get(), pool.get(), &kOne, in.get(), x, &kZero, out.get(), y),
-        "cudnnPoolingForward");
+  kernels::maxPoolForward(g, x, y, stream_.get());
 }
 
-// Our kernel, not cudnnPoolingBackward: cuDNN does not document which of several tied maxima gets
-// the gradient, and the contract fixes it (the first in row-major window order). Ties are common
-// here: windows of zeros after a ReLU.
 void CudaBackend::maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x,
-                                  const float* y, float* dx) {
+                                  const float* /*y*/, float* dx) {
   validate(g);
   if (g.n == 0) return;
   bind();
-  kernels::maxPoolBackward(g, dy, x, y, dx, stream_.get());
+  kernels::maxPoolBackward(g, dy, x, dx, stream_.get());
 }
 
 }  // namespace alexnet::cuda

@@ -2,30 +2,40 @@
 // streams with events: the pieces that let uploads, downloads and device-to-device copies run
 // asynchronously on the GPU instead of blocking the stream's host thread.
 #include <string>
+#include <vector>
 
 #include "alexnet/error.hpp"
 #include "cuda_backend.hpp"
+#include "peer_access.hpp"
 
 namespace alexnet::cuda {
 
-void CudaBackend::enablePeerAccess() {
-  // Direct GPU-to-GPU copies where the hardware allows (NVLink, or PCIe peer-to-peer); elsewhere
-  // cudaMemcpyPeerAsync stages through host memory by itself.
-  int count = 0;
-  check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
-  for (int peer = 0; peer < count; ++peer) {
-    if (peer == device_) continue;
-    int possible = 0;
-    check(cudaDeviceCanAccessPeer(&possible, device_, peer), "cudaDeviceCanAccessPeer");
-    if (!possible) continue;
-    const cudaError_t status = cudaDeviceEnablePeerAccess(peer, 0);
-    if (status == cudaErrorPeerAccessAlreadyEnabled) {
-      cudaGetLastError();  // another stream of this GPU enabled it first; not an error
-      continue;
-    }
-    check(status, "cudaDeviceEnablePeerAccess");
-  }
+PeerRoutes& peerRoutes() {
+  static PeerRoutes routes;
+  return routes;
 }
+
+namespace {
+
+// Enables access from the current device (`device`) to `source`'s memory. Any failure means
+// "stage through the host", never an error of the copy: the copy still has a way to go.
+bool tryEnablePeerAccess(int device, int source, std::string& reason) {
+  int possible = 0;
+  cudaError_t status = cudaDeviceCanAccessPeer(&possible, device, source);
+  if (status == cudaSuccess && !possible) {
+    reason = "cuda:" + std::to_string(device) + " cannot access cuda:" + std::to_string(source) +
+             " directly";
+    return false;
+  }
+  if (status == cudaSuccess) status = cudaDeviceEnablePeerAccess(source, 0);
+  if (status == cudaSuccess) return true;
+  (void)cudaGetLastError();  // handled here: not the next launch's failure
+  if (status == cudaErrorPeerAccessAlreadyEnabled) return true;
+  reason = std::string("peer access failed: ") + cudaGetErrorName(status);
+  return false;
+}
+
+}  // namespace
 
 void CudaBackend::setBlockSource(BlockSource* source) {
   // The stream is idle here (the device sets its cache before any work and clears it after its
@@ -33,6 +43,7 @@ void CudaBackend::setBlockSource(BlockSource* source) {
   bind();
   workspace_.release(stream_.get());
   scratch_.release(stream_.get());
+  labelScratch_.release(stream_.get());
   blocks_ = source;
 }
 
@@ -53,13 +64,19 @@ void* CudaBackend::allocateHost(size_t bytes) {
 
 void CudaBackend::deallocateHost(void* ptr, size_t /*bytes*/) {
   if (ptr == nullptr) return;
+  bind();  // the staging cache may call from any thread, which must not create a context elsewhere
   check(cudaFreeHost(ptr), "cudaFreeHost");
 }
 
 void CudaBackend::releaseFinished() {
   while (!retained_.empty()) {
     const cudaError_t status = cudaEventQuery(retained_.front().done);
-    if (status == cudaErrorNotReady) return;
+    if (status == cudaErrorNotReady) {
+      // Not a failure, but the runtime keeps it as this thread's last error: clear it, or the
+      // next kernel launch check would report "device not ready" as its own failure.
+      (void)cudaGetLastError();
+      return;
+    }
     check(status, "cudaEventQuery");  // a failed stream: keep the resources, report the error
     events_->give(retained_.front().done);
     retained_.pop_front();
@@ -109,8 +126,22 @@ void CudaBackend::copyFromPeer(void* dst, const void* src, int srcDevice, size_t
           "cudaMemcpyAsync");
     return;
   }
-  check(cudaMemcpyPeerAsync(dst, device_, src, srcDevice, bytes, stream_.get()),
-        "cudaMemcpyPeerAsync");
+  const PeerRoute route = peerRoutes().route(device_, srcDevice, [&](std::string& reason) {
+    return tryEnablePeerAccess(device_, srcDevice, reason);
+  });
+  if (route == PeerRoute::Direct) {
+    check(cudaMemcpyPeerAsync(dst, device_, src, srcDevice, bytes, stream_.get()),
+          "cudaMemcpyPeerAsync");
+    return;
+  }
+  // Staged: the source's data is ready once this stream has passed the caller's waitEvent(), so
+  // wait for it here, read it on the host, and upload it (from pageable memory the upload has
+  // taken the bytes when cudaMemcpyAsync returns, so `staged` may go at once).
+  check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
+  std::vector<unsigned char> staged(bytes);
+  check(cudaMemcpy(staged.data(), src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy");
+  check(cudaMemcpyAsync(dst, staged.data(), bytes, cudaMemcpyHostToDevice, stream_.get()),
+        "cudaMemcpyAsync");
 }
 
 }  // namespace alexnet::cuda

@@ -1,6 +1,7 @@
-// Level-1 vector ops: fill, axpy, scale.
+// Level-1 vector ops: fill, axpy, scale; the same bits as the CPU's (update_element.hpp).
 #include "kernels/kernels.hpp"
 #include "kernels/launch.cuh"
+#include "kernels/update_element.hpp"
 
 namespace alexnet::cuda::kernels {
 
@@ -11,11 +12,11 @@ __global__ void fillKernel(size_t count, float value, float* y) {
 }
 
 __global__ void axpyKernel(size_t count, float alpha, const float* x, float* y) {
-  for (size_t i = globalIndex(); i < count; i += globalStride()) y[i] += alpha * x[i];
+  for (size_t i = globalIndex(); i < count; i += globalStride()) y[i] = axpyElement(alpha, x[i], y[i]);
 }
 
 __global__ void scaleKernel(size_t count, float alpha, const float* x, float* y) {
-  for (size_t i = globalIndex(); i < count; i += globalStride()) y[i] = alpha * x[i];
+  for (size_t i = globalIndex(); i < count; i += globalStride()) y[i] = scaleElement(alpha, x[i]);
 }
 
 }  // namespace

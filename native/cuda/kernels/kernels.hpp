@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include "alexnet/backend.hpp"
+#include "kernels/label_check.hpp"
 
 namespace alexnet::cuda::kernels {
 
@@ -21,14 +22,21 @@ void dropoutForward(size_t count, float p, uint64_t seed, const float* x, float*
 void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx,
                      cudaStream_t stream);
 
-// losses.cu: rowScratch holds n floats.
+// losses.cu: rowScratch holds n floats. A row whose label is outside [0, classes) is recorded in
+// labelCheck's record (label_check.hpp) and its loss and dlogits are NaN.
 void softmaxCrossEntropy(int n, int classes, const float* logits, const int32_t* labels,
-                         float* loss, float* dlogits, float* rowScratch, cudaStream_t stream);
+                         float* loss, float* dlogits, float* rowScratch, LabelCheck labelCheck,
+                         cudaStream_t stream);
 void softmax(int n, int classes, const float* logits, float* probs, cudaStream_t stream);
 
 // losses.cu
 void topkCorrect(int n, int classes, int k, const float* logits, const int32_t* labels,
                  float* correct, float* rowScratch, cudaStream_t stream);
+
+// labels.cu: safeLabels[r] = labels[r] where it is in [0, classes), else 0 with the row recorded
+// in labelCheck's record, so that a kernel indexing rows by label never reads outside them.
+void checkLabels(int n, int classes, const int32_t* labels, int32_t* safeLabels,
+                 LabelCheck labelCheck, cudaStream_t stream);
 
 // sgd.cu
 void sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w, float* v,
@@ -51,9 +59,10 @@ void lrnForwardFallback(const LrnGeometry& g, const float* x, float* y, cudaStre
 void lrnBackwardFallback(const LrnGeometry& g, const float* dy, const float* x, const float* y,
                          float* dx, cudaStream_t stream);
 
-// maxpool.cu
-void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x, const float* y,
-                     float* dx, cudaStream_t stream);
+// maxpool.cu: both directions find the maximum from x alone (maxpool_element.hpp).
+void maxPoolForward(const PoolGeometry& g, const float* x, float* y, cudaStream_t stream);
+void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x, float* dx,
+                     cudaStream_t stream);
 
 // augment.cu: Backend::cropImages (mean null for MeanMode::None).
 void cropImages(const CropGeometry& g, const uint8_t* src, const float* params, const float* mean,

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/kernels.hpp"
+#include "kernels/label_check.hpp"
 #include "kernels/launch.cuh"
 
 namespace alexnet::cuda::kernels {
@@ -23,12 +24,24 @@ __device__ inline void rowMaxAndSum(int classes, const float* row, float& rowMax
 
 __global__ void softmaxCrossEntropyKernel(int n, int classes, const float* logits,
                                           const int32_t* labels, float* rowLoss,
-                                          float* dlogits) {
+                                          float* dlogits, LabelCheck labelCheck) {
   const size_t r = blockIdx.x;
   const float* row = logits + r * classes;
+  const int label = labels[r];
+  if (!labelInRange(label, classes)) {
+    // Reported at the backend's next synchronize(); the row reads nothing outside and is NaN.
+    // (The same for every thread of the block, so none is left waiting in a reduction.)
+    if (threadIdx.x == 0) {
+      recordBadLabel(labelCheck, static_cast<int>(r), label, classes);
+      rowLoss[r] = __int_as_float(0x7fc00000);
+    }
+    if (dlogits != nullptr)
+      for (int j = threadIdx.x; j < classes; j += blockDim.x)
+        dlogits[r * classes + j] = __int_as_float(0x7fc00000);
+    return;
+  }
   float rowMax, sum;
   rowMaxAndSum(classes, row, rowMax, sum);
-  const int label = labels[r];
   // -log softmax[label] = log(sum exp(l - max)) - (l[label] - max)
   if (threadIdx.x == 0) rowLoss[r] = logf(sum) - (row[label] - rowMax);
   if (dlogits == nullptr) return;
@@ -79,10 +92,11 @@ __global__ void sumToScalarKernel(int count, const float* values, double scale, 
 }  // namespace
 
 void softmaxCrossEntropy(int n, int classes, const float* logits, const int32_t* labels,
-                         float* loss, float* dlogits, float* rowScratch, cudaStream_t stream) {
+                         float* loss, float* dlogits, float* rowScratch, LabelCheck labelCheck,
+                         cudaStream_t stream) {
   if (n <= 0 || classes <= 0) return;
   softmaxCrossEntropyKernel<<<n, kThreads, 0, stream>>>(n, classes, logits, labels, rowScratch,
-                                                        dlogits);
+                                                        dlogits, labelCheck);
   checkLaunch("softmaxCrossEntropyKernel");
   sumToScalarKernel<<<1, kThreads, 0, stream>>>(n, rowScratch, 1.0 / n, loss);
   checkLaunch("sumToScalarKernel");

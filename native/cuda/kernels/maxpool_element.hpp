@@ -1,6 +1,11 @@
-// The gradient of one max-pooling input (maxpool.cu), callable from host code so that it can be
-// checked without a GPU. Each window's gradient goes to the first maximum in row-major window
-// order (the contract's tie rule); an input that wins several overlapping windows gets the sum.
+// Max pooling per element (maxpool.cu), callable from host code so that it can be checked without
+// a GPU. Both directions follow the CPU backend's scans (native/cpu/pool.cpp) in row-major window
+// order from the window's first element: only a strictly greater value takes over, so ties go to
+// the first maximum (the contract's rule); a NaN takes over from any number and, once there, stays
+// (nothing compares greater), so a window holding a NaN gives NaN and its gradient goes to its
+// first NaN. The backward recomputes that argmax from x instead of matching y, so the gradient
+// reaches the same input on every backend whatever y holds; an input that wins several
+// overlapping windows gets the sum of their gradients, added in window order (as the CPU adds).
 #pragma once
 
 #include <cstddef>
@@ -10,42 +15,61 @@
 
 namespace alexnet::cuda::kernels {
 
-ALEXNET_HOST_DEVICE inline float maxPoolInputGrad(const PoolGeometry& g, size_t i,
-                                                  const float* dy, const float* x,
-                                                  const float* y) {
+// Offset within its (image, channel) plane of the first maximum of window (oh, ow).
+ALEXNET_HOST_DEVICE inline size_t maxPoolArgmax(const PoolGeometry& g, const float* plane, int oh,
+                                                int ow) {
+  const size_t base = static_cast<size_t>(oh) * g.strideH * g.w + static_cast<size_t>(ow) * g.strideW;
+  size_t best = base;
+  float bestValue = plane[base];
+  for (int i = 0; i < g.kernelH; ++i) {
+    for (int j = 0; j < g.kernelW; ++j) {
+      const size_t at = base + static_cast<size_t>(i) * g.w + j;
+      const float v = plane[at];
+      if (v > bestValue || (v != v && bestValue == bestValue)) {  // strict; a first NaN wins
+        bestValue = v;
+        best = at;
+      }
+    }
+  }
+  return best;
+}
+
+// Output element o (flat index into y) of the forward pass: the CPU's own scan, so that even the
+// NaN's bits are the CPU's (it keeps the window's last NaN; the argmax above is its first).
+ALEXNET_HOST_DEVICE inline float maxPoolOutput(const PoolGeometry& g, size_t o, const float* x) {
+  const size_t outPlane = static_cast<size_t>(g.outH) * g.outW;
+  const size_t plane = o / outPlane;
+  const int oh = static_cast<int>((o % outPlane) / g.outW), ow = static_cast<int>(o % g.outW);
+  const float* win = x + plane * static_cast<size_t>(g.h) * g.w +
+                     static_cast<size_t>(oh) * g.strideH * g.w + static_cast<size_t>(ow) * g.strideW;
+  float m = win[0];
+  for (int i = 0; i < g.kernelH; ++i)
+    for (int j = 0; j < g.kernelW; ++j) {
+      const float v = win[static_cast<size_t>(i) * g.w + j];
+      m = (v > m || v != v) ? v : m;
+    }
+  return m;
+}
+
+// The gradient of input element i (flat index into x).
+ALEXNET_HOST_DEVICE inline float maxPoolInputGrad(const PoolGeometry& g, size_t i, const float* dy,
+                                                  const float* x) {
   const size_t inPlane = static_cast<size_t>(g.h) * g.w;
   const size_t outPlane = static_cast<size_t>(g.outH) * g.outW;
   const size_t plane = i / inPlane;  // (image, channel)
-  const int ih = static_cast<int>((i % inPlane) / g.w), iw = static_cast<int>(i % g.w);
+  const size_t offset = i % inPlane;
+  const int ih = static_cast<int>(offset / g.w), iw = static_cast<int>(offset % g.w);
   const float* xp = x + plane * inPlane;
-  const float* yp = y + plane * outPlane;
   const float* dyp = dy + plane * outPlane;
-  const float value = x[i];
   // Windows (ph, pw) that contain (ih, iw): ph * strideH <= ih < ph * strideH + kernelH.
   const int phLo = ih < g.kernelH ? 0 : (ih - g.kernelH) / g.strideH + 1;
   const int phHi = ih / g.strideH < g.outH - 1 ? ih / g.strideH : g.outH - 1;
   const int pwLo = iw < g.kernelW ? 0 : (iw - g.kernelW) / g.strideW + 1;
   const int pwHi = iw / g.strideW < g.outW - 1 ? iw / g.strideW : g.outW - 1;
   float grad = 0.0f;
-  for (int ph = phLo; ph <= phHi; ++ph) {
-    for (int pw = pwLo; pw <= pwHi; ++pw) {
-      const size_t o = static_cast<size_t>(ph) * g.outW + pw;
-      if (value != yp[o]) continue;
-      // This input holds the window's maximum; it wins unless an earlier element also does.
-      const int h0 = ph * g.strideH, w0 = pw * g.strideW;
-      bool first = true;
-      for (int wh = h0; wh <= ih && first; ++wh) {
-        const int whEnd = wh < ih ? w0 + g.kernelW : iw;
-        for (int ww = w0; ww < whEnd; ++ww) {
-          if (xp[static_cast<size_t>(wh) * g.w + ww] == value) {
-            first = false;
-            break;
-          }
-        }
-      }
-      if (first) grad += dyp[o];
-    }
-  }
+  for (int ph = phLo; ph <= phHi; ++ph)
+    for (int pw = pwLo; pw <= pwHi; ++pw)
+      if (maxPoolArgmax(g, xp, ph, pw) == offset) grad += dyp[static_cast<size_t>(ph) * g.outW + pw];
   return grad;
 }
 

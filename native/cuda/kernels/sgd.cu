@@ -1,6 +1,7 @@
-// The paper's update rule (section 5), fused into one pass over w, v and g.
+// The paper's update rule (section 5), in one pass over w, v and g; the same bits as the CPU's.
 #include "kernels/kernels.hpp"
 #include "kernels/launch.cuh"
+#include "kernels/update_element.hpp"
 
 namespace alexnet::cuda::kernels {
 
@@ -9,10 +10,11 @@ namespace {
 __global__ void sgdStepKernel(size_t count, float lr, float momentum, float decayLr, float* w,
                               float* v, const float* g) {
   for (size_t i = globalIndex(); i < count; i += globalStride()) {
-    // v <- momentum * v - weightDecay * lr * w - lr * g;  w <- w + v (with the new v).
-    const float vi = momentum * v[i] - decayLr * w[i] - lr * g[i];
+    // Rounded as the CPU rounds it, bit for bit (update_element.hpp).
+    float wi = w[i], vi = v[i];
+    sgdElement(lr, momentum, decayLr, wi, vi, g[i]);
     v[i] = vi;
-    w[i] = w[i] + vi;
+    w[i] = wi;
   }
 }
 

@@ -1,17 +1,21 @@
 // Checks the per-element math of our CUDA kernels (maxpool_element.hpp, lrn_element.hpp,
-// augment_element.hpp) on the host against the float64 oracle, so it runs without a GPU; the crop
-// element also against the host crop of alexnet/crop.hpp, bit for bit.
+// augment_element.hpp, update_element.hpp) on the host against the float64 oracle, so it runs
+// without a GPU; max pooling also against the CPU backend's rule with NaN and ties, the crop
+// element against the host crop of alexnet/crop.hpp, and the SGD and level-1 updates against the
+// CPU backend's loops, all bit for bit.
 // Run: bash native/cuda/test/run_checks.sh
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "kernels/augment_element.hpp"
 #include "kernels/lrn_element.hpp"
 #include "kernels/maxpool_element.hpp"
+#include "kernels/update_element.hpp"
 #include "oracle_files.hpp"
 
 using namespace alexnet;
@@ -21,6 +25,113 @@ using oracle::load;
 using oracle::shape;
 
 namespace {
+
+bool sameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+void report(const std::string& what, bool ok) {
+  if (!ok) ++oracle::failures();
+  std::printf("%-60s %s\n", what.c_str(), ok ? "ok" : "FAIL");
+}
+
+// The CPU backend's max pooling (native/cpu/pool.cpp), restated: the maximum by its forward scan;
+// the argmax from the window's first element, then any strictly greater one or a first NaN, in
+// row-major order; the gradient added to that input window by window.
+void cpuMaxPool(const PoolGeometry& g, const float* x, const float* dy, float* y, float* dx) {
+  const size_t inPlane = static_cast<size_t>(g.h) * g.w, outPlane = static_cast<size_t>(g.outH) * g.outW;
+  for (size_t p = 0; p < static_cast<size_t>(g.n) * g.c; ++p) {
+    const float* plane = x + p * inPlane;
+    for (size_t i = 0; i < inPlane; ++i) dx[p * inPlane + i] = 0.0f;
+    for (int oh = 0; oh < g.outH; ++oh)
+      for (int ow = 0; ow < g.outW; ++ow) {
+        const size_t base = static_cast<size_t>(oh) * g.strideH * g.w + static_cast<size_t>(ow) * g.strideW;
+        size_t best = base;
+        float bestValue = plane[base], m = plane[base];
+        for (int a = 0; a < g.kernelH; ++a)
+          for (int b = 0; b < g.kernelW; ++b) {
+            const float v = plane[base + static_cast<size_t>(a) * g.w + b];
+            m = (v > m || v != v) ? v : m;
+            if (v > bestValue || (v != v && bestValue == bestValue)) {
+              bestValue = v;
+              best = base + static_cast<size_t>(a) * g.w + b;
+            }
+          }
+        const size_t o = static_cast<size_t>(oh) * g.outW + ow;
+        y[p * outPlane + o] = m;
+        dx[p * inPlane + best] += dy[p * outPlane + o];
+      }
+  }
+}
+
+// NaN (first in a window, inside, everywhere), signed zeros and ties, at AlexNet's pooling and at
+// stride 1 and non-square windows: the element functions give the CPU's bits in both directions.
+void checkMaxPoolAgainstCpuRule() {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (PoolGeometry g : {PoolGeometry{2, 3, 13, 13, 3, 3, 2, 2, 6, 6}, PoolGeometry{1, 2, 7, 9, 2, 3, 1, 2, 6, 4}}) {
+    const size_t xn = static_cast<size_t>(g.n) * g.c * g.h * g.w, yn = static_cast<size_t>(g.n) * g.c * g.outH * g.outW;
+    std::vector<float> x(xn), dy(yn);
+    for (size_t i = 0; i < xn; ++i) {
+      const uint64_t r = mix64(i * 7 + 1) % 16;
+      x[i] = r == 0 ? nan : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f : static_cast<float>(r) - 9.0f;
+    }
+    for (size_t o = 0; o < yn; ++o) dy[o] = 1.0f + static_cast<float>(o % 7) / 8.0f;
+    std::vector<float> wantY(yn), wantDx(xn), gotY(yn), gotDx(xn);
+    cpuMaxPool(g, x.data(), dy.data(), wantY.data(), wantDx.data());
+    for (size_t o = 0; o < yn; ++o) gotY[o] = maxPoolOutput(g, o, x.data());
+    for (size_t i = 0; i < xn; ++i) gotDx[i] = maxPoolInputGrad(g, i, dy.data(), x.data());
+    const std::string shape = std::to_string(g.h) + "x" + std::to_string(g.w) + " window " +
+                              std::to_string(g.kernelH) + "x" + std::to_string(g.kernelW);
+    report("maxpool " + shape + " with NaN, -0, ties: forward = CPU", sameBits(gotY, wantY));
+    report("maxpool " + shape + " with NaN, -0, ties: backward = CPU", sameBits(gotDx, wantDx));
+  }
+  // By hand, one 1x4 window: a NaN anywhere gives NaN, and the first NaN takes the gradient.
+  PoolGeometry g{1, 1, 1, 4, 1, 4, 1, 1, 1, 1};
+  const float dy1[1] = {5.0f};
+  const float first[4] = {nan, 2.0f, 1.0f, 0.0f}, later[4] = {1.0f, 3.0f, nan, nan};
+  const bool nanFirst = std::isnan(maxPoolOutput(g, 0, first)) && maxPoolInputGrad(g, 0, dy1, first) == 5.0f &&
+                        maxPoolInputGrad(g, 1, dy1, first) == 0.0f;
+  const bool nanLater = std::isnan(maxPoolOutput(g, 0, later)) && maxPoolInputGrad(g, 2, dy1, later) == 5.0f &&
+                        maxPoolInputGrad(g, 1, dy1, later) == 0.0f && maxPoolInputGrad(g, 3, dy1, later) == 0.0f;
+  report("maxpool: a NaN first in its window takes its gradient", nanFirst);
+  report("maxpool: a later NaN beats any number; the first NaN takes it", nanLater);
+}
+
+// The CPU backend's loops (native/cpu/elementwise.cpp, built with -ffp-contract=off), restated.
+void checkUpdates() {
+  const size_t count = 4096;
+  const float lr = 0.01f, momentum = 0.9f, weightDecay = 0.0005f, decayLr = weightDecay * lr;
+  std::vector<float> w(count), v(count), g(count);
+  for (size_t i = 0; i < count; ++i) {
+    w[i] = 0.01f * counterNormal(1, i);
+    v[i] = 1e-3f * counterNormal(2, i);
+    g[i] = counterNormal(3, i);
+  }
+  std::vector<float> wCpu = w, vCpu = v, wEl = w, vEl = v, wFused = w;
+  for (size_t i = 0; i < count; ++i) {
+    const float vi = momentum * vCpu[i] - decayLr * wCpu[i] - lr * g[i];
+    vCpu[i] = vi;
+    wCpu[i] += vi;
+    sgdElement(lr, momentum, decayLr, wEl[i], vEl[i], g[i]);
+    // What nvcc's contraction computes: fma(-lr, g, fma(-decayLr, w, momentum * v)).
+    const float vf = std::fma(-lr, g[i], std::fma(-decayLr, w[i], momentum * v[i]));
+    wFused[i] = w[i] + vf;
+  }
+  report("sgd element = CPU loop, bit for bit (w and v)", sameBits(wEl, wCpu) && sameBits(vEl, vCpu));
+  report("  (a fused multiply-add would change some of them)", !sameBits(wFused, wCpu));
+  std::vector<float> yCpu(count), yEl(count), yFused(count), sCpu(count), sEl(count);
+  for (size_t i = 0; i < count; ++i) {
+    yCpu[i] = v[i];
+    yCpu[i] += -0.37f * g[i];
+    yEl[i] = axpyElement(-0.37f, g[i], v[i]);
+    yFused[i] = std::fma(-0.37f, g[i], v[i]);
+    sCpu[i] = 3.1f * g[i];
+    sEl[i] = scaleElement(3.1f, g[i]);
+  }
+  report("axpy element = CPU loop, bit for bit", sameBits(yEl, yCpu));
+  report("  (a fused multiply-add would change some of them)", !sameBits(yFused, yCpu));
+  report("scale element = CPU loop, bit for bit", sameBits(sEl, sCpu));
+}
 
 void checkMaxPool() {
   for (std::string c :
@@ -42,8 +153,10 @@ void checkMaxPool() {
           y[(static_cast<size_t>(plane) * g.outH + oh) * g.outW + ow] = m;
         }
     compare(c + " forward (host loop)", y, out, 0);
-    for (size_t i = 0; i < x.size(); ++i)
-      dx[i] = maxPoolInputGrad(g, i, dy.data(), x.data(), y.data());
+    std::vector<float> yDevice(out.size());
+    for (size_t o = 0; o < out.size(); ++o) yDevice[o] = maxPoolOutput(g, o, x.data());
+    compare(c + " forward (element)", yDevice, out, 0);
+    for (size_t i = 0; i < x.size(); ++i) dx[i] = maxPoolInputGrad(g, i, dy.data(), x.data());
     compare(c + " backward", dx, want, 1e-6);
   }
   // Ties: an all-equal 4x4 plane, window 3 stride 1: every window's gradient goes to its top-left.
@@ -53,8 +166,9 @@ void checkMaxPool() {
   want[1] = 2;
   want[4] = 4;
   want[5] = 8;
-  for (size_t i = 0; i < 16; ++i) dx[i] = maxPoolInputGrad(g, i, dy.data(), x.data(), y.data());
+  for (size_t i = 0; i < 16; ++i) dx[i] = maxPoolInputGrad(g, i, dy.data(), x.data());
   compare("maxpool ties go to the first maximum", dx, want, 0);
+  checkMaxPoolAgainstCpuRule();
 }
 
 void checkLrn() {
@@ -197,6 +311,7 @@ int main(int argc, char** argv) {
   checkMaxPool();
   checkLrn();
   checkCropImages();
+  checkUpdates();
   std::printf("%s\n", oracle::failures() ? "FAILED" : "all ok");
   return oracle::failures() != 0;
 }

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@
 #include "alexnet/crop.hpp"
 #include "alexnet/error.hpp"
 #include "alexnet/random.hpp"
+#include "kernels/maxpool_element.hpp"
+#include "kernels/update_element.hpp"
 #include "module.hpp"
 #include "oracle_files.hpp"
 
@@ -259,7 +262,7 @@ void checkAgainstHost(Backend& b) {
   b.scale(count, 3.0f, dx_, out);
   compare("scale", s.download(out, count), wantScale, 0);
   b.axpy(count, -2.0f, ddy, out);
-  compare("axpy", s.download(out, count), wantAxpy, 1e-7);
+  compare("axpy (the CPU's bits: no fused multiply-add)", s.download(out, count), wantAxpy, 0);
 
   // copyOnDevice and copy2D (a channel slice of an NCHW tensor).
   b.copyOnDevice(out, dx_, count * sizeof(float));
@@ -301,6 +304,120 @@ void checkAgainstHost(Backend& b) {
     compare("topkCorrect k=" + std::to_string(k), s.download(correct, 1),
             {static_cast<float>(want)}, 0);
   }
+}
+
+void report(const std::string& what, bool ok) {
+  if (!ok) ++oracle::failures();
+  std::printf("%-48s %s\n", what.c_str(), ok ? "ok" : "FAIL");
+}
+
+// Uploads from page-locked staging blocks, each retained until its copy has run, back to back and
+// then straight into our own kernels: a staging block still in flight must not make a launch fail
+// ("device not ready" left behind by the event query of the deferred release).
+void checkPinnedUploadsThenKernels(Backend& b) {
+  Scratch s(b);
+  const size_t count = size_t(1) << 22;  // 16 MiB a copy: still running when the next one is queued
+  float* a = s.alloc<float>(count);
+  float* c = s.alloc<float>(count);
+  float* y = s.alloc<float>(count);
+  bool ok = true;
+  for (int round = 0; round < 20 && ok; ++round) {
+    for (float* dst : {a, c}) {
+      void* staged = b.allocateHost(count * sizeof(float));
+      auto* values = static_cast<float*>(staged);
+      for (size_t i = 0; i < count; ++i) values[i] = static_cast<float>(i % 1000) - 500.0f + round;
+      b.copyFromHost(dst, staged, count * sizeof(float));
+      b.retainUntilDone(std::shared_ptr<void>(staged, [&b, count](void* p) { b.deallocateHost(p, count * sizeof(float)); }));
+    }
+    try {
+      b.reluForward(count, a, y);
+      b.axpy(count, 1.0f, c, y);
+    } catch (const alexnet::Error& e) {
+      std::printf("kernel after pinned uploads: %s\n", e.what());
+      ok = false;
+    }
+  }
+  const std::vector<float> got = s.download(y, 1000);
+  for (size_t i = 0; i < 1000 && ok; ++i) {
+    const float v = static_cast<float>(i) - 500.0f + 19;
+    ok = got[i] == (v > 0 ? v : 0.0f) + v;
+  }
+  report("pinned uploads, then kernels at once", ok);
+}
+
+// Labels outside [0, classes): the next synchronize throws INVALID_ARGUMENT in the CPU's words,
+// nothing is read outside the logits (the context stays usable), and the next call is clean.
+void checkBadLabels(Backend& b) {
+  Scratch s(b);
+  const int n = 4, classes = 3;
+  float* logits = s.upload(std::vector<float>(n * classes, 0.5f));
+  float* loss = s.alloc<float>(1);
+  float* dlogits = s.alloc<float>(n * classes);
+  float* correct = s.alloc<float>(1);
+  auto expectError = [&](const std::string& what, const std::string& message) {
+    try {
+      b.synchronize();
+      report(what + ": no error", false);
+    } catch (const alexnet::Error& e) {
+      report(what + ": " + e.what(), e.code() == "INVALID_ARGUMENT" && message == e.what());
+    }
+  };
+  b.softmaxCrossEntropy(n, classes, logits, s.uploadLabels({0, 1, 1000000, 7}), loss, dlogits);
+  expectError("softmaxCrossEntropy", "label 1000000 of row 2 is outside [0, 3)");
+  b.topkCorrect(n, classes, 1, logits, s.uploadLabels({-4, 0, 1, 2}), correct);
+  expectError("topkCorrect", "label -4 of row 0 is outside [0, 3)");
+  b.softmaxCrossEntropy(n, classes, logits, s.uploadLabels({0, 1, 2, 0}), loss, dlogits);
+  bool clean = true;
+  try {
+    b.synchronize();
+  } catch (const alexnet::Error&) {
+    clean = false;
+  }
+  report("after a bad label, good labels run clean", clean && std::fabs(s.download(loss, 1)[0] - std::log(3.0f)) < 1e-6);
+}
+
+// Max pooling with NaN, signed zeros and ties gives the host element functions' bits, which are
+// the CPU backend's (element_math_check.cpp).
+void checkMaxPoolNaN(Backend& b) {
+  Scratch s(b);
+  alexnet::PoolGeometry g{2, 3, 13, 13, 3, 3, 2, 2, 6, 6};
+  const size_t xn = 2 * 3 * 13 * 13, yn = 2 * 3 * 6 * 6;
+  std::vector<float> x(xn), dy(yn), wantY(yn), wantDx(xn);
+  for (size_t i = 0; i < xn; ++i) {
+    const uint64_t r = alexnet::mix64(i * 7 + 1) % 16;
+    x[i] = r == 0 ? NAN : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f : static_cast<float>(r) - 9.0f;
+  }
+  for (size_t o = 0; o < yn; ++o) dy[o] = 1.0f + static_cast<float>(o % 7) / 8.0f;
+  for (size_t o = 0; o < yn; ++o) wantY[o] = alexnet::cuda::kernels::maxPoolOutput(g, o, x.data());
+  for (size_t i = 0; i < xn; ++i) wantDx[i] = alexnet::cuda::kernels::maxPoolInputGrad(g, i, dy.data(), x.data());
+  float* dx_ = s.upload(x);
+  float* ddy = s.upload(dy);
+  float* y = s.alloc<float>(yn);
+  float* dx = s.alloc<float>(xn);
+  b.maxPoolForward(g, dx_, y);
+  b.maxPoolBackward(g, ddy, dx_, y, dx);
+  const std::vector<float> gotY = s.download(y, yn), gotDx = s.download(dx, xn);
+  report("maxpool with NaN, -0, ties = CPU rule (forward)", std::memcmp(gotY.data(), wantY.data(), yn * 4) == 0);
+  report("maxpool with NaN, -0, ties = CPU rule (backward)", std::memcmp(gotDx.data(), wantDx.data(), xn * 4) == 0);
+}
+
+// The SGD step gives the CPU's bits (no fused multiply-add).
+void checkSgdBits(Backend& b) {
+  Scratch s(b);
+  const size_t count = 10007;
+  std::vector<float> w(count), v(count), g(count);
+  for (size_t i = 0; i < count; ++i) {
+    w[i] = 0.01f * alexnet::counterNormal(1, i);
+    v[i] = 1e-3f * alexnet::counterNormal(2, i);
+    g[i] = alexnet::counterNormal(3, i);
+  }
+  float* dw = s.upload(w);
+  float* dv = s.upload(v);
+  b.sgdStep(count, 0.01f, 0.9f, 0.0005f, dw, dv, s.upload(g));
+  for (size_t i = 0; i < count; ++i) alexnet::cuda::kernels::sgdElement(0.01f, 0.9f, 0.0005f * 0.01f, w[i], v[i], g[i]);
+  const std::vector<float> gotW = s.download(dw, count), gotV = s.download(dv, count);
+  report("sgdStep = CPU loop, bit for bit", std::memcmp(gotW.data(), w.data(), count * 4) == 0 &&
+                                                std::memcmp(gotV.data(), v.data(), count * 4) == 0);
 }
 
 // Backend::cropImages against the host crop of alexnet/crop.hpp (what the data pipeline and the
@@ -432,6 +549,10 @@ int main(int argc, char** argv) {
     checkLinearLossAndSgd(*b);
     checkAgainstHost(*b);
     checkCropImages(*b);
+    checkPinnedUploadsThenKernels(*b);
+    checkBadLabels(*b);
+    checkMaxPoolNaN(*b);
+    checkSgdBits(*b);
     timeAlexNetConvolutions(*b);
     // Errors become alexnet::Error with a code, not a crash.
     try {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Checks of the CUDA backend without Node: the per-element kernel math against the oracle on the
-# host, loading the built module with dlopen, and, where a GPU exists, every op on the GPU against
-# the oracle (gpu_oracle_check.cpp; ALEXNET_REQUIRE_GPU=1 makes a missing GPU a failure).
+# Checks of the CUDA backend without Node: the per-element kernel math against the oracle and the
+# CPU backend's rules on the host, the backend's bookkeeping on the host (host_logic_check.cpp), the
+# kernels' PTX for fused multiply-adds where nvcc is found, loading the built module with dlopen,
+# and, where a GPU exists, every op on the GPU against the oracle (gpu_oracle_check.cpp;
+# ALEXNET_REQUIRE_GPU=1 makes a missing GPU a failure).
 # Usage, from the project root:
 #   bash native/cuda/test/run_checks.sh [path/to/libalexnet_cuda.so]
 set -euo pipefail
@@ -19,6 +21,10 @@ python=python3
 # -ffp-contract=off: the host must round like the device kernels (no fused multiply-add).
 $cxx -ffp-contract=off "$here/element_math_check.cpp" -o "$work/element_math_check"
 "$work/element_math_check" "$work/data"
+$cxx "$here/host_logic_check.cpp" -pthread -o "$work/host_logic_check"
+"$work/host_logic_check"
+# The device code itself, compiled to PTX: the kernels that must give the CPU's bits never fuse.
+bash "$here/fp_contract_check.sh"
 
 module=${1:-$(find "$root/build" -name libalexnet_cuda.so 2>/dev/null | head -1)}
 if [ -n "$module" ]; then

@@ -167,7 +167,11 @@ class Backend {
   // ---- losses and metrics --------------------------------------------------------------------
   // Mean softmax cross-entropy over the batch, stable for huge logits (max subtracted).
   // loss: one float; dlogits = (softmax - onehot) / n. Labels outside [0, classes) are an error
-  // that the core validates before the call.
+  // that the backend finds (the core does not read labels): INVALID_ARGUMENT "label L of row R is
+  // outside [0, C)" naming the first such row. A backend that can check before computing throws
+  // it from the call (CPU); one that cannot without waiting for the device (CUDA) never reads
+  // outside the logits, writes NaN to that row, and throws the error from its next synchronize()
+  // or copyToHost(). The same holds for topkCorrect.
   virtual void softmaxCrossEntropy(int n, int classes, const float* logits, const int32_t* labels,
                                    float* loss, float* dlogits) = 0;
   virtual void softmax(int n, int classes, const float* logits, float* probs) = 0;

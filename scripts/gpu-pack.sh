@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Packs what the one-run GPU check (scripts/gpu-check.sh) needs on a GPU machine that has CUDA,
+# PyTorch and NVIDIA's cuDNN/cuBLAS wheels in its python3, but no Node, no npm, no oneDNN and no
+# network: Node itself, the built addon and CUDA module, dist/, the node_modules the tests and
+# benchmarks load, the shared libraries the addon needs beyond glibc, the oracle, and a slice of
+# Fashion-MNIST for the training run. Everything goes to .device/ (ignored by git); send it with
+# the project (tracked files) and run `bash scripts/gpu-check.sh` there.
+#
+# Run from the project's root after `npm run build` built the CUDA backend (the build says
+# "alexnet: CUDA backend built"; `pip install nvidia-cudnn-cu13 nvidia-cublas` gives it cuDNN and
+# cuBLAS). Environment: ALEXNET_ORACLE (default ../shared/oracle), FASHION_MNIST_DIR (default
+# /usr/share/datasets/fashion-mnist), TRAIN_IMAGES and TEST_IMAGES (how many of each split are
+# packed, default 12800 and 5000: the run trains 200 steps of batch 128).
+set -euo pipefail
+root=$(git rev-parse --show-toplevel)
+cd "$root"
+addon=build/Release/alexnet.node
+module=build/Release/libalexnet_cuda.so
+for f in "$addon" "$module" dist/lib/index.js dist/test; do
+  [ -e "$f" ] || { echo "gpu-pack: $f is missing: run npm run build (with the CUDA backend) first" >&2; exit 1; }
+done
+oracle=${ALEXNET_ORACLE:-$root/../shared/oracle}
+fashion=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+train_images=${TRAIN_IMAGES:-12800}
+test_images=${TEST_IMAGES:-5000}
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/bin" "$stage/lib" "$stage/lib-fallback" "$stage/project" "$stage/data"
+
+# Node (x86-64 Linux). The official binaries need glibc >= 2.28 and a libstdc++ of gcc 10 or newer.
+cp "$(readlink -f "$(command -v node)")" "$stage/bin/node"
+
+# Libraries resolved outside glibc and the driver: the addon's (oneDNN, libjpeg-turbo, libpng, ...)
+# and their own. cuDNN and cuBLAS stay behind: the GPU machine has them in its Python wheels.
+# libstdc++ and libgcc_s go to lib-fallback/, used only where the machine's own are too old (so
+# that python3 and PyTorch keep theirs).
+skip='^(libc|libm|libdl|libpthread|librt|ld-linux-x86-64|libcuda|libcudnn.*|libcublas.*|libcublasLt)\.so'
+copy_deps() {
+  ldd "$1" | awk '/=> \//{print $3}' | while read -r lib; do
+    name=$(basename "$lib")
+    [[ $name =~ $skip ]] && continue
+    case "$name" in
+      libstdc++.so*|libgcc_s.so*) dest="$stage/lib-fallback" ;;
+      *) dest="$stage/lib" ;;
+    esac
+    [ -e "$dest/$name" ] || cp -L "$lib" "$dest/$name"
+  done
+}
+copy_deps "$addon"
+copy_deps "$module"
+copy_deps "$stage/bin/node"
+for lib in "$stage"/lib/*; do copy_deps "$lib"; done
+
+# The project as built here (tracked files travel by themselves), and of node_modules only what
+# the tests and benchmarks load: mocha, chai, pngjs and what they depend on.
+tar -C "$root" -cf "$stage/project/build.tar" "$addon" "$module"
+tar -C "$root" -cf "$stage/project/dist.tar" dist
+node -e '
+  const fs = require("fs"), path = require("path");
+  const seen = new Set(), todo = ["mocha", "chai", "pngjs"];
+  while (todo.length) {
+    const name = todo.pop();
+    if (seen.has(name)) continue;
+    const manifest = path.join("node_modules", name, "package.json");
+    if (!fs.existsSync(manifest)) continue;  // optional, or nested inside its user (packed with it)
+    seen.add(name);
+    const pkg = JSON.parse(fs.readFileSync(manifest, "utf8"));
+    todo.push(...Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }));
+  }
+  for (const name of [...seen].sort()) console.log(path.join("node_modules", name));
+' > "$stage/modules.txt"
+# node_modules/.bin: the links to the packed packages only (mocha, _mocha), kept as links.
+echo node_modules/.bin/mocha node_modules/.bin/_mocha | tr ' ' '\n' >> "$stage/modules.txt"
+# (node_modules may be a link to another checkout's: pack from where it really is.)
+modules_parent=$(dirname "$(readlink -f node_modules)")
+tar -C "$modules_parent" -cf "$stage/project/node_modules.tar" --no-recursion node_modules node_modules/.bin
+tar -C "$modules_parent" -rf "$stage/project/node_modules.tar" --exclude='*.map' -T "$stage/modules.txt"
+rm "$stage/modules.txt"
+
+# The oracle (test/helpers/references.ts finds it at .device/oracle; run_checks.sh via ALEXNET_ORACLE).
+if [ -d "$oracle/data" ]; then
+  cp -r "$oracle" "$stage/oracle"
+else
+  echo "gpu-pack: no oracle at $oracle: the GPU run checks against test/references only" >&2
+fi
+
+# Fashion-MNIST: the first images of each split, as IDX files.
+python3 - "$fashion" "$stage/data/fashion-mnist" "$train_images" "$test_images" <<'PY'
+import gzip, os, struct, sys
+src, dst, train, test = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+os.makedirs(dst, exist_ok=True)
+for split, limit in (("train", train), ("t10k", test)):
+    for kind, record in (("images-idx3", 28 * 28), ("labels-idx1", 1)):
+        name = f"{split}-{kind}-ubyte.gz"
+        with gzip.open(os.path.join(src, name), "rb") as f:
+            data = f.read()
+        dims = data[3]
+        count = struct.unpack(">I", data[4:8])[0]
+        n = min(limit, count)
+        header = data[:4] + struct.pack(">I", n) + data[8:4 + 4 * dims]
+        body = data[4 + 4 * dims:4 + 4 * dims + n * record]
+        with gzip.open(os.path.join(dst, name), "wb", compresslevel=6) as f:
+            f.write(header + body)
+PY
+
+# What the binaries need of the machine's glibc (the GPU machine must have at least this).
+need=$(for f in "$stage/bin/node" "$addon" "$module" "$stage"/lib/*; do objdump -T "$f" 2>/dev/null; done |
+  grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
+echo "${need:-GLIBC_?}" > "$stage/glibc-needed"
+git -C "$root" rev-parse HEAD > "$stage/commit"
+
+rm -rf .device && mkdir -p .device
+tar -C "$stage" -cf - . | xz -T2 -6 > .device/bundle.tar.xz
+echo "gpu-pack: .device/bundle.tar.xz $(du -h .device/bundle.tar.xz | cut -f1) (needs ${need:-?} on the GPU machine)"
+echo "gpu-pack: send .device/ with the project and run there: bash scripts/gpu-check.sh"
