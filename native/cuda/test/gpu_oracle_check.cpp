@@ -278,7 +278,8 @@ void checkAgainstHost(Backend& b) {
   std::vector<float> gotSlice = s.download(out, slice.size());
   compare("copy2D channel slice", gotSlice, slice, 0);
 
-  // Top-k with ties: the label's equal logits count against it only when they come earlier.
+  // Top-k with ties (the contract's rule): every other logit >= the label's, or NaN, counts against
+  // it, and a NaN label logit is never correct.
   const int rows = 64, classes = 100;
   std::vector<float> logits(static_cast<size_t>(rows) * classes);
   std::vector<float> labels(rows);
@@ -296,9 +297,9 @@ void checkAgainstHost(Backend& b) {
       int above = 0;
       for (int j = 0; j < classes; ++j) {
         const float v = logits[static_cast<size_t>(r) * classes + j];
-        above += v > target || (v == target && j < label);
+        above += j != label && !(v < target);
       }
-      want += above < k;
+      want += !std::isnan(target) && above < k;
     }
     b.topkCorrect(rows, classes, k, dLogits, dLabels, correct);
     compare("topkCorrect k=" + std::to_string(k), s.download(correct, 1),
