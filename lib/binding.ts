@@ -1,5 +1,6 @@
 // The raw native module and its private type. Only lib/ talks to it; users see Tensor and ops.
 import { createRequire } from 'node:module';
+import type { AlexNetErrorCode } from './errors.js';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +53,7 @@ export interface NativeBinding {
   copyIntoChannels(dst: T, src: T, start: number): void;
   cropImages(images: T, params: T, mean: Opt, outH: number, outW: number, scale: number): T;
   synchronize(device: string): Promise<void>;
-  setErrorClass(cls: new (message: string, code: string, call: string, hint: string) => Error): void;
+  setErrorClass(cls: new (message: string, code: AlexNetErrorCode, call: string, hint: string) => Error): void;
   cudaInfo(): { status: string; count: number; devices: string[] };
   allocatorStats(device: string): CacheStats & { staging: CacheStats };
   emptyCache(device: string): void;
