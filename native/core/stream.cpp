@@ -7,21 +7,29 @@ Stream::Stream(Backend& backend, std::string name) : backend_(backend), name_(st
   thread_ = std::thread([this] { run(); });
 }
 
-Stream::~Stream() {
+Stream::~Stream() { shutdown(); }
+
+void Stream::shutdown() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  // A job that shuts its own stream down (exit() called from a stream job) cannot join itself.
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
 void Stream::submit(Job job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(std::move(job));
+    if (!ended_) {
+      queue_.push_back(std::move(job));
+      wake_.notify_one();
+      return;
+    }
   }
-  wake_.notify_one();
+  std::lock_guard<std::mutex> lock(inlineMutex_);
+  runJob(job);
 }
 
 std::shared_future<void> Stream::fence() {
@@ -50,17 +58,24 @@ void Stream::run() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      if (queue_.empty()) {  // stopping and drained
+        ended_ = true;
+        return;
+      }
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    try {
-      job(backend_);
-    } catch (...) {
-      // Keep the first failure for the next fence; later work still runs (on possibly wrong data)
-      // so that every waiter is woken and nothing hangs.
-      if (!pendingError_) pendingError_ = std::current_exception();
-    }
+    runJob(job);
+  }
+}
+
+void Stream::runJob(Job& job) {
+  try {
+    job(backend_);
+  } catch (...) {
+    // Keep the first failure for the next fence; later work still runs (on possibly wrong data)
+    // so that every waiter is woken and nothing hangs.
+    if (!pendingError_) pendingError_ = std::current_exception();
   }
 }
 

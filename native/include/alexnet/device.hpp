@@ -58,14 +58,18 @@ class Stream {
  public:
   using Job = std::function<void(Backend&)>;
   explicit Stream(Backend& backend, std::string name);
-  ~Stream();
+  ~Stream();  // shutdown()
   void submit(Job job);
+  // Runs the queued work to the end and joins the thread. Work submitted afterwards runs at once
+  // on the submitting thread, so nothing waits forever on a stream that has shut down.
+  void shutdown();
   // A future that becomes ready when all work submitted before it has finished on the device. If
   // any of that work failed, the future holds the first error (and the stream's error is cleared).
   std::shared_future<void> fence();
 
  private:
   void run();
+  void runJob(Job& job);
   Backend& backend_;
   std::string name_;
   std::mutex mutex_;
@@ -73,6 +77,8 @@ class Stream {
   std::deque<Job> queue_;
   std::exception_ptr pendingError_;
   bool stopping_ = false;
+  bool ended_ = false;       // the thread has left run(): submit() runs jobs itself
+  std::mutex inlineMutex_;   // orders jobs run by submit() after the end
   std::thread thread_;
 };
 
@@ -89,6 +95,9 @@ class Device {
   // Waits until every device's stream is idle (errors are left for their own waiters). Called at
   // process exit so no kernel is still running while libraries tear down.
   static void drainAll();
+  // drainAll(), then ends every device's stream thread. Called at process exit; the devices
+  // themselves stay (tensors that were never freed still refer to them).
+  static void shutdownAll();
   static std::string describeCuda(int index);
 
   const std::string& name() const { return name_; }
