@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { testDevices } from './helpers/devices.js';
 
-const script = fileURLToPath(new URL('./fixtures/ending_workers.js', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-function run(mode: string, count: number, device: string): Promise<{ code: number | null; signal: string | null; output: string }> {
+function run(args: string[]): Promise<{ code: number | null; signal: string | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, mode, String(count), device], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });
@@ -28,10 +28,25 @@ describe('runtime: worker threads that end mid-work', () => {
   ] as const) {
     it(`survives ${what}, 40 times`, async function () {
       this.timeout(120_000);
-      const r = await run(mode, 40, device);
+      const r = await run([fixture('ending_workers.js'), mode, '40', device]);
       expect(r.signal, r.output).to.equal(null);
       expect(r.code, r.output).to.equal(0);
       expect(r.output).to.contain('done 40');
     });
   }
+});
+
+describe('runtime: the process ends with work queued on several devices', () => {
+  it('process.exit() finishes the work, ends the stream threads and exits with its code', async () => {
+    const r = await run([fixture('exit_with_work.js'), 'exit']);
+    expect(r.signal, r.output).to.equal(null);
+    expect(r.code, r.output).to.equal(7);
+    expect(r.output).to.contain('queued on 4 devices');
+  });
+
+  it('a script that ends without awaiting its work exits cleanly', async () => {
+    const r = await run([fixture('exit_with_work.js'), 'end']);
+    expect(r.signal, r.output).to.equal(null);
+    expect(r.code, r.output).to.equal(0);
+  });
 });

@@ -34,7 +34,7 @@ export const DEFAULTS = {
   timeoutMs: 20_000,
   /** Address-space limit of a child (ulimit -v), so that a huge allocation fails instead of swapping. */
   memoryMiB: 4096,
-  valgrind: { cases: 60, batch: 20, timeoutMs: 300_000 },
+  valgrind: { cases: 150, batch: 25, timeoutMs: 300_000 },
 } as const;
 
 /** The short form inside `npm test`: fixed seed (reproducible), a few hundred cases. */
