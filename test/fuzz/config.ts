@@ -19,6 +19,11 @@ export const KNOWN_CRASHES: readonly { kind: string; why: string }[] = [
   { kind: 'idx/huge-count', why: 'an IDX header claiming billions of images is allocated before the file is checked (std::bad_alloc, code INTERNAL, under the suite\'s 4 GiB limit; gigabytes allocated without one)' },
   { kind: 'idx/huge-dims', why: 'the same for IDX rows x columns' },
   { kind: 'checkpoint/huge-model', why: 'a checkpoint whose metadata describes a huge model: the model is built (gigabytes) before it is checked against the stored tensors' },
+  { kind: 'checkpoint/endless', why: 'a checkpoint path to /dev/zero is read until memory runs out (SIGSEGV under the suite\'s 4 GiB limit)' },
+  { kind: 'checkpoint/fifo', why: 'a FIFO given as a checkpoint: the read waits forever' },
+  { kind: 'image/fifo', why: 'a FIFO given as an image: the read waits forever' },
+  { kind: 'idx/fifo', why: 'a FIFO given as an IDX file: the read waits forever' },
+  { kind: 'cache/fifo', why: 'a FIFO given as a packed cache: the open waits forever' },
 ];
 
 /** How often each category is drawn. */

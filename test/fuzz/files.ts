@@ -1,5 +1,7 @@
 // Helpers the file fuzzers share: CRC-32 (PNG chunks), and reading a data set the ways the library
 // does (one image, a loader epoch, a cache build).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDataset, createLoader, type Dataset } from '../../lib/index.js';
 import type { Rng } from './prng.js';
@@ -18,6 +20,24 @@ export function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
   for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * Puts something that is not a regular file at `path`, by the case kind: a FIFO nobody writes to
+ * (`<category>/fifo`), an endless device (`<category>/endless`), or else an empty device, a folder
+ * or a link to nowhere. Returns what it made.
+ */
+export function specialFile(rng: Rng, path: string, kind: string): string {
+  const what = kind.endsWith('/fifo') ? 'fifo' : kind.endsWith('/endless') ? 'dev-zero'
+    : rng.pick(['dev-null', 'directory', 'dangling-link'] as const);
+  if (what === 'fifo') {
+    const r = spawnSync('mkfifo', [path]);
+    if (r.status !== 0) throw new Error(`mkfifo failed: ${r.stderr}`);
+  } else if (what === 'dev-zero') symlinkSync('/dev/zero', path);
+  else if (what === 'dev-null') symlinkSync('/dev/null', path);
+  else if (what === 'directory') mkdirSync(path);
+  else symlinkSync(join(path, '..', 'nothing-here'), path);
+  return what;
 }
 
 /**

@@ -238,8 +238,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       let cases = queue.splice(0, batch);
       while (cases.length > 0) {
         const r = await runChild(cases, work, o, () => undefined);
-        if (r.run.started.length === 0 && !r.run.hung)
-          throw new Error(`a fuzz child exited (${r.signal ?? r.code}) before its first case:\n${r.run.stderr}`);
+        if (r.run.started.length === 0)
+          throw new Error(`a fuzz child ${r.run.hung ? 'hung' : `exited (${r.signal ?? r.code})`} before its first case:\n${r.run.stderr}`);
         const last = r.run.started[r.run.started.length - 1]!;
         const valgrindOnly = r.code === 99 && r.run.valgrind.size === 0;
         for (const index of r.run.started) {

@@ -4,7 +4,7 @@ import { openSync, closeSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCache } from '../../../lib/index.js';
 import { baseInputs } from '../base.js';
-import { consume } from '../files.js';
+import { consume, specialFile } from '../files.js';
 import { mutateBlindly } from '../mutate.js';
 import type { Rng } from '../prng.js';
 import type { CaseContext, Category } from '../types.js';
@@ -79,6 +79,7 @@ async function run(kind: string, ctx: CaseContext): Promise<void> {
       break;
     }
     case 'cache/truncate-after-open': break;  // below: the file shrinks while it is mapped
+    case 'cache/special-file': case 'cache/endless': case 'cache/fifo': break;  // made below
     case 'cache/grow': bytes = Buffer.concat([bytes, Buffer.alloc(rng.int(1, 20000), rng.int(0, 255))]); note('extended'); break;
     case 'cache/blind': {
       // Mostly inside the header and the tables, where the structure is.
@@ -91,7 +92,8 @@ async function run(kind: string, ctx: CaseContext): Promise<void> {
     default: throw new Error(`unknown kind ${kind}`);
   }
   const file = join(ctx.dir, 'images.cache');
-  writeFileSync(file, bytes);
+  if (kind === 'cache/special-file' || kind === 'cache/fifo' || kind === 'cache/endless') note(specialFile(rng, file, kind));
+  else writeFileSync(file, bytes);
   const dataset = await openCache(file);
   if (kind === 'cache/truncate-after-open') {
     const at = rng.weighted([[1, 0], [1, 4096], [2, rng.int(4096, bytes.length - 1)]] as const);
@@ -106,6 +108,6 @@ async function run(kind: string, ctx: CaseContext): Promise<void> {
 export const cache: Category = {
   name: 'cache',
   kinds: [[4, 'cache/header-field'], [2, 'cache/size-overflow'], [2, 'cache/labels-flags'], [1, 'cache/huge-label'], [2, 'cache/truncate'],
-    [1, 'cache/truncate-after-open'], [1, 'cache/grow'], [3, 'cache/blind']],
+    [1, 'cache/truncate-after-open'], [1, 'cache/grow'], [3, 'cache/blind'], [1, 'cache/special-file'], [1, 'cache/endless'], [1, 'cache/fifo']],
   run,
 };

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor, loadModel } from '../../../lib/index.js';
 import { baseInputs } from '../base.js';
+import { specialFile } from '../files.js';
 import { mutateBlindly } from '../mutate.js';
 import type { Rng } from '../prng.js';
 import type { CaseContext, Category } from '../types.js';
@@ -187,6 +188,13 @@ async function run(kind: string, ctx: CaseContext): Promise<void> {
       editModelConfig(rng, header, base.modelConfig, kind === 'checkpoint/huge-model', note);
       bytes = join8(header, data);
       break;
+    case 'checkpoint/special-file':
+    case 'checkpoint/endless':
+    case 'checkpoint/fifo': {
+      const file = join(ctx.dir, 'checkpoint.safetensors');
+      note(specialFile(rng, file, kind));
+      return loadAndRun(file);
+    }
     default: throw new Error(`unknown kind ${kind}`);
   }
   const file = join(ctx.dir, 'checkpoint.safetensors');
@@ -197,6 +205,7 @@ async function run(kind: string, ctx: CaseContext): Promise<void> {
 export const checkpoint: Category = {
   name: 'checkpoint',
   kinds: [[3, 'checkpoint/blind'], [2, 'checkpoint/header-bytes'], [1, 'checkpoint/header-length'], [4, 'checkpoint/header-field'],
-    [1, 'checkpoint/truncate'], [2, 'checkpoint/metadata'], [2, 'checkpoint/model-config'], [1, 'checkpoint/huge-model']],
+    [1, 'checkpoint/truncate'], [2, 'checkpoint/metadata'], [2, 'checkpoint/model-config'], [1, 'checkpoint/huge-model'],
+    [1, 'checkpoint/special-file'], [1, 'checkpoint/endless'], [1, 'checkpoint/fifo']],
   run,
 };

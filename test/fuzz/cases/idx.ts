@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fashionMnist } from '../../../lib/index.js';
 import { baseInputs } from '../base.js';
-import { consume } from '../files.js';
+import { consume, specialFile } from '../files.js';
 import { INTERESTING_U32, mutateBlindly } from '../mutate.js';
 import type { CaseContext, Category } from '../types.js';
 
@@ -76,6 +76,7 @@ async function run(kind: string, ctx: CaseContext): Promise<void> {
       break;
     }
     case 'idx/gzip-stream': break;  // the compressed bytes are mutated below
+    case 'idx/special-file': case 'idx/endless': case 'idx/fifo': break;  // the images file is replaced below
     default: throw new Error(`unknown kind ${kind}`);
   }
   let imageFile: Buffer = gzip || kind === 'idx/gzip-stream' ? gzipSync(images) : images;
@@ -92,7 +93,9 @@ async function run(kind: string, ctx: CaseContext): Promise<void> {
   const dir = join(ctx.dir, 'idx');
   mkdirSync(dir);
   const compressed = gzip || kind === 'idx/gzip-stream';
-  writeFileSync(join(dir, `train-images-idx3-ubyte${compressed ? '.gz' : ''}`), imageFile);
+  const imagePath = join(dir, `train-images-idx3-ubyte${compressed ? '.gz' : ''}`);
+  if (kind === 'idx/special-file' || kind === 'idx/fifo' || kind === 'idx/endless') note(`images: ${specialFile(rng, imagePath, kind)}`);
+  else writeFileSync(imagePath, imageFile);
   writeFileSync(join(dir, `train-labels-idx1-ubyte${gzip ? '.gz' : ''}`), labelFile);
   const dataset = await fashionMnist({ dir, channels: rng.pick([1, 3] as const) });
   await consume(rng, dataset, ctx.dir, note);
@@ -101,6 +104,6 @@ async function run(kind: string, ctx: CaseContext): Promise<void> {
 export const idx: Category = {
   name: 'idx',
   kinds: [[3, 'idx/header-count'], [1, 'idx/huge-count'], [2, 'idx/header-dims'], [1, 'idx/huge-dims'], [2, 'idx/magic'], [1, 'idx/labels'], [2, 'idx/truncate'],
-    [3, 'idx/blind'], [2, 'idx/gzip-stream']],
+    [3, 'idx/blind'], [2, 'idx/gzip-stream'], [1, 'idx/special-file'], [1, 'idx/endless'], [1, 'idx/fifo']],
   run,
 };

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageFiles } from '../../../lib/index.js';
 import { baseInputs } from '../base.js';
-import { consume, crc32 } from '../files.js';
+import { consume, crc32, specialFile } from '../files.js';
 import { INTERESTING_U32, mutateBlindly } from '../mutate.js';
 import type { Rng } from '../prng.js';
 import type { CaseContext, Category } from '../types.js';
@@ -155,6 +155,11 @@ function mutateJpeg(rng: Rng, jpeg: Buffer, note: (s: string) => void): Buffer {
 async function run(kind: string, ctx: CaseContext): Promise<void> {
   const { rng, note } = ctx;
   const base = await baseInputs();
+  if (kind === 'image/special-file' || kind === 'image/fifo' || kind === 'image/endless') {
+    const file = join(ctx.dir, 'image.jpg');
+    note(specialFile(rng, file, kind));
+    return consume(rng, await imageFiles([file]), ctx.dir, note);
+  }
   const isPng = kind.startsWith('image/png');
   const grey = rng.chance(0.3);
   const input = isPng ? (grey ? base.pngGrey : base.png) : (grey ? base.jpegGrey : base.jpeg);
@@ -181,6 +186,6 @@ async function run(kind: string, ctx: CaseContext): Promise<void> {
 export const image: Category = {
   name: 'image',
   kinds: [[3, 'image/png-structure'], [2, 'image/png-blind'], [1, 'image/png-truncate'],
-    [3, 'image/jpeg-structure'], [2, 'image/jpeg-blind'], [1, 'image/jpeg-truncate']],
+    [3, 'image/jpeg-structure'], [2, 'image/jpeg-blind'], [1, 'image/jpeg-truncate'], [1, 'image/special-file'], [1, 'image/endless'], [1, 'image/fifo']],
   run,
 };
