@@ -3,7 +3,7 @@
 // synchronously, so that the parent knows which case was running if this process dies:
 //   {"t":"start","i":index}  {"t":"note","i":index,"text":...}  {"t":"end","i":index,"outcome":{...}}
 // In valgrind mode each start is also marked on stderr, where valgrind writes its reports.
-import { mkdirSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { synchronize } from '../../lib/index.js';
 import { configureBase } from './base.js';
@@ -15,6 +15,18 @@ import type { CasePlan, ChildOutcome } from './types.js';
 interface ChildPlan { work: string; cases: CasePlan[]; markStderr: boolean; keepInputs: boolean }
 
 const EXCESS_MIB = 1024;
+
+// This process's peak resident memory in KiB: VmHWM belongs to this process image alone
+// (getrusage's maxRSS also carries the RSS of the parent that forked it).
+function peakKiB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux: fall back below
+  }
+  return process.resourceUsage().maxRSS;
+}
 const plan = JSON.parse(process.argv[2] ?? '{}') as ChildPlan;
 const send = (message: object) => writeSync(3, JSON.stringify(message) + '\n');
 
@@ -34,7 +46,7 @@ for (const c of plan.cases) {
   send({ t: 'start', i: c.index });
   if (plan.markStderr) writeSync(2, `##fuzz-case ${c.index}##\n`);
   stray = undefined;
-  const peakBefore = process.resourceUsage().maxRSS;
+  const peakBefore = peakKiB();
   let outcome: ChildOutcome;
   try {
     await CATEGORY_TABLE[c.category].run(c.kind, {
@@ -55,7 +67,7 @@ for (const c of plan.cases) {
   }
   // A file of a few kilobytes has no business making the process gigabytes larger, even when it
   // is rejected in the end (the ops may ask for any size: not checked there).
-  const grewMiB = (process.resourceUsage().maxRSS - peakBefore) / 1024;
+  const grewMiB = (peakKiB() - peakBefore) / 1024;
   if (c.category !== 'ops' && grewMiB > EXCESS_MIB && outcome.status !== 'untyped')
     outcome = { status: 'excess', message: `peak memory grew by ${grewMiB.toFixed(0)} MiB (limit ${EXCESS_MIB}); result: ${outcome.status === 'ok' ? 'ok' : outcome.message.split('\n')[0]}` };
   send({ t: 'end', i: c.index, outcome });
