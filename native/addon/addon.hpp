@@ -96,6 +96,8 @@ class PromiseWorker : public Napi::AsyncWorker {
       deferred_.Resolve(result(env));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
+    } catch (...) {  // e.g. no memory for the result
+      deferred_.Reject(makeError(env, std::current_exception()).Value());
     }
   }
 
