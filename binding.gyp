@@ -22,11 +22,13 @@
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "ALEXNET_HAVE_DATA=1"
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++1y"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-O3", "-ffp-contract=off", "-fno-math-errno"],
+      "ldflags": ["-Wl,-z,nodelete"],
       "libraries": ["-ldnnl", "-fopenmp", "-ldl", "-lpthread", "-lturbojpeg", "-ljpeg", "-lpng", "-lz"]
     }
   ]

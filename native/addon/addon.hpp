@@ -47,39 +47,81 @@ Napi::Value guarded(const Napi::CallbackInfo& info, F&& body) {
   }
 }
 
-// Waits for `ready` on a libuv pool thread (never on the JS thread), then settles a promise:
-// rejected with the core error, or resolved with what `resolve` builds on the JS thread.
-class FenceWorker : public Napi::AsyncWorker {
+// An AsyncWorker that settles one promise on the JS thread when its work is done. Completion can
+// run while the environment is being torn down (a worker thread terminated, or process.exit()
+// called inside it, with the work still in flight): Node-API calls then fail, and a C++ exception
+// escaping the completion callback aborts the whole process. So settling never throws: a failure
+// to build the value rejects the promise instead, and a promise that cannot be settled at all is
+// dropped, since no JavaScript is left to await it.
+class PromiseWorker : public Napi::AsyncWorker {
  public:
-  using Resolve = std::function<Napi::Value(Napi::Env)>;
-  FenceWorker(Napi::Env env, std::shared_future<void> ready, Resolve resolve)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        ready_(std::move(ready)), resolve_(std::move(resolve)) {}
+  Napi::Promise promise() const { return deferred_.Promise(); }
   // Queues the worker (which deletes itself when done) and returns its promise.
-  static Napi::Promise start(Napi::Env env, std::shared_future<void> ready, Resolve resolve) {
-    auto* worker = new FenceWorker(env, std::move(ready), std::move(resolve));
-    Napi::Promise promise = worker->deferred_.Promise();
+  static Napi::Promise queue(PromiseWorker* worker) {
+    Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
   }
-  void Execute() override {
+
+ protected:
+  explicit PromiseWorker(Napi::Env env)
+      : Napi::AsyncWorker(env, "alexnet"), deferred_(Napi::Promise::Deferred::New(env)) {}
+  // Runs on the libuv pool; any exception is kept and becomes the rejection.
+  virtual void work() = 0;
+  // Builds the resolved value on the JS thread.
+  virtual Napi::Value result(Napi::Env env) = 0;
+
+ private:
+  void Execute() final {
     try {
-      ready_.get();
+      work();
     } catch (...) {
       error_ = std::current_exception();
     }
   }
-  void OnOK() override {
-    if (error_) deferred_.Reject(makeError(Env(), error_).Value());
-    else deferred_.Resolve(resolve_(Env()));
+  void OnWorkComplete(Napi::Env env, napi_status status) final {
+    if (status != napi_cancelled) {
+      try {
+        Napi::HandleScope scope(env);
+        settle(env);
+      } catch (...) {
+        // The environment is going away (or out of memory): nobody can observe the promise.
+      }
+    }
+    Destroy();
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void settle(Napi::Env env) {
+    if (error_) return deferred_.Reject(makeError(env, error_).Value());
+    try {
+      deferred_.Resolve(result(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (...) {  // e.g. no memory for the result
+      deferred_.Reject(makeError(env, std::current_exception()).Value());
+    }
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::exception_ptr error_;
+};
+
+// Waits for `ready` on a libuv pool thread (never on the JS thread), then settles a promise:
+// rejected with the core error, or resolved with what `resolve` builds on the JS thread.
+class FenceWorker final : public PromiseWorker {
+ public:
+  using Resolve = std::function<Napi::Value(Napi::Env)>;
+  static Napi::Promise start(Napi::Env env, std::shared_future<void> ready, Resolve resolve) {
+    return queue(new FenceWorker(env, std::move(ready), std::move(resolve)));
+  }
 
  private:
-  Napi::Promise::Deferred deferred_;
+  FenceWorker(Napi::Env env, std::shared_future<void> ready, Resolve resolve)
+      : PromiseWorker(env), ready_(std::move(ready)), resolve_(std::move(resolve)) {}
+  void work() override { ready_.get(); }
+  Napi::Value result(Napi::Env env) override { return resolve_(env); }
+
   std::shared_future<void> ready_;
   Resolve resolve_;
-  std::exception_ptr error_;
 };
 
 // An integer within int32 (a RangeError beyond, a TypeError for a non-integer).

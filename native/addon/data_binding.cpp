@@ -24,43 +24,21 @@ using SourcePtr = std::shared_ptr<const data::ImageSource>;
 // ---- async helper ------------------------------------------------------------------------------
 
 // Runs `work` on the libuv pool, then `result` on the main thread to build the resolved value.
-class TaskWorker : public Napi::AsyncWorker {
+class TaskWorker final : public PromiseWorker {
  public:
   TaskWorker(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> result)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
-        result_(std::move(result)) {}
-  Napi::Promise promise() const { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      work_();
-    } catch (...) {
-      error_ = std::current_exception();
-    }
-  }
-  void OnOK() override {
-    if (error_) return deferred_.Reject(makeError(Env(), error_).Value());
-    try {
-      deferred_.Resolve(result_(Env()));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    } catch (...) {  // e.g. no memory for the result: an exception escaping here would abort
-      deferred_.Reject(makeError(Env(), std::current_exception()).Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+      : PromiseWorker(env), work_(std::move(work)), result_(std::move(result)) {}
 
  private:
-  Napi::Promise::Deferred deferred_;
+  void work() override { work_(); }
+  Napi::Value result(Napi::Env env) override { return result_(env); }
+
   std::function<void()> work_;
   std::function<Napi::Value(Napi::Env)> result_;
-  std::exception_ptr error_;
 };
 
 Napi::Value runAsync(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> result) {
-  auto* worker = new TaskWorker(env, std::move(work), std::move(result));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return PromiseWorker::queue(new TaskWorker(env, std::move(work), std::move(result)));
 }
 
 // ---- arguments -----------------------------------------------------------------------------------
@@ -504,10 +482,15 @@ class PipelineHandle : public Napi::ObjectWrap<PipelineHandle> {
     }
   }
 
+  // Called through the wake-up channel, possibly while the environment shuts down: then settling
+  // fails, and an exception must not escape into Node (it would abort the process).
   void onWake(Napi::Env env) {
     if (!deferred_) return;
-    Napi::HandleScope scope(env);
-    pollOrWait(env);
+    try {
+      Napi::HandleScope scope(env);
+      pollOrWait(env);
+    } catch (...) {
+    }
   }
 
   void settle(Napi::Env env, bool resolve, Napi::Value value) {

@@ -41,10 +41,13 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   }
 
  private:
-  void release(Napi::Env env) {
+  // Also runs from the finaliser, during environment teardown: it must not throw, so the status
+  // of the memory report is ignored (the count dies with the environment).
+  void release(Napi::Env env) noexcept {
     if (!tensor_.defined()) return;
     tensor_ = Tensor();
-    if (reported_) Napi::MemoryManagement::AdjustExternalMemory(env, -reported_);
+    int64_t total = 0;
+    if (reported_) napi_adjust_external_memory(env, -reported_, &total);
     reported_ = 0;
   }
 

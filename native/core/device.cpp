@@ -132,4 +132,14 @@ void Device::drainAll() {
   for (Device* device : devices) device->stream().fence().wait();
 }
 
+void Device::shutdownAll() {
+  drainAll();  // every stream still running, so work that waits on another device can finish
+  std::vector<Device*> devices;
+  {
+    std::lock_guard<std::mutex> lock(registryMutex());
+    for (auto& [name, device] : registry()) devices.push_back(device);
+  }
+  for (Device* device : devices) device->stream().shutdown();
+}
+
 }  // namespace alexnet

@@ -8,30 +8,38 @@ Stream::Stream(Backend& backend, std::string name) : backend_(backend), name_(st
   thread_ = std::thread([this] { run(); });
 }
 
-Stream::~Stream() {
+Stream::~Stream() { shutdown(); }
+
+void Stream::shutdown() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
   drained_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  // A job that shuts its own stream down (exit() called from a stream job) cannot join itself.
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
 void Stream::enqueue(Job job, size_t bytes) {
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (std::this_thread::get_id() != thread_.get_id()) {
+    if (!ended_ && std::this_thread::get_id() != thread_.get_id()) {
       drained_.wait(lock, [&] {
-        if (stopping_ || queuedJobs_ == 0) return true;
+        if (stopping_ || ended_ || queuedJobs_ == 0) return true;
         return queuedJobs_ < kMaxQueuedJobs && queuedBytes_ + bytes <= kMaxQueuedBytes;
       });
     }
-    queue_.push_back({std::move(job), bytes});
-    ++queuedJobs_;
-    queuedBytes_ += bytes;
+    if (!ended_) {
+      queue_.push_back({std::move(job), bytes});
+      ++queuedJobs_;
+      queuedBytes_ += bytes;
+      wake_.notify_one();
+      return;
+    }
   }
-  wake_.notify_one();
+  std::lock_guard<std::mutex> lock(inlineMutex_);
+  runJob(job);
 }
 
 void Stream::submit(Job job) { enqueue(std::move(job), 0); }
@@ -85,17 +93,15 @@ void Stream::run() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      if (queue_.empty()) {  // stopping and drained: later submissions run on their own thread
+        ended_ = true;
+        drained_.notify_all();
+        return;
+      }
       entry = std::move(queue_.front());
       queue_.pop_front();
     }
-    try {
-      entry.job(backend_);
-    } catch (...) {
-      // Keep the first failure for the next fence; later work still runs (on possibly wrong data)
-      // so that every waiter is woken and nothing hangs.
-      if (!pendingError_) pendingError_ = std::current_exception();
-    }
+    runJob(entry.job);
     // Drop what the job holds (its blocks go back to the cache) before admitting more work.
     entry.job = nullptr;
     {
@@ -104,6 +110,16 @@ void Stream::run() {
       queuedBytes_ -= entry.bytes;
     }
     drained_.notify_all();
+  }
+}
+
+void Stream::runJob(Job& job) {
+  try {
+    job(backend_);
+  } catch (...) {
+    // Keep the first failure for the next fence; later work still runs (on possibly wrong data)
+    // so that every waiter is woken and nothing hangs.
+    if (!pendingError_) pendingError_ = std::current_exception();
   }
 }
 

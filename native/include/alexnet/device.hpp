@@ -72,7 +72,7 @@ class Stream {
 
   using Job = std::function<void(Backend&)>;
   explicit Stream(Backend& backend, std::string name);
-  ~Stream();
+  ~Stream();  // shutdown()
   // Work that produces no tensor: its failure is kept for the next fence().
   void submit(Job job);
   // Work that reads `reads` and writes `writes` (a block updated in place is in both). It runs only
@@ -81,6 +81,9 @@ class Stream {
   // surfaces where those blocks, or blocks computed from them, are read. When it succeeds, the
   // blocks it writes are valid again. Its weight against kMaxQueuedBytes is the bytes it writes.
   void submit(Job job, std::vector<StorageRef> reads, std::vector<StorageRef> writes);
+  // Runs the queued work to the end and joins the thread. Work submitted afterwards runs at once
+  // on the submitting thread, so nothing waits forever on a stream that has shut down.
+  void shutdown();
   // A future that becomes ready when all work submitted before it has finished on the device. It
   // holds the first error since the last fence of work submitted without outputs, or of the
   // backend's own synchronisation (then the stream's error is cleared); errors of work with
@@ -94,6 +97,7 @@ class Stream {
   };
   void enqueue(Job job, size_t bytes);
   void run();
+  void runJob(Job& job);
   Backend& backend_;
   std::string name_;
   std::mutex mutex_;
@@ -104,6 +108,8 @@ class Stream {
   size_t queuedBytes_ = 0;  // what they write
   std::exception_ptr pendingError_;
   bool stopping_ = false;
+  bool ended_ = false;       // the thread has left run(): submit() runs jobs itself
+  std::mutex inlineMutex_;   // orders jobs run by submit() after the end
   std::thread thread_;
 };
 
@@ -120,6 +126,9 @@ class Device {
   // Waits until every device's stream is idle (errors are left for their own waiters). Called at
   // process exit so no kernel is still running while libraries tear down.
   static void drainAll();
+  // drainAll(), then ends every device's stream thread. Called at process exit; the devices
+  // themselves stay (tensors that were never freed still refer to them).
+  static void shutdownAll();
   static std::string describeCuda(int index);
 
   const std::string& name() const { return name_; }
