@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CATEGORY_TABLE } from './categories.js';
 import { CATEGORY_WEIGHTS, DEFAULTS, KNOWN_CRASHES, knownCrash } from './config.js';
@@ -61,6 +61,8 @@ export interface FuzzReport {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(here, 'child.js');
+// Loader false positives that memcheck's default suppressions miss (source tree: dist/test/fuzz -> test/fuzz).
+const SUPPRESSIONS = resolve(here, '..', '..', '..', 'test', 'fuzz', 'valgrind.supp');
 
 /** The run's cases, a pure function of (seed, count, categories). */
 export function planCases(seed: number, count: number, only: readonly (typeof CATEGORIES[number])[] = CATEGORIES): CasePlan[] {
@@ -99,7 +101,7 @@ function runChild(cases: CasePlan[], work: string, o: Required<Pick<FuzzOptions,
   const plan = JSON.stringify({ work, cases, markStderr: o.valgrind, keepInputs: o.valgrind });
   const env = { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' };
   const child = o.valgrind
-    ? spawn('valgrind', ['-q', '--error-exitcode=99', '--log-fd=2', '--trace-children=no', process.execPath, CHILD, plan],
+    ? spawn('valgrind', ['-q', '--error-exitcode=99', '--log-fd=2', '--trace-children=no', `--suppressions=${SUPPRESSIONS}`, process.execPath, CHILD, plan],
       { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env })
     : spawn('/bin/sh', ['-c', `ulimit -v ${o.memoryMiB * 1024} 2>/dev/null; exec "$0" "$@"`, process.execPath, CHILD, plan],
       { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env });
