@@ -4,6 +4,9 @@
 // Field numbers are those of onnx.proto (proto2; repeated numbers are written unpacked, which
 // every protobuf reader accepts).
 
+import { endianness } from 'node:os';
+
+const LITTLE = endianness() === 'LE';
 const VARINT = 0;
 const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
@@ -52,8 +55,12 @@ class Message {
     return this.bytes(field, new TextEncoder().encode(value));
   }
 
+  /** A nested message: its chunks are shared, not copied, until the outermost encode(). */
   message(field: number, value: Message): this {
-    return this.bytes(field, value.encode());
+    this.key(field, LENGTH_DELIMITED);
+    this.push(varint(BigInt(value.length)));
+    for (const c of value.chunks) this.push(c);
+    return this;
   }
 
   encode(): Uint8Array {
@@ -142,10 +149,13 @@ function node(n: OnnxNode): Message {
 function tensor(t: OnnxInitializer): Message {
   const count = t.dims.reduce((a, b) => a * b, 1);
   if (count !== t.data.length) throw new RangeError(`initializer '${t.name}' has ${t.data.length} values but dims [${t.dims.join(', ')}]`);
-  // raw_data is little-endian whatever the host.
-  const raw = new Uint8Array(4 * t.data.length);
-  const view = new DataView(raw.buffer);
-  for (let i = 0; i < t.data.length; i++) view.setFloat32(4 * i, t.data[i]!, true);
+  // raw_data is little-endian whatever the host (on a little-endian one, the array's own bytes).
+  let raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  if (!LITTLE) {
+    raw = new Uint8Array(4 * t.data.length);
+    const view = new DataView(raw.buffer);
+    for (let i = 0; i < t.data.length; i++) view.setFloat32(4 * i, t.data[i]!, true);
+  }
   return new Message().ints(1, t.dims).int(2, FLOAT).string(8, t.name).bytes(9, raw);
 }
 
