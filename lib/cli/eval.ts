@@ -3,11 +3,13 @@ import { availableParallelism } from 'node:os';
 import type { DataLoader } from '../data/index.js';
 import { checkDevice, defaultDevice, synchronize } from '../device.js';
 import { AlexNetError } from '../errors.js';
-import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
+import { checkpointPath, readWeightsFile } from '../io/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadModels } from '../train/load_model.js';
+import type { AlexNetOptions } from '../models/alexnet.js';
 import { choiceFlag, intFlag, parse, usage } from './args.js';
 import { AUGMENT_ON_HELP, augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
+import { describePlain, MODEL_FLAG_OPTIONS, MODEL_FLAGS_HELP, plainModel, plainStats, refuseModelFlags } from './model_flags.js';
 
 export const evalHelp = `Usage: alexnet eval CHECKPOINT... [options]
 
@@ -26,14 +28,16 @@ reported, and make the command fail (exit status 1).
   --workers N        data pipeline threads
 ${AUGMENT_ON_HELP}
   --json             print the result as JSON
-  -h, --help`;
+  -h, --help
+
+${MODEL_FLAGS_HELP}`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const c = 'eval';
   const { values: v, positionals } = parse(c, argv, {
     dataset: { type: 'string' }, 'data-dir': { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' },
     'ten-crop': { type: 'boolean' }, 'batch-size': { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' },
-    workers: { type: 'string' }, 'augment-on': { type: 'string' },
+    workers: { type: 'string' }, 'augment-on': { type: 'string' }, ...MODEL_FLAG_OPTIONS,
   }, true);
   if (v.help) {
     console.log(evalHelp);
@@ -47,22 +51,35 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const limit = intFlag(c, 'limit', v.limit, 1);
   const workers = intFlag(c, 'workers', v.workers, 1) ?? (device.startsWith('cpu') ? Math.max(1, Math.floor(availableParallelism() / 4)) : undefined);
   const augmentOn = augmentOnFlag(c, v['augment-on'], device);
-  // Preprocessing and statistics come from the first checkpoint: images must be prepared as in training.
-  const first = await loadCheckpoint(checkpointPath(positionals[0]!, 'best'));
-  const training = first.state.training as { data?: Preprocessing; dataset?: string };
-  const data = training.data;
-  if (!data) usage(c, `${first.file} does not record how its images were prepared (it was not written by alexnet train)`);
-  const dataset = choiceFlag(c, 'dataset', v.dataset, DATASETS) ?? data.dataset;
-  const models = await loadModels(positionals, device);
+  // Preprocessing and statistics come from the first checkpoint: images must be prepared as in
+  // training. A plain state dict records neither: they come from --preset and the model flags.
+  const first = await readWeightsFile(checkpointPath(positionals[0]!, 'best'));
+  const chosen = choiceFlag(c, 'dataset', v.dataset, DATASETS);
+  let data: Preprocessing;
+  let plain: ReturnType<typeof plainModel> | undefined;
+  if (first.state) {
+    refuseModelFlags(c, v, first.file);
+    const training = first.state.training as { data?: Preprocessing; dataset?: string };
+    if (!training.data) usage(c, `${first.file} does not record how its images were prepared (it was not written by alexnet train)`);
+    data = training.data;
+  } else {
+    plain = plainModel(c, v, chosen);
+    data = plain.data;
+    process.stderr.write(`${describePlain(first)}; architecture and image preparation from --preset ${v.preset ?? 'fashion-mnist-quick'} and the flags\n`);
+  }
+  const dataset = chosen ?? data.dataset;
+  const dataDir = typeof v['data-dir'] === 'string' ? v['data-dir'] : defaultDataDir(dataset);
+  const models = await loadModels(positionals, device, { model: plain?.model ?? (first.state?.model as AlexNetOptions) });
   let loader: DataLoader | undefined;
   try {
-    const ds = await openDataset(dataset, split, typeof v['data-dir'] === 'string' ? v['data-dir'] : defaultDataDir(dataset), data.channels, limit);
+    const ds = await openDataset(dataset, split, dataDir, data.channels, limit);
+    const stats = plain ? await plainStats({ ...data, dataset }, () => openDataset(dataset, 'train', dataDir, data.channels), workers) : statsFromTensors(first.extra);
     if (ds.numClasses !== models[0]!.config.numClasses)
       usage(c, `${dataset} has ${ds.numClasses} classes but the checkpoint's model has ${models[0]!.config.numClasses}`);
-    loader = await evalLoader(ds, { ...data, dataset }, statsFromTensors(first.extra), { batchSize, seed: 0, workers, tenCrop: Boolean(v['ten-crop']), augmentOn });
+    loader = await evalLoader(ds, { ...data, dataset }, stats, { batchSize, seed: 0, workers, tenCrop: Boolean(v['ten-crop']), augmentOn });
     const r = await evaluate(models, loader);
     await synchronize(device);
-    if (v.json) console.log(JSON.stringify({ checkpoints: positionals, dataset, split, augmentOn: loader.augmentOn, ...r }));
+    if (v.json) console.log(JSON.stringify({ checkpoints: positionals, dataset, split, augmentOn: loader.augmentOn, ...(plain ? { stateDict: { ...plain, naming: first.naming } } : {}), ...r }));
     else console.log(`${dataset} ${split}: top-1 error ${(100 * r.top1Error).toFixed(2)}% (accuracy ${(100 * (1 - r.top1Error)).toFixed(2)}%), ` +
       `top-5 error ${(100 * r.top5Error).toFixed(2)}%, loss ${r.loss.toFixed(4)} on ${r.images} images` +
       `${r.crops === 10 ? ', ten crops' : ''}${r.models > 1 ? `, ensemble of ${r.models}` : ''}, ` +

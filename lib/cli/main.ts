@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `alexnet` command: train, eval, predict, info, plot.
+// The `alexnet` command: train, eval, predict, export, info, filters, plot.
 import { AlexNetError } from '../errors.js';
 import { UsageError } from './args.js';
 
@@ -7,6 +7,7 @@ const commands: Record<string, { summary: string; load: () => Promise<(argv: str
   train: { summary: 'train a preset or a data set; checkpoints, metrics, test accuracy', load: async () => (await import('./train.js')).trainCommand },
   eval: { summary: 'top-1/top-5 error of one or more checkpoints (an ensemble) on a data set', load: async () => (await import('./eval.js')).evalCommand },
   predict: { summary: 'top-5 classes with probabilities for image files', load: async () => (await import('./predict.js')).predictCommand },
+  export: { summary: 'weights without momentum (safetensors), or the network as an ONNX model', load: async () => (await import('./export.js')).exportCommand },
   info: { summary: 'version, backends built, devices seen (and why not)', load: async () => (await import('./info.js')).infoCommand },
   filters: { summary: "conv1's kernels as a PNG by column (the paper's Figure 3), with colour statistics", load: async () => (await import('./filters.js')).filtersCommand },
   plot: { summary: "loss and error curves of a run's metrics as a PNG", load: async () => (await import('./plot.js')).plotCommand },

@@ -1,10 +1,12 @@
 // `alexnet predict`: the top-5 classes of image files, from one checkpoint or an ensemble.
 import { checkDevice, defaultDevice, synchronize } from '../device.js';
-import { checkpointPath, loadCheckpoint } from '../io/checkpoint.js';
+import { checkpointPath, readWeightsFile } from '../io/checkpoint.js';
 import { predict } from '../train/predict.js';
 import { loadModels } from '../train/load_model.js';
-import { intFlag, parse, usage } from './args.js';
-import { AUGMENT_ON_HELP, augmentOnFlag, evalLoader, statsFromTensors, type Preprocessing } from './data.js';
+import type { AlexNetOptions } from '../models/alexnet.js';
+import { choiceFlag, intFlag, parse, usage } from './args.js';
+import { AUGMENT_ON_HELP, augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
+import { describePlain, MODEL_FLAG_OPTIONS, MODEL_FLAGS_HELP, plainModel, plainStats, refuseModelFlags } from './model_flags.js';
 import { imageFiles, type DataLoader, type Dataset } from '../data/index.js';
 import type { Prediction } from '../train/predict.js';
 import { statSync } from 'node:fs';
@@ -41,13 +43,19 @@ are averaged. An image that cannot be read is reported (on stderr; with --json a
   --device DEV       default: the best available
 ${AUGMENT_ON_HELP}
   --json             one JSON object per image
-  -h, --help`;
+  -h, --help
+
+${MODEL_FLAGS_HELP}
+  --dataset NAME     ${DATASETS.join(', ')}: whose training split gives the mean and whose class
+                     names are printed (default: the preset's)
+  --data-dir DIR     where it is`;
 
 export async function predictCommand(argv: string[]): Promise<number> {
   const c = 'predict';
   const { values: v, positionals } = parse(c, argv, {
     checkpoint: { type: 'string', multiple: true, short: 'c' }, top: { type: 'string' }, 'ten-crop': { type: 'boolean' },
     device: { type: 'string' }, json: { type: 'boolean' }, 'augment-on': { type: 'string' },
+    dataset: { type: 'string' }, 'data-dir': { type: 'string' }, ...MODEL_FLAG_OPTIONS,
   }, true);
   if (v.help) {
     console.log(predictHelp);
@@ -60,11 +68,32 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const device = typeof v.device === 'string' ? v.device : defaultDevice();
   checkDevice(device);
   const augmentOn = augmentOnFlag(c, v['augment-on'], device);
-  const first = await loadCheckpoint(checkpointPath(checkpoints[0]!, 'best'));
-  const data = (first.state.training as { data?: Preprocessing }).data;
-  if (!data) usage(c, `${first.file} does not record how its images were prepared (it was not written by alexnet train)`);
-  const classNames = ((first.state.training as { classNames?: string[] }).classNames) ?? null;
-  const models = await loadModels(checkpoints, device);
+  const first = await readWeightsFile(checkpointPath(checkpoints[0]!, 'best'));
+  let data: Preprocessing;
+  let classNames: string[] | null;
+  let stats;
+  let plain: ReturnType<typeof plainModel> | undefined;
+  if (first.state) {
+    refuseModelFlags(c, v, first.file);
+    for (const flag of ['dataset', 'data-dir'] as const)
+      if (v[flag] !== undefined) usage(c, `--${flag} is for plain state dicts; ${first.file} is an alexnet checkpoint and records its class names and mean`);
+    const recorded = (first.state.training as { data?: Preprocessing }).data;
+    if (!recorded) usage(c, `${first.file} does not record how its images were prepared (it was not written by alexnet train)`);
+    data = recorded;
+    classNames = ((first.state.training as { classNames?: string[] }).classNames) ?? null;
+    stats = statsFromTensors(first.extra);
+  } else {
+    // A plain state dict: the preset's preparation, the mean and class names from the data set's training split.
+    plain = plainModel(c, v, choiceFlag(c, 'dataset', v.dataset, DATASETS));
+    data = plain.data;
+    process.stderr.write(`${describePlain(first)}; architecture and image preparation from --preset ${v.preset ?? 'fashion-mnist-quick'} and the flags\n`);
+    const dir = typeof v['data-dir'] === 'string' ? v['data-dir'] : defaultDataDir(data.dataset);
+    let train: Awaited<ReturnType<typeof openDataset>> | undefined;
+    const openTrain = async () => (train ??= await openDataset(data.dataset, 'train', dir, data.channels));
+    stats = await plainStats(data, openTrain);
+    classNames = data.mean === 'none' && v.dataset === undefined ? null : [...(await openTrain()).classNames];
+  }
+  const models = await loadModels(checkpoints, device, { model: plain?.model ?? (first.state?.model as AlexNetOptions) });
   const classes = models[0]!.config.numClasses;
   const top = Math.min(wantedTop, classes);
   const names = classNames ?? Array.from({ length: classes }, (_, i) => String(i));
@@ -83,7 +112,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     const predicted = new Map<number, Prediction>();
     if (readable.length > 0) {
       const ds = await imageFiles(readable.map((i) => positionals[i]!), { channels: data.channels, classNames: names });
-      loader = await evalLoader(ds, data, statsFromTensors(first.extra), { batchSize: 32, seed: 0, tenCrop: Boolean(v['ten-crop']), augmentOn, onBadImage: 'skip' });
+      loader = await evalLoader(ds, data, stats, { batchSize: 32, seed: 0, tenCrop: Boolean(v['ten-crop']), augmentOn, onBadImage: 'skip' });
       for (const p of await predict(models, loader, { top })) predicted.set(readable[p.index]!, p);
       for (const [k, i] of readable.entries()) if (!predicted.has(i)) problems.set(i, await whyNotDecoded(ds, k));
     }

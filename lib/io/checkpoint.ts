@@ -11,6 +11,7 @@ import { AlexNetError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors, type HostTensor } from './safetensors.js';
+import { renameStateDict, weightAsFloat32 } from './state_dict.js';
 
 export const CHECKPOINT_FORMAT = 'alexnet-checkpoint-v1';
 
@@ -153,11 +154,28 @@ function firstNonFinite(tensors: Record<string, HostTensor>): { name: string; co
 /**
  * Reads a checkpoint file; every failure names the file (AlexNetError BAD_FILE / IO_ERROR). A
  * tensor holding NaN or infinity is refused, naming it: such weights give outputs that are not
- * numbers, and a run resumed from them has nothing to continue from.
+ * numbers, and a run resumed from them has nothing to continue from. Weights and momentum are
+ * float32 whatever their dtype in the file (see weightAsFloat32). A plain state dict, without our
+ * metadata, is refused here: readWeightsFile reads those.
  */
 export async function loadCheckpoint(file: string): Promise<CheckpointContents> {
-  const bytes = await readCheckpointBytes(file);
-  const { tensors, metadata } = decodeSafetensors(bytes, file);
+  const { tensors, metadata } = decodeSafetensors(await readCheckpointBytes(file), file);
+  if (!isOurs(metadata))
+    throw new AlexNetError(`${file} is not an alexnet checkpoint: its metadata format is ${JSON.stringify(metadata.format)}, not "${CHECKPOINT_FORMAT}"; ` +
+      'as a plain state dict of weights it can be evaluated, with the architecture given: alexnet eval/predict/export --preset NAME ' +
+      '(and the model flags), or loadModel(file, device, { model })', 'BAD_FILE');
+  return checkpointFromContents(file, tensors, metadata);
+}
+
+/**
+ * Whether a file's metadata claims to be one of our checkpoints (then it must be a whole one);
+ * anything else, e.g. PyTorch's `{"format": "pt"}` or no metadata, is a plain state dict.
+ */
+function isOurs(metadata: Record<string, string>): boolean {
+  return metadata.format === CHECKPOINT_FORMAT || metadata['alexnet.state'] !== undefined;
+}
+
+function checkpointFromContents(file: string, tensors: Record<string, HostTensor>, metadata: Record<string, string>): CheckpointContents {
   const bad = (why: string): never => {
     throw new AlexNetError(`${file} is not an alexnet checkpoint: ${why}`, 'BAD_FILE');
   };
@@ -174,9 +192,39 @@ export async function loadCheckpoint(file: string): Promise<CheckpointContents> 
   const weights: Record<string, HostTensor> = {};
   const momentum: Record<string, HostTensor> = {};
   const extra: Record<string, HostTensor> = {};
-  for (const [name, t] of Object.entries(tensors))
-    (name.startsWith(MOMENTUM) ? momentum : name.startsWith(EXTRA_PREFIX) ? extra : weights)[name] = t;
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name.startsWith(EXTRA_PREFIX)) extra[name] = t;
+    else (name.startsWith(MOMENTUM) ? momentum : weights)[name] = weightAsFloat32(file, name, t);
+  }
   return { file, state, weights, momentum, extra };
+}
+
+/** The weights of a checkpoint or of a plain state dict (readWeightsFile). */
+export interface WeightsFile extends Omit<CheckpointContents, 'state'> {
+  /** The training state of one of our checkpoints; null for a plain state dict. */
+  state: TrainingState | null;
+  /** How the tensors were named in the file: ours, or an nn.Sequential's (renamed to ours). */
+  naming: 'alexnet' | 'sequential';
+  /** For a renamed file, each of its layers and the layer it became (`features.0` → `conv1`). */
+  renamed: [string, string][];
+}
+
+/**
+ * Reads one of our checkpoints (as loadCheckpoint) or a plain state dict: a safetensors file of
+ * weights alone, e.g. written by PyTorch, whose tensors are named as ours or as an nn.Sequential's
+ * (see renameStateDict). A plain state dict says nothing about the model: the caller supplies it.
+ * Every tensor is checked for NaN and infinity; weights become float32.
+ */
+export async function readWeightsFile(file: string): Promise<WeightsFile> {
+  const { tensors, metadata } = decodeSafetensors(await readCheckpointBytes(file), file);
+  if (isOurs(metadata))
+    return { ...checkpointFromContents(file, tensors, metadata), naming: 'alexnet', renamed: [] };
+  const nonFinite = firstNonFinite(tensors);
+  if (nonFinite)
+    throw new AlexNetError(`${file}: tensor '${nonFinite.name}' holds ${nonFinite.count} non-finite value${nonFinite.count === 1 ? '' : 's'} (NaN or infinity)`, 'BAD_FILE');
+  const { weights, naming, renamed } = renameStateDict(file, tensors);
+  for (const [name, t] of Object.entries(weights)) weights[name] = weightAsFloat32(file, name, t);
+  return { file, state: null, weights, momentum: {}, extra: {}, naming, renamed };
 }
 
 /** Host tensors → device tensors (the caller disposes them). */
@@ -239,6 +287,10 @@ export async function loadResumeCheckpoint(path: string, warn: (message: string)
   const load = async (file: string): Promise<CheckpointContents> => {
     const ckpt = await loadCheckpoint(file);
     checkResumeState(ckpt.state, file);
+    // Weights alone (alexnet export --weights-only) evaluate, but training needs the velocities too.
+    if (Object.keys(ckpt.momentum).length === 0)
+      throw new AlexNetError(`${file} cannot be resumed from: it holds weights only, no momentum (as alexnet export --weights-only writes); ` +
+        'evaluate it, or resume from the checkpoint it was exported from', 'BAD_FILE');
     return ckpt;
   };
   const file = checkpointPath(path, 'last');

@@ -1,14 +1,21 @@
 // The safetensors format (as Python's `safetensors` package reads it): an 8-byte little-endian
 // header length, a JSON header { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__":
 // { string: string } }, then the tensors' bytes back to back, little-endian, in header order.
+// Written: F32 and F64. Read: also F16 and BF16 (as PyTorch writes half-precision weights), widened
+// to float32 exactly, and I64 (as PyTorch writes counters), as float64 holding the exact integers.
 import { endianness } from 'node:os';
 import { AlexNetError } from '../errors.js';
 import { describe } from '../validate.js';
+
+/** The element types read from a file; see DTYPES for what each becomes in memory. */
+export type SafetensorsDtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I64';
 
 /** Host data of a tensor: float32 (weights, momentum) or float64 (e.g. data-set statistics). */
 export interface HostTensor {
   data: Float32Array | Float64Array;
   shape: number[];
+  /** The element type in the file it was read from (absent for tensors made in memory). */
+  dtype?: SafetensorsDtype;
 }
 
 export interface SafetensorsContents {
@@ -29,7 +36,76 @@ function bytesOf(data: Float32Array | Float64Array): Uint8Array {
   return swapped;
 }
 
-const DTYPES = { F32: Float32Array, F64: Float64Array } as const;
+/**
+ * Each dtype read: its bytes per element and the array it becomes. F16 and BF16 widen to float32
+ * exactly (every half and bfloat16 value is a float32 value); I64 becomes float64, refused beyond
+ * ±(2^53 − 1), where float64 would no longer hold the integer exactly.
+ */
+const DTYPES: Record<SafetensorsDtype, { bytes: number; Type: Float32ArrayConstructor | Float64ArrayConstructor }> = {
+  F32: { bytes: 4, Type: Float32Array },
+  F64: { bytes: 8, Type: Float64Array },
+  F16: { bytes: 2, Type: Float32Array },
+  BF16: { bytes: 2, Type: Float32Array },
+  I64: { bytes: 8, Type: Float64Array },
+};
+
+/** An IEEE 754 half (1 sign, 5 exponent, 10 fraction bits) as a number. */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;  // zero and subnormals
+  if (exponent === 31) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/**
+ * The values of one tensor's little-endian bytes as `dtype`; `bad` reports what cannot be held
+ * (an I64 value beyond float64's exact integers).
+ */
+function decodeValues(bytes: Uint8Array, dtype: SafetensorsDtype, count: number, bad: (why: string) => never): Float32Array | Float64Array {
+  if (LITTLE && (dtype === 'F32' || dtype === 'F64')) {
+    // The file's bytes are the array's: one copy (aligned, and not aliasing the file buffer).
+    const out = new DTYPES[dtype].Type(count);
+    new Uint8Array(out.buffer).set(bytes);
+    return out;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case 'F32': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      return out;
+    }
+    case 'F64': {
+      const out = new Float64Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+      return out;
+    }
+    case 'F16': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = halfToNumber(view.getUint16(2 * i, true));
+      return out;
+    }
+    case 'BF16': {
+      // bfloat16 is the upper half of a float32: shift its bits into place.
+      const out = new Float32Array(count);
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      return out;
+    }
+    case 'I64': {
+      const out = new Float64Array(count);
+      const limit = BigInt(Number.MAX_SAFE_INTEGER);
+      for (let i = 0; i < count; i++) {
+        const v = view.getBigInt64(8 * i, true);
+        if (v > limit || v < -limit) bad(`its value ${v} at index ${i} is beyond ±(2^53 - 1), which float64 cannot hold exactly`);
+        out[i] = Number(v);
+      }
+      return out;
+    }
+  }
+}
 
 /** Serialises float32/float64 tensors (in the order given) and string metadata. */
 export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata: Record<string, string> = {}): Buffer {
@@ -97,8 +173,9 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsC
       continue;
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (e?.dtype !== 'F32' && e?.dtype !== 'F64') bad(`tensor '${name}' has dtype ${describe(e?.dtype)}; only F32 and F64 are supported`);
-    const Type = DTYPES[e.dtype as keyof typeof DTYPES];
+    if (typeof e?.dtype !== 'string' || !Object.hasOwn(DTYPES, e.dtype))
+      bad(`tensor '${name}' has dtype ${describe(e?.dtype)}; supported: ${Object.keys(DTYPES).join(', ')}`);
+    const dtype = e.dtype as SafetensorsDtype;
     const shape = e.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) bad(`tensor '${name}' has a bad shape`);
     const offsets = e.data_offsets;
@@ -106,14 +183,13 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsC
       bad(`tensor '${name}' has bad data_offsets`);
     const [begin, end] = offsets as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (begin < 0 || end > dataLength || end - begin !== count * Type.BYTES_PER_ELEMENT)
+    if (begin < 0 || end > dataLength || end - begin !== count * DTYPES[dtype].bytes)
       bad(`tensor '${name}' [${(shape as number[]).join(', ')}] has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes or of the wrong size`);
     ranges.push({ name, begin, end });
-    // Copy: the result must not alias the file buffer, and must be aligned for its type.
-    const data = new Type(count);
-    new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
-    if (!LITTLE) new Uint8Array(data.buffer).set(bytesOf(data));
-    tensors[name] = { data, shape: shape as number[] };
+    // Decoded into a new array: the result must not alias the file buffer, and is in host order.
+    const data = decodeValues(bytes.subarray(dataStart + begin, dataStart + end), dtype, count,
+      (why) => bad(`tensor '${name}' (${dtype}): ${why}`));
+    tensors[name] = { data, shape: shape as number[], dtype };
   }
   // Each data byte belongs to exactly one tensor: no two ranges overlap (tensors sharing bytes
   // would be read as two values from one), and together they leave no gap.

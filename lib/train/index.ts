@@ -4,6 +4,6 @@ export { ArrayLoader, type ArrayLoaderOptions } from './array_loader.js';
 export { MetricsLog, readMetrics, type MetricsRecord } from './metrics.js';
 export { Progress, formatDuration, type ProgressInfo, type ProgressMode } from './progress.js';
 export { epochPermutation } from './shuffle.js';
-export { loadModel, loadModels, checkCheckpointModel } from './load_model.js';
+export { loadModel, loadModels, checkCheckpointModel, type LoadModelOptions } from './load_model.js';
 export { prepareRunDirectory } from './run_dir.js';
 export { predict, type Prediction } from './predict.js';

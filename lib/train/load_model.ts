@@ -1,6 +1,6 @@
 // Rebuilds models from checkpoints (for eval, predict and ensembles).
 import { AlexNetError } from '../errors.js';
-import { checkpointPath, loadCheckpoint, toDevice } from '../io/checkpoint.js';
+import { checkpointPath, readWeightsFile, toDevice } from '../io/checkpoint.js';
 import type { HostTensor } from '../io/safetensors.js';
 import { alexnet, alexnetParameterShapes, type AlexNet, type AlexNetOptions } from '../models/alexnet.js';
 import { disposeAll } from '../tensor.js';
@@ -14,9 +14,10 @@ const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
  * `inputSize: 2000` over the weights of a 64-pixel network would otherwise build gigabytes of
  * model only to reject them. AlexNetError BAD_FILE naming the file and the first mismatch.
  */
-export function checkCheckpointModel(file: string, config: AlexNetOptions, weights: Record<string, HostTensor>): void {
+export function checkCheckpointModel(file: string, config: AlexNetOptions, weights: Record<string, HostTensor>,
+  describedBy = 'its metadata'): void {
   const bad = (why: string): never => {
-    throw new AlexNetError(`${file}: its weights do not fit the model its metadata describes: ${why}`, 'BAD_FILE');
+    throw new AlexNetError(`${file}: its weights do not fit the model ${describedBy} describes: ${why}`, 'BAD_FILE');
   };
   let expected: [string, number[]][];
   try {
@@ -40,14 +41,39 @@ export function checkCheckpointModel(file: string, config: AlexNetOptions, weigh
   if (unexpected.length > 0) bad(`it has tensors the model does not: ${unexpected.join(', ')}`);
 }
 
-/** The AlexNet saved in `path` (a checkpoint file or a run directory: its best checkpoint), in eval mode. */
-export async function loadModel(path: string, device = 'cpu'): Promise<AlexNet> {
+/** How to read weights that do not describe their model. */
+export interface LoadModelOptions {
+  /**
+   * The architecture of a plain state dict (a safetensors file of weights without our metadata,
+   * e.g. from PyTorch), e.g. `preset('fashion-mnist-quick').model`; checked against its tensors
+   * before it is built. One of our checkpoints records its own model and ignores this.
+   */
+  model?: AlexNetOptions;
+}
+
+/**
+ * The AlexNet saved in `path` (a checkpoint file or a run directory: its best checkpoint), in eval
+ * mode. A plain state dict needs `options.model`.
+ */
+export async function loadModel(path: string, device = 'cpu', options: LoadModelOptions = {}): Promise<AlexNet> {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${String(options)}`);
   const file = checkpointPath(path, 'best');
-  const ckpt = await loadCheckpoint(file);
-  const config = ckpt.state.model as AlexNetOptions;
-  if (!config || typeof config !== 'object' || typeof config.numClasses !== 'number')
-    throw new AlexNetError(`${file} does not record the model configuration it was trained with`, 'BAD_FILE');
-  checkCheckpointModel(file, config, ckpt.weights);
+  const ckpt = await readWeightsFile(file);
+  let config: AlexNetOptions;
+  if (ckpt.state) {
+    config = ckpt.state.model as AlexNetOptions;
+    if (!config || typeof config !== 'object' || typeof config.numClasses !== 'number')
+      throw new AlexNetError(`${file} does not record the model configuration it was trained with`, 'BAD_FILE');
+    checkCheckpointModel(file, config, ckpt.weights);
+  } else {
+    if (options.model === undefined)
+      throw new AlexNetError(`${file} is a plain state dict: it holds weights but not the model they belong to; ` +
+        'give the architecture (options.model, or --preset and the model flags of the command)', 'BAD_FILE');
+    if (typeof options.model !== 'object' || options.model === null) throw new TypeError(`options.model must be an object of AlexNet options, got ${String(options.model)}`);
+    config = { ...options.model };
+    delete config.device;
+    checkCheckpointModel(file, config, ckpt.weights, 'the given architecture');
+  }
   let model: AlexNet;
   try {
     model = alexnet({ ...config, device });
@@ -67,10 +93,10 @@ export async function loadModel(path: string, device = 'cpu'): Promise<AlexNet> 
 }
 
 /** Several models (an ensemble); they must agree on classes and input shape. */
-export async function loadModels(paths: string[], device = 'cpu'): Promise<AlexNet[]> {
+export async function loadModels(paths: string[], device = 'cpu', options: LoadModelOptions = {}): Promise<AlexNet[]> {
   const models: AlexNet[] = [];
   try {
-    for (const p of paths) models.push(await loadModel(p, device));
+    for (const p of paths) models.push(await loadModel(p, device, options));
   } catch (e) {
     models.forEach((m) => m.dispose());
     throw e;
