@@ -1,15 +1,20 @@
 // The layer contract. Ownership: forward(x) and backward(dy) never take ownership of their argument
 // and return a new tensor the caller owns. A layer that needs its input or output for backward keeps
 // its own reference (a view sharing the storage, see `retain`) and disposes it in backward, or as
-// soon as a new forward or `release()` makes it stale, so a training step leaks nothing.
+// soon as a new forward or `release()` makes it stale, so a training step leaks nothing. What a
+// layer keeps is exempt from tidy() scopes, so forward and backward may run inside one.
 import { Tensor } from '../tensor.js';
+import { keep } from '../tidy.js';
 import { describe, shapeString } from '../validate.js';
 import type { Parameter } from './parameter.js';
 import { deriveSeed } from './seed.js';
 
-/** A second handle on the same storage: the storage lives until both handles are disposed. */
+/**
+ * A second handle on the same storage, for a layer to keep past the call: the storage lives until
+ * both handles are disposed, and no tidy() scope disposes this one (the layer does).
+ */
 export function retain(t: Tensor): Tensor {
-  return t.reshape(t.shape);
+  return keep(t.reshape(t.shape));
 }
 
 export type StateDict = Record<string, Tensor>;
