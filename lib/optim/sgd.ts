@@ -58,9 +58,11 @@ export class SGD {
       if (shapeString(v.shape) !== shapeString(p.shape))
         throw new RangeError(`state['${MOMENTUM_PREFIX}${name}'] has shape ${shapeString(v.shape)} but the parameter has ${shapeString(p.shape)}`);
     }
-    for (const [name, p] of this.params) {
+    // Copy everything before disposing anything: `state` may hold this optimiser's own velocities.
+    const copies = this.params.map(([name, p]) => [name, keep(state[MOMENTUM_PREFIX + name]!.to(p.device))] as const);
+    for (const [name, copy] of copies) {
       this.velocity.get(name)!.dispose();
-      this.velocity.set(name, keep(state[MOMENTUM_PREFIX + name]!.to(p.device)));
+      this.velocity.set(name, copy);
     }
   }
 
