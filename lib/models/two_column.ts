@@ -3,7 +3,8 @@
 // layers. Exchanges are device-to-device copies queued on the streams, so the columns compute
 // concurrently. With the same weights it is the same function as the one-device grouped AlexNet;
 // its parameters are named `conv1.weight#0` / `conv1.weight#1` (column halves) and `fc8.*` (on
-// the first device), and `groupedLayout` / `columnLayout` convert to and from the one-device names.
+// the first device); its state (exportState, stateDict) uses the one-device names, so a checkpoint
+// loads into either layout.
 import { checkDevice } from '../device.js';
 import { Conv2d } from '../nn/conv2d.js';
 import { Dropout } from '../nn/dropout.js';
@@ -169,7 +170,7 @@ export class TwoColumnAlexNet extends Module {
     this.fc8 = new Linear(this.fcWidth, this.config.numClasses, { device: this.devices[0] });
     const names = oneDeviceLayerNames(this.config);
     this.dropIndex = { drop6: names.indexOf('drop6'), drop7: names.indexOf('drop7') };
-    this.loadGroupedState(reference.stateDict());
+    this.loadStateDict(reference.stateDict());
     reference.dispose();
     this.reseed(this.config.seed);
   }
@@ -306,28 +307,14 @@ export class TwoColumnAlexNet extends Module {
     return null; // the image's gradient is never needed
   }
 
-  /** The parameters in the one-device grouped layout (`conv1.weight` …), as new tensors on the first device. */
-  override stateDict(): StateDict {
-    return groupedLayout(Object.fromEntries(this.namedParameters().map(([n, p]) => [n, p.value])));
+  /** Column halves (`x#0`, `x#1`) as the one-device tensor `x`; see groupedLayout. */
+  override exportState(tensors: StateDict, _prefix = ''): StateDict {
+    return groupedLayout(tensors);
   }
 
-  /** Loads a state in the one-device grouped layout (or in this model's own `#k` layout). */
-  override loadStateDict(state: StateDict, options: { strict?: boolean } = {}): void {
-    const own = Object.keys(state).some((n) => COLUMN_SUFFIX.test(n));
-    if (own) {
-      super.loadStateDict(state, options);
-      return;
-    }
-    this.loadGroupedState(state, options);
-  }
-
-  private loadGroupedState(state: StateDict, options: { strict?: boolean } = {}): void {
-    const split = columnLayout(state, this.namedParameters().map(([n, p]) => [n, p.shape]));
-    try {
-      super.loadStateDict(split, options);
-    } finally {
-      for (const [name, t] of Object.entries(split)) if (state[name] !== t) t.dispose();
-    }
+  /** One-device tensors (`<prefix>x`) split into this model's column halves (`<prefix>x#k`); see columnLayout. */
+  override importState(saved: StateDict, prefix = ''): StateDict {
+    return columnLayout(saved, this.namedParameters().map(([n, p]) => [prefix + n, p.shape]));
   }
 }
 
