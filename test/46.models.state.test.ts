@@ -10,6 +10,7 @@ import { SGD, Tensor, Trainer, alexnet, alexnetParameterShapes, nn, ops, type Al
 import { loadCheckpoint } from '../lib/io/index.js';
 import { TwoColumnAlexNet } from '../lib/models/two_column.js';
 import { disposeDerived, type StateDict } from '../lib/nn/module.js';
+import { relativeError } from './helpers/references.js';
 import { toyData, toyLoader } from './helpers/toy_data.js';
 
 const options: AlexNetOptions = { numClasses: 10, inChannels: 3, inputSize: 67, width: 0.125, init: 'he', seed: 5 };
@@ -87,6 +88,30 @@ describe('model state names', () => {
     await expectIdentical(again.stateDict(), original, 'weight loaded under the column names');
     expect(() => again.loadStateDict({ ...original, 'conv1.weight': Tensor.zeros([3, 3, 11, 11]) })).to.throw(RangeError, /conv1.weight has shape \[3, 3, 11, 11\]; a column needs half/);
     [two, one, back, again].forEach((m) => m.dispose());
+  });
+
+  it('without dropout and LRN the columns are cut elsewhere and still give the grouped model\'s logits and gradients', async () => {
+    const plain = { ...options, dropout: false, lrn: false };
+    const one = alexnet({ ...plain, device: devices[0] });
+    const two = new TwoColumnAlexNet({ ...plain, devices });
+    expect(two.children().map(([n]) => n)).to.deep.equal(['column0.conv1-pool2', 'column0.conv3-flatten', 'column0.fc6-relu6', 'column0.fc7-relu7',
+      'column1.conv1-pool2', 'column1.conv3-flatten', 'column1.fc6-relu6', 'column1.fc7-relu7', 'fc8']);
+    one.inputGrad = false;
+    const x = Tensor.normal([2, 3, 67, 67], { seed: 4, device: devices[0] });
+    const labels = Tensor.fromArray(Int32Array.from([3, 8]), [2], devices[0]);
+    const grads: StateDict[] = [];
+    const logits: Float32Array[] = [];
+    for (const m of [one, two]) {
+      const y = m.forward(x);
+      logits.push((await y.toArray()) as Float32Array);
+      m.backward(ops.softmaxCrossEntropy(y, labels).dlogits);
+      grads.push(m.exportState(Object.fromEntries(m.namedParameters().map(([n, p]) => [n, p.grad!]))));
+    }
+    expect(relativeError(logits[1]!, logits[0]!)).to.be.below(1e-4);
+    for (const [name, g] of Object.entries(grads[0]!))
+      expect(relativeError(await grads[1]![name]!.toArray(), await g.toArray()), name).to.be.below(1e-4);
+    one.dispose();
+    two.dispose();
   });
 
   it('the Trainer saves and resumes under whatever names the model exports', async () => {
