@@ -6,6 +6,7 @@ export type { AlexNetErrorCode } from './errors.js';
 export * from './device.js';
 export * as ops from './ops/index.js';
 export * as nn from './nn/index.js';
+export { tidy, keep } from './tidy.js';
 export * from './models/index.js';
 export * from './optim/index.js';
 export * from './train/index.js';

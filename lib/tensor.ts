@@ -2,6 +2,7 @@
 // values back (`toArray`) is the one place to await.
 import { native, type NativeTensor } from './binding.js';
 import { AlexNetError } from './errors.js';
+import { track } from './tidy.js';
 import { MAX_DIMENSION, MAX_ELEMENTS, describe, float32, shapeString, validShape } from './validate.js';
 
 export { MAX_DIMENSION, MAX_ELEMENTS };
@@ -37,6 +38,7 @@ export class Tensor {
   constructor(token: typeof WRAP, handle: NativeTensor) {
     if (token !== WRAP) throw new TypeError('Tensor cannot be constructed directly; use Tensor.fromArray');
     this.native = handle;
+    track(this);
   }
 
   /** @internal */

@@ -58,6 +58,16 @@ for (const device of testDevices()) {
       sgd.dispose();
       net.dispose();
     });
+
+    it('loads a state holding its own live velocities without losing them', async () => {
+      const net = new Sequential([['fc', new Linear(2, 2, { device })]]);
+      const sgd = new SGD(net);
+      ops.fill(sgd.stateDict()['momentum.fc.weight']!, 0.5);
+      sgd.loadStateDict(sgd.stateDict());
+      expect(Array.from(await sgd.stateDict()['momentum.fc.weight']!.toArray())).to.deep.equal([0.5, 0.5, 0.5, 0.5]);
+      sgd.dispose();
+      net.dispose();
+    });
   });
 }
 

@@ -224,6 +224,29 @@ describe('evaluate', () => {
     other.dispose();
   });
 
+  it('accounts batches in the loader\'s order when their reads finish out of order', async () => {
+    // Batch 0 is all label 0, batch 1 all label 1. The reads of batch 0 (the first two toArray
+    // calls) are held back so that batch 1's finish first.
+    const images = oneHot([0, 1, 2, 0, 1, 2], 3);
+    const loader = new ArrayLoader({ images, labels: Int32Array.from([0, 0, 0, 1, 1, 1]), imageShape: [3, 1, 1], batchSize: 3, shuffle: false, numClasses: 3 });
+    const m = fixedModel([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3], [0.3, 0.3, 0.4]].map((p) => p.map(Math.log)));
+    const original = Tensor.prototype.toArray;
+    let calls = 0;
+    Tensor.prototype.toArray = function (this: Tensor) {
+      const read = original.call(this);
+      return ++calls <= 2 ? read.then((v) => new Promise((r) => setTimeout(() => r(v), 50))) : read;
+    };
+    const seen: number[] = [];
+    try {
+      await evaluate(m, loader, { onProbabilities: (_p, batch) => seen.push(batch.labels[0]!) });
+    } finally {
+      Tensor.prototype.toArray = original;
+      m.dispose();
+    }
+    expect(calls).to.equal(4);
+    expect(seen).to.deep.equal([0, 1]);
+  });
+
   it('averageProbabilities averages rows per image, over crops and models', () => {
     const a = Float32Array.from([1, 0, 0, 1]); // 1 image × 2 crops × 2 classes
     const b = Float32Array.from([0.5, 0.5, 0.5, 0.5]);

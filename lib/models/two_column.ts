@@ -1,25 +1,24 @@
-// The paper's two-GPU network (§3.2, Figure 2): each column holds half of every layer's kernels on
-// its own device; the columns read each other's outputs only at conv3 and at the fully connected
-// layers. Exchanges are device-to-device copies queued on the streams, so the columns compute
-// concurrently. With the same weights it is the same function as the one-device grouped AlexNet;
-// its parameters are named `conv1.weight#0` / `conv1.weight#1` (column halves) and `fc8.*` (on
-// the first device), and `groupedLayout` / `columnLayout` convert to and from the one-device names.
+// The paper's two-GPU network (§3.2, Figure 2): the layer list of ./alexnet_spec.ts placed across two
+// devices. Each column holds half of every split layer's kernels on its own device; the columns read
+// each other's outputs only where a layer reads both columns (conv3, the fully connected layers,
+// dropout, whose mask covers the whole tensor). Exchanges are device-to-device copies queued on the
+// streams, so the columns compute concurrently. With the same weights it is the same function as the
+// one-device grouped AlexNet. Its parameters are named `conv1.weight#0` / `conv1.weight#1` (column
+// halves) and `fc8.*` (on the first device); its state (exportState, stateDict) uses the one-device
+// names, so a checkpoint loads into either layout.
 import { checkDevice } from '../device.js';
-import { Conv2d } from '../nn/conv2d.js';
-import { Dropout } from '../nn/dropout.js';
-import { Flatten } from '../nn/flatten.js';
-import { Linear } from '../nn/linear.js';
-import { LocalResponseNorm } from '../nn/local_response_norm.js';
-import { MaxPool2d } from '../nn/max_pool2d.js';
+import type { Conv2d } from '../nn/conv2d.js';
+import type { Linear } from '../nn/linear.js';
 import { Module, type StateDict } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
-import { ReLU } from '../nn/relu.js';
 import { deriveSeed } from '../nn/seed.js';
 import { Sequential } from '../nn/sequential.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
+import { tidy } from '../tidy.js';
 import { describe, shapeString } from '../validate.js';
-import { alexnet, type AlexNetConfig, type AlexNetOptions } from './alexnet.js';
+import { alexnetSpec, isWeighted, placeLayer, resolveAlexNetOptions, weightShape, type AlexNetConfig, type AlexNetOptions, type LayerSpec } from './alexnet_spec.js';
+import { drawLayer, layerInits } from './init.js';
 
 export interface TwoColumnOptions extends Omit<AlexNetOptions, 'device'> {
   /**
@@ -38,112 +37,76 @@ function nextLane(name: string): string {
 
 const COLUMN_SUFFIX = /#([01])$/;
 
-/** Rows [start, start + count) of a tensor, along its first dimension. */
-function rows(t: Tensor, start: number, count: number): Tensor {
-  const [o, ...rest] = t.shape;
-  const flat = t.reshape([1, o!, rest.reduce((a, b) => a * b, 1)]);
-  const part = ops.sliceChannels(flat, start, count);
-  flat.dispose();
-  const out = part.reshape([count, ...rest]);
-  part.dispose();
-  return out;
+/**
+ * A run of layers between two exchanges. A split stage runs in both columns (`parts` = [column 0,
+ * column 1], each on its column's half) and ends with each column holding its half of the output;
+ * the stage after the last split layer runs once, whole, on the first device (`parts` = [it]).
+ * Every stage but the first reads the whole output of the one before.
+ */
+interface Stage {
+  readonly parts: Sequential[];
+  readonly split: boolean;
 }
 
-/** Concatenation along the first dimension, on the first tensor's device. */
-function stackRows(parts: Tensor[]): Tensor {
-  const device = parts[0]!.device;
-  const views = parts.map((p) => {
-    const [o, ...rest] = p.shape;
-    const moved = p.device === device ? p : p.to(device);
-    const v = moved.reshape([1, o!, rest.reduce((a, b) => a * b, 1)]);
-    if (moved !== p) moved.dispose();
-    return v;
-  });
-  const joined = ops.concatChannels(views);
-  views.forEach((v) => v.dispose());
-  const [, ...rest] = parts[0]!.shape;
-  const out = joined.reshape([parts.reduce((s, p) => s + p.shape[0]!, 0), ...rest]);
-  joined.dispose();
-  return out;
-}
-
-/** The one-device layer names, in order: dropout seeds derive from a layer's index (Module.reseed). */
-function oneDeviceLayerNames(c: AlexNetConfig): string[] {
-  const lrn = (n: string) => (c.lrn ? [n] : []);
-  const drop = (n: string) => (c.dropout > 0 ? [n] : []);
-  return ['conv1', 'relu1', ...lrn('lrn1'), 'pool1', 'conv2', 'relu2', ...lrn('lrn2'), 'pool2', 'conv3', 'relu3',
-    'conv4', 'relu4', 'conv5', 'relu5', 'pool5', 'flatten', 'fc6', 'relu6', ...drop('drop6'), 'fc7', 'relu7',
-    ...drop('drop7'), 'fc8'];
-}
-
-class Column {
-  readonly front: Sequential; // conv1 … pool2 on its own half
-  readonly middle: Sequential; // conv3 (both halves in) … pool5, flatten
-  readonly fc6: Linear;
-  readonly relu6 = new ReLU();
-  readonly drop6: Dropout | null;
-  readonly fc7: Linear;
-  readonly relu7 = new ReLU();
-
-  constructor(c: AlexNetConfig, widths: number[], features: number, fc: number, readonly device: string) {
-    const [c1, c2, c3, c4, c5] = widths as [number, number, number, number, number];
-    const dev = { device };
-    const pool = () => (c.overlappingPool ? new MaxPool2d(3, 2) : new MaxPool2d(2, 2));
-    const lrn = (n: string): [string, Module][] => (c.lrn ? [[n, new LocalResponseNorm({ size: 5, alpha: 1e-4, beta: 0.75, k: 2 })]] : []);
-    this.front = new Sequential([
-      ['conv1', new Conv2d(c.inChannels, c1 / 2, 11, { stride: c.conv1Stride, padding: 2, ...dev })],
-      ['relu1', new ReLU()], ...lrn('lrn1'), ['pool1', pool()],
-      ['conv2', new Conv2d(c1 / 2, c2 / 2, 5, { padding: 2, ...dev })],
-      ['relu2', new ReLU()], ...lrn('lrn2'), ['pool2', pool()],
-    ]);
-    this.front.inputGrad = false; // nobody needs dL/d(image)
-    this.middle = new Sequential([
-      ['conv3', new Conv2d(c2, c3 / 2, 3, { padding: 1, ...dev })], ['relu3', new ReLU()],
-      ['conv4', new Conv2d(c3 / 2, c4 / 2, 3, { padding: 1, ...dev })], ['relu4', new ReLU()],
-      ['conv5', new Conv2d(c4 / 2, c5 / 2, 3, { padding: 1, ...dev })], ['relu5', new ReLU()],
-      ['pool5', pool()], ['flatten', new Flatten()],
-    ]);
-    this.fc6 = new Linear(features, fc / 2, dev);
-    this.drop6 = c.dropout > 0 ? new Dropout(c.dropout) : null;
-    this.fc7 = new Linear(fc, fc / 2, dev);
+/**
+ * Cuts the layer list where a layer needs both columns' channels while each column holds only its
+ * half: before a weighted layer that reads both columns, a dropout layer (its mask covers the
+ * whole tensor), or the layer that runs whole.
+ */
+function stagesOf(layers: LayerSpec[]): { layers: LayerSpec[]; split: boolean }[] {
+  const stages: { layers: LayerSpec[]; split: boolean }[] = [];
+  let halves = false; // whether each column holds only its half of the current activations
+  for (const layer of layers) {
+    const readsWhole = (isWeighted(layer) && layer.columns !== 'own') || layer.kind === 'dropout';
+    const single = isWeighted(layer) && layer.columns === 'single';
+    if (stages.length === 0 || (readsWhole && halves)) {
+      if (stages.at(-1)?.split === false) throw new Error(`the two-column layout cannot split ${layer.name} after the layers that run whole`);
+      stages.push({ layers: [], split: true });
+      halves = false;
+    }
+    const stage = stages.at(-1)!;
+    if ((layer.kind === 'lrn' || (isWeighted(layer) && layer.columns === 'own')) && !halves)
+      throw new Error(`${layer.name} works within a column but its input is not split into columns`);
+    if (single) {
+      if (stage.layers.some((l) => isWeighted(l) && l.columns !== 'single')) throw new Error(`${layer.name} runs whole but shares a stage with split layers`);
+      stage.split = false;
+    }
+    stage.layers.push(layer);
+    if (isWeighted(layer)) halves = !single;
   }
-
-  modules(): [string, Module][] {
-    return [['front', this.front], ['middle', this.middle], ['fc6', this.fc6], ['relu6', this.relu6],
-      ...(this.drop6 ? [['drop6', this.drop6] as [string, Module]] : []), ['fc7', this.fc7], ['relu7', this.relu7]];
-  }
+  return stages;
 }
 
-/** Both columns' halves of a tensor, as [N, C0 + C1, ...] on `device` (own half first if it is there). */
-function gather(halves: [Tensor, Tensor], device: string): Tensor {
-  const moved = halves.map((h) => (h.device === device ? h : h.to(device)));
-  const full = ops.concatChannels(moved);
-  moved.forEach((m, i) => { if (m !== halves[i]) m.dispose(); });
-  return full;
+/** `t` on `device` (itself if it is there already). */
+function onDevice(t: Tensor, device: string): Tensor {
+  return t.device === device ? t : t.to(device);
 }
 
-/** The gradient of column `owner`'s half: the sum over both columns of their slices of it. */
-function reduceToOwner(partials: [Tensor, Tensor], owner: 0 | 1, halfWidth: number, device: string): Tensor {
-  const [mine, theirs] = owner === 0 ? [partials[0], partials[1]] : [partials[1], partials[0]];
-  const own = ops.sliceChannels(mine, owner * halfWidth, halfWidth);
-  const otherSlice = ops.sliceChannels(theirs, owner * halfWidth, halfWidth);
-  const other = otherSlice.device === device ? otherSlice : otherSlice.to(device);
-  if (other !== otherSlice) otherSlice.dispose();
-  ops.axpy(1, other, own);
-  other.dispose();
-  return own;
+/** Half `k` of a tensor's channels (dimension 1). */
+function half(t: Tensor, k: 0 | 1): Tensor {
+  const width = t.shape[1]! / 2;
+  return ops.sliceChannels(t, k * width, width);
 }
+
+/** Both columns' halves as one tensor [N, C0 + C1, ...] on `device`. */
+function gather(halves: Tensor[], device: string): Tensor {
+  return tidy(() => ops.concatChannels(halves.map((h) => onDevice(h, device))));
+}
+
+/**
+ * What flows between stages: forward, the whole tensor (the image; the output of the stage that
+ * runs whole) or each column's half; backward, the gradient of what the next stage read.
+ */
+type Flow = { whole: Tensor } | { halves: Tensor[] };
+type Gradient = { whole: Tensor } | { partials: Tensor[] } | null;
 
 export class TwoColumnAlexNet extends Module {
   readonly config: AlexNetConfig;
   readonly devices: [string, string];
-  private readonly columns: [Column, Column];
-  private readonly drop7: Dropout | null;
-  private readonly fc8: Linear;
-  private readonly widths: number[];
-  private readonly fcWidth: number;
-  private readonly dropIndex: { drop6: number; drop7: number };
-  private outputShapeCache: number[];
+  private readonly stages: Stage[];
+  /** Each layer's position in the one-device network: its dropout seed derives from it (Module.reseed). */
+  private readonly position: Map<string, number>;
+  private readonly outputShapeCache: number[];
 
   constructor(options: TwoColumnOptions) {
     super();
@@ -154,45 +117,61 @@ export class TwoColumnAlexNet extends Module {
     const first = checkDevice(devices[0]);
     const second = checkDevice(devices[1]);
     this.devices = [first, second === first ? checkDevice(nextLane(first)) : second];
-    // The one-device network with the same options gives the layer widths, shapes and initial
-    // weights; the columns take its halves, so a seed means the same network in both layouts.
-    const reference = alexnet({ ...rest, device: this.devices[0] });
-    this.config = { ...reference.config };
-    const convs = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5'].map((n) => (reference.get(n) as Conv2d).outChannels);
-    this.widths = convs;
-    this.fcWidth = (reference.get('fc6') as Linear).outFeatures;
-    if (this.fcWidth % 2 !== 0) throw new RangeError(`the fully connected width (${this.fcWidth}) must be even to split into two columns`);
-    const features = (reference.get('fc6') as Linear).inFeatures;
-    this.outputShapeCache = reference.layerShapes.at(-1)![1];
-    this.columns = [0, 1].map((k) => new Column(this.config, convs, features, this.fcWidth, this.devices[k]!)) as [Column, Column];
-    this.drop7 = this.config.dropout > 0 ? new Dropout(this.config.dropout) : null;
-    this.fc8 = new Linear(this.fcWidth, this.config.numClasses, { device: this.devices[0] });
-    const names = oneDeviceLayerNames(this.config);
-    this.dropIndex = { drop6: names.indexOf('drop6'), drop7: names.indexOf('drop7') };
-    this.loadGroupedState(reference.stateDict());
-    reference.dispose();
+    this.config = resolveAlexNetOptions({ ...rest, device: this.devices[0] });
+    const spec = alexnetSpec(this.config);
+    for (const layer of spec.layers.filter(isWeighted)) {
+      const width = weightShape(layer)[0]!;
+      if (layer.columns !== 'single' && width % 2 !== 0)
+        throw new RangeError(`the ${layer.kind === 'linear' ? 'fully connected' : `${layer.name}`} width (${width}) must be even to split into two columns`);
+    }
+    this.outputShapeCache = spec.shapes.at(-1)![1];
+    this.position = new Map(spec.layers.map((l, i) => [l.name, i]));
+    this.stages = stagesOf(spec.layers).map(({ layers, split }) => {
+      const place = (device: string) => new Sequential(layers.map((l) => [l.name, placeLayer(l, split ? 'column' : 'whole', device)]));
+      return { parts: split ? this.devices.map(place) : [place(this.devices[0])], split };
+    });
+    for (const part of this.stages[0]!.parts) part.inputGrad = false; // nobody needs dL/d(image)
+    this.initialize(spec.layers);
     this.reseed(this.config.seed);
   }
 
+  /**
+   * Draws the weights the one-device network has for the same seed: column k's half of a split
+   * layer is rows [k·n, (k+1)·n) of the one-device weight, drawn from the same counter stream.
+   */
+  private initialize(layers: LayerSpec[]): void {
+    const weighted = layers.filter(isWeighted);
+    const inits = layerInits(weighted.map((l) => ({ name: l.name, weightShape: weightShape(l) })), this.config.init, this.config.seed);
+    const initOf = new Map(weighted.map((l, i) => [l.name, inits[i]!]));
+    for (const { parts } of this.stages) {
+      parts.forEach((part, k) => {
+        for (const [name, layer] of part.children()) {
+          const init = initOf.get(name);
+          if (init) drawLayer(layer as Conv2d | Linear, init, k * (layer as Conv2d | Linear).weight.shape[0]!);
+        }
+      });
+    }
+  }
+
   override children(): [string, Module][] {
+    const name = (part: Sequential): string => {
+      const layers = part.children();
+      return layers.length === 1 ? layers[0]![0] : `${layers[0]![0]}-${layers.at(-1)![0]}`;
+    };
+    const split = this.stages.filter((s) => s.split);
     return [
-      ...this.columns.flatMap((col, k) => col.modules().map(([n, m]) => [`column${k}.${n}`, m] as [string, Module])),
-      ...(this.drop7 ? [['drop7', this.drop7] as [string, Module]] : []),
-      ['fc8', this.fc8],
+      ...[0, 1].flatMap((k) => split.map((s): [string, Module] => [`column${k}.${name(s.parts[k]!)}`, s.parts[k]!])),
+      ...this.stages.filter((s) => !s.split).map((s): [string, Module] => [name(s.parts[0]!), s.parts[0]!]),
     ];
   }
 
   /** Parameters named like the one-device model's with `#0`/`#1` for the column halves. */
   override namedParameters(prefix = ''): [string, Parameter][] {
-    const out: [string, Parameter][] = [];
-    this.columns.forEach((col, k) => {
-      for (const [name, p] of col.front.namedParameters()) out.push([`${prefix}${name}#${k}`, p]);
-      for (const [name, p] of col.middle.namedParameters()) out.push([`${prefix}${name}#${k}`, p]);
-      for (const [name, p] of col.fc6.namedParameters('fc6.')) out.push([`${prefix}${name}#${k}`, p]);
-      for (const [name, p] of col.fc7.namedParameters('fc7.')) out.push([`${prefix}${name}#${k}`, p]);
-    });
-    out.push(...this.fc8.namedParameters(`${prefix}fc8.`));
-    return out;
+    const split = this.stages.filter((s) => s.split);
+    return [
+      ...[0, 1].flatMap((k) => split.flatMap((s) => s.parts[k]!.namedParameters(prefix).map(([n, p]): [string, Parameter] => [`${n}#${k}`, p]))),
+      ...this.stages.filter((s) => !s.split).flatMap((s) => s.parts[0]!.namedParameters(prefix)),
+    ];
   }
 
   override outputShape(shape: readonly number[]): number[] {
@@ -202,10 +181,11 @@ export class TwoColumnAlexNet extends Module {
     return [shape[0]!, this.outputShapeCache[1]!];
   }
 
-  /** Dropout seeds as the one-device model would set them from `seed` (same masks, same function). */
+  /** Seeds every layer as the one-device model would from `seed` (the same dropout masks: the same function). */
   override reseed(seed: number): void {
-    for (const col of this.columns) col.drop6?.reseed(deriveSeed(seed, this.dropIndex.drop6));
-    this.drop7?.reseed(deriveSeed(seed, this.dropIndex.drop7));
+    for (const { parts } of this.stages)
+      for (const part of parts)
+        for (const [name, layer] of part.children()) layer.reseed(deriveSeed(seed, this.position.get(name)!));
   }
 
   /** [C, H, W] of the input. */
@@ -214,121 +194,98 @@ export class TwoColumnAlexNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const [d0, d1] = this.devices;
-    const inputs = [x.device === d0 ? x : x.to(d0), x.device === d1 ? x : x.to(d1)] as [Tensor, Tensor];
-    const fronts = this.columns.map((col, k) => col.front.forward(inputs[k]!)) as [Tensor, Tensor];
-    inputs.forEach((t) => { if (t !== x) t.dispose(); });
-    // conv3 sees both columns.
-    const flats = this.columns.map((col, k) => {
-      const both = gather(fronts, this.devices[k]!);
-      const out = col.middle.forward(both);
-      both.dispose();
-      return out;
-    }) as [Tensor, Tensor];
-    fronts.forEach((t) => t.dispose());
-    // fc6 and fc7 see both columns' full inputs; dropout on the full tensor with the same seed on
-    // both devices draws the same mask as the one-device model.
-    const h6 = this.columns.map((col, k) => {
-      const both = gather(flats, this.devices[k]!);
-      const z = col.fc6.forward(both);
-      both.dispose();
-      const a = col.relu6.forward(z);
-      z.dispose();
-      return a;
-    }) as [Tensor, Tensor];
-    flats.forEach((t) => t.dispose());
-    const h7 = this.columns.map((col, k) => {
-      const both = gather(h6, this.devices[k]!);
-      const dropped = col.drop6 ? col.drop6.forward(both) : both;
-      if (dropped !== both) both.dispose();
-      const z = col.fc7.forward(dropped);
-      dropped.dispose();
-      const a = col.relu7.forward(z);
-      z.dispose();
-      return a;
-    }) as [Tensor, Tensor];
-    h6.forEach((t) => t.dispose());
-    const both = gather(h7, d0);
-    h7.forEach((t) => t.dispose());
-    const dropped = this.drop7 ? this.drop7.forward(both) : both;
-    if (dropped !== both) both.dispose();
-    const logits = this.fc8.forward(dropped);
-    dropped.dispose();
-    return logits;
+    let flow: Flow = { whole: x };
+    for (const stage of this.stages) {
+      const input: Flow = flow;
+      flow = tidy(() => this.forwardStage(stage, input));
+      if (!('whole' in input && input.whole === x)) disposeFlow(input); // what the stage read is no longer needed
+    }
+    return 'whole' in flow ? flow.whole : tidy(() => gather(flow.halves, this.devices[0]));
+  }
+
+  /** One stage forward: each column reads the whole input on its device. */
+  private forwardStage(stage: Stage, input: Flow): Flow {
+    const outputs = stage.parts.map((part, k) => part.forward(this.whole(input, this.devices[k]!)));
+    return stage.split ? { halves: outputs } : { whole: outputs[0]! };
+  }
+
+  /** The whole of `flow` on `device`. */
+  private whole(flow: Flow, device: string): Tensor {
+    return 'whole' in flow ? onDevice(flow.whole, device) : gather(flow.halves, device);
   }
 
   backward(dy: Tensor): Tensor | null {
-    const half = this.fcWidth / 2;
-    const g8 = this.fc8.backward(dy)!;
-    const d7full = this.drop7 ? this.drop7.backward(g8)! : g8;
-    if (d7full !== g8) g8.dispose();
-    // Each column's fc7 output half gets its slice of the gradient.
-    const d7 = ([0, 1] as const).map((k) => {
-      const slice = ops.sliceChannels(d7full, k * half, half);
-      const here = slice.device === this.devices[k] ? slice : slice.to(this.devices[k]);
-      if (here !== slice) slice.dispose();
-      return here;
-    });
-    d7full.dispose();
-    const d6partial = this.columns.map((col, k) => {
-      const a = col.relu7.backward(d7[k]!)!;
-      d7[k]!.dispose();
-      const g = col.fc7.backward(a)!;
-      a.dispose();
-      const d = col.drop6 ? col.drop6.backward(g)! : g;
-      if (d !== g) g.dispose();
-      return d;
-    }) as [Tensor, Tensor];
-    const dflat = this.columns.map((col, k) => {
-      const own = reduceToOwner(d6partial, k as 0 | 1, half, this.devices[k]!);
-      const a = col.relu6.backward(own)!;
-      own.dispose();
-      const g = col.fc6.backward(a)!;
-      a.dispose();
-      return g;
-    }) as [Tensor, Tensor];
-    d6partial.forEach((t) => t.dispose());
-    const flatHalf = dflat[0].shape[1]! / 2;
-    const dpool2 = this.columns.map((col, k) => {
-      const own = reduceToOwner(dflat, k as 0 | 1, flatHalf, this.devices[k]!);
-      const g = col.middle.backward(own)!; // dL/d(both columns' pool2) as seen by this column
-      own.dispose();
-      return g;
-    }) as [Tensor, Tensor];
-    dflat.forEach((t) => t.dispose());
-    const c2half = this.widths[1]! / 2;
-    this.columns.forEach((col, k) => {
-      const own = reduceToOwner(dpool2, k as 0 | 1, c2half, this.devices[k]!);
-      col.front.backward(own);
-      own.dispose();
-    });
-    dpool2.forEach((t) => t.dispose());
-    return null; // the image's gradient is never needed
-  }
-
-  /** The parameters in the one-device grouped layout (`conv1.weight` …), as new tensors on the first device. */
-  override stateDict(): StateDict {
-    return groupedLayout(Object.fromEntries(this.namedParameters().map(([n, p]) => [n, p.value])));
-  }
-
-  /** Loads a state in the one-device grouped layout (or in this model's own `#k` layout). */
-  override loadStateDict(state: StateDict, options: { strict?: boolean } = {}): void {
-    const own = Object.keys(state).some((n) => COLUMN_SUFFIX.test(n));
-    if (own) {
-      super.loadStateDict(state, options);
-      return;
+    let grad: Gradient = { whole: dy };
+    for (const stage of [...this.stages].reverse()) {
+      if (grad === null) throw new Error('a stage of the two-column model needs a gradient but the stage after it computed none (inputGrad off)');
+      const output: NonNullable<Gradient> = grad;
+      grad = tidy(() => this.backwardStage(stage, output));
+      if (!('whole' in output && output.whole === dy)) disposeGradient(output);
     }
-    this.loadGroupedState(state, options);
+    disposeGradient(grad);
+    return null; // the image's gradient is never needed (the first stage has inputGrad off)
   }
 
-  private loadGroupedState(state: StateDict, options: { strict?: boolean } = {}): void {
-    const split = columnLayout(state, this.namedParameters().map(([n, p]) => [n, p.shape]));
-    try {
-      super.loadStateDict(split, options);
-    } finally {
-      for (const [name, t] of Object.entries(split)) if (state[name] !== t) t.dispose();
-    }
+  /** One stage backward, from the gradient of what the next stage read (the whole of this stage's output). */
+  private backwardStage(stage: Stage, output: NonNullable<Gradient>): Gradient {
+    const grads = stage.parts.map((part, k) => part.backward(stage.split ? this.halfGradient(output, k as 0 | 1) : this.wholeGradient(output)));
+    if (grads.some((g) => g === null)) return null;
+    return stage.split ? { partials: grads as Tensor[] } : { whole: grads[0]! };
   }
+
+  /**
+   * The gradient of column k's half of a stage output: its slice of the gradient each reader of the
+   * whole output computed, summed on column k's device (its own reader's first).
+   */
+  private halfGradient(grad: NonNullable<Gradient>, k: 0 | 1): Tensor {
+    const device = this.devices[k];
+    if ('whole' in grad) return onDevice(half(grad.whole, k), device);
+    const own = half(grad.partials[k]!, k);
+    ops.axpy(1, onDevice(half(grad.partials[1 - k]!, k), device), own);
+    return own;
+  }
+
+  /** The gradient of the whole output of the stage before the one that runs whole. */
+  private wholeGradient(grad: NonNullable<Gradient>): Tensor {
+    if ('whole' in grad) return grad.whole;
+    throw new Error('the stage that runs whole is read by split stages'); // stagesOf rules this out
+  }
+
+  /** Column halves (`x#0`, `x#1`) as the one-device tensor `x`; see groupedLayout. */
+  override exportState(tensors: StateDict, _prefix = ''): StateDict {
+    return groupedLayout(tensors);
+  }
+
+  /** One-device tensors (`<prefix>x`) split into this model's column halves (`<prefix>x#k`); see columnLayout. */
+  override importState(saved: StateDict, prefix = ''): StateDict {
+    return columnLayout(saved, this.namedParameters().map(([n, p]) => [prefix + n, p.shape]));
+  }
+}
+
+function disposeFlow(flow: Flow): void {
+  if ('whole' in flow) flow.whole.dispose();
+  else flow.halves.forEach((t) => t.dispose());
+}
+
+function disposeGradient(grad: Gradient): void {
+  if (grad === null) return;
+  if ('whole' in grad) grad.whole.dispose();
+  else grad.partials.forEach((t) => t.dispose());
+}
+
+/** Rows [start, start + count) of a tensor, along its first dimension. */
+function rows(t: Tensor, start: number, count: number): Tensor {
+  const [o, ...rest] = t.shape;
+  return tidy(() => ops.sliceChannels(t.reshape([1, o!, rest.reduce((a, b) => a * b, 1)]), start, count).reshape([count, ...rest]));
+}
+
+/** Concatenation along the first dimension, on the first tensor's device. */
+function stackRows(parts: Tensor[]): Tensor {
+  const device = parts[0]!.device;
+  const [, ...rest] = parts[0]!.shape;
+  const size = rest.reduce((a, b) => a * b, 1);
+  return tidy(() => ops.concatChannels(parts.map((p) => onDevice(p, device).reshape([1, p.shape[0]!, size])))
+    .reshape([parts.reduce((s, p) => s + p.shape[0]!, 0), ...rest]));
 }
 
 /**
@@ -374,9 +331,4 @@ export function columnLayout(record: Record<string, Tensor>, params: [string, nu
   }
   for (const [name, t] of Object.entries(record)) if (!(name in out) && !params.some(([p]) => p.startsWith(`${name}#`))) out[name] = t;
   return out;
-}
-
-/** The paper's two-column network on `options.devices`, initialised like `alexnet(options)`. */
-export function twoColumnAlexNet(options: TwoColumnOptions): TwoColumnAlexNet {
-  return new TwoColumnAlexNet(options);
 }

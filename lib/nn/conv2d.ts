@@ -14,6 +14,27 @@ export interface Conv2dOptions {
   device?: string;
 }
 
+/** What decides a convolution's output shape (a Conv2d has these fields). */
+export interface Conv2dGeometry {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+}
+
+/** The output shape of a convolution with `g` for an input of `shape`; RangeError when it does not fit. */
+export function conv2dOutputShape(shape: readonly number[], g: Conv2dGeometry): number[] {
+  const [n, c, h, w] = shape as [number, number, number, number];
+  if (shape.length !== 4 || c !== g.inChannels)
+    throw new RangeError(`Conv2d expects [N, ${g.inChannels}, H, W], got ${shapeString(shape)}`);
+  const oh = Math.floor((h + 2 * g.padding[0] - g.kernel[0]) / g.stride[0]) + 1;
+  const ow = Math.floor((w + 2 * g.padding[1] - g.kernel[1]) / g.stride[1]) + 1;
+  if (oh < 1 || ow < 1)
+    throw new RangeError(`kernel ${g.kernel.join('x')} does not fit input ${h}x${w} with padding ${g.padding.join('x')}`);
+  return [n, g.outChannels, integer(oh, 'output height', 1), integer(ow, 'output width', 1)];
+}
+
 export class Conv2d extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
@@ -50,14 +71,7 @@ export class Conv2d extends Module {
   }
 
   override outputShape(shape: readonly number[]): number[] {
-    const [n, c, h, w] = shape as [number, number, number, number];
-    if (shape.length !== 4 || c !== this.inChannels)
-      throw new RangeError(`Conv2d expects [N, ${this.inChannels}, H, W], got ${shapeString(shape)}`);
-    const oh = Math.floor((h + 2 * this.padding[0] - this.kernel[0]) / this.stride[0]) + 1;
-    const ow = Math.floor((w + 2 * this.padding[1] - this.kernel[1]) / this.stride[1]) + 1;
-    if (oh < 1 || ow < 1)
-      throw new RangeError(`kernel ${this.kernel.join('x')} does not fit input ${h}x${w} with padding ${this.padding.join('x')}`);
-    return [n, this.outChannels, integer(oh, 'output height', 1), integer(ow, 'output width', 1)];
+    return conv2dOutputShape(shape, this);
   }
 
   forward(x: Tensor): Tensor {

@@ -3,8 +3,9 @@
 // "multiply the outputs by 0.5 at test time" (§4.2), with nothing to remember at test time.
 import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
+import { keep } from '../tidy.js';
 import { finite, seed as seedArg } from '../validate.js';
-import { Module, retain } from './module.js';
+import { Module } from './module.js';
 import { deriveSeed } from './seed.js';
 
 export class Dropout extends Module {
@@ -29,16 +30,16 @@ export class Dropout extends Module {
 
   forward(x: Tensor): Tensor {
     this.releaseOwn();
-    if (!this.training || this.p === 0) return retain(x);
+    if (!this.training || this.p === 0) return x.reshape(x.shape);
     const { y, mask } = ops.dropout(x, { p: this.p, seed: this.seed });
     this.seed = deriveSeed(this.seed, 1);
-    this.mask = mask;
+    this.mask = keep(mask);
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
     if (!this.training) this.noForward();
-    const dx = !this.inputGrad ? null : this.mask ? ops.dropoutBackward(dy, this.mask) : retain(dy);
+    const dx = !this.inputGrad ? null : this.mask ? ops.dropoutBackward(dy, this.mask) : dy.reshape(dy.shape);
     this.releaseOwn();
     return dx;
   }

@@ -5,6 +5,14 @@ import { positiveInteger, shapeString } from '../validate.js';
 import { Module, retain } from './module.js';
 import { Parameter } from './parameter.js';
 
+/** The output shape of a fully connected layer for an input of `shape`; RangeError when it does not fit. */
+export function linearOutputShape(shape: readonly number[], layer: { readonly inFeatures: number; readonly outFeatures: number }): number[] {
+  const features = shape.slice(1).reduce((a, b) => a * b, 1);
+  if (shape.length < 2 || features !== layer.inFeatures)
+    throw new RangeError(`Linear expects [N, ${layer.inFeatures}], got ${shapeString(shape)}`);
+  return [shape[0]!, layer.outFeatures];
+}
+
 export class Linear extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
@@ -27,10 +35,7 @@ export class Linear extends Module {
   }
 
   override outputShape(shape: readonly number[]): number[] {
-    const features = shape.slice(1).reduce((a, b) => a * b, 1);
-    if (shape.length < 2 || features !== this.inFeatures)
-      throw new RangeError(`Linear expects [N, ${this.inFeatures}], got ${shapeString(shape)}`);
-    return [shape[0]!, this.outFeatures];
+    return linearOutputShape(shape, this);
   }
 
   forward(x: Tensor): Tensor {

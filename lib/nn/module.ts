@@ -1,18 +1,29 @@
 // The layer contract. Ownership: forward(x) and backward(dy) never take ownership of their argument
 // and return a new tensor the caller owns. A layer that needs its input or output for backward keeps
 // its own reference (a view sharing the storage, see `retain`) and disposes it in backward, or as
-// soon as a new forward or `release()` makes it stale, so a training step leaks nothing.
+// soon as a new forward or `release()` makes it stale, so a training step leaks nothing. What a
+// layer keeps is exempt from tidy() scopes, so forward and backward may run inside one.
 import { Tensor } from '../tensor.js';
+import { keep } from '../tidy.js';
 import { describe, shapeString } from '../validate.js';
 import type { Parameter } from './parameter.js';
 import { deriveSeed } from './seed.js';
 
-/** A second handle on the same storage: the storage lives until both handles are disposed. */
+/**
+ * A second handle on the same storage, for a layer to keep past the call: the storage lives until
+ * both handles are disposed, and no tidy() scope disposes this one (the layer does).
+ */
 export function retain(t: Tensor): Tensor {
-  return t.reshape(t.shape);
+  return keep(t.reshape(t.shape));
 }
 
 export type StateDict = Record<string, Tensor>;
+
+/** Disposes the tensors of `derived` that are not tensors of `source`: those exportState or importState made. */
+export function disposeDerived(derived: StateDict, source: StateDict): void {
+  const kept = new Set(Object.values(source));
+  for (const t of Object.values(derived)) if (!kept.has(t)) t.dispose();
+}
 
 export abstract class Module {
   /** Training mode keeps activations for backward and turns dropout on. */
@@ -89,18 +100,53 @@ export abstract class Module {
     this.children().forEach(([, c], i) => c.reseed(deriveSeed(seed, i)));
   }
 
-  /** Name → parameter tensor. The tensors are the live parameters, not copies. */
+  /**
+   * The parameters under the names a checkpoint stores (exportState of the live parameters). For a
+   * module whose export names are its parameter names, the tensors are the live parameters, not
+   * copies; other tensors in it are new (the caller disposes them, see `disposeDerived`).
+   */
   stateDict(): StateDict {
-    return Object.fromEntries(this.namedParameters().map(([n, p]) => [n, p.value]));
+    return this.exportState(Object.fromEntries(this.namedParameters().map(([n, p]) => [n, p.value])));
   }
 
   /**
-   * Copies the tensors of `state` into the parameters (onto each parameter's device). Every
-   * parameter must be present with its shape; unknown names are an error unless `strict` is false.
-   * `state` stays the caller's.
+   * Tensors kept per parameter, named `<prefix><parameter name>` (the parameters themselves with
+   * prefix '', an optimiser's velocities with 'momentum.'), under the names a checkpoint stores.
+   * A model whose parameters are laid out unlike the network they implement (the two-column split)
+   * maps them to that network's names here, so that whoever saves a model need not know its layout.
+   * The default keeps the names. Tensors in the result that are not in `tensors` are new: the
+   * caller disposes them (`disposeDerived(result, tensors)`).
+   */
+  exportState(tensors: StateDict, _prefix = ''): StateDict {
+    return { ...tensors };
+  }
+
+  /**
+   * The inverse of exportState: tensors under checkpoint names to `<prefix><parameter name>`s of
+   * this module (entries it does not know pass through). Tensors in the result that are not in
+   * `saved` are new: the caller disposes them.
+   */
+  importState(saved: StateDict, _prefix = ''): StateDict {
+    return { ...saved };
+  }
+
+  /**
+   * Copies the tensors of `state` (checkpoint names, as stateDict gives them; see importState)
+   * into the parameters (onto each parameter's device). Every parameter must be present with its
+   * shape; unknown names are an error unless `strict` is false. `state` stays the caller's.
    */
   loadStateDict(state: StateDict, options: { strict?: boolean } = {}): void {
     if (typeof state !== 'object' || state === null) throw new TypeError(`state must be an object of tensors, got ${describe(state)}`);
+    const own = this.importState(state);
+    try {
+      this.loadOwnState(own, options);
+    } finally {
+      disposeDerived(own, state);
+    }
+  }
+
+  /** loadStateDict for a state under this module's own parameter names. */
+  private loadOwnState(state: StateDict, options: { strict?: boolean }): void {
     const params = this.namedParameters();
     const known = new Set(params.map(([n]) => n));
     const missing = params.filter(([n]) => !(n in state)).map(([n]) => n);

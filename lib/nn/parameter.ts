@@ -1,5 +1,7 @@
 // A trainable tensor and the gradient the last backward pass left for it.
+// Parameter tensors and gradients live as long as the parameter: exempt from tidy() scopes.
 import type { Tensor } from '../tensor.js';
+import { keep } from '../tidy.js';
 
 export class Parameter {
   /** The current value. Replaced (not written into) by loadStateDict. */
@@ -8,7 +10,7 @@ export class Parameter {
   grad: Tensor | null = null;
 
   constructor(value: Tensor) {
-    this.value = value;
+    this.value = keep(value);
   }
 
   get shape(): number[] { return this.value.shape; }
@@ -17,13 +19,13 @@ export class Parameter {
   /** Takes ownership of `grad`, disposing the previous gradient. */
   setGrad(grad: Tensor | null): void {
     if (this.grad && this.grad !== grad) this.grad.dispose();
-    this.grad = grad;
+    this.grad = grad && keep(grad);
   }
 
   /** Takes ownership of `value`, disposing the previous value. */
   setValue(value: Tensor): void {
     if (this.value !== value) this.value.dispose();
-    this.value = value;
+    this.value = keep(value);
   }
 
   dispose(): void {

@@ -3,6 +3,27 @@ import type { Tensor } from '../tensor.js';
 import { describe } from '../validate.js';
 import { Module } from './module.js';
 
+/** Anything that maps an input shape to an output shape: a Module, or a layer's shape rule alone. */
+export interface ShapeRule {
+  outputShape(shape: readonly number[]): number[];
+}
+
+/** The output shape of every layer for an input of `shape`; the RangeError names the layer and the shapes so far. */
+export function shapesThrough(layers: readonly (readonly [string, ShapeRule])[], shape: readonly number[]): [string, number[]][] {
+  const out: [string, number[]][] = [];
+  let s = [...shape];
+  for (const [name, layer] of layers) {
+    try {
+      s = layer.outputShape(s);
+    } catch (e) {
+      const sofar = out.map(([n, sh]) => `${n} [${sh.join(', ')}]`).join(', ');
+      throw new RangeError(`${name}: ${(e as Error).message} (input [${shape.join(', ')}]${sofar ? `, ${sofar}` : ''})`);
+    }
+    out.push([name, s]);
+  }
+  return out;
+}
+
 export class Sequential extends Module {
   private readonly layers: [string, Module][];
 
@@ -37,18 +58,7 @@ export class Sequential extends Module {
 
   /** The output shape of every layer for an input of `shape`; the RangeError names the layer and the shapes so far. */
   shapes(shape: readonly number[]): [string, number[]][] {
-    const out: [string, number[]][] = [];
-    let s = [...shape];
-    for (const [name, layer] of this.layers) {
-      try {
-        s = layer.outputShape(s);
-      } catch (e) {
-        const sofar = out.map(([n, sh]) => `${n} [${sh.join(', ')}]`).join(', ');
-        throw new RangeError(`${name}: ${(e as Error).message} (input [${shape.join(', ')}]${sofar ? `, ${sofar}` : ''})`);
-      }
-      out.push([name, s]);
-    }
-    return out;
+    return shapesThrough(this.layers, shape);
   }
 
   forward(x: Tensor): Tensor {

@@ -6,6 +6,7 @@ import { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
+import { keep } from '../tidy.js';
 import { describe, finite, shapeString } from '../validate.js';
 
 export interface SgdOptions {
@@ -33,7 +34,7 @@ export class SGD {
     this.lr = finite(options.lr ?? 0.01, 'lr', 0);
     this.momentum = finite(options.momentum ?? 0.9, 'momentum', 0, 1);
     this.weightDecay = finite(options.weightDecay ?? 5e-4, 'weightDecay', 0);
-    for (const [name, p] of this.params) this.velocity.set(name, Tensor.zeros(p.shape, p.device));
+    for (const [name, p] of this.params) this.velocity.set(name, keep(Tensor.zeros(p.shape, p.device)));
   }
 
   /** Applies the update to every parameter that has a gradient. Queued on the device; returns at once. */
@@ -57,9 +58,11 @@ export class SGD {
       if (shapeString(v.shape) !== shapeString(p.shape))
         throw new RangeError(`state['${MOMENTUM_PREFIX}${name}'] has shape ${shapeString(v.shape)} but the parameter has ${shapeString(p.shape)}`);
     }
-    for (const [name, p] of this.params) {
+    // Copy everything before disposing anything: `state` may hold this optimiser's own velocities.
+    const copies = this.params.map(([name, p]) => [name, keep(state[MOMENTUM_PREFIX + name]!.to(p.device))] as const);
+    for (const [name, copy] of copies) {
       this.velocity.get(name)!.dispose();
-      this.velocity.set(name, state[MOMENTUM_PREFIX + name]!.to(p.device));
+      this.velocity.set(name, copy);
     }
   }
 

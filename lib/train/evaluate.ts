@@ -92,7 +92,13 @@ export async function evaluate(models: Module | Module[], loader: BatchLoader, o
     options.onProbabilities?.(avg, batch);
   };
 
-  const pending: Promise<void>[] = [];
+  // Batches are accounted in the order the loader gave them, whatever order their reads finish in:
+  // the double-precision loss sum, and the order onProbabilities sees, are then the same every run.
+  const pending: { probs: Promise<Float32Array[]>; batch: Batch }[] = [];
+  const accountNext = async (): Promise<void> => {
+    const { probs, batch } = pending.shift()!;
+    account(await probs, batch);
+  };
   try {
     for await (const batch of loader.epoch(options.epoch ?? 0)) {
       if ((!batch.raw && batch.images.length !== batch.shape.reduce((a, b) => a * b, 1)) || batch.labels.length * batch.crops !== batch.shape[0])
@@ -115,18 +121,18 @@ export async function evaluate(models: Module | Module[], loader: BatchLoader, o
       });
       for (const x of inputs.values()) x.dispose();
       totals.batches++;
-      pending.push(Promise.all(reads).then((probs) => account(probs, batch)));
+      pending.push({ probs: Promise.all(reads), batch });
       // Keep at most maxInFlight batches queued: the device stays busy and memory stays bounded.
-      while (pending.length > maxInFlight) await pending.shift();
+      while (pending.length > maxInFlight) await accountNext();
     }
-    await Promise.all(pending);
+    while (pending.length > 0) await accountNext();
     const missing = loader.batchesPerEpoch - totals.batches;
     if (missing > 0 && loader.stats().skipped < missing)
       throw new AlexNetError(`the evaluation loader ended after ${totals.batches} of its ${loader.batchesPerEpoch} batches (was it closed?); ` +
         'an evaluation of part of the data is not reported as one of all of it', 'LOADER_CLOSED');
   } finally {
     // Let queued reads finish before leaving, so nothing touches disposed tensors later.
-    await Promise.allSettled(pending);
+    await Promise.allSettled(pending.map((p) => p.probs));
     list.forEach((m, i) => m.train(wasTraining[i]));
   }
   const n = Math.max(totals.images, 1);

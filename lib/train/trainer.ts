@@ -7,11 +7,10 @@ import type { Writable } from 'node:stream';
 import { batchToDevice } from '../data/device_input.js';
 import type { Batch, BatchLoader } from '../data/types.js';
 import { AlexNetError } from '../errors.js';
-import { columnLayout, groupedLayout } from '../models/two_column.js';
 import { MOMENTUM_PREFIX } from '../optim/sgd.js';
 import { loadResumeCheckpoint, repairStateCopies, saveCheckpoint, toDevice, CHECKPOINT_FORMAT, type TrainingState } from '../io/checkpoint.js';
 import type { HostTensor } from '../io/safetensors.js';
-import type { Module } from '../nn/module.js';
+import { disposeDerived, type Module } from '../nn/module.js';
 import { deriveSeed } from '../nn/seed.js';
 import { SGD } from '../optim/sgd.js';
 import { makeSchedule, type LrSchedule, type ScheduleConfig } from '../optim/schedule.js';
@@ -159,13 +158,12 @@ export class Trainer {
     const momentum = toDevice(ckpt.momentum, this.device);
     try {
       this.model.loadStateDict(weights);
-      // Checkpoints hold the one-device names; a two-column model's velocities are its halves.
-      const names: [string, number[]][] = this.model.namedParameters().map(([n, p]) => [MOMENTUM_PREFIX + n, p.shape]);
-      const split = columnLayout(momentum, names);
+      // The checkpoint's names are the model's export names; the optimiser keys by parameter name.
+      const velocities = this.model.importState(momentum, MOMENTUM_PREFIX);
       try {
-        this.optimizer.loadStateDict(split);
+        this.optimizer.loadStateDict(velocities);
       } finally {
-        for (const [n, t] of Object.entries(split)) if (momentum[n] !== t) t.dispose();
+        disposeDerived(velocities, momentum);
       }
     } catch (e) {
       throw new AlexNetError(`checkpoint ${ckpt.file} does not fit this model: ${(e as Error).message}`, 'BAD_FILE');
@@ -360,15 +358,17 @@ export class Trainer {
     this.state.savedAt = new Date().toISOString();
     this.state.lr = this.optimizer.lr;
     this.state.schedule = this.schedule.state();
-    // Always the one-device names (`conv1.weight`): a two-column run's checkpoint loads anywhere.
-    const live = new Set([...this.model.parameters().map((p) => p.value), ...Object.values(this.optimizer.stateDict())]);
-    const weights = this.model.stateDict();
-    const momentum = groupedLayout(this.optimizer.stateDict());
+    // The model's export names (one-device names for every layout): a checkpoint loads into any layout.
+    const parameters = Object.fromEntries(this.model.namedParameters().map(([n, p]) => [n, p.value]));
+    const velocities = this.optimizer.stateDict();
+    const weights = this.model.exportState(parameters);
+    const momentum = this.model.exportState(velocities, MOMENTUM_PREFIX);
     try {
       const [path] = await saveCheckpoint(this.options.outDir, tags, weights, momentum, this.state, this.options.extraTensors);
       return path;
     } finally {
-      for (const t of [...Object.values(weights), ...Object.values(momentum)]) if (!live.has(t)) t.dispose();
+      disposeDerived(weights, parameters);
+      disposeDerived(momentum, velocities);
     }
   }
 }
