@@ -9,7 +9,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-oracle=${ALEXNET_ORACLE:-$root/../shared/oracle/data}
+# References: the project's own (test/references), or another set in the same layout
+# (ALEXNET_ORACLE: the folder holding data/manifest.json).
+oracle=${ALEXNET_ORACLE:-$root/test/references}/data
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cxx="${CXX:-c++} -std=c++17 -O1 -Wall -I$root/native/include -I$root/native/cuda"
