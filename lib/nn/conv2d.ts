@@ -2,7 +2,7 @@
 // columns of the paper's two-GPU network, on one device).
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
-import { integer, pair, positiveInteger, shapeString } from '../validate.js';
+import { pair, positiveInteger, shapeString } from '../validate.js';
 import { Module, retain } from './module.js';
 import { Parameter } from './parameter.js';
 
@@ -50,14 +50,9 @@ export class Conv2d extends Module {
   }
 
   override outputShape(shape: readonly number[]): number[] {
-    const [n, c, h, w] = shape as [number, number, number, number];
-    if (shape.length !== 4 || c !== this.inChannels)
+    if (shape.length !== 4 || shape[1] !== this.inChannels)
       throw new RangeError(`Conv2d expects [N, ${this.inChannels}, H, W], got ${shapeString(shape)}`);
-    const oh = Math.floor((h + 2 * this.padding[0] - this.kernel[0]) / this.stride[0]) + 1;
-    const ow = Math.floor((w + 2 * this.padding[1] - this.kernel[1]) / this.stride[1]) + 1;
-    if (oh < 1 || ow < 1)
-      throw new RangeError(`kernel ${this.kernel.join('x')} does not fit input ${h}x${w} with padding ${this.padding.join('x')}`);
-    return [n, this.outChannels, integer(oh, 'output height', 1), integer(ow, 'output width', 1)];
+    return ops.conv2dShape(shape, [this.outChannels, this.inChannels / this.groups, ...this.kernel], this.opts);
   }
 
   forward(x: Tensor): Tensor {

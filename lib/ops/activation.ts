@@ -16,6 +16,19 @@ export function reluBackward(dy: Tensor, y: Tensor): Tensor {
   return wrap(native.reluBackward(dyt, yt));
 }
 
+export function tanh(x: Tensor): Tensor {
+  return wrap(native.tanh(floatArg(x, 'x')));
+}
+
+/** dx = dy * (1 - y^2) from the forward output y = tanh(x). */
+export function tanhBackward(dy: Tensor, y: Tensor): Tensor {
+  const dyt = floatArg(dy, 'dy');
+  const yt = floatArg(y, 'y');
+  sameDevice([yt, 'y'], [dyt, 'dy']);
+  expectShape(dyt, 'dy', yt.shape);
+  return wrap(native.tanhBackward(dyt, yt));
+}
+
 export interface DropoutOptions {
   /** Probability of dropping a unit; the paper's 0.5. */
   p?: number;
