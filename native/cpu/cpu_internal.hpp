@@ -118,14 +118,7 @@ class CpuBackend final : public Backend {
   void synchronize() override {}
 
   // The op table's methods (alexnet/op_table.hpp), one source file per family.
-#define ALEXNET_DECLARE_BACKEND_OP(name, params) void name params override;
-#define ALEXNET_DECLARE_UNARY_OP(name)                                    \
-  void name##Forward(size_t count, const float* x, float* y) override;   \
-  void name##Backward(size_t count, const float* dy, const float* y, float* dx) override;
-  ALEXNET_BACKEND_OPS(ALEXNET_DECLARE_BACKEND_OP)
-  ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_OP)
-#undef ALEXNET_DECLARE_BACKEND_OP
-#undef ALEXNET_DECLARE_UNARY_OP
+  ALEXNET_BACKEND_OVERRIDES
 
  private:
   DnnlContext& dnnl();

@@ -69,6 +69,15 @@ class BlockSource {
   virtual void release(void* ptr, size_t bytes) = 0;
 };
 
+// Declares every compute method of the op table as an override, inside a backend's class.
+#define ALEXNET_OVERRIDE_BACKEND_OP(name, params) void name params override;
+#define ALEXNET_OVERRIDE_UNARY_OP(name)                                 \
+  void name##Forward(size_t count, const float* x, float* y) override; \
+  void name##Backward(size_t count, const float* dy, const float* y, float* dx) override;
+#define ALEXNET_BACKEND_OVERRIDES                      \
+  ALEXNET_BACKEND_OPS(ALEXNET_OVERRIDE_BACKEND_OP)     \
+  ALEXNET_UNARY_OPS(ALEXNET_OVERRIDE_UNARY_OP)
+
 class Backend {
  public:
   virtual ~Backend() = default;
