@@ -21,21 +21,49 @@ interface CacheStats { systemAllocations: number; bytesInUse: number; bytesCache
 type Opt = NativeTensor | null;
 export interface Grads { dx: Opt; dw: T; db: Opt }
 
-export interface NativeBinding {
+/**
+ * Mirrors of the op table (native/include/alexnet/op_table.hpp), from which the binding types
+ * below follow; the addon exports the table's own lists (`unaryOps`, `opOptionFields`) and
+ * test/19.ops.table.test.ts holds these to them.
+ */
+export const UNARY_OPS = ['relu', 'tanh'] as const;
+export type UnaryOp = typeof UNARY_OPS[number];
+export const OPTION_FIELDS = {
+  conv2d: ['strideH', 'strideW', 'padH', 'padW', 'groups'],
+  grads: ['wantDx', 'wantDb'],
+  localResponseNorm: ['size', 'alpha', 'beta', 'k'],
+  maxPool2d: ['kernelH', 'kernelW', 'strideH', 'strideW'],
+} as const;
+type Fields<K extends keyof typeof OPTION_FIELDS, V> = { [F in (typeof OPTION_FIELDS)[K][number]]?: V };
+/** The options objects of the table's ops: a missing field takes the table's default. */
+export type NativeConv2dOptions = Fields<'conv2d', number>;
+export type NativeGradOptions = Fields<'grads', boolean>;
+export type NativeLrnOptions = Fields<'localResponseNorm', number>;
+export type NativePoolOptions = Fields<'maxPool2d', number>;
+type UnaryBindings = { [K in UnaryOp]: (x: NativeTensor) => NativeTensor } &
+  { [K in `${UnaryOp}Backward`]: (dy: NativeTensor, y: NativeTensor) => NativeTensor };
+
+export interface NativeBinding extends UnaryBindings {
   NativeTensor: abstract new (...args: never[]) => NativeTensor;
   fromArray(data: Float32Array | Int32Array | Uint8Array, shape: number[], device: string): T;
   empty(shape: number[], dtype: string, device: string): T;
-  conv2d(x: T, w: T, b: Opt, strideH: number, strideW: number, padH: number, padW: number, groups: number): T;
-  conv2dBackward(dy: T, x: T, w: T, strideH: number, strideW: number, padH: number, padW: number,
-    groups: number, wantDx: boolean, wantDb: boolean): Grads;
-  localResponseNorm(x: T, size: number, alpha: number, beta: number, k: number): T;
-  localResponseNormBackward(dy: T, x: T, y: T, size: number, alpha: number, beta: number, k: number): T;
-  maxPool2d(x: T, kernelH: number, kernelW: number, strideH: number, strideW: number): T;
-  maxPool2dBackward(dy: T, x: T, y: T, kernelH: number, kernelW: number, strideH: number, strideW: number): T;
+  // The op table's ops: tensors, then one options object. The shape queries run the core's
+  // meta functions (checks and output shape) and throw a RangeError when the shapes and options do
+  // not fit together.
+  conv2d(x: T, w: T, b: Opt, options: NativeConv2dOptions): T;
+  conv2dBackward(dy: T, x: T, w: T, options: NativeConv2dOptions & NativeGradOptions): Grads;
+  conv2dShape(xShape: readonly number[], wShape: readonly number[], options: NativeConv2dOptions): number[];
+  localResponseNorm(x: T, options: NativeLrnOptions): T;
+  localResponseNormBackward(dy: T, x: T, y: T, options: NativeLrnOptions): T;
+  localResponseNormShape(xShape: readonly number[], options: NativeLrnOptions): number[];
+  maxPool2d(x: T, options: NativePoolOptions): T;
+  maxPool2dBackward(dy: T, x: T, y: T, options: NativePoolOptions): T;
+  maxPool2dShape(xShape: readonly number[], options: NativePoolOptions): number[];
+  unaryOps: string[];
+  opOptionFields: Record<string, string[]>;
+  // Not yet in the op table: positional arguments.
   linear(x: T, w: T, b: Opt): T;
   linearBackward(dy: T, x: T, w: T, wantDx: boolean, wantDb: boolean): Grads;
-  relu(x: T): T;
-  reluBackward(dy: T, y: T): T;
   dropout(x: T, p: number, seed: number): { y: T; mask: T };
   dropoutBackward(dy: T, mask: T): T;
   softmaxCrossEntropy(logits: T, labels: T): { loss: T; dlogits: T };

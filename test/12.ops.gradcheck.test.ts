@@ -106,6 +106,16 @@ for (const device of testDevices()) {
       await check('dx', x, [5, 10], (t) => ops.relu(t), g, (await dx.toArray()) as Float32Array, r, device);
     });
 
+    it('tanh', async () => {
+      const r = rng(9);
+      const x = randn(50, r);
+      const X = Tensor.fromArray(x, [5, 10], device);
+      const y = ops.tanh(X);
+      const g = randn(50, r);
+      const dx = ops.tanhBackward(Tensor.fromArray(g, [5, 10], device), y);
+      await check('dx', x, [5, 10], (t) => ops.tanh(t), g, (await dx.toArray()) as Float32Array, r, device);
+    });
+
     it('softmaxCrossEntropy', async () => {
       const r = rng(13);
       const logits = randn(4 * 7, r, 3);

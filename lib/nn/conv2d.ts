@@ -2,7 +2,7 @@
 // columns of the paper's two-GPU network, on one device).
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
-import { integer, pair, positiveInteger, shapeString } from '../validate.js';
+import { pair, positiveInteger, shapeString } from '../validate.js';
 import { Module, retain } from './module.js';
 import { Parameter } from './parameter.js';
 
@@ -21,18 +21,16 @@ export interface Conv2dGeometry {
   readonly kernel: readonly [number, number];
   readonly stride: readonly [number, number];
   readonly padding: readonly [number, number];
+  readonly groups?: number;
 }
 
-/** The output shape of a convolution with `g` for an input of `shape`; RangeError when it does not fit. */
+/** The output shape of a convolution with `g` for an input of `shape` (the core's rule); RangeError when it does not fit. */
 export function conv2dOutputShape(shape: readonly number[], g: Conv2dGeometry): number[] {
-  const [n, c, h, w] = shape as [number, number, number, number];
-  if (shape.length !== 4 || c !== g.inChannels)
+  if (shape.length !== 4 || shape[1] !== g.inChannels)
     throw new RangeError(`Conv2d expects [N, ${g.inChannels}, H, W], got ${shapeString(shape)}`);
-  const oh = Math.floor((h + 2 * g.padding[0] - g.kernel[0]) / g.stride[0]) + 1;
-  const ow = Math.floor((w + 2 * g.padding[1] - g.kernel[1]) / g.stride[1]) + 1;
-  if (oh < 1 || ow < 1)
-    throw new RangeError(`kernel ${g.kernel.join('x')} does not fit input ${h}x${w} with padding ${g.padding.join('x')}`);
-  return [n, g.outChannels, integer(oh, 'output height', 1), integer(ow, 'output width', 1)];
+  const groups = g.groups ?? 1;
+  return ops.conv2dShape(shape, [g.outChannels, g.inChannels / groups, ...g.kernel],
+    { stride: [...g.stride], padding: [...g.padding], groups });
 }
 
 export class Conv2d extends Module {

@@ -6,6 +6,7 @@ export { LocalResponseNorm, type LocalResponseNormOptions } from './local_respon
 export { MaxPool2d } from './max_pool2d.js';
 export { Linear } from './linear.js';
 export { ReLU } from './relu.js';
+export { Tanh } from './tanh.js';
 export { Dropout } from './dropout.js';
 export { Flatten } from './flatten.js';
 export { Sequential } from './sequential.js';

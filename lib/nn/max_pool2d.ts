@@ -17,11 +17,8 @@ export class MaxPool2d extends Module {
   }
 
   override outputShape(shape: readonly number[]): number[] {
-    const [n, c, h, w] = shape as [number, number, number, number];
     if (shape.length !== 4) throw new RangeError(`MaxPool2d expects [N, C, H, W], got ${shapeString(shape)}`);
-    if (this.kernel[0] > h || this.kernel[1] > w)
-      throw new RangeError(`pooling window ${this.kernel.join('x')} is larger than the input ${h}x${w}`);
-    return [n, c, Math.floor((h - this.kernel[0]) / this.stride[0]) + 1, Math.floor((w - this.kernel[1]) / this.stride[1]) + 1];
+    return ops.maxPool2dShape(shape, { kernel: this.kernel, stride: this.stride });
   }
 
   forward(x: Tensor): Tensor {

@@ -1,20 +1,28 @@
-import { native } from '../binding.js';
+import { native, type UnaryOp } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { finite, seed as seedArg } from '../validate.js';
 import { expectShape, floatArg, sameDevice, wrap } from './check.js';
 
-export function relu(x: Tensor): Tensor {
-  return wrap(native.relu(floatArg(x, 'x')));
+// The unary elementwise ops of the op table: y = f(x), and dx from dy and the forward output y.
+function unary(op: UnaryOp, x: Tensor): Tensor {
+  return wrap(native[op](floatArg(x, 'x')));
 }
 
-/** dx = dy where the forward output y > 0, else 0. */
-export function reluBackward(dy: Tensor, y: Tensor): Tensor {
+function unaryBackward(op: UnaryOp, dy: Tensor, y: Tensor): Tensor {
   const dyt = floatArg(dy, 'dy');
   const yt = floatArg(y, 'y');
   sameDevice([yt, 'y'], [dyt, 'dy']);
   expectShape(dyt, 'dy', yt.shape);
-  return wrap(native.reluBackward(dyt, yt));
+  return wrap(native[`${op}Backward`](dyt, yt));
 }
+
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** dx = dy where the forward output y > 0, else 0. */
+export const reluBackward = (dy: Tensor, y: Tensor): Tensor => unaryBackward('relu', dy, y);
+
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+/** dx = dy * (1 - y^2) from the forward output y = tanh(x). */
+export const tanhBackward = (dy: Tensor, y: Tensor): Tensor => unaryBackward('tanh', dy, y);
 
 export interface DropoutOptions {
   /** Probability of dropping a unit; the paper's 0.5. */

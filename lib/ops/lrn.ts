@@ -1,4 +1,4 @@
-import { native } from '../binding.js';
+import { native, type NativeLrnOptions } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { dimension, finiteFloat32 } from '../validate.js';
 import { expectShape, floatArg, sameDevice, wrap } from './check.js';
@@ -13,18 +13,18 @@ import { expectShape, floatArg, sameDevice, wrap } from './check.js';
  */
 export interface LrnOptions { size?: number; alpha?: number; beta?: number; k?: number }
 
-function resolve(options: LrnOptions): [number, number, number, number] {
+function resolve(options: LrnOptions): NativeLrnOptions {
   const size = dimension(options.size ?? 5, 'size');
   if (size % 2 === 0) throw new RangeError(`size must be odd (a window centred on each channel), got ${size}`);
   const alpha = finiteFloat32(options.alpha ?? 1e-4, 'alpha', 0);
   const beta = finiteFloat32(options.beta ?? 0.75, 'beta', 1e-6);
   const k = finiteFloat32(options.k ?? 2, 'k', 1e-5);
-  return [size, alpha, beta, k];
+  return { size, alpha, beta, k };
 }
 
 export function localResponseNorm(x: Tensor, options: LrnOptions = {}): Tensor {
   const o = resolve(options);
-  return wrap(native.localResponseNorm(floatArg(x, 'x', 4), ...o));
+  return wrap(native.localResponseNorm(floatArg(x, 'x', 4), o));
 }
 
 /** dL/dx of LRN from dy, the input x and the forward output y. */
@@ -36,5 +36,5 @@ export function localResponseNormBackward(dy: Tensor, x: Tensor, y: Tensor, opti
   sameDevice([xt, 'x'], [dyt, 'dy'], [yt, 'y']);
   expectShape(dyt, 'dy', xt.shape);
   expectShape(yt, 'y', xt.shape);
-  return wrap(native.localResponseNormBackward(dyt, xt, yt, ...o));
+  return wrap(native.localResponseNormBackward(dyt, xt, yt, o));
 }

@@ -124,15 +124,23 @@ class FenceWorker final : public PromiseWorker {
   Resolve resolve_;
 };
 
-// An integer within int32 (a RangeError beyond, a TypeError for a non-integer).
+// The one conversion of a JS number to a C++ integer: a TypeError naming `param` for a value that
+// is not a number, a RangeError naming it for NaN, a fraction or a value outside [min, max] (which
+// a cast would turn into undefined behaviour). min and max must be within +-kMaxSafeInteger.
+constexpr int64_t kMaxSafeInteger = 9007199254740991;  // 2^53 - 1, JavaScript's exact integers
+int64_t checkedInteger(Napi::Env env, const Napi::Value& value, const std::string& param, int64_t min,
+                       int64_t max);
+// checkedInteger within +-kMaxDimension (int32 but for its most negative value).
 int intArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 double numberArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 // A number as float32: NaN and the infinities pass as they are; a finite number whose float32
 // rounding is infinite is a RangeError naming `param` and the value.
 float floatArg(const Napi::CallbackInfo& info, size_t i, const char* param);
+float checkedFloat(Napi::Env env, const Napi::Value& value, const std::string& param);
 bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 std::string stringArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 Shape shapeArg(const Napi::CallbackInfo& info, size_t i, const char* param);
+// checkedInteger in [0, 2^53).
 uint64_t seedArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 
 Napi::Object init(Napi::Env env, Napi::Object exports);

@@ -22,33 +22,45 @@ double numberArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
   return info[i].As<Napi::Number>().DoubleValue();
 }
 
-float floatArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
-  const double v = numberArg(info, i, param);
+float checkedFloat(Napi::Env env, const Napi::Value& value, const std::string& param) {
+  if (!value.IsNumber())
+    throw Napi::TypeError::New(env, param + " must be a number, got " + describe(value));
+  const double v = value.As<Napi::Number>().DoubleValue();
   // Finite doubles from here on round to infinity in float32 (FLT_MAX plus half its ulp, 2^103;
   // the tie rounds to the even neighbour, which is infinity).
   const double limit = double(FLT_MAX) + std::ldexp(1.0, 103);
   if (std::isfinite(v) && std::fabs(v) >= limit)
-    throw Napi::RangeError::New(info.Env(), std::string(param) + " " + info[i].ToString().Utf8Value() +
-                                                " is not representable as a float32 (largest finite magnitude " +
-                                                Napi::Number::New(info.Env(), FLT_MAX).ToString().Utf8Value() + ")");
+    throw Napi::RangeError::New(env, param + " " + value.ToString().Utf8Value() +
+                                         " is not representable as a float32 (largest finite magnitude " +
+                                         Napi::Number::New(env, FLT_MAX).ToString().Utf8Value() + ")");
   return static_cast<float>(v);
 }
 
+float floatArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
+  return checkedFloat(info.Env(), info[i], param);
+}
+
+int64_t checkedInteger(Napi::Env env, const Napi::Value& value, const std::string& param, int64_t min,
+                       int64_t max) {
+  if (!value.IsNumber())
+    throw Napi::TypeError::New(env, param + " must be a number, got " + describe(value));
+  const double v = value.As<Napi::Number>().DoubleValue();
+  // Compared as doubles before any cast: min and max are within 2^53, so exactly representable,
+  // and NaN fails both comparisons.
+  if (!(v >= double(min) && v <= double(max)))
+    throw Napi::RangeError::New(env, param + " must be in [" + std::to_string(min) + ", " +
+                                         std::to_string(max) + "], got " + value.ToString().Utf8Value());
+  if (std::floor(v) != v)
+    throw Napi::RangeError::New(env, param + " must be an integer, got " + value.ToString().Utf8Value());
+  return static_cast<int64_t>(v);
+}
+
 int intArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
-  double v = numberArg(info, i, param);
-  if (!std::isfinite(v) || std::floor(v) != v)
-    throw Napi::TypeError::New(info.Env(), std::string(param) + " must be an integer, got " + describe(info[i]));
-  if (std::fabs(v) > double(kMaxDimension))
-    throw Napi::RangeError::New(info.Env(), std::string(param) + " must be in [-2147483647, 2147483647], got " +
-                                                info[i].ToString().Utf8Value());
-  return static_cast<int>(v);
+  return int(checkedInteger(info.Env(), info[i], param, -kMaxDimension, kMaxDimension));
 }
 
 uint64_t seedArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
-  double v = numberArg(info, i, param);
-  if (!std::isfinite(v) || std::floor(v) != v || v < 0 || v > 9007199254740991.0)
-    throw Napi::TypeError::New(info.Env(), std::string(param) + " must be an integer in [0, 2^53), got " + describe(info[i]));
-  return static_cast<uint64_t>(v);
+  return uint64_t(checkedInteger(info.Env(), info[i], param, 0, kMaxSafeInteger));
 }
 
 bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
@@ -68,19 +80,9 @@ Shape shapeArg(const Napi::CallbackInfo& info, size_t i, const char* param) {
     throw Napi::TypeError::New(info.Env(), std::string(param) + " must be an array of integers, got " + describe(info[i]));
   Napi::Array array = info[i].As<Napi::Array>();
   Shape shape;
-  for (uint32_t k = 0; k < array.Length(); ++k) {
-    Napi::Value d = array.Get(k);
-    double v = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1;
-    if (!std::isfinite(v) || std::floor(v) != v || v <= 0)
-      throw Napi::TypeError::New(info.Env(), std::string(param) + "[" + std::to_string(k) +
-                                                 "] must be a positive integer, got " + describe(d));
-    // Checked here, before the conversion to int64 (undefined beyond 2^63); the element count is
-    // checked by the core.
-    if (v > double(kMaxDimension))
-      throw Napi::RangeError::New(info.Env(), std::string(param) + "[" + std::to_string(k) + "] must be in [1, " +
-                                                  std::to_string(kMaxDimension) + "], got " + d.ToString().Utf8Value());
-    shape.push_back(static_cast<int64_t>(v));
-  }
+  for (uint32_t k = 0; k < array.Length(); ++k)
+    shape.push_back(checkedInteger(info.Env(), array.Get(k), std::string(param) + "[" + std::to_string(k) + "]", 1,
+                                   kMaxDimension));
   return shape;
 }
 

@@ -63,16 +63,18 @@ std::vector<std::string> stringsArg(const Info& info, size_t i, const char* para
   return out;
 }
 
+// An integer argument within JavaScript's exact integers; the pipeline checks its own range.
+int64_t safeIntegerArg(const Info& info, size_t i, const char* param) {
+  return checkedInteger(info.Env(), info[i], param, -kMaxSafeInteger, kMaxSafeInteger);
+}
+
 double numberField(Napi::Env env, const Napi::Object& o, const char* name) {
   Napi::Value v = o.Get(name);
   if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("config.") + name + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 int intField(Napi::Env env, const Napi::Object& o, const char* name) {
-  double v = numberField(env, o, name);
-  if (v != static_cast<double>(static_cast<int>(v)))
-    throw Napi::TypeError::New(env, std::string("config.") + name + " must be an integer");
-  return static_cast<int>(v);
+  return int(checkedInteger(env, o.Get(name), std::string("config.") + name, -kMaxDimension, kMaxDimension));
 }
 bool boolField(Napi::Env env, const Napi::Object& o, const char* name) {
   Napi::Value v = o.Get(name);
@@ -229,7 +231,11 @@ Napi::Value openPacked(const Info& info) {
 uint64_t bigintArg(const Info& info, size_t i, const char* param) {
   if (!info[i].IsBigInt()) throw Napi::TypeError::New(info.Env(), std::string(param) + " must be a bigint");
   bool lossless = true;
-  return info[i].As<Napi::BigInt>().Uint64Value(&lossless);
+  const uint64_t v = info[i].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless)
+    throw Napi::RangeError::New(info.Env(), std::string(param) + " must be in [0, 2^64), got " +
+                                                info[i].ToString().Utf8Value());
+  return v;
 }
 
 // (source, path, size, channels, fingerprint: bigint, workers, skipBad)
@@ -372,9 +378,7 @@ data::PipelineConfig pipelineConfig(Napi::Env env, const Napi::Object& o, Source
     for (size_t k = 0; k < vec.size(); ++k) c.eigvec[k] = static_cast<float>(vec[k]);
     for (size_t k = 0; k < val.size(); ++k) c.eigval[k] = static_cast<float>(val[k]);
   }
-  Napi::Value seed = o.Get("seed");
-  if (!seed.IsNumber()) throw Napi::TypeError::New(env, "config.seed must be a number");
-  c.seed = static_cast<uint64_t>(seed.As<Napi::Number>().DoubleValue());
+  c.seed = uint64_t(checkedInteger(env, o.Get("seed"), "config.seed", 0, kMaxSafeInteger));
   std::string output = stringField(env, o, "output");
   c.output = output == "float" ? data::OutputMode::Float : output == "raw" ? data::OutputMode::Raw
            : throw Napi::TypeError::New(env, "config.output must be \"float\" or \"raw\"");
@@ -432,9 +436,9 @@ class PipelineHandle : public Napi::ObjectWrap<PipelineHandle> {
 
   Napi::Value start(const Info& info) {
     return guarded(info, [&]() -> Napi::Value {
-      double epoch = numberArg(info, 0, "epoch");
+      const int64_t epoch = safeIntegerArg(info, 0, "epoch");
       int startBatch = intArg(info, 1, "startBatch");
-      uint64_t generation = pipeline_->start(static_cast<int64_t>(epoch), startBatch);
+      uint64_t generation = pipeline_->start(epoch, startBatch);
       return Napi::Number::New(info.Env(), double(generation));
     });
   }
@@ -566,8 +570,8 @@ class PipelineHandle : public Napi::ObjectWrap<PipelineHandle> {
   Napi::Value draws(const Info& info) {
     return guarded(info, [&]() -> Napi::Value {
       Napi::Env env = info.Env();
-      data::Draws d = pipeline_->draws(static_cast<int64_t>(numberArg(info, 0, "epoch")),
-                                       static_cast<int64_t>(numberArg(info, 1, "position")));
+      data::Draws d = pipeline_->draws(safeIntegerArg(info, 0, "epoch"),
+                                       safeIntegerArg(info, 1, "position"));
       Napi::Object o = Napi::Object::New(env);
       o.Set("cropY", Napi::Number::New(env, d.cropY));
       o.Set("cropX", Napi::Number::New(env, d.cropX));
@@ -581,7 +585,7 @@ class PipelineHandle : public Napi::ObjectWrap<PipelineHandle> {
 
   Napi::Value order(const Info& info) {
     return guarded(info, [&]() -> Napi::Value {
-      std::vector<int64_t> order = pipeline_->order(static_cast<int64_t>(numberArg(info, 0, "epoch")));
+      std::vector<int64_t> order = pipeline_->order(safeIntegerArg(info, 0, "epoch"));
       std::vector<int32_t> narrow(order.begin(), order.end());
       return int32Array(info.Env(), narrow.data(), narrow.size());
     });

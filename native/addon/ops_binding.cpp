@@ -1,38 +1,95 @@
-// One binding per op of alexnet::ops. Arguments arrive positional and already validated by
-// lib/ops (which gives the friendly messages); the core validates again.
+// One binding per op of alexnet::ops. The ops of the op table (alexnet/op_table.hpp) take their
+// tensors, then one options object whose properties are the table's option fields; their shape
+// queries (conv2dShape, maxPool2dShape) run the core's meta functions. The other ops (linear,
+// dropout, the losses, the optimiser and initialisation, crop, channel copies) still take
+// positional arguments. lib/ops normalises options and names the JS parameters; the core checks
+// shapes once, in its meta functions.
 #include "addon.hpp"
+#include "alexnet/meta.hpp"
 
 namespace alexnet::addon {
 namespace {
 
 using Info = Napi::CallbackInfo;
 
-ops::Conv2dOptions convOptions(const Info& info, size_t first) {
-  ops::Conv2dOptions o;
-  o.strideH = intArg(info, first, "strideH");
-  o.strideW = intArg(info, first + 1, "strideW");
-  o.padH = intArg(info, first + 2, "padH");
-  o.padW = intArg(info, first + 3, "padW");
-  o.groups = intArg(info, first + 4, "groups");
-  return o;
+// One option field of a JS options object: missing (undefined) takes the table's default.
+void readOption(Napi::Env env, const Napi::Object& o, const char* name, int& field) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsUndefined()) field = int(checkedInteger(env, v, std::string("options.") + name, -kMaxDimension, kMaxDimension));
+}
+void readOption(Napi::Env env, const Napi::Object& o, const char* name, float& field) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsUndefined()) field = checkedFloat(env, v, std::string("options.") + name);
+}
+void readOption(Napi::Env env, const Napi::Object& o, const char* name, bool& field) {
+  Napi::Value v = o.Get(name);
+  if (v.IsUndefined()) return;
+  if (!v.IsBoolean()) throw Napi::TypeError::New(env, std::string("options.") + name + " must be a boolean");
+  field = v.As<Napi::Boolean>().Value();
 }
 
-ops::LrnOptions lrnOptions(const Info& info, size_t first) {
-  ops::LrnOptions o;
-  o.size = intArg(info, first, "size");
-  o.alpha = floatArg(info, first + 1, "alpha");
-  o.beta = floatArg(info, first + 2, "beta");
-  o.k = floatArg(info, first + 3, "k");
-  return o;
+// The table's option structs from a JS object (undefined: all defaults).
+template <typename Options>
+Options optionsArg(const Info& info, size_t i);
+
+#define ALEXNET_READ_FIELD(type, name, value) readOption(env, object, #name, o.name);
+#define ALEXNET_OPTIONS_READER(Struct, FIELDS, jsName)                                       \
+  template <>                                                                                \
+  ops::Struct optionsArg<ops::Struct>(const Info& info, size_t i) {                          \
+    Napi::Env env = info.Env();                                                              \
+    ops::Struct o;                                                                           \
+    if (info[i].IsUndefined()) return o;                                                     \
+    if (!info[i].IsObject()) throw Napi::TypeError::New(env, "options must be an object");   \
+    Napi::Object object = info[i].As<Napi::Object>();                                        \
+    FIELDS(ALEXNET_READ_FIELD)                                                               \
+    return o;                                                                                \
+  }
+ALEXNET_OPTION_STRUCTS(ALEXNET_OPTIONS_READER)
+#undef ALEXNET_OPTIONS_READER
+#undef ALEXNET_READ_FIELD
+
+// { conv2d: ['strideH', ...], ... }: the option fields of the table, for lib/binding.ts's test.
+Napi::Object optionFields(Napi::Env env) {
+  Napi::Object result = Napi::Object::New(env);
+#define ALEXNET_FIELD_NAME(type, name, value) names.Set(names.Length(), Napi::String::New(env, #name));
+#define ALEXNET_OPTIONS_NAMES(Struct, FIELDS, jsName) \
+  {                                                   \
+    Napi::Array names = Napi::Array::New(env);        \
+    FIELDS(ALEXNET_FIELD_NAME)                        \
+    result.Set(jsName, names);                        \
+  }
+  ALEXNET_OPTION_STRUCTS(ALEXNET_OPTIONS_NAMES)
+#undef ALEXNET_OPTIONS_NAMES
+#undef ALEXNET_FIELD_NAME
+  return result;
 }
 
-ops::PoolOptions poolOptions(const Info& info, size_t first) {
-  ops::PoolOptions o;
-  o.kernelH = intArg(info, first, "kernelH");
-  o.kernelW = intArg(info, first + 1, "kernelW");
-  o.strideH = intArg(info, first + 2, "strideH");
-  o.strideW = intArg(info, first + 3, "strideW");
-  return o;
+Napi::Array unaryOpNames(Napi::Env env) {
+  Napi::Array names = Napi::Array::New(env);
+#define ALEXNET_UNARY_NAME(name) names.Set(names.Length(), Napi::String::New(env, #name));
+  ALEXNET_UNARY_OPS(ALEXNET_UNARY_NAME)
+#undef ALEXNET_UNARY_NAME
+  return names;
+}
+
+Napi::Array shapeValue(Napi::Env env, const Shape& shape) {
+  Napi::Array result = Napi::Array::New(env, shape.size());
+  for (size_t k = 0; k < shape.size(); ++k) result.Set(uint32_t(k), Napi::Number::New(env, double(shape[k])));
+  return result;
+}
+
+// A shape query: the meta function's INVALID_ARGUMENT is a RangeError (the shapes and options
+// are well-typed; their values do not fit together).
+template <typename F>
+Napi::Value shapeQuery(const Info& info, F&& body) {
+  return guarded(info, [&]() -> Napi::Value {
+    try {
+      return shapeValue(info.Env(), body());
+    } catch (const Error& e) {
+      if (e.code() != "INVALID_ARGUMENT") throw;
+      throw Napi::RangeError::New(info.Env(), e.what());
+    }
+  });
 }
 
 Napi::Object grads(Napi::Env env, const Tensor& dx, const Tensor& dw, const Tensor& db) {
@@ -43,48 +100,96 @@ Napi::Object grads(Napi::Env env, const Tensor& dx, const Tensor& dw, const Tens
   return result;
 }
 
+// ---- the op table's ops ------------------------------------------------------------------------
+
+// (x, w, b | null, options)
 Napi::Value conv2d(const Info& info) {
   return guarded(info, [&] {
     return wrapTensor(info.Env(), ops::conv2d(unwrapTensor(info[0], "x"), unwrapTensor(info[1], "w"),
-                                              unwrapOptionalTensor(info[2], "b"), convOptions(info, 3)));
+                                              unwrapOptionalTensor(info[2], "b"),
+                                              optionsArg<ops::Conv2dOptions>(info, 3)));
   });
 }
 
+// (dy, x, w, options): the convolution's options and wantDx, wantDb in one object.
 Napi::Value conv2dBackward(const Info& info) {
   return guarded(info, [&] {
     auto g = ops::conv2dBackward(unwrapTensor(info[0], "dy"), unwrapTensor(info[1], "x"),
-                                 unwrapTensor(info[2], "w"), convOptions(info, 3),
-                                 boolArg(info, 8, "wantDx"), boolArg(info, 9, "wantDb"));
+                                 unwrapTensor(info[2], "w"), optionsArg<ops::Conv2dOptions>(info, 3),
+                                 optionsArg<ops::GradOptions>(info, 3));
     return Napi::Value(grads(info.Env(), g.dx, g.dw, g.db));
   });
 }
 
-Napi::Value lrn(const Info& info) {
-  return guarded(info, [&] {
-    return wrapTensor(info.Env(), ops::localResponseNorm(unwrapTensor(info[0], "x"), lrnOptions(info, 1)));
+// (xShape, wShape, options) -> the output shape
+Napi::Value conv2dShape(const Info& info) {
+  return shapeQuery(info, [&] {
+    return meta::outputShape(meta::conv2d(shapeArg(info, 0, "xShape"), shapeArg(info, 1, "wShape"),
+                                          optionsArg<ops::Conv2dOptions>(info, 2)));
   });
 }
 
+// (x, options)
+Napi::Value lrn(const Info& info) {
+  return guarded(info, [&] {
+    return wrapTensor(info.Env(), ops::localResponseNorm(unwrapTensor(info[0], "x"), optionsArg<ops::LrnOptions>(info, 1)));
+  });
+}
+
+// (dy, x, y, options)
 Napi::Value lrnBackward(const Info& info) {
   return guarded(info, [&] {
     return wrapTensor(info.Env(),
                       ops::localResponseNormBackward(unwrapTensor(info[0], "dy"), unwrapTensor(info[1], "x"),
-                                                     unwrapTensor(info[2], "y"), lrnOptions(info, 3)));
+                                                     unwrapTensor(info[2], "y"), optionsArg<ops::LrnOptions>(info, 3)));
   });
 }
 
+// (xShape, options) -> checks the options; the output shape is the input's
+Napi::Value lrnShape(const Info& info) {
+  return shapeQuery(info, [&] {
+    const Shape x = shapeArg(info, 0, "xShape");
+    meta::localResponseNorm(x, optionsArg<ops::LrnOptions>(info, 1));
+    return x;
+  });
+}
+
+// (x, options)
 Napi::Value maxPool2d(const Info& info) {
   return guarded(info, [&] {
-    return wrapTensor(info.Env(), ops::maxPool2d(unwrapTensor(info[0], "x"), poolOptions(info, 1)));
+    return wrapTensor(info.Env(), ops::maxPool2d(unwrapTensor(info[0], "x"), optionsArg<ops::PoolOptions>(info, 1)));
   });
 }
 
+// (dy, x, y, options)
 Napi::Value maxPool2dBackward(const Info& info) {
   return guarded(info, [&] {
     return wrapTensor(info.Env(), ops::maxPool2dBackward(unwrapTensor(info[0], "dy"), unwrapTensor(info[1], "x"),
-                                                         unwrapTensor(info[2], "y"), poolOptions(info, 3)));
+                                                         unwrapTensor(info[2], "y"), optionsArg<ops::PoolOptions>(info, 3)));
   });
 }
+
+// (xShape, options) -> the output shape
+Napi::Value maxPool2dShape(const Info& info) {
+  return shapeQuery(info, [&] {
+    return meta::outputShape(meta::maxPool2d(shapeArg(info, 0, "xShape"), optionsArg<ops::PoolOptions>(info, 1)));
+  });
+}
+
+// The unary elementwise ops: name(x) and nameBackward(dy, y).
+#define ALEXNET_BIND_UNARY_OP(name)                                                                       \
+  Napi::Value name##Binding(const Info& info) {                                                           \
+    return guarded(info, [&] { return wrapTensor(info.Env(), ops::name(unwrapTensor(info[0], "x"))); }); \
+  }                                                                                                       \
+  Napi::Value name##BackwardBinding(const Info& info) {                                                   \
+    return guarded(info, [&] {                                                                            \
+      return wrapTensor(info.Env(), ops::name##Backward(unwrapTensor(info[0], "dy"), unwrapTensor(info[1], "y"))); \
+    });                                                                                                   \
+  }
+ALEXNET_UNARY_OPS(ALEXNET_BIND_UNARY_OP)
+#undef ALEXNET_BIND_UNARY_OP
+
+// ---- ops not yet in the table: positional arguments -------------------------------------------
 
 Napi::Value linear(const Info& info) {
   return guarded(info, [&] {
@@ -99,16 +204,6 @@ Napi::Value linearBackward(const Info& info) {
                                  unwrapTensor(info[2], "w"), boolArg(info, 3, "wantDx"),
                                  boolArg(info, 4, "wantDb"));
     return Napi::Value(grads(info.Env(), g.dx, g.dw, g.db));
-  });
-}
-
-Napi::Value relu(const Info& info) {
-  return guarded(info, [&] { return wrapTensor(info.Env(), ops::relu(unwrapTensor(info[0], "x"))); });
-}
-
-Napi::Value reluBackward(const Info& info) {
-  return guarded(info, [&] {
-    return wrapTensor(info.Env(), ops::reluBackward(unwrapTensor(info[0], "dy"), unwrapTensor(info[1], "y")));
   });
 }
 
@@ -243,7 +338,8 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"conv2d", conv2d}, {"conv2dBackward", conv2dBackward}, {"localResponseNorm", lrn},
       {"localResponseNormBackward", lrnBackward}, {"maxPool2d", maxPool2d},
       {"maxPool2dBackward", maxPool2dBackward}, {"linear", linear}, {"linearBackward", linearBackward},
-      {"relu", relu}, {"reluBackward", reluBackward}, {"dropout", dropout},
+      {"conv2dShape", conv2dShape}, {"localResponseNormShape", lrnShape}, {"maxPool2dShape", maxPool2dShape},
+      {"dropout", dropout},
       {"dropoutBackward", dropoutBackward}, {"softmaxCrossEntropy", softmaxCrossEntropy},
       {"softmax", softmax}, {"topkCorrect", topkCorrect}, {"sgdStep", sgdStep}, {"fill", fill},
       {"normal", normal}, {"axpy", axpy}, {"scale", scale}, {"add", add}, {"clone", clone},
@@ -251,6 +347,13 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"copyIntoChannels", copyIntoChannels}, {"cropImages", cropImages},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+#define ALEXNET_EXPORT_UNARY_OP(name)                                                 \
+  exports.Set(#name, Napi::Function::New(env, name##Binding, #name));                 \
+  exports.Set(#name "Backward", Napi::Function::New(env, name##BackwardBinding, #name "Backward"));
+  ALEXNET_UNARY_OPS(ALEXNET_EXPORT_UNARY_OP)
+#undef ALEXNET_EXPORT_UNARY_OP
+  exports.Set("opOptionFields", optionFields(env));
+  exports.Set("unaryOps", unaryOpNames(env));
 }
 
 }  // namespace alexnet::addon

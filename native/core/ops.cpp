@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "alexnet/error.hpp"
+#include "alexnet/meta.hpp"
 
 namespace alexnet::ops {
 namespace {
@@ -63,68 +64,29 @@ Tensor output(const Tensor& like, const char* what, const Shape& shape, DType dt
   return Tensor::empty(like.device(), shape, dtype);
 }
 
-std::string pairString(int64_t a, int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
-
+// The geometry of an op from its meta function, after the checks that need tensors (dtype,
+// device), which the meta functions, working on shapes alone, cannot make.
 ConvGeometry convGeometry(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
-  requireRank(x, "x", 4);
-  requireRank(w, "w", 4);
+  requireDefined(x, "x");
+  requireDefined(w, "w");
+  ConvGeometry g = meta::conv2d(x.shape(), w.shape(), o);
   requireFloat(x, "x");
   requireFloat(w, "w");
   requireSameDevice(x, "x", w, "w");
-  requirePositive(o.strideH, "stride");
-  requirePositive(o.strideW, "stride");
-  requirePositive(o.groups, "groups");
-  if (o.padH < 0 || o.padW < 0) invalidArgument("padding must be >= 0");
-  // In 64 bits: the padded size must itself fit the geometry's int fields (backends compute it).
-  const int64_t paddedH = x.dim(2) + 2 * int64_t(o.padH), paddedW = x.dim(3) + 2 * int64_t(o.padW);
-  if (paddedH > kMaxDimension || paddedW > kMaxDimension)
-    invalidArgument("padding " + pairString(o.padH, o.padW) + " makes the padded input " +
-                    pairString(paddedH, paddedW) + ", more than " + std::to_string(kMaxDimension));
-  ConvGeometry g{};
-  g.n = int(x.dim(0)), g.c = int(x.dim(1)), g.h = int(x.dim(2)), g.w = int(x.dim(3));
-  g.o = int(w.dim(0)), g.kh = int(w.dim(2)), g.kw = int(w.dim(3));
-  g.strideH = o.strideH, g.strideW = o.strideW, g.padH = o.padH, g.padW = o.padW;
-  g.groups = o.groups;
-  if (g.c % g.groups || g.o % g.groups)
-    invalidArgument("groups (" + std::to_string(g.groups) + ") must divide the input channels (" +
-                    std::to_string(g.c) + ") and the output channels (" + std::to_string(g.o) + ")");
-  if (w.dim(1) != g.c / g.groups)
-    invalidArgument("w must have shape [O, C / groups, KH, KW] = [" + std::to_string(g.o) + ", " +
-                    std::to_string(g.c / g.groups) + ", KH, KW], got " + shapeString(w.shape()));
-  if (g.h + 2 * g.padH < g.kh || g.w + 2 * g.padW < g.kw)
-    invalidArgument("kernel " + std::to_string(g.kh) + "x" + std::to_string(g.kw) +
-                    " is larger than the padded input " + std::to_string(g.h + 2 * g.padH) + "x" +
-                    std::to_string(g.w + 2 * g.padW));
-  g.outH = (g.h + 2 * g.padH - g.kh) / g.strideH + 1;
-  g.outW = (g.w + 2 * g.padW - g.kw) / g.strideW + 1;
   return g;
 }
 
 LrnGeometry lrnGeometry(const Tensor& x, const LrnOptions& o) {
-  requireRank(x, "x", 4);
+  requireDefined(x, "x");
+  LrnGeometry g = meta::localResponseNorm(x.shape(), o);
   requireFloat(x, "x");
-  requirePositive(o.size, "size");
-  if (o.size % 2 == 0) invalidArgument("size must be odd (a window centred on each channel), got " + std::to_string(o.size));
-  if (!(o.alpha >= 0)) invalidArgument("alpha must be >= 0");
-  if (!(o.beta > 0)) invalidArgument("beta must be > 0");
-  if (!(o.k > 0)) invalidArgument("k must be > 0");
-  return {int(x.dim(0)), int(x.dim(1)), int(x.dim(2)), int(x.dim(3)), o.size, o.alpha, o.beta, o.k};
+  return g;
 }
 
 PoolGeometry poolGeometry(const Tensor& x, const PoolOptions& o) {
-  requireRank(x, "x", 4);
+  requireDefined(x, "x");
+  PoolGeometry g = meta::maxPool2d(x.shape(), o);
   requireFloat(x, "x");
-  requirePositive(o.kernelH, "kernel");
-  requirePositive(o.kernelW, "kernel");
-  requirePositive(o.strideH, "stride");
-  requirePositive(o.strideW, "stride");
-  PoolGeometry g{int(x.dim(0)), int(x.dim(1)), int(x.dim(2)), int(x.dim(3)),
-                 o.kernelH, o.kernelW, o.strideH, o.strideW, 0, 0};
-  if (g.kernelH > g.h || g.kernelW > g.w)
-    invalidArgument("pooling window " + std::to_string(g.kernelH) + "x" + std::to_string(g.kernelW) +
-                    " is larger than the input " + std::to_string(g.h) + "x" + std::to_string(g.w));
-  g.outH = (g.h - g.kernelH) / g.strideH + 1;
-  g.outW = (g.w - g.kernelW) / g.strideW + 1;
   return g;
 }
 
@@ -147,7 +109,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     requireSameDevice(x, "x", bias, "b");
     requireShape(bias, "b", {g.o});
   }
-  Tensor y = output(x, "conv2d output", {g.n, g.o, g.outH, g.outW});
+  Tensor y = output(x, "conv2d output", meta::outputShape(g));
   submit(x, {x, w, bias}, {y}, [g, x, w, bias, y](Backend& b) {
     b.conv2dForward(g, x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32());
   });
@@ -155,17 +117,17 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
 }
 
 Conv2dGrads conv2dBackward(const Tensor& dy, const Tensor& x, const Tensor& w,
-                           const Conv2dOptions& options, bool wantDx, bool wantDb) {
+                           const Conv2dOptions& options, const GradOptions& want) {
   ConvGeometry g = convGeometry(x, w, options);
   requireDefined(dy, "dy");
   requireFloat(dy, "dy");
   requireSameDevice(x, "x", dy, "dy");
-  requireShape(dy, "dy", {g.n, g.o, g.outH, g.outW});
+  requireShape(dy, "dy", meta::outputShape(g));
   Conv2dGrads grads;
   Device& dev = x.device();
   grads.dw = Tensor::empty(dev, w.shape());
-  if (wantDb) grads.db = Tensor::empty(dev, {g.o});
-  if (wantDx) grads.dx = Tensor::empty(dev, x.shape());
+  if (want.wantDb) grads.db = Tensor::empty(dev, {g.o});
+  if (want.wantDx) grads.dx = Tensor::empty(dev, x.shape());
   submit(x, {dy, x, w}, {grads.dw, grads.db, grads.dx}, [g, dy, x, w, grads](Backend& b) {
     b.conv2dBackwardFilter(g, x.f32(), dy.f32(), grads.dw.f32(),
                            grads.db.defined() ? grads.db.f32() : nullptr);
@@ -197,7 +159,7 @@ Tensor localResponseNormBackward(const Tensor& dy, const Tensor& x, const Tensor
 
 Tensor maxPool2d(const Tensor& x, const PoolOptions& options) {
   PoolGeometry g = poolGeometry(x, options);
-  Tensor y = Tensor::empty(x.device(), {g.n, g.c, g.outH, g.outW});
+  Tensor y = Tensor::empty(x.device(), meta::outputShape(g));
   submit(x, {x}, {y}, [g, x, y](Backend& b) { b.maxPoolForward(g, x.f32(), y.f32()); });
   return y;
 }
@@ -208,8 +170,8 @@ Tensor maxPool2dBackward(const Tensor& dy, const Tensor& x, const Tensor& y, con
   requireDefined(y, "y");
   requireSameDevice(x, "x", dy, "dy");
   requireSameDevice(x, "x", y, "y");
-  requireShape(dy, "dy", {g.n, g.c, g.outH, g.outW});
-  requireShape(y, "y", {g.n, g.c, g.outH, g.outW});
+  requireShape(dy, "dy", meta::outputShape(g));
+  requireShape(y, "y", meta::outputShape(g));
   Tensor dx = Tensor::empty(x.device(), x.shape());
   submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) { b.maxPoolBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
   return dx;
@@ -260,23 +222,39 @@ LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, b
   return grads;
 }
 
-Tensor relu(const Tensor& x) {
+// The unary elementwise ops of the table, all checked alike.
+namespace {
+Tensor unaryForward(const Tensor& x, void (Backend::*forward)(size_t, const float*, float*)) {
   requireDefined(x, "x");
   requireFloat(x, "x");
   Tensor y = Tensor::empty(x.device(), x.shape());
-  submit(x, {x}, {y}, [x, y](Backend& b) { b.reluForward(size_t(x.numel()), x.f32(), y.f32()); });
+  submit(x, {x}, {y}, [x, y, forward](Backend& b) { (b.*forward)(size_t(x.numel()), x.f32(), y.f32()); });
   return y;
 }
 
-Tensor reluBackward(const Tensor& dy, const Tensor& y) {
+Tensor unaryBackward(const Tensor& dy, const Tensor& y,
+                     void (Backend::*backward)(size_t, const float*, const float*, float*)) {
   requireDefined(dy, "dy");
   requireDefined(y, "y");
+  requireFloat(dy, "dy");
+  requireFloat(y, "y");
   requireSameDevice(y, "y", dy, "dy");
   requireShape(dy, "dy", y.shape());
   Tensor dx = Tensor::empty(y.device(), y.shape());
-  submit(y, {dy, y}, {dx}, [dy, y, dx](Backend& b) { b.reluBackward(size_t(y.numel()), dy.f32(), y.f32(), dx.f32()); });
+  submit(y, {dy, y}, {dx}, [dy, y, dx, backward](Backend& b) {
+    (b.*backward)(size_t(y.numel()), dy.f32(), y.f32(), dx.f32());
+  });
   return dx;
 }
+}  // namespace
+
+#define ALEXNET_DEFINE_UNARY_OP(name)                                                      \
+  Tensor name(const Tensor& x) { return unaryForward(x, &Backend::name##Forward); }       \
+  Tensor name##Backward(const Tensor& dy, const Tensor& y) {                               \
+    return unaryBackward(dy, y, &Backend::name##Backward);                                 \
+  }
+ALEXNET_UNARY_OPS(ALEXNET_DEFINE_UNARY_OP)
+#undef ALEXNET_DEFINE_UNARY_OP
 
 DropoutResult dropout(const Tensor& x, float p, uint64_t seed) {
   requireDefined(x, "x");

@@ -32,6 +32,19 @@ void CpuBackend::reluBackward(size_t count, const float* dy, const float* y, flo
   }
 }
 
+void CpuBackend::tanhForward(size_t count, const float* x, float* y) {
+  const Index n = static_cast<Index>(count);
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (Index i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+
+// From the output alone: tanh'(x) = 1 - tanh(x)^2.
+void CpuBackend::tanhBackward(size_t count, const float* dy, const float* y, float* dx) {
+  const Index n = static_cast<Index>(count);
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (Index i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
 void CpuBackend::dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
                                 float* mask) {
   const Index n = static_cast<Index>(count);

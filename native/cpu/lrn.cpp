@@ -39,11 +39,6 @@ std::string lrnString(const LrnGeometry& g) {
   return s.str();
 }
 
-void validate(const LrnGeometry& g) {
-  if (g.n <= 0 || g.c <= 0 || g.h <= 0 || g.w <= 0 || g.size <= 0)
-    invalidArgument("invalid LRN geometry: " + lrnString(g));
-}
-
 Key makeKey(const LrnGeometry& g) {
   // Floats go into the key by bit pattern: equal parameters give equal keys.
   auto bits = [](float f) {
@@ -190,7 +185,6 @@ LrnCache& CpuBackend::lrnCache() {
 }
 
 void CpuBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
-  validate(g);
   if (!useBlocked(g) && g.size % 2 == 1) return lrnForwardPlain(g, x, y);
   DnnlContext& ctx = dnnl();
   try {
@@ -205,7 +199,6 @@ void CpuBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
 
 void CpuBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float* x,
                              const float* y, float* dx) {
-  validate(g);
   if (!useBlocked(g) && g.size % 2 == 1) return lrnBackwardPlain(g, dy, x, y, dx);
   DnnlContext& ctx = dnnl();
   try {

@@ -4,7 +4,6 @@
 // windows add their gradients. One thread owns a whole (n, c) plane of dx, so the accumulation
 // needs no atomics.
 #include <cstring>
-#include <sstream>
 
 #include "cpu_internal.hpp"
 
@@ -12,20 +11,6 @@ namespace alexnet {
 namespace cpu {
 
 namespace {
-
-void validate(const PoolGeometry& g) {
-  bool ok = g.n > 0 && g.c > 0 && g.h > 0 && g.w > 0 && g.kernelH > 0 && g.kernelW > 0 &&
-            g.strideH > 0 && g.strideW > 0 && g.h >= g.kernelH && g.w >= g.kernelW &&
-            g.outH == (g.h - g.kernelH) / g.strideH + 1 &&
-            g.outW == (g.w - g.kernelW) / g.strideW + 1;
-  if (!ok) {
-    std::ostringstream s;
-    s << "invalid max-pool geometry: x " << dimsString({g.n, g.c, g.h, g.w}) << ", kernel "
-      << g.kernelH << 'x' << g.kernelW << ", stride " << g.strideH << 'x' << g.strideW
-      << ", y " << g.outH << 'x' << g.outW;
-    invalidArgument(s.str());
-  }
-}
 
 // Offset within the plane of the window's first maximum.
 inline long argmaxWindow(const PoolGeometry& g, const float* plane, int oh, int ow) {
@@ -49,7 +34,6 @@ inline long argmaxWindow(const PoolGeometry& g, const float* plane, int oh, int 
 }  // namespace
 
 void CpuBackend::maxPoolForward(const PoolGeometry& g, const float* x, float* y) {
-  validate(g);
   const long planes = static_cast<long>(g.n) * g.c;
   const long inPlane = static_cast<long>(g.h) * g.w, outPlane = static_cast<long>(g.outH) * g.outW;
 #pragma omp parallel for collapse(2) schedule(static)
@@ -76,7 +60,6 @@ void CpuBackend::maxPoolForward(const PoolGeometry& g, const float* x, float* y)
 
 void CpuBackend::maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x,
                                  const float* /*y*/, float* dx) {
-  validate(g);
   const long planes = static_cast<long>(g.n) * g.c;
   const long inPlane = static_cast<long>(g.h) * g.w, outPlane = static_cast<long>(g.outH) * g.outW;
 #pragma omp parallel for schedule(static)

@@ -145,15 +145,18 @@ void CudaBackend::synchronize() {
 
 // ---- elementwise, losses, optimisation ------------------------------------------------------
 
-void CudaBackend::reluForward(size_t count, const float* x, float* y) {
-  bind();
-  kernels::reluForward(count, x, y, stream_.get());
-}
-
-void CudaBackend::reluBackward(size_t count, const float* dy, const float* y, float* dx) {
-  bind();
-  kernels::reluBackward(count, dy, y, dx, stream_.get());
-}
+// The unary elementwise ops of the op table: each calls its kernels' launchers.
+#define ALEXNET_DEFINE_UNARY_OP(name)                                                          \
+  void CudaBackend::name##Forward(size_t count, const float* x, float* y) {                  \
+    bind();                                                                                    \
+    kernels::name##Forward(count, x, y, stream_.get());                                        \
+  }                                                                                            \
+  void CudaBackend::name##Backward(size_t count, const float* dy, const float* y, float* dx) { \
+    bind();                                                                                    \
+    kernels::name##Backward(count, dy, y, dx, stream_.get());                                  \
+  }
+ALEXNET_UNARY_OPS(ALEXNET_DEFINE_UNARY_OP)
+#undef ALEXNET_DEFINE_UNARY_OP
 
 void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
                                  float* mask) {

@@ -48,47 +48,8 @@ class CudaBackend final : public Backend {
   void copyFromPeer(void* dst, const void* src, int srcDevice, size_t bytes) override;
   void setBlockSource(BlockSource* source) override;
 
-  void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
-                     float* y) override;
-  void conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
-                          float* dx) override;
-  void conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy, float* dw,
-                            float* db) override;
-
-  void lrnForward(const LrnGeometry& g, const float* x, float* y) override;
-  void lrnBackward(const LrnGeometry& g, const float* dy, const float* x, const float* y,
-                   float* dx) override;
-
-  void maxPoolForward(const PoolGeometry& g, const float* x, float* y) override;
-  void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x, const float* y,
-                       float* dx) override;
-
-  void linearForward(int n, int in, int out, const float* x, const float* w, const float* bias,
-                     float* y) override;
-  void linearBackward(int n, int in, int out, const float* dy, const float* x, const float* w,
-                      float* dx, float* dw, float* db) override;
-
-  void reluForward(size_t count, const float* x, float* y) override;
-  void reluBackward(size_t count, const float* dy, const float* y, float* dx) override;
-  void dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
-                      float* mask) override;
-  void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx) override;
-
-  void softmaxCrossEntropy(int n, int classes, const float* logits, const int32_t* labels,
-                           float* loss, float* dlogits) override;
-  void softmax(int n, int classes, const float* logits, float* probs) override;
-  void topkCorrect(int n, int classes, int k, const float* logits, const int32_t* labels,
-                   float* correct) override;
-
-  void sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w, float* v,
-               const float* g) override;
-  void fill(size_t count, float value, float* y) override;
-  void normalInit(size_t count, float mean, float std, uint64_t seed, float* y) override;
-  void axpy(size_t count, float alpha, const float* x, float* y) override;
-  void scale(size_t count, float alpha, const float* x, float* y) override;
-
-  void cropImages(const CropGeometry& g, const uint8_t* src, const float* params, const float* mean,
-                  float* out) override;
+  // The op table's methods (alexnet/op_table.hpp).
+  ALEXNET_BACKEND_OVERRIDES
 
   // ---- beyond the contract -----------------------------------------------------------------
   // Changes the math of later convolutions and GEMMs (convolution algorithms are chosen again).

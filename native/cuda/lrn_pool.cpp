@@ -14,11 +14,6 @@ namespace {
 
 constexpr float kOne = 1.0f, kZero = 0.0f;
 
-void validate(const LrnGeometry& g) {
-  if (g.n < 0 || g.c <= 0 || g.h <= 0 || g.w <= 0 || g.size < 1)
-    invalidArgument("lrn: sizes must be positive");
-}
-
 // A cuDNN LRN descriptor for g, or an empty one when cuDNN does not accept these parameters.
 // The contract's alpha multiplies the plain sum of squares; cuDNN divides its alpha by the window
 // size, so it is given alpha * size. The contract's k is cuDNN's lrnK.
@@ -33,17 +28,6 @@ LrnDesc cudnnLrnFor(const LrnGeometry& g) {
   if (status == CUDNN_STATUS_BAD_PARAM) return LrnDesc();
   check(status, "cudnnSetLRNDescriptor");
   return desc;
-}
-
-void validate(const PoolGeometry& g) {
-  if (g.n < 0 || g.c <= 0 || g.h <= 0 || g.w <= 0 || g.kernelH <= 0 || g.kernelW <= 0 ||
-      g.strideH <= 0 || g.strideW <= 0 || g.kernelH > g.h || g.kernelW > g.w)
-    invalidArgument("max pooling: sizes must be positive and the window must fit the input");
-  const int outH = (g.h - g.kernelH) / g.strideH + 1, outW = (g.w - g.kernelW) / g.strideW + 1;
-  if (outH != g.outH || outW != g.outW)
-    invalidArgument("max pooling: output size " + std::to_string(g.outH) + "x" +
-                    std::to_string(g.outW) + " does not match floor((H - k) / s) + 1 = " +
-                    std::to_string(outH) + "x" + std::to_string(outW));
 }
 
 }  // namespace
@@ -66,7 +50,6 @@ CudaBackend::LrnPlan& CudaBackend::lrnPlan(const LrnGeometry& g) {
 }
 
 void CudaBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
-  validate(g);
   if (g.n == 0) return;
   bind();
   LrnPlan& p = lrnPlan(g);
@@ -78,7 +61,6 @@ void CudaBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
 
 void CudaBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float* x,
                               const float* y, float* dx) {
-  validate(g);
   if (g.n == 0) return;
   bind();
   LrnPlan& p = lrnPlan(g);
@@ -94,7 +76,6 @@ void CudaBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float
 // when a window holds NaN. Both directions follow the CPU backend's scan (maxpool_element.hpp), so
 // the backends agree on every input.
 void CudaBackend::maxPoolForward(const PoolGeometry& g, const float* x, float* y) {
-  validate(g);
   if (g.n == 0) return;
   bind();
   kernels::maxPoolForward(g, x, y, stream_.get());
@@ -102,7 +83,6 @@ void CudaBackend::maxPoolForward(const PoolGeometry& g, const float* x, float* y
 
 void CudaBackend::maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x,
                                   const float* /*y*/, float* dx) {
-  validate(g);
   if (g.n == 0) return;
   bind();
   kernels::maxPoolBackward(g, dy, x, dx, stream_.get());

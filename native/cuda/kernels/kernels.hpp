@@ -12,9 +12,12 @@
 
 namespace alexnet::cuda::kernels {
 
-// relu.cu
-void reluForward(size_t count, const float* x, float* y, cudaStream_t stream);
-void reluBackward(size_t count, const float* dy, const float* y, float* dx, cudaStream_t stream);
+// The unary elementwise ops of the op table (alexnet/op_table.hpp), one file each: relu.cu, tanh.cu.
+#define ALEXNET_DECLARE_UNARY_LAUNCHERS(name)                                        \
+  void name##Forward(size_t count, const float* x, float* y, cudaStream_t stream); \
+  void name##Backward(size_t count, const float* dy, const float* y, float* dx, cudaStream_t stream);
+ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_LAUNCHERS)
+#undef ALEXNET_DECLARE_UNARY_LAUNCHERS
 
 // dropout.cu
 void dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y, float* mask,

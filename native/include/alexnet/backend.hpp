@@ -17,6 +17,7 @@
 
 #include "alexnet/crop.hpp"
 #include "alexnet/error.hpp"
+#include "alexnet/op_table.hpp"
 
 namespace alexnet {
 
@@ -67,6 +68,15 @@ class BlockSource {
   virtual void* allocate(size_t bytes) = 0;
   virtual void release(void* ptr, size_t bytes) = 0;
 };
+
+// Declares every compute method of the op table as an override, inside a backend's class.
+#define ALEXNET_OVERRIDE_BACKEND_OP(name, params) void name params override;
+#define ALEXNET_OVERRIDE_UNARY_OP(name)                                 \
+  void name##Forward(size_t count, const float* x, float* y) override; \
+  void name##Backward(size_t count, const float* dy, const float* y, float* dx) override;
+#define ALEXNET_BACKEND_OVERRIDES                      \
+  ALEXNET_BACKEND_OPS(ALEXNET_OVERRIDE_BACKEND_OP)     \
+  ALEXNET_UNARY_OPS(ALEXNET_OVERRIDE_UNARY_OP)
 
 class Backend {
  public:
@@ -126,85 +136,58 @@ class Backend {
     if (enable) throw Error("INVALID_ARGUMENT", std::string(name()) + " has no TF32 mode");
   }
 
-  // ---- convolution (cuDNN / oneDNN) ---------------------------------------------------------
-  virtual void conv2dForward(const ConvGeometry& g, const float* x, const float* w,
-                             const float* bias /* may be null */, float* y) = 0;
-  virtual void conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
-                                  float* dx) = 0;
-  // dw is overwritten (not accumulated); db [o] may be null.
-  virtual void conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy,
-                                    float* dw, float* db) = 0;
+  // ---- compute: the methods of the op table (alexnet/op_table.hpp), contracts below ---------
+#define ALEXNET_DECLARE_BACKEND_OP(name, params) virtual void name params = 0;
+#define ALEXNET_DECLARE_UNARY_OP(name)                                                 \
+  virtual void name##Forward(size_t count, const float* x, float* y) = 0;              \
+  virtual void name##Backward(size_t count, const float* dy, const float* y, float* dx) = 0;
+  ALEXNET_BACKEND_OPS(ALEXNET_DECLARE_BACKEND_OP)
+  ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_OP)
+#undef ALEXNET_DECLARE_BACKEND_OP
+#undef ALEXNET_DECLARE_UNARY_OP
 
-  // ---- local response normalisation --------------------------------------------------------
-  virtual void lrnForward(const LrnGeometry& g, const float* x, float* y) = 0;
-  virtual void lrnBackward(const LrnGeometry& g, const float* dy, const float* x, const float* y,
-                           float* dx) = 0;
-
-  // ---- max pooling (an input that wins several windows receives the sum of their gradients;
-  //      ties go to the first maximum in row-major window order; a window holding a NaN gives NaN
-  //      and routes its gradient to its first NaN) --------------------------------------------
-  virtual void maxPoolForward(const PoolGeometry& g, const float* x, float* y) = 0;
-  virtual void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x,
-                               const float* y, float* dx) = 0;
-
-  // ---- fully connected: y[n, out] = x[n, in] * w[out, in]^T + b[out] -------------------------
-  virtual void linearForward(int n, int in, int out, const float* x, const float* w,
-                             const float* bias /* may be null */, float* y) = 0;
-  // Any of dx, dw, db may be null (not wanted). dw and db are overwritten.
-  virtual void linearBackward(int n, int in, int out, const float* dy, const float* x,
-                              const float* w, float* dx, float* dw, float* db) = 0;
-
-  // ---- elementwise ---------------------------------------------------------------------------
-  virtual void reluForward(size_t count, const float* x, float* y) = 0;
-  // dx = dy where y > 0, else 0.
-  virtual void reluBackward(size_t count, const float* dy, const float* y, float* dx) = 0;
-  // Inverted dropout: mask[i] = keep ? 1 / (1 - p) : 0, y = x * mask. keep is decided by
-  // alexnet::counterUniform(seed, i) >= p (see random.hpp) so every backend draws the same mask.
-  virtual void dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
-                              float* mask) = 0;
-  virtual void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx) = 0;
-
-  // ---- losses and metrics --------------------------------------------------------------------
-  // Mean softmax cross-entropy over the batch, stable for huge logits (max subtracted).
-  // loss: one float; dlogits = (softmax - onehot) / n. Labels outside [0, classes) are an error
-  // that the backend finds (the core does not read labels): INVALID_ARGUMENT "label L of row R is
-  // outside [0, C)" naming the first such row. A backend that can check before computing throws
-  // it from the call (CPU); one that cannot without waiting for the device (CUDA) never reads
-  // outside the logits, writes NaN to that row, and throws the error from its next synchronize()
-  // or copyToHost(). The same holds for topkCorrect.
-  virtual void softmaxCrossEntropy(int n, int classes, const float* logits, const int32_t* labels,
-                                   float* loss, float* dlogits) = 0;
-  virtual void softmax(int n, int classes, const float* logits, float* probs) = 0;
-  // Number of rows whose label is among the k largest logits, written as one float. A row counts
-  // iff its label's logit is not NaN and fewer than k other logits are >= it or NaN (ties and NaN
-  // count against the label: a model whose logits are all equal or NaN scores 0).
-  virtual void topkCorrect(int n, int classes, int k, const float* logits, const int32_t* labels,
-                           float* correct) = 0;
-
-  // ---- optimisation and initialisation ------------------------------------------------------
-  // The paper's rule, in place: v <- momentum * v - weightDecay * lr * w - lr * g; w <- w + v.
-  virtual void sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w,
-                       float* v, const float* g) = 0;
-  virtual void fill(size_t count, float value, float* y) = 0;
-  // y[i] = mean + std * counterNormal(seed, i) (see random.hpp): identical on every backend.
-  virtual void normalInit(size_t count, float mean, float std, uint64_t seed, float* y) = 0;
-  // y += alpha * x
-  virtual void axpy(size_t count, float alpha, const float* x, float* y) = 0;
-  // y = alpha * x
-  virtual void scale(size_t count, float alpha, const float* x, float* y) = 0;
-
-  // ---- input augmentation (paper section 4.1) on the device ----------------------------------
-  // out [images * crops, channels, outH, outW]: row r is the crop of image r / crops that params
-  // row r describes. params is [images * crops, 3 + channels] floats: crop top, crop left, flip
-  // (0 or 1), then the colour offset per channel; then, exactly as alexnet/crop.hpp (bit for bit
-  // with the data pipeline's host crop):
-  //   out[r, c, y, x] = (scale * src[r / crops, sy, sx, c] - mean(c, sy, sx)) + offset[r, c]
-  //   sy = top + y,  sx = flip ? left + outW - 1 - x : left + x
-  // A row whose window is not whole pixels inside the image (cropWindowValid) is an error: a
-  // backend that can check it before running throws INVALID_ARGUMENT; one that cannot without
-  // waiting (CUDA: params live on the GPU) writes NaN to that row and reads nothing outside.
-  virtual void cropImages(const CropGeometry& g, const uint8_t* src, const float* params,
-                          const float* mean /* null for MeanMode::None */, float* out) = 0;
+  // ---- the contract of each method -----------------------------------------------------------
+  // conv2dForward (cuDNN / oneDNN): bias may be null. conv2dBackwardFilter: dw is overwritten (not
+  //   accumulated); db [o] may be null.
+  // lrnForward, lrnBackward: local response normalisation as LrnGeometry says.
+  // maxPoolForward, maxPoolBackward: an input that wins several windows receives the sum of their
+  //   gradients; ties go to the first maximum in row-major window order; a window holding a NaN
+  //   gives NaN and routes its gradient to its first NaN.
+  // linearForward: y[n, out] = x[n, in] * w[out, in]^T + b[out]; bias may be null.
+  //   linearBackward: any of dx, dw, db may be null (not wanted); dw and db are overwritten.
+  // Unary elementwise ops (ALEXNET_UNARY_OPS): see the table.
+  // dropoutForward: inverted dropout, mask[i] = keep ? 1 / (1 - p) : 0, y = x * mask. keep is
+  //   decided by alexnet::counterUniform(seed, i) >= p (see random.hpp) so every backend draws the
+  //   same mask. mask may be null.
+  // softmaxCrossEntropy: mean softmax cross-entropy over the batch, stable for huge logits (max
+  //   subtracted). loss: one float; dlogits = (softmax - onehot) / n. Labels outside [0, classes)
+  //   are an error that the backend finds (the core does not read labels): INVALID_ARGUMENT
+  //   "label L of row R is outside [0, C)" naming the first such row. A backend that can check
+  //   before computing throws it from the call (CPU); one that cannot without waiting for the
+  //   device (CUDA) never reads outside the logits, writes NaN to that row, and throws the error
+  //   from its next synchronize() or copyToHost(). The same holds for topkCorrect.
+  // topkCorrect: the number of rows whose label is among the k largest logits, written as one
+  //   float. A row counts iff its label's logit is not NaN and fewer than k other logits are >= it
+  //   or NaN (ties and NaN count against the label: a model whose logits are all equal or NaN
+  //   scores 0).
+  // sgdStep: the paper's rule, in place: v <- momentum * v - weightDecay * lr * w - lr * g;
+  //   w <- w + v.
+  // normalInit: y[i] = mean + std * counterNormal(seed, i) (see random.hpp): identical on every
+  //   backend. axpy: y += alpha * x. scale: y = alpha * x.
+  // cropImages (input augmentation, paper section 4.1, on the device): out [images * crops,
+  //   channels, outH, outW]: row r is the crop of image r / crops that params row r describes.
+  //   params is [images * crops, 3 + channels] floats: crop top, crop left, flip (0 or 1), then
+  //   the colour offset per channel; then, exactly as alexnet/crop.hpp (bit for bit with the data
+  //   pipeline's host crop):
+  //     out[r, c, y, x] = (scale * src[r / crops, sy, sx, c] - mean(c, sy, sx)) + offset[r, c]
+  //     sy = top + y,  sx = flip ? left + outW - 1 - x : left + x
+  //   mean is null for MeanMode::None. A row whose window is not whole pixels inside the image
+  //   (cropWindowValid) is an error: a backend that can check it before running throws
+  //   INVALID_ARGUMENT; one that cannot without waiting (CUDA: params live on the GPU) writes NaN
+  //   to that row and reads nothing outside.
+  //
+  // The geometry a method receives was checked by the core's meta functions (alexnet/meta.hpp)
+  // before the call: backends do not validate it again.
 };
 
 }  // namespace alexnet

@@ -11,36 +11,34 @@
 
 #include <cstdint>
 
+#include "alexnet/op_table.hpp"
 #include "alexnet/tensor.hpp"
 
 namespace alexnet::ops {
 
-struct Conv2dOptions {
-  int strideH = 1, strideW = 1;
-  int padH = 0, padW = 0;
-  int groups = 1;
-};
+// The option structs of the op table (Conv2dOptions, GradOptions, LrnOptions, PoolOptions).
+#define ALEXNET_OPTION_FIELD(type, name, value) type name = value;
+#define ALEXNET_OPTION_STRUCT(Struct, FIELDS, jsName) \
+  struct Struct {                                     \
+    FIELDS(ALEXNET_OPTION_FIELD)                      \
+  };
+ALEXNET_OPTION_STRUCTS(ALEXNET_OPTION_STRUCT)
+#undef ALEXNET_OPTION_STRUCT
+#undef ALEXNET_OPTION_FIELD
+
 struct Conv2dGrads {
   Tensor dx, dw, db;  // dx undefined when not wanted, db undefined without bias
 };
 // x [N, C, H, W], w [O, C / groups, KH, KW], bias [O] or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& options);
 Conv2dGrads conv2dBackward(const Tensor& dy, const Tensor& x, const Tensor& w,
-                           const Conv2dOptions& options, bool wantDx = true, bool wantDb = true);
+                           const Conv2dOptions& options, const GradOptions& want = {});
 
 // The paper's LRN: alpha as written in the paper's formula (not divided by size).
-struct LrnOptions {
-  int size = 5;
-  float alpha = 1e-4f, beta = 0.75f, k = 2.0f;
-};
 Tensor localResponseNorm(const Tensor& x, const LrnOptions& options);
 Tensor localResponseNormBackward(const Tensor& dy, const Tensor& x, const Tensor& y,
                                  const LrnOptions& options);
 
-struct PoolOptions {
-  int kernelH = 3, kernelW = 3;
-  int strideH = 2, strideW = 2;
-};
 Tensor maxPool2d(const Tensor& x, const PoolOptions& options);
 Tensor maxPool2dBackward(const Tensor& dy, const Tensor& x, const Tensor& y,
                          const PoolOptions& options);
@@ -53,8 +51,12 @@ struct LinearGrads {
 LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, bool wantDx = true,
                            bool wantDb = true);
 
-Tensor relu(const Tensor& x);
-Tensor reluBackward(const Tensor& dy, const Tensor& y);
+// The unary elementwise ops of the table: name(x) and nameBackward(dy, y) with y = name(x).
+#define ALEXNET_DECLARE_UNARY_OP(name) \
+  Tensor name(const Tensor& x);        \
+  Tensor name##Backward(const Tensor& dy, const Tensor& y);
+ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_OP)
+#undef ALEXNET_DECLARE_UNARY_OP
 
 struct DropoutResult {
   Tensor y, mask;

@@ -29,13 +29,25 @@ interface OpCall {
   options: Record<string, unknown>;
   /** The public call. */
   call(t: Record<string, unknown>, o: Record<string, unknown>): unknown;
-  /** The same call on the native binding, options as positional arguments. */
+  /** The same call on the native binding (options as its options object, or positional where it takes them so). */
   raw(t: Record<string, unknown>, o: Record<string, unknown>): unknown;
 }
 
 const f32 = (shape: number[], fill: Fill = 'normal'): TensorSpec => ({ shape, dtype: 'float32', device: 'cpu', fill });
 const pairOf = (v: unknown): [unknown, unknown] => (Array.isArray(v) ? [v[0], v[1]] : [v, v]);
 const outSize = (n: number, k: number, s: number, p: number) => Math.floor((n + 2 * p - k) / s) + 1;
+
+/** The public ops' options as the native binding's options objects. */
+function rawConv(o: Record<string, unknown>): Record<string, number> {
+  const [strideH, strideW] = pairOf(o.stride) as [number, number];
+  const [padH, padW] = pairOf(o.padding) as [number, number];
+  return { strideH, strideW, padH, padW, groups: o.groups as number };
+}
+function rawPool(o: Record<string, unknown>): Record<string, number> {
+  const [kernelH, kernelW] = pairOf(o.kernel) as [number, number];
+  const [strideH, strideW] = pairOf(o.stride) as [number, number];
+  return { kernelH, kernelW, strideH, strideW };
+}
 
 function convCall(rng: Rng, backward: boolean): OpCall {
   const groups = rng.pick([1, 1, 2]);
@@ -51,14 +63,13 @@ function convCall(rng: Rng, backward: boolean): OpCall {
     ? {
       name: 'conv2dBackward', tensors, options,
       call: (t, o) => ops.conv2dBackward(t.dy as Tensor, t.x as Tensor, t.w as Tensor, o),
-      raw: (t, o) => native.conv2dBackward(t.dy as never, t.x as never, t.w as never, ...pairOf(o.stride) as [number, number],
-        ...pairOf(o.padding) as [number, number], o.groups as number, o.inputGrad as boolean, o.bias as boolean),
+      raw: (t, o) => native.conv2dBackward(t.dy as never, t.x as never, t.w as never,
+        { ...rawConv(o), wantDx: o.inputGrad as boolean, wantDb: o.bias as boolean }),
     }
     : {
       name: 'conv2d', tensors, options,
       call: (t, o) => ops.conv2d(t.x as Tensor, t.w as Tensor, (t.b ?? null) as Tensor | null, o),
-      raw: (t, o) => native.conv2d(t.x as never, t.w as never, (t.b ?? null) as never, ...pairOf(o.stride) as [number, number],
-        ...pairOf(o.padding) as [number, number], o.groups as number),
+      raw: (t, o) => native.conv2d(t.x as never, t.w as never, (t.b ?? null) as never, rawConv(o)),
     };
 }
 
@@ -73,12 +84,12 @@ function poolCall(rng: Rng, backward: boolean): OpCall {
     ? {
       name: 'maxPool2dBackward', tensors, options,
       call: (t, o) => ops.maxPool2dBackward(t.dy as Tensor, t.x as Tensor, t.y as Tensor, o),
-      raw: (t, o) => native.maxPool2dBackward(t.dy as never, t.x as never, t.y as never, ...pairOf(o.kernel) as [number, number], ...pairOf(o.stride) as [number, number]),
+      raw: (t, o) => native.maxPool2dBackward(t.dy as never, t.x as never, t.y as never, rawPool(o)),
     }
     : {
       name: 'maxPool2d', tensors, options,
       call: (t, o) => ops.maxPool2d(t.x as Tensor, o),
-      raw: (t, o) => native.maxPool2d(t.x as never, ...pairOf(o.kernel) as [number, number], ...pairOf(o.stride) as [number, number]),
+      raw: (t, o) => native.maxPool2d(t.x as never, rawPool(o)),
     };
 }
 
@@ -87,17 +98,17 @@ function lrnCall(rng: Rng, backward: boolean): OpCall {
   const tensors: Record<string, TensorSpec> = { x: f32(shape) };
   if (backward) Object.assign(tensors, { y: f32(shape), dy: f32(shape) });
   const options = { size: rng.pick([1, 3, 5, 7]), alpha: 1e-4, beta: 0.75, k: 2 };
-  const rawOptions = (o: Record<string, unknown>) => [o.size, o.alpha, o.beta, o.k] as [number, number, number, number];
+  const rawOptions = (o: Record<string, unknown>) => ({ size: o.size, alpha: o.alpha, beta: o.beta, k: o.k }) as Record<string, number>;
   return backward
     ? {
       name: 'localResponseNormBackward', tensors, options,
       call: (t, o) => ops.localResponseNormBackward(t.dy as Tensor, t.x as Tensor, t.y as Tensor, o),
-      raw: (t, o) => native.localResponseNormBackward(t.dy as never, t.x as never, t.y as never, ...rawOptions(o)),
+      raw: (t, o) => native.localResponseNormBackward(t.dy as never, t.x as never, t.y as never, rawOptions(o)),
     }
     : {
       name: 'localResponseNorm', tensors, options,
       call: (t, o) => ops.localResponseNorm(t.x as Tensor, o),
-      raw: (t, o) => native.localResponseNorm(t.x as never, ...rawOptions(o)),
+      raw: (t, o) => native.localResponseNorm(t.x as never, rawOptions(o)),
     };
 }
 

@@ -1,0 +1,85 @@
+// The meta functions (alexnet/meta.hpp): the one place where each op's geometry is checked and
+// its output size computed.
+#include "alexnet/meta.hpp"
+
+#include <string>
+
+#include "alexnet/error.hpp"
+
+namespace alexnet::meta {
+namespace {
+
+void requirePositive(int v, const char* name) {
+  if (v <= 0) invalidArgument(std::string(name) + " must be a positive integer, got " + std::to_string(v));
+}
+
+std::string pairString(int64_t a, int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
+
+}  // namespace
+
+void requireRank(const Shape& shape, const char* name, int rank) {
+  if (int(shape.size()) != rank)
+    invalidArgument(std::string(name) + " must have rank " + std::to_string(rank) + ", got shape " +
+                    shapeString(shape));
+}
+
+ConvGeometry conv2d(const Shape& x, const Shape& w, const ops::Conv2dOptions& o) {
+  requireRank(x, "x", 4);
+  requireRank(w, "w", 4);
+  requirePositive(o.strideH, "stride");
+  requirePositive(o.strideW, "stride");
+  requirePositive(o.groups, "groups");
+  if (o.padH < 0 || o.padW < 0) invalidArgument("padding must be >= 0");
+  // In 64 bits: the padded size must itself fit the geometry's int fields (backends compute it).
+  const int64_t paddedH = x[2] + 2 * int64_t(o.padH), paddedW = x[3] + 2 * int64_t(o.padW);
+  if (paddedH > kMaxDimension || paddedW > kMaxDimension)
+    invalidArgument("padding " + (o.padH == o.padW ? std::to_string(o.padH) : pairString(o.padH, o.padW)) + " makes the padded input " +
+                    pairString(paddedH, paddedW) + ", more than " + std::to_string(kMaxDimension));
+  ConvGeometry g{};
+  g.n = int(x[0]), g.c = int(x[1]), g.h = int(x[2]), g.w = int(x[3]);
+  g.o = int(w[0]), g.kh = int(w[2]), g.kw = int(w[3]);
+  g.strideH = o.strideH, g.strideW = o.strideW, g.padH = o.padH, g.padW = o.padW;
+  g.groups = o.groups;
+  if (g.c % g.groups || g.o % g.groups)
+    invalidArgument("groups (" + std::to_string(g.groups) + ") must divide the input channels (" +
+                    std::to_string(g.c) + ") and the output channels (" + std::to_string(g.o) + ")");
+  if (w[1] != g.c / g.groups)
+    invalidArgument("w must have shape [O, C / groups, KH, KW] = [" + std::to_string(g.o) + ", " +
+                    std::to_string(g.c / g.groups) + ", KH, KW] for x " + shapeString(x) +
+                    " and groups " + std::to_string(g.groups) + ", got " + shapeString(w));
+  if (paddedH < g.kh || paddedW < g.kw)
+    invalidArgument("kernel " + pairString(g.kh, g.kw) + " is larger than the padded input " +
+                    pairString(paddedH, paddedW));
+  g.outH = int((paddedH - g.kh) / g.strideH + 1);
+  g.outW = int((paddedW - g.kw) / g.strideW + 1);
+  return g;
+}
+
+LrnGeometry localResponseNorm(const Shape& x, const ops::LrnOptions& o) {
+  requireRank(x, "x", 4);
+  requirePositive(o.size, "size");
+  if (o.size % 2 == 0)
+    invalidArgument("size must be odd (a window centred on each channel), got " + std::to_string(o.size));
+  if (!(o.alpha >= 0)) invalidArgument("alpha must be >= 0");
+  if (!(o.beta > 0)) invalidArgument("beta must be > 0");
+  if (!(o.k > 0)) invalidArgument("k must be > 0");
+  return {int(x[0]), int(x[1]), int(x[2]), int(x[3]), o.size, o.alpha, o.beta, o.k};
+}
+
+PoolGeometry maxPool2d(const Shape& x, const ops::PoolOptions& o) {
+  requireRank(x, "x", 4);
+  requirePositive(o.kernelH, "kernel");
+  requirePositive(o.kernelW, "kernel");
+  requirePositive(o.strideH, "stride");
+  requirePositive(o.strideW, "stride");
+  PoolGeometry g{int(x[0]), int(x[1]), int(x[2]), int(x[3]),
+                 o.kernelH, o.kernelW, o.strideH, o.strideW, 0, 0};
+  if (g.kernelH > g.h || g.kernelW > g.w)
+    invalidArgument("kernel " + pairString(g.kernelH, g.kernelW) + " is larger than the input " +
+                    pairString(g.h, g.w) + " of x " + shapeString(x));
+  g.outH = (g.h - g.kernelH) / g.strideH + 1;
+  g.outW = (g.w - g.kernelW) / g.strideW + 1;
+  return g;
+}
+
+}  // namespace alexnet::meta

@@ -1,0 +1,28 @@
+// Meta functions: each op's shape and option checks and its output geometry, computed once from
+// shapes alone (no tensors, no device). The core calls them before queuing any backend call
+// (ops.cpp), so backends receive geometry that is known to be valid and do not check it again;
+// the addon exports them (conv2dShape, maxPool2dShape, ...) so that TypeScript asks the core for
+// output shapes instead of restating the rules. Failures throw INVALID_ARGUMENT naming the
+// parameter (x, w, groups, padding, kernel, ...).
+#pragma once
+
+#include "alexnet/backend.hpp"
+#include "alexnet/ops.hpp"
+#include "alexnet/tensor.hpp"
+
+namespace alexnet::meta {
+
+// x [N, C, H, W], w [O, C / groups, KH, KW]: output floor((H + 2p - k) / s) + 1 per direction.
+ConvGeometry conv2d(const Shape& x, const Shape& w, const ops::Conv2dOptions& options);
+// x [N, C, H, W]; the output has x's shape.
+LrnGeometry localResponseNorm(const Shape& x, const ops::LrnOptions& options);
+// x [N, C, H, W], no padding: output floor((H - k) / s) + 1 per direction.
+PoolGeometry maxPool2d(const Shape& x, const ops::PoolOptions& options);
+
+inline Shape outputShape(const ConvGeometry& g) { return {g.n, g.o, g.outH, g.outW}; }
+inline Shape outputShape(const PoolGeometry& g) { return {g.n, g.c, g.outH, g.outW}; }
+
+// Throws INVALID_ARGUMENT unless `shape` has `rank` dimensions ("x must have rank 4, got ...").
+void requireRank(const Shape& shape, const char* name, int rank);
+
+}  // namespace alexnet::meta

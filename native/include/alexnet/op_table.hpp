@@ -1,0 +1,99 @@
+// The op table: each op's backend methods, option fields and elementwise kind, written once.
+//
+// Everything that lists ops expands these lists instead of restating them: the Backend interface
+// (backend.hpp) and both backend class declarations (native/cpu/cpu_internal.hpp,
+// native/cuda/cuda_backend.hpp), the option structs of the core's op API (ops.hpp), the unary
+// elementwise ops of the core (ops.cpp) and of the CUDA backend (backend.cpp, kernels.hpp), and the
+// addon's bindings and option readers (native/addon/ops_binding.cpp), which also export the option
+// field names (`opOptionFields`) so that a test holds lib/binding.ts to this table.
+//
+// Why X-macro lists and not a schema with a generator: the build is cmake-js and tsc with no
+// code-generation step, and a generator would add a tool to run and generated files to keep in step
+// with their source. With X-macros the C++ compiler is the generator: a backend that lacks a
+// method, or an option the addon does not read, fails to compile. TypeScript cannot include a C
+// header, so lib/binding.ts mirrors the option field names and the elementwise op names, checked
+// against the addon's export by test/19.ops.table.test.ts.
+//
+// The contract of each method (what it computes, which pointers may be null) is written in
+// backend.hpp next to the geometry structs it takes.
+#pragma once
+
+// ---- backend compute methods: X(name, (parameters)) ----------------------------------------------
+// Methods that every backend implements. Unary elementwise ops (ALEXNET_UNARY_OPS) add two more
+// each: nameForward(count, x, y) and nameBackward(count, dy, y, dx).
+#define ALEXNET_BACKEND_OPS(X)                                                                    \
+  X(conv2dForward, (const ConvGeometry& g, const float* x, const float* w, const float* bias,    \
+                    float* y))                                                                    \
+  X(conv2dBackwardData, (const ConvGeometry& g, const float* dy, const float* w, float* dx))     \
+  X(conv2dBackwardFilter, (const ConvGeometry& g, const float* x, const float* dy, float* dw,    \
+                           float* db))                                                            \
+  X(lrnForward, (const LrnGeometry& g, const float* x, float* y))                                \
+  X(lrnBackward, (const LrnGeometry& g, const float* dy, const float* x, const float* y,         \
+                  float* dx))                                                                     \
+  X(maxPoolForward, (const PoolGeometry& g, const float* x, float* y))                           \
+  X(maxPoolBackward, (const PoolGeometry& g, const float* dy, const float* x, const float* y,    \
+                      float* dx))                                                                 \
+  X(linearForward, (int n, int in, int out, const float* x, const float* w, const float* bias,   \
+                    float* y))                                                                    \
+  X(linearBackward, (int n, int in, int out, const float* dy, const float* x, const float* w,    \
+                     float* dx, float* dw, float* db))                                            \
+  X(dropoutForward, (size_t count, float p, uint64_t seed, const float* x, float* y,             \
+                     float* mask))                                                                \
+  X(dropoutBackward, (size_t count, const float* dy, const float* mask, float* dx))              \
+  X(softmaxCrossEntropy, (int n, int classes, const float* logits, const int32_t* labels,        \
+                          float* loss, float* dlogits))                                           \
+  X(softmax, (int n, int classes, const float* logits, float* probs))                            \
+  X(topkCorrect, (int n, int classes, int k, const float* logits, const int32_t* labels,         \
+                  float* correct))                                                                \
+  X(sgdStep, (size_t count, float lr, float momentum, float weightDecay, float* w, float* v,      \
+              const float* g))                                                                    \
+  X(fill, (size_t count, float value, float* y))                                                 \
+  X(normalInit, (size_t count, float mean, float std, uint64_t seed, float* y))                  \
+  X(axpy, (size_t count, float alpha, const float* x, float* y))                                 \
+  X(scale, (size_t count, float alpha, const float* x, float* y))                                \
+  X(cropImages, (const CropGeometry& g, const uint8_t* src, const float* params,                 \
+                 const float* mean, float* out))
+
+// ---- unary elementwise ops: U(name) -------------------------------------------------------------
+// y = f(x) elementwise, and dx = f'(x) * dy written as a function of dy and the forward OUTPUT y
+// (so the backward pass keeps only y). Each gives Backend::nameForward/nameBackward, ops::name and
+// ops::nameBackward, the bindings `name` and `nameBackward`, and the CUDA launchers
+// kernels::nameForward/nameBackward (each in its own .cu file).
+//   relu: y = max(x, 0), NaN passing through; dx = y > 0 ? dy : 0.
+//   tanh: y = tanh(x); dx = dy * (1 - y * y).
+#define ALEXNET_UNARY_OPS(U) \
+  U(relu)                    \
+  U(tanh)
+
+// ---- option structs: F(type, name, default) -----------------------------------------------------
+// Each becomes a field of the struct in ops.hpp and a property of the options object that the
+// binding reads (a missing property takes the default).
+#define ALEXNET_CONV2D_OPTIONS(F) \
+  F(int, strideH, 1)              \
+  F(int, strideW, 1)              \
+  F(int, padH, 0)                 \
+  F(int, padW, 0)                 \
+  F(int, groups, 1)
+// Which gradients a backward op computes besides the weights' (read from the same JS object as
+// the op's own options).
+#define ALEXNET_GRAD_OPTIONS(F) \
+  F(bool, wantDx, true)         \
+  F(bool, wantDb, true)
+// The paper's LRN: alpha as written in the paper's formula (not divided by size).
+#define ALEXNET_LRN_OPTIONS(F) \
+  F(int, size, 5)              \
+  F(float, alpha, 1e-4f)       \
+  F(float, beta, 0.75f)        \
+  F(float, k, 2.0f)
+#define ALEXNET_POOL_OPTIONS(F) \
+  F(int, kernelH, 3)            \
+  F(int, kernelW, 3)            \
+  F(int, strideH, 2)            \
+  F(int, strideW, 2)
+
+// The option structs: O(Struct, FIELDS, "jsName") — jsName is how lib/binding.ts names the type.
+#define ALEXNET_OPTION_STRUCTS(O)                         \
+  O(Conv2dOptions, ALEXNET_CONV2D_OPTIONS, "conv2d")      \
+  O(GradOptions, ALEXNET_GRAD_OPTIONS, "grads")           \
+  O(LrnOptions, ALEXNET_LRN_OPTIONS, "localResponseNorm") \
+  O(PoolOptions, ALEXNET_POOL_OPTIONS, "maxPool2d")
