@@ -20,8 +20,8 @@ inside() {
     if command -v "$tool" >/dev/null; then echo "this root has $tool: not a machine without a compiler"; exit 1; fi
   done
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends dataset-fashion-mnist; } \
+    >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
   for p in $carried_packages; do
     if dpkg -s "$p" >/dev/null 2>&1; then echo "$p is installed here: the check would prove nothing"; exit 1; fi
   done
