@@ -10,6 +10,7 @@
 // glibc at least as new as the one the prebuild needs, Node's N-API is new enough, the addon is the
 // file the prebuild lists, and it loads in a child process (so a failing load cannot take the
 // install down with it, and the error says what is missing).
+// ALEXNET_INSTALL_DRY_RUN=1 prints the decision and builds nothing (the tests use it).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -127,5 +128,5 @@ if (reason === null) {
   say(`using the prebuilt binaries for ${tag} (glibc ${glibc} >= ${manifest.glibc}; ${cuda})`);
 } else {
   say(`building from source with cmake-js: ${reason}`);
-  buildFromSource();
+  if (process.env.ALEXNET_INSTALL_DRY_RUN !== '1') buildFromSource();
 }
