@@ -9,6 +9,8 @@
 # Needs root (debootstrap, chroot, bind mounts). The debootstrapped base is made once and cached in
 # $ALEXNET_FRESH_BASE (default /var/tmp/alexnet-debian12-base); each run works on a copy of it, so
 # nothing a run installs is kept. ALEXNET_FRESH_KEEP=1 keeps the copy for a look afterwards.
+# ALEXNET_FRESH_COPY='FILE ...' copies those files from this machine into /root/ there (e.g. a packed
+# tarball that holds prebuilt binaries); nothing else from outside the repository goes in.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 'COMMAND'" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "$0: needs root (debootstrap, chroot, bind mounts)" >&2; exit 2; }
@@ -56,6 +58,10 @@ ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
 [ -f /etc/pip.conf ] && cp /etc/pip.conf "$root/etc/pip.conf"
 
 git clone -q "$repo" "$root/root/project"
+for file in ${ALEXNET_FRESH_COPY:-}; do
+  [ -f "$file" ] || { echo "$0: ALEXNET_FRESH_COPY: $file is not a file" >&2; exit 2; }
+  cp "$file" "$root/root/"
+done
 for m in proc sys dev dev/pts; do mkdir -p "$root/$m"; mount --bind "/$m" "$root/$m"; done
 chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
   NODE_EXTRA_CA_CERTS=/etc/ci-ca-bundle.crt SSL_CERT_FILE=/etc/ci-ca-bundle.crt PIP_CERT=/etc/ci-ca-bundle.crt \

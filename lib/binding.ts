@@ -96,6 +96,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The package root: dist/lib/.. /.. when compiled. */
 export const packageRoot = resolve(here, '..', '..');
 
+/** The file the addon was loaded from: a build from source, or the package's prebuilt binaries. */
+export let addonPath = '';
+
 function load(): NativeBinding {
   // OpenMP threads that spin while waiting for work (libgomp's default) collapse throughput by up
   // to 10x when anything else runs on the cores (measured on 2 cores: a ReLU took 10-15 ms), and
@@ -104,9 +107,12 @@ function load(): NativeBinding {
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const require = createRequire(import.meta.url);
   // An explicit ALEXNET_ADDON is the only candidate: falling back would hide a broken build.
+  // Otherwise a build from source wins over the prebuilt binaries the package may carry (which
+  // scripts/install.mjs found unfit when it built from source).
   const candidates = process.env.ALEXNET_ADDON
     ? [process.env.ALEXNET_ADDON]
-    : [join(packageRoot, 'build', 'Release', 'alexnet.node'), join(packageRoot, 'build', 'Debug', 'alexnet.node')];
+    : [join(packageRoot, 'build', 'Release', 'alexnet.node'), join(packageRoot, 'build', 'Debug', 'alexnet.node'),
+        join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'alexnet.node')];
   const failures: string[] = [];
   for (const path of candidates) {
     if (!existsSync(path)) {
@@ -114,15 +120,18 @@ function load(): NativeBinding {
       continue;
     }
     try {
-      return require(path) as NativeBinding;
+      const binding = require(path) as NativeBinding;
+      addonPath = path;
+      return binding;
     } catch (e) {
       failures.push(`${path}: ${(e as Error).message}`);
     }
   }
   throw new Error(
     'Could not load the alexnet native addon. Tried:\n  ' + failures.join('\n  ') +
-    '\nBuild it with `npm run build` (needs cmake, a C++17 compiler and oneDNN: ' +
-    '`apt-get install cmake g++ libdnnl-dev`), or set ALEXNET_ADDON to the .node file.');
+    '\nReinstall to use the prebuilt binaries where they fit (npm rebuild alexnet-cudnn), build it with ' +
+    '`npm run build` (needs cmake, a C++17 compiler and oneDNN: bash scripts/install-deps.sh), ' +
+    'or set ALEXNET_ADDON to the .node file.');
 }
 
 export const native: NativeBinding = load();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The package as a user consumes it: `npm pack` here, then in an empty project `npm install` of the
-# tarball (which builds the native addon from source), an ES-module and a CommonJS consumer that
+# tarball (which builds the native addon from source, or uses the prebuilt binaries where
+# `npm run build:prebuilt` made them before the pack), an ES-module and a CommonJS consumer that
 # run ops, strict TypeScript consumers of both kinds type-checked against the shipped declarations,
 # and the `alexnet` command training one short epoch. Needs what `npm install` in a clone needs
 # (scripts/install-deps.sh) and the dev dependencies installed here (npm pack runs `prepare`).

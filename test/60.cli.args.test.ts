@@ -81,11 +81,13 @@ describe('alexnet info', () => {
     const r = await runCli(['info']);
     expect(r.code).to.equal(0);
     expect(r.stdout).to.match(/^alexnet-cudnn \d+\.\d+\.\d+/);
+    expect(r.stdout).to.match(/addon: +\/.*alexnet\.node$/m);
     expect(r.stdout).to.match(/CPU backend: +oneDNN/);
     expect(r.stdout).to.match(/CUDA backend: +(available|unavailable): /);
     expect(r.stdout).to.match(/devices: +.*cpu/);
     const json = JSON.parse((await runCli(['info', '--json'])).stdout);
     expect(json.devices).to.include('cpu');
+    expect(json.addon).to.match(/alexnet\.node$/);
     expect((await runCli(['--version'])).stdout.trim()).to.equal(json.version);
   });
 });

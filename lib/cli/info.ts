@@ -1,13 +1,14 @@
 // `alexnet info`: what this installation can do here.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../binding.js';
+import { addonPath, packageRoot } from '../binding.js';
 import { availableDevices, cudaInfo } from '../device.js';
 import { parse } from './args.js';
 
 export const infoHelp = `Usage: alexnet info [--json] [--version]
 
-Prints the version, the backends built into the addon, and the devices seen (and, for CUDA, why not).`;
+Prints the version, the addon file in use (built from source or prebuilt), the backends built into
+it, and the devices seen (and, for CUDA, why not).`;
 
 export function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -35,6 +36,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
   const info = {
     version: version(),
     node: process.version,
+    addon: addonPath,
     backends: { cpu: 'oneDNN', cuda: cuda.status },
     dataPipeline: data,
     devices: availableDevices(),
@@ -45,6 +47,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
     return 0;
   }
   console.log(`alexnet-cudnn ${info.version} (Node ${info.node})`);
+  console.log(`addon:          ${info.addon}`);
   console.log(`CPU backend:    oneDNN (always built)`);
   console.log(`CUDA backend:   ${cuda.status}`);
   for (const d of cuda.devices) console.log(`                ${d}`);
