@@ -147,9 +147,11 @@ describe('Trainer', () => {
     // far the device has got with the queued steps.)
     expect(atEpochStart.slice(1), JSON.stringify(atEpochStart)).to.deep.equal([atEpochStart[1], atEpochStart[1], atEpochStart[1]]);
     // The caching allocator stops asking the system for memory once it holds the blocks of the
-    // deepest overlap of queued steps (a handful more may come when timing allows a deeper one).
+    // deepest overlap of queued steps. On a loaded machine the stream can fall one step further
+    // behind once, later than epoch 1, and then holds one more step's blocks (18 here): bounded
+    // by one step, never growing with the epochs.
     const allocations = samples.map(([a]) => a!);
-    expect(allocations.at(-1)! - allocations[0]!, JSON.stringify(samples)).to.be.at.most(8);
+    expect(allocations.at(-1)! - allocations[0]!, JSON.stringify(samples)).to.be.at.most(24);
     model.dispose();
   });
 
