@@ -55,6 +55,17 @@ function pngHeaderOnly(width: number, height: number): Buffer {
     chunk('IDAT', deflateSync(Buffer.alloc(16))), chunk('IEND', Buffer.alloc(0))]);
 }
 
+/** Reads Fashion-MNIST from `dir` in a child process: the error it gives and the child's own peak memory. */
+function readFashionMnistInChild(dir: string): ChildOutcome {
+  return runChild(`
+    // VmHWM: this process's own peak (getrusage's maxRSS also counts the parent's RSS at fork).
+    const peakRssMiB = () => Number(/VmHWM:\\s*(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+    let error;
+    try { await data.fashionMnist({ dir: args[0] }); } catch (e) { error = { name: e.name, code: e.code, message: e.message }; }
+    report({ error, maxRssMiB: peakRssMiB() });
+  `, { args: [dir] });
+}
+
 describe('data: hostile files and resource limits', function () {
   let root: string;
   before(() => { root = mkdtempSync(join(tmpdir(), 'alexnet-robust-')); });
@@ -185,22 +196,10 @@ describe('data: hostile files and resource limits', function () {
   describe('IDX files', () => {
     it('a header claiming 4,294,967,295 images is refused without allocating for them', () => {
       const dir = join(root, 'idx-huge');
-      const o = runChild(`
-        fs.mkdirSync(args[0], { recursive: true });
-        const header = (magic, dims) => {
-          const b = Buffer.alloc(4 + 4 * dims.length);
-          b.writeUInt32BE(magic, 0);
-          dims.forEach((d, i) => b.writeUInt32BE(d, 4 + 4 * i));
-          return b;
-        };
-        fs.writeFileSync(path.join(args[0], 'train-images-idx3-ubyte'), Buffer.concat([header(0x803, [4294967295, 1, 1]), Buffer.alloc(12)]));
-        fs.writeFileSync(path.join(args[0], 'train-labels-idx1-ubyte'), Buffer.concat([header(0x801, [4294967295]), Buffer.alloc(12)]));
-        // VmHWM: this process's own peak (getrusage's maxRSS also counts the parent's RSS at fork).
-        const peakRssMiB = () => Number(/VmHWM:\\s*(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
-        let error;
-        try { await data.fashionMnist({ dir: args[0] }); } catch (e) { error = { name: e.name, code: e.code, message: e.message }; }
-        report({ error, maxRssMiB: peakRssMiB() });
-      `, { args: [dir] });
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'train-images-idx3-ubyte'), Buffer.concat([idxHeader(0x803, [4294967295, 1, 1]), Buffer.alloc(12)]));
+      writeFileSync(join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([idxHeader(0x801, [4294967295]), Buffer.alloc(12)]));
+      const o = readFashionMnistInChild(dir);
       const e = expectChildError(o, 'BAD_FILE', join(dir, 'train-images-idx3-ubyte'));
       expect(e.message).to.contain('truncated');
       expect(o.result.maxRssMiB, 'peak memory in MiB').to.be.below(1024);
@@ -208,23 +207,10 @@ describe('data: hostile files and resource limits', function () {
 
     it('a gzip IDX file claiming more images than it holds is refused without allocating for them', () => {
       const dir = join(root, 'idx-huge-gz');
-      const o = runChild(`
-        fs.mkdirSync(args[0], { recursive: true });
-        const { gzipSync } = await import('node:zlib');
-        const header = (magic, dims) => {
-          const b = Buffer.alloc(4 + 4 * dims.length);
-          b.writeUInt32BE(magic, 0);
-          dims.forEach((d, i) => b.writeUInt32BE(d, 4 + 4 * i));
-          return b;
-        };
-        fs.writeFileSync(path.join(args[0], 'train-images-idx3-ubyte.gz'), gzipSync(Buffer.concat([header(0x803, [3000000000, 1, 1]), Buffer.alloc(100)])));
-        fs.writeFileSync(path.join(args[0], 'train-labels-idx1-ubyte.gz'), gzipSync(Buffer.concat([header(0x801, [3000000000]), Buffer.alloc(100)])));
-        // VmHWM: this process's own peak (getrusage's maxRSS also counts the parent's RSS at fork).
-        const peakRssMiB = () => Number(/VmHWM:\\s*(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
-        let error;
-        try { await data.fashionMnist({ dir: args[0] }); } catch (e) { error = { name: e.name, code: e.code, message: e.message }; }
-        report({ error, maxRssMiB: peakRssMiB() });
-      `, { args: [dir] });
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(Buffer.concat([idxHeader(0x803, [3000000000, 1, 1]), Buffer.alloc(100)])));
+      writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), gzipSync(Buffer.concat([idxHeader(0x801, [3000000000]), Buffer.alloc(100)])));
+      const o = readFashionMnistInChild(dir);
       const e = expectChildError(o, 'BAD_FILE', join(dir, 'train-images-idx3-ubyte.gz'));
       expect(e.message).to.contain('truncated');
       expect(o.result.maxRssMiB, 'peak memory in MiB').to.be.below(1024);
