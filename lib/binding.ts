@@ -99,12 +99,28 @@ export const packageRoot = resolve(here, '..', '..');
 /** The file the addon was loaded from: a build from source, or the package's prebuilt binaries. */
 export let addonPath = '';
 
+/**
+ * The OpenMP wait policy the CPU backend runs with: the user's OMP_WAIT_POLICY when set, else
+ * PASSIVE. OpenMP threads that spin while waiting for work (libgomp's default, ACTIVE) collapse
+ * throughput by up to 10x when anything else runs on the cores (measured on 2 cores: a ReLU took
+ * 10-15 ms), and passive waiting cost nothing measurable on an idle machine.
+ */
+export let ompWaitPolicy = '';
+
 function load(): NativeBinding {
-  // OpenMP threads that spin while waiting for work (libgomp's default) collapse throughput by up
-  // to 10x when anything else runs on the cores (measured on 2 cores: a ReLU took 10-15 ms), and
-  // passive waiting cost nothing measurable on an idle machine. libgomp reads this when it loads,
-  // which is when the addon loads; an explicit setting wins.
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // libgomp reads OMP_WAIT_POLICY once, when it is loaded with the addon: the default is set only
+  // for that moment, so the user's environment (and their child processes') stays as it was.
+  const userPolicy = process.env.OMP_WAIT_POLICY;
+  ompWaitPolicy = userPolicy ?? 'PASSIVE';
+  process.env.OMP_WAIT_POLICY = ompWaitPolicy;
+  try {
+    return loadAddon();
+  } finally {
+    if (userPolicy === undefined) delete process.env.OMP_WAIT_POLICY;
+  }
+}
+
+function loadAddon(): NativeBinding {
   const require = createRequire(import.meta.url);
   // An explicit ALEXNET_ADDON is the only candidate: falling back would hide a broken build.
   // Otherwise a build from source wins over the prebuilt binaries the package may carry (which

@@ -32,3 +32,19 @@ describe('error codes', () => {
     expect(e.message).to.equal('cannot read x\ncheck the path');
   });
 });
+
+describe('the environment', () => {
+  it('loading the library leaves OMP_WAIT_POLICY as it was (PASSIVE applies to the addon only)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = `const lib = await import(${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)});
+      const { ompWaitPolicy } = await import(${JSON.stringify(new URL('../lib/binding.js', import.meta.url).href)});
+      console.log(JSON.stringify({ env: process.env.OMP_WAIT_POLICY ?? null, used: ompWaitPolicy, cpu: typeof lib.Tensor }));`;
+    const run = (env: Record<string, string | undefined>) => {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
+      return JSON.parse(r.stdout) as { env: string | null; used: string };
+    };
+    const { OMP_WAIT_POLICY: _ignored, ...rest } = process.env;
+    expect(run(rest)).to.deep.include({ env: null, used: 'PASSIVE' });
+    expect(run({ ...rest, OMP_WAIT_POLICY: 'ACTIVE' })).to.deep.include({ env: 'ACTIVE', used: 'ACTIVE' });
+  });
+});

@@ -1,7 +1,7 @@
 // `alexnet info`: what this installation can do here.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addonPath, packageRoot } from '../binding.js';
+import { addonPath, ompWaitPolicy, packageRoot } from '../binding.js';
 import { availableDevices, cudaInfo } from '../device.js';
 import { parse } from './args.js';
 
@@ -38,6 +38,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
     node: process.version,
     addon: addonPath,
     backends: { cpu: 'oneDNN', cuda: cuda.status },
+    ompWaitPolicy,
     dataPipeline: data,
     devices: availableDevices(),
     gpus: cuda.devices,
@@ -48,7 +49,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
   }
   console.log(`alexnet-cudnn ${info.version} (Node ${info.node})`);
   console.log(`addon:          ${info.addon}`);
-  console.log(`CPU backend:    oneDNN (always built)`);
+  console.log(`CPU backend:    oneDNN (always built); OpenMP wait policy ${ompWaitPolicy}` +
+    (process.env.OMP_WAIT_POLICY ? '' : ' (the default here; set OMP_WAIT_POLICY to change it)'));
   console.log(`CUDA backend:   ${cuda.status}`);
   for (const d of cuda.devices) console.log(`                ${d}`);
   console.log(`data pipeline:  ${data}`);
