@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Tensor, checkDevice, cudaInfo, ops, setPrecision, synchronize, type Precision } from '../lib/index.js';
+import { Tensor, checkDevice, cudaInfo, ops, setPrecision, synchronize, type Precision, deviceName } from '../lib/index.js';
 import { alexnetCases, work, type BenchCase } from './layers.js';
 
 const { values } = parseArgs({
@@ -21,7 +21,7 @@ const { values } = parseArgs({
     precision: { type: 'string', default: 'fp32' },
   },
 });
-const device = checkDevice(values.device!);
+const device = checkDevice(deviceName(values.device!, '--device'));
 const batch = Number(values.batch);
 const iters = Number(values.iters);
 const precision = values.precision as Precision;

@@ -2,7 +2,7 @@
 // batch 128, with the device synchronised around each layer. Finds the layer that dominates.
 //   node dist/bench/quick_preset_layers.js [--preset NAME] [--batch N] [--steps N] [--device DEV] [--no-lrn]
 import { parseArgs } from 'node:util';
-import { Tensor, ops, synchronize } from '../lib/index.js';
+import { Tensor, ops, synchronize, deviceName } from '../lib/index.js';
 import { alexnet, preset } from '../lib/models/index.js';
 
 const { values } = parseArgs({ options: {
@@ -12,7 +12,7 @@ const { values } = parseArgs({ options: {
 const p = preset(values.preset!);
 const batch = Number(values.batch);
 const steps = Number(values.steps);
-const device = values.device!;
+const device = deviceName(values.device!, '--device');
 const net = alexnet({ ...p.model, device, ...(values['no-lrn'] ? { lrn: false } : {}) });
 net.inputGrad = false;
 const [c, h, w] = net.inputShape;

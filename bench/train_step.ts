@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Tensor, checkDevice, cudaInfo, ops, setPrecision, synchronize, type Precision } from '../lib/index.js';
+import { Tensor, checkDevice, cudaInfo, ops, setPrecision, synchronize, type Precision, deviceName, type DeviceName } from '../lib/index.js';
 import { alexnet, presets, type PresetName } from '../lib/models/index.js';
 import { SGD } from '../lib/optim/index.js';
 import { TwoColumnAlexNet } from '../lib/models/two_column.js';
@@ -23,7 +23,7 @@ const { values } = parseArgs({
     precision: { type: 'string', default: 'fp32' },
   },
 });
-const device = checkDevice(values.devices ? values.devices.split(',')[0]!.trim() : values.device!);
+const device = checkDevice(values.devices ? deviceName(values.devices.split(',')[0]!.trim(), '--devices') : deviceName(values.device!, '--device'));
 const presetName = values.preset as PresetName;
 const preset = presets[presetName];
 if (!preset) throw new RangeError(`--preset must be one of ${Object.keys(presets).join(', ')}, got ${values.preset}`);
@@ -32,7 +32,7 @@ const steps = Number(values.steps);
 const precision = values.precision as Precision;
 
 // --devices D0,D1: the paper's two columns (one per device, or two streams of one device).
-const columns = values.devices?.split(',').map((d) => checkDevice(d.trim())) as [string, string] | undefined;
+const columns = values.devices?.split(',').map((d) => checkDevice(deviceName(d.trim(), '--devices'))) as [DeviceName, DeviceName] | undefined;
 const model = columns
   ? new TwoColumnAlexNet({ ...preset.model, seed: 1, devices: columns })
   : alexnet({ ...preset.model, device, seed: 1 });

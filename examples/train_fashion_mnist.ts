@@ -6,7 +6,7 @@
 //   node dist/examples/train_fashion_mnist.js [--preset NAME] [--epochs N] [--limit N] [--device D] [--out DIR]
 import { parseArgs } from 'node:util';
 
-import { alexnet, createLoader, defaultDevice, fashionMnist, presets, Trainer, type PresetName } from '../lib/index.js';
+import { alexnet, createLoader, defaultDevice, fashionMnist, presets, Trainer, type PresetName, deviceName } from '../lib/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,7 +19,7 @@ const { values } = parseArgs({
 });
 const preset = presets[values.preset as PresetName];
 if (!preset || preset.dataset !== 'fashion-mnist') throw new RangeError(`--preset must be fashion-mnist or fashion-mnist-quick, got ${values.preset}`);
-const device = values.device ?? defaultDevice();
+const device = values.device === undefined ? defaultDevice() : deviceName(values.device, '--device');
 const { data, model: modelOptions, training } = preset;
 
 let trainSet = await fashionMnist({ split: 'train' });

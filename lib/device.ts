@@ -4,19 +4,20 @@
 // (its own stream, cuDNN and cuBLAS handles, and block cache); tensors move between the two with
 // `to()`, an on-GPU copy ordered by events.
 import { native } from './binding.js';
+import type { DeviceName } from './device_name.js';
 
 /**
  * Waits until all work queued on `device` so far has finished. It rejects with a failure of the
  * device's own (not an op's: a failed op poisons its outputs, and reading them, or anything computed
  * from them, rejects with its error; see Tensor.toArray).
  */
-export function synchronize(device = 'cpu'): Promise<void> {
+export function synchronize(device: DeviceName = 'cpu'): Promise<void> {
   return native.synchronize(device);
 }
 
 /** Throws (AlexNetError CUDA_UNAVAILABLE for cuda without a usable GPU) unless `device` can be used. */
-export function checkDevice(device: string): string {
-  return native.checkDevice(device);
+export function checkDevice(device: DeviceName): DeviceName {
+  return native.checkDevice(device) as DeviceName;
 }
 
 export interface CudaInfo {
@@ -32,13 +33,13 @@ export function cudaInfo(): CudaInfo {
 }
 
 /** The devices usable here, best first: cuda:N when present, then cpu. */
-export function availableDevices(): string[] {
+export function availableDevices(): DeviceName[] {
   const cuda = native.cudaInfo();
-  return [...Array.from({ length: cuda.count }, (_, i) => `cuda:${i}`), 'cpu'];
+  return [...Array.from({ length: cuda.count }, (_, i): DeviceName => `cuda:${i}`), 'cpu'];
 }
 
 /** The best available device: cuda:0 when a GPU is usable, else cpu. */
-export function defaultDevice(): string {
+export function defaultDevice(): DeviceName {
   return availableDevices()[0]!;
 }
 
@@ -57,12 +58,12 @@ export interface AllocatorStats extends BlockCacheStats {
   staging: BlockCacheStats;
 }
 
-export function allocatorStats(device = 'cpu'): AllocatorStats {
+export function allocatorStats(device: DeviceName = 'cpu'): AllocatorStats {
   return native.allocatorStats(device);
 }
 
 /** Returns cached blocks to the system (waits for the device first). */
-export function emptyCache(device = 'cpu'): void {
+export function emptyCache(device: DeviceName = 'cpu'): void {
   native.emptyCache(device);
 }
 
@@ -73,7 +74,7 @@ export type Precision = 'fp32' | 'tf32';
  * TF32 tensor cores for convolutions and GEMMs on a CUDA device (faster, ~1e-3 relative error).
  * Work queued after the call uses the new mode. CPUs have only FP32.
  */
-export function setPrecision(device: string, precision: Precision): void {
+export function setPrecision(device: DeviceName, precision: Precision): void {
   if (precision !== 'fp32' && precision !== 'tf32')
     throw new TypeError(`precision must be 'fp32' or 'tf32', got ${JSON.stringify(precision)}`);
   const name = native.checkDevice(device);
@@ -82,6 +83,6 @@ export function setPrecision(device: string, precision: Precision): void {
   native.setTensorFloat32(device, precision === 'tf32');
 }
 
-export function precision(device: string): Precision {
+export function precision(device: DeviceName): Precision {
   return native.tensorFloat32(device) ? 'tf32' : 'fp32';
 }

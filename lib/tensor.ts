@@ -2,6 +2,7 @@
 // values back (`toArray`) is the one place to await.
 import { native, type NativeTensor } from './binding.js';
 import { AlexNetError } from './errors.js';
+import type { DeviceName } from './device_name.js';
 import { track } from './tidy.js';
 import { MAX_DIMENSION, MAX_ELEMENTS, describe, float32, shapeString, validShape } from './validate.js';
 
@@ -10,7 +11,7 @@ export { MAX_DIMENSION, MAX_ELEMENTS };
 native.setErrorClass(AlexNetError);
 
 export type DType = 'float32' | 'int32' | 'uint8';
-export type DeviceName = string;
+export type { DeviceName } from './device_name.js';
 
 const WRAP = Symbol('wrap');
 
@@ -87,7 +88,8 @@ export class Tensor {
 
   get shape(): number[] { return this.live('tensor').shape; }
   get dtype(): DType { return this.live('tensor').dtype; }
-  get device(): DeviceName { return this.live('tensor').device; }
+  // The native core reports its canonical name ("cpu:0", "cuda:1/2"), which is always a DeviceName.
+  get device(): DeviceName { return this.live('tensor').device as DeviceName; }
   get size(): number { return this.shape.reduce((a, b) => a * b, 1); }
   get disposed(): boolean { return this.native.disposed; }
 

@@ -31,7 +31,9 @@ describe('setup', () => {
   });
 
   it('rejects malformed device names with a TypeError naming the device', () => {
+    // @ts-expect-error a wrong name does not compile; untyped callers get the TypeError
     expect(() => checkDevice('gpu')).to.throw(TypeError, /device must be .*"gpu"/);
+    // @ts-expect-error a wrong name does not compile; untyped callers get the TypeError
     expect(() => checkDevice('cpu:x')).to.throw(TypeError, /cpu:x/);
   });
 });

@@ -8,7 +8,7 @@
 // real formula bug is far above (the wrong LRN alpha is 0.65 relative on b2). Max pooling copies
 // inputs, so its forward must match exactly.
 import { expect } from 'chai';
-import { Tensor, ops } from '../lib/index.js';
+import { Tensor, ops, type DeviceName } from '../lib/index.js';
 import { referenceSets, relativeError, type ReferenceCase as OracleCase } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
 
@@ -19,7 +19,7 @@ async function values(t: Tensor | null): Promise<Float32Array> {
   return (await t!.toArray()) as Float32Array;
 }
 
-function input(c: OracleCase, name: string, device: string): Tensor {
+function input(c: OracleCase, name: string, device: DeviceName): Tensor {
   return Tensor.fromArray(c.f32(name), c.get(name).shape, device);
 }
 

@@ -5,7 +5,7 @@
 // networks): torch-float32 itself lands within 1.5e-6, and errors compound through 20 layers, but
 // a wrong layer (flatten order, LRN alpha, group wiring) is off by O(1).
 import { expect } from 'chai';
-import { Tensor, ops } from '../lib/index.js';
+import { Tensor, ops, type DeviceName } from '../lib/index.js';
 import { referenceSets, relativeError, type ReferenceCase as OracleCase } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
 
@@ -14,7 +14,7 @@ const NETWORK_TOLERANCE = 1e-3;
 
 interface Saved { name: string; kind: Layer[1]; input: Tensor; output: Tensor; opts: Layer[2] }
 
-async function runNetwork(c: OracleCase, device: string) {
+async function runNetwork(c: OracleCase, device: DeviceName) {
   const layers = (c.attrs as { layers: Layer[] }).layers;
   const lrn = (c.attrs as { lrn: { k: number; n: number; alpha: number; beta: number } }).lrn;
   const lrnOpts = { size: lrn.n, alpha: lrn.alpha, beta: lrn.beta, k: lrn.k };

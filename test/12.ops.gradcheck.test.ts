@@ -3,7 +3,7 @@
 // step of 1e-2 the float32 rounding of L stays ~1e-6 relative, so 2e-2 of max |grad| separates a
 // correct gradient from a wrong one (a wrong formula is off by O(1)).
 import { expect } from 'chai';
-import { Tensor, ops } from '../lib/index.js';
+import { Tensor, ops, type DeviceName } from '../lib/index.js';
 import { randint, randn, rng } from './helpers/random.js';
 import { testDevices } from './helpers/devices.js';
 
@@ -21,7 +21,7 @@ async function lossOf(out: Tensor, g: Float32Array): Promise<number> {
 
 /** Compares analytic dL/dinput with central differences at random coordinates. */
 async function check(name: string, data: Float32Array, shape: number[], forward: (t: Tensor) => Tensor,
-  g: Float32Array, analytic: Float32Array, random: () => number, device: string): Promise<void> {
+  g: Float32Array, analytic: Float32Array, random: () => number, device: DeviceName): Promise<void> {
   const scale = Math.max(...analytic.map(Math.abs), 1e-3);
   for (let k = 0; k < COORDINATES; k++) {
     const i = Math.floor(random() * data.length);

@@ -2,9 +2,9 @@
 // was expected and what was received. Failures of queued work reject the awaiting promise with an
 // AlexNetError; nothing crashes the process.
 import { expect } from 'chai';
-import { AlexNetError, Tensor, ops, synchronize } from '../lib/index.js';
+import { AlexNetError, Tensor, ops, synchronize, type DeviceName } from '../lib/index.js';
 
-const t = (shape: number[], device = 'cpu') => Tensor.zeros(shape, device);
+const t = (shape: number[], device: DeviceName = 'cpu') => Tensor.zeros(shape, device);
 
 describe('bad calls', () => {
   it('conv2d: shape mismatches, groups, window, stride, padding', () => {
@@ -47,6 +47,7 @@ describe('bad calls', () => {
     expect(() => Tensor.fromArray([1, 2] as unknown as Float32Array, [2])).to.throw(TypeError, /data must be a Float32Array, an Int32Array or a Uint8Array/);
     expect(() => Tensor.fromArray(new Float32Array(6), [2, 4])).to.throw(RangeError, /data has 6 elements but shape \[2, 4\] needs 8/);
     expect(() => Tensor.fromArray(new Float32Array(6), [2, -3])).to.throw(RangeError, /shape\[1\] must be >= 1, got -3/);
+    // @ts-expect-error a wrong name does not compile; untyped callers get the TypeError
     expect(() => Tensor.fromArray(new Float32Array(6), [6], 'tpu')).to.throw(TypeError, /device must be "cpu", "cpu:N", "cuda" or "cuda:N", optionally with a stream "\/L" \("cuda:0\/1"\), got "tpu"/);
     expect(() => t([2, 3]).reshape([4, 2])).to.throw(RangeError, /cannot reshape \[2, 3\] \(6 elements\) to \[4, 2\] \(8 elements\)/);
   });

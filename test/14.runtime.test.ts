@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { testDevices } from './helpers/devices.js';
-import { Tensor, allocatorStats, availableDevices, checkDevice, ops, synchronize } from '../lib/index.js';
+import { Tensor, allocatorStats, availableDevices, checkDevice, ops, synchronize, type DeviceName } from '../lib/index.js';
 
 describe('runtime', () => {
   it('ops called from worker threads compute the same results', async () => {
@@ -53,13 +53,15 @@ describe('runtime', () => {
   it('"/L" names another stream of a device; copies between streams keep values and snapshot the source', async () => {
     expect(checkDevice('cpu:0/0')).to.equal('cpu:0');
     expect(checkDevice('cpu:2/3')).to.equal('cpu:2/3');
+    // @ts-expect-error a wrong name does not compile; untyped callers get the TypeError
     expect(() => checkDevice('cpu:0/x')).to.throw(TypeError, /optionally with a stream "\/L" \("cuda:0\/1"\), got "cpu:0\/x"/);
+    // @ts-expect-error a wrong name does not compile; untyped callers get the TypeError
     expect(() => checkDevice('cpu/')).to.throw(TypeError, /got "cpu\/"/);
     // Same device, other stream; other device of the same kind; and across kinds on a GPU run.
     const gpu = testDevices()[0]!.startsWith('cuda');
-    const pairs = gpu
+    const pairs: [DeviceName, DeviceName][] = gpu
       ? [['cuda:0', 'cuda:0/1'], ['cuda:0/1', 'cpu:0'], ['cpu:0', 'cuda:0'],
-         ...(availableDevices().includes('cuda:1') ? [['cuda:0', 'cuda:1']] : [])]
+         ...(availableDevices().includes('cuda:1') ? [['cuda:0', 'cuda:1'] as [DeviceName, DeviceName]] : [])]
       : [['cpu:0', 'cpu:0/1'], ['cpu:0/1', 'cpu:1']];
     for (const [from, to] of pairs) {
       const data = Float32Array.from({ length: 1000 }, (_, i) => i);
@@ -75,7 +77,7 @@ describe('runtime', () => {
   });
 
   it('copies in both directions at once between two streams do not deadlock', async () => {
-    const [d0, d1] = testDevices()[0]!.startsWith('cuda') ? ['cuda:0', 'cuda:0/1'] : ['cpu:0', 'cpu:0/1'];
+    const [d0, d1]: DeviceName[] = testDevices()[0]!.startsWith('cuda') ? ['cuda:0', 'cuda:0/1'] : ['cpu:0', 'cpu:0/1'];
     const a = Tensor.normal([64, 64], { seed: 1, device: d0 });
     const b = Tensor.normal([64, 64], { seed: 2, device: d1 });
     const moved: Tensor[] = [];

@@ -6,7 +6,7 @@
 // differing only in summation order over up to 3456 terms (conv3's C·K·K), which moves results by
 // ~1e-6 relative; a wrong algorithm or layout is off by O(1).
 import { expect } from 'chai';
-import { Tensor, ops } from '../lib/index.js';
+import { Tensor, ops, type DeviceName } from '../lib/index.js';
 import { alexnetCases } from '../bench/layers.js';
 import { relativeError } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
@@ -24,7 +24,7 @@ for (const gpu of testDevices().filter((d) => d.startsWith('cuda'))) {
   describe(`cpu and ${gpu} agree at the paper's layer shapes (batch 32)`, () => {
     for (const c of alexnetCases(32)) {
       it(`${c.name} forward and backward`, async () => {
-        const on = (device: string) => {
+        const on = (device: DeviceName) => {
           const rand = (shape: number[], seed: number, std = 1) => Tensor.normal(shape, { seed, std, device });
           if (c.kind === 'conv') {
             const x = rand([c.n, c.c, c.h, c.h], 1), w = rand([c.o, c.c / c.groups, c.k, c.k], 2, 0.01), b = rand([c.o], 3);
@@ -59,14 +59,14 @@ for (const gpu of testDevices().filter((d) => d.startsWith('cuda'))) {
       const b = Tensor.normal([4096], { seed: 7, device: gpu });
       // The GPU's double log/cos may differ from glibc's by an ulp in rare elements.
       await same('normal', a, b);
-      const x = (d: string) => Tensor.full([32, 4096], 1, d);
+      const x = (d: DeviceName) => Tensor.full([32, 4096], 1, d);
       const mc = ops.dropout(x('cpu'), { p: 0.5, seed: 11 }).mask;
       const mg = ops.dropout(x(gpu), { p: 0.5, seed: 11 }).mask;
       expect(Array.from(await mg.toArray())).to.deep.equal(Array.from(await mc.toArray()));
     });
 
     it('softmax cross-entropy, top-k and the SGD step', async () => {
-      const make = (d: string) => ({
+      const make = (d: DeviceName) => ({
         logits: Tensor.normal([128, 1000], { seed: 5, std: 30, device: d }),
         labels: Tensor.fromArray(Int32Array.from({ length: 128 }, (_, i) => (i * 37) % 1000), [128], d),
       });
@@ -77,7 +77,7 @@ for (const gpu of testDevices().filter((d) => d.startsWith('cuda'))) {
       expect(Math.abs((await rg.loss) - (await rc.loss)) / (await rc.loss)).to.be.below(1e-5);
       await same('dlogits', rc.dlogits, rg.dlogits);
       expect(await ops.topkCorrect(g.logits, g.labels, 5)).to.equal(await ops.topkCorrect(c.logits, c.labels, 5));
-      const state = (d: string) => [1, 2, 3].map((seed) => Tensor.normal([1000], { seed, device: d }));
+      const state = (d: DeviceName) => [1, 2, 3].map((seed) => Tensor.normal([1000], { seed, device: d }));
       const [wc, vc, gc] = state('cpu');
       const [wg, vg, gg] = state(gpu);
       ops.sgdStep(wc!, vc!, gc!, { lr: 0.01 });

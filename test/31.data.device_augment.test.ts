@@ -12,7 +12,7 @@ import { native } from '../lib/binding.js';
 import {
   arrayDataset, batchToDevice, computeStats, createLoader, encodeImage, imageFolder, type Batch, type Dataset, type DatasetStats, type LoaderOptions,
 } from '../lib/data/index.js';
-import { AlexNetError, Tensor, disposeAll, ops } from '../lib/index.js';
+import { AlexNetError, Tensor, disposeAll, ops, type DeviceName } from '../lib/index.js';
 import { alexnet } from '../lib/models/index.js';
 import { Trainer, evaluate } from '../lib/train/index.js';
 import { testDevices } from './helpers/devices.js';
@@ -34,7 +34,7 @@ async function collect(loader: { epoch(e: number): AsyncIterable<Batch> }, epoch
 const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 /** Every batch of `epochs` from both loaders: the device crop equals the host floats bit for bit. */
-async function expectSameInput(ds: Dataset, options: LoaderOptions, device: string, epochs = [0]): Promise<Batch[]> {
+async function expectSameInput(ds: Dataset, options: LoaderOptions, device: DeviceName, epochs = [0]): Promise<Batch[]> {
   const host = await createLoader(ds, { ...options, augmentOn: 'host' });
   const dev = await createLoader(ds, { ...options, augmentOn: 'device' });
   expect(host.augmentOn).to.equal('host');

@@ -115,6 +115,7 @@ describe('alexnet', () => {
     expect(() => resolveAlexNetOptions({ lrn: 'yes' as never })).to.throw(TypeError, /lrn must be a boolean/);
     expect(() => resolveAlexNetOptions({ widht: 2 } as never)).to.throw(TypeError, /unknown option 'widht'/);
     expect(() => resolveAlexNetOptions({ width: 0 })).to.throw(RangeError, /width/);
+    // @ts-expect-error a wrong name does not compile; untyped callers get the TypeError
     expect(() => alexnet({ device: 'gpu' })).to.throw(TypeError, /gpu/);
   });
 });

@@ -1,11 +1,11 @@
 // The layer contract: parameters and state dicts, train/eval, ownership and lifetimes.
 import { expect } from 'chai';
-import { allocatorStats, synchronize, Tensor, disposeAll, ops } from '../lib/index.js';
+import { allocatorStats, synchronize, Tensor, disposeAll, ops, type DeviceName } from '../lib/index.js';
 import { Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU, Sequential, deriveSeed } from '../lib/nn/index.js';
 import { randn, rng } from './helpers/random.js';
 import { testDevices } from './helpers/devices.js';
 
-function smallNet(device: string): Sequential {
+function smallNet(device: DeviceName): Sequential {
   return new Sequential([
     ['conv1', new Conv2d(3, 8, 3, { padding: 1, device })],
     ['relu1', new ReLU()],

@@ -4,7 +4,7 @@
 // references. Tolerance 1e-3 of max |reference| per tensor, the oracle README's suggestion for
 // whole networks (torch-float32 lands within 1.5e-6; a wrong layer is off by O(1)).
 import { expect } from 'chai';
-import { Tensor, disposeAll, ops } from '../lib/index.js';
+import { Tensor, disposeAll, ops, type DeviceName } from '../lib/index.js';
 import { Conv2d, Flatten, Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential, type Module } from '../lib/nn/index.js';
 import { referenceSets, relativeError, type ReferenceCase as OracleCase } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
@@ -13,7 +13,7 @@ const TOLERANCE = 1e-3;
 type LayerSpec = [string, string, { cin?: number; cout?: number; k?: number; s?: number; p?: number; groups?: number }];
 
 /** The network the oracle describes, from nn layers (parameters zero until loaded). */
-export function buildOracleNetwork(c: OracleCase, device: string): Sequential {
+export function buildOracleNetwork(c: OracleCase, device: DeviceName): Sequential {
   const { layers, lrn } = c.attrs as { layers: LayerSpec[]; lrn: { k: number; n: number; alpha: number; beta: number } };
   const modules: [string, Module][] = layers.map(([name, kind, o]) => {
     switch (kind) {
@@ -32,7 +32,7 @@ export function buildOracleNetwork(c: OracleCase, device: string): Sequential {
   return new Sequential(modules);
 }
 
-function oracleState(c: OracleCase, net: Sequential, device: string): Record<string, Tensor> {
+function oracleState(c: OracleCase, net: Sequential, device: DeviceName): Record<string, Tensor> {
   return Object.fromEntries(net.namedParameters().map(([name]) => {
     const key = name.replace('.', '_');
     return [name, Tensor.fromArray(c.f32(key), c.get(key).shape, device)];

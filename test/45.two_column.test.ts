@@ -6,7 +6,7 @@
 // Tolerance 1e-4 relative: both layouts do the same float32 arithmetic except for the order of
 // two-term sums (exchanged gradients) and the GEMM blocking of the halved layers.
 import { expect } from 'chai';
-import { Tensor, ops, SGD } from '../lib/index.js';
+import { Tensor, ops, SGD, type DeviceName } from '../lib/index.js';
 import { alexnet, type AlexNetOptions } from '../lib/models/alexnet.js';
 import { TwoColumnAlexNet, groupedLayout } from '../lib/models/two_column.js';
 import type { Module } from '../lib/nn/module.js';
@@ -28,9 +28,9 @@ async function expectSameRecords(got: Record<string, Tensor>, want: Record<strin
   }
 }
 
-function columnDevices(): [string, string][] {
+function columnDevices(): [DeviceName, DeviceName][] {
   const base = testDevices()[0]!;
-  if (base.startsWith('cuda')) return [['cuda:0', 'cuda:0'], ...(testDevices().includes('cuda:1') ? [['cuda:0', 'cuda:1'] as [string, string]] : [])];
+  if (base.startsWith('cuda')) return [['cuda:0', 'cuda:0'], ...(testDevices().includes('cuda:1') ? [['cuda:0', 'cuda:1'] as [DeviceName, DeviceName]] : [])];
   return [['cpu:0', 'cpu:1'], ['cpu:2', 'cpu:2']];
 }
 
@@ -105,7 +105,8 @@ for (const devices of columnDevices()) {
     });
 
     it('rejects bad devices and odd fully connected widths', () => {
-      expect(() => new TwoColumnAlexNet({ ...options, devices: ['cpu:0'] as unknown as [string, string] })).to.throw(TypeError, /devices must be two device names/);
+      expect(() => new TwoColumnAlexNet({ ...options, devices: ['cpu:0'] as unknown as [DeviceName, DeviceName] })).to.throw(TypeError, /devices must be two device names/);
+      // @ts-expect-error a wrong name does not compile; untyped callers get the TypeError
       expect(() => new TwoColumnAlexNet({ ...options, devices: ['cpu:0', 'gpu'] })).to.throw(TypeError, /"gpu"/);
     });
   });

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SGD, Tensor, Trainer, alexnet, alexnetParameterShapes, nn, ops, type AlexNetOptions } from '../lib/index.js';
+import { SGD, Tensor, Trainer, alexnet, alexnetParameterShapes, nn, ops, type AlexNetOptions, type DeviceName } from '../lib/index.js';
 import { loadCheckpoint } from '../lib/io/index.js';
 import { TwoColumnAlexNet } from '../lib/models/two_column.js';
 import { disposeDerived, type StateDict } from '../lib/nn/module.js';
@@ -14,7 +14,7 @@ import { relativeError } from './helpers/references.js';
 import { toyData, toyLoader } from './helpers/toy_data.js';
 
 const options: AlexNetOptions = { numClasses: 10, inChannels: 3, inputSize: 67, width: 0.125, init: 'he', seed: 5 };
-const devices: [string, string] = ['cpu:0', 'cpu:1'];
+const devices: [DeviceName, DeviceName] = ['cpu:0', 'cpu:1'];
 
 /** Every tensor of `got` holds exactly the values of the same-named tensor of `want`. */
 async function expectIdentical(got: StateDict, want: StateDict, what: string): Promise<void> {

@@ -1,6 +1,7 @@
 // Argument parsing shared by the commands: node:util parseArgs in strict mode, with every
 // problem turned into a one-line UsageError (exit status 2).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { deviceName, type DeviceName } from '../device_name.js';
 
 /** A bad command line: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -75,6 +76,17 @@ export function numberFlag(command: string, name: string, value: unknown, min = 
   if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min)
     fail(command, `--${name} must be a number >= ${min}, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** A device name given on the command line (or in a --config file); a usage error naming the flag when malformed. */
+export function deviceFlag(command: string, name: string, value: unknown): DeviceName | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') fail(command, `--${name} must be a device name, got ${JSON.stringify(value)}`);
+  try {
+    return deviceName(value, `--${name}`);
+  } catch (e) {
+    return fail(command, (e as Error).message);
+  }
 }
 
 export function choiceFlag<T extends string>(command: string, name: string, value: unknown, choices: readonly T[]): T | undefined {

@@ -1,5 +1,6 @@
 // Data sets and loaders for the commands, and the preprocessing a checkpoint records so that
 // eval and predict prepare images exactly as training did.
+import type { DeviceName } from '../device_name.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AlexNetError } from '../errors.js';
@@ -79,7 +80,7 @@ export interface LoaderSettings {
 export const AUGMENT_ON_HELP = `  --augment-on WHERE host or device: where the crops and the mean are applied (default: device on
                      CUDA, host on CPU); the numbers are the same either way`;
 
-export function augmentOnFlag(command: string, value: unknown, device: string): 'host' | 'device' {
+export function augmentOnFlag(command: string, value: unknown, device: DeviceName): 'host' | 'device' {
   return choiceFlag(command, 'augment-on', value, ['host', 'device'] as const) ?? (device.startsWith('cuda') ? 'device' : 'host');
 }
 

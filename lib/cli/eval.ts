@@ -7,7 +7,7 @@ import { checkpointPath, readWeightsFile } from '../io/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadModels } from '../train/load_model.js';
 import type { AlexNetOptions } from '../models/alexnet.js';
-import { choiceFlag, intFlag, parse, usage } from './args.js';
+import { choiceFlag, deviceFlag, intFlag, parse, usage } from './args.js';
 import { AUGMENT_ON_HELP, augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
 import { describePlain, MODEL_FLAG_OPTIONS, MODEL_FLAGS_HELP, plainModel, plainStats, refuseModelFlags } from './model_flags.js';
 
@@ -44,7 +44,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) usage(c, 'give at least one checkpoint (a .safetensors file or a run directory)');
-  const device = typeof v.device === 'string' ? v.device : defaultDevice();
+  const device = deviceFlag(c, 'device', v.device) ?? defaultDevice();
   checkDevice(device);
   const split = choiceFlag(c, 'split', v.split, ['test', 'train'] as const) ?? 'test';
   const batchSize = intFlag(c, 'batch-size', v['batch-size'], 1) ?? 128;

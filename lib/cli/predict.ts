@@ -4,7 +4,7 @@ import { checkpointPath, readWeightsFile } from '../io/checkpoint.js';
 import { predict } from '../train/predict.js';
 import { loadModels } from '../train/load_model.js';
 import type { AlexNetOptions } from '../models/alexnet.js';
-import { choiceFlag, intFlag, parse, usage } from './args.js';
+import { choiceFlag, deviceFlag, intFlag, parse, usage } from './args.js';
 import { AUGMENT_ON_HELP, augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
 import { describePlain, MODEL_FLAG_OPTIONS, MODEL_FLAGS_HELP, plainModel, plainStats, refuseModelFlags } from './model_flags.js';
 import { imageFiles, type DataLoader, type Dataset } from '../data/index.js';
@@ -65,7 +65,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (checkpoints.length === 0) usage(c, '--checkpoint PATH is required');
   if (positionals.length === 0) usage(c, 'give at least one image file');
   const wantedTop = intFlag(c, 'top', v.top, 1) ?? 5;
-  const device = typeof v.device === 'string' ? v.device : defaultDevice();
+  const device = deviceFlag(c, 'device', v.device) ?? defaultDevice();
   checkDevice(device);
   const augmentOn = augmentOnFlag(c, v['augment-on'], device);
   const first = await readWeightsFile(checkpointPath(checkpoints[0]!, 'best'));

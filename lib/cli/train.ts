@@ -14,7 +14,7 @@ import { Trainer } from '../train/trainer.js';
 import { checkCheckpointModel } from '../train/load_model.js';
 import { prepareRunDirectory } from '../train/run_dir.js';
 import { formatDuration } from '../train/progress.js';
-import { choiceFlag, intFlag, numberFlag, parse, usage, type Options } from './args.js';
+import { choiceFlag, deviceFlag, intFlag, numberFlag, parse, usage, type Options } from './args.js';
 import { readConfig } from './config.js';
 import {
   augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsTensors, trainLoader, type DatasetName, type Preprocessing,
@@ -181,10 +181,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const fromFile = typeof flags.config === 'string' ? readConfig(c, flags.config, options) : {};
   const v: Record<string, unknown> = { ...fromFile, ...flags };
-  const columns = typeof v.devices === 'string' ? v.devices.split(',').map((d) => d.trim()) : undefined;
+  const columns = typeof v.devices === 'string' ? v.devices.split(',').map((d) => deviceFlag(c, 'devices', d.trim())!) : undefined;
   if (columns && columns.length !== 2) usage(c, `--devices takes two devices separated by a comma (e.g. cuda:0,cuda:1), got ${JSON.stringify(v.devices)}`);
   if (columns && typeof v.device === 'string') usage(c, '--device and --devices cannot both be given');
-  const device = columns ? columns[0]! : typeof v.device === 'string' ? v.device : defaultDevice();
+  const device = columns ? columns[0]! : deviceFlag(c, 'device', v.device) ?? defaultDevice();
   checkDevice(device);
   columns?.forEach((d) => checkDevice(d));
   const progress = choiceFlag(c, 'progress', v.progress, ['auto', 'bar', 'plain', 'none'] as const) ?? 'auto';

@@ -4,6 +4,7 @@
 // people and tools). The state inside the safetensors file is the record: everything that resumes
 // or evaluates reads it from there, and the JSON copy is rewritten from it when it lags (see
 // repairStateCopies).
+import type { DeviceName } from '../device_name.js';
 import { open, readFile, stat } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -228,7 +229,7 @@ export async function readWeightsFile(file: string): Promise<WeightsFile> {
 }
 
 /** Host tensors → device tensors (the caller disposes them). */
-export function toDevice(tensors: Record<string, HostTensor>, device: string): Record<string, Tensor> {
+export function toDevice(tensors: Record<string, HostTensor>, device: DeviceName): Record<string, Tensor> {
   return Object.fromEntries(Object.entries(tensors).map(([n, t]) => {
     if (!(t.data instanceof Float32Array)) throw new AlexNetError(`tensor '${n}' is float64; model tensors must be float32`, 'BAD_FILE');
     return [n, Tensor.fromArray(t.data, t.shape, device)];

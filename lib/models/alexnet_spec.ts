@@ -2,6 +2,7 @@
 // with every width and shape, and how each layer splits into the paper's two columns (§3.2,
 // Figure 2). The one-device model (./alexnet.ts) and the two-column model (./two_column.ts) both
 // place this list; neither knows the layers by name.
+import type { DeviceName } from '../device_name.js';
 import { Conv2d, conv2dOutputShape } from '../nn/conv2d.js';
 import { Dropout } from '../nn/dropout.js';
 import { Flatten } from '../nn/flatten.js';
@@ -34,7 +35,7 @@ export interface AlexNetOptions {
   /** 'paper': N(0, 0.01²) with biases 1 in conv2/4/5 and FC; 'he': N(0, 2/fan_in), biases 0. */
   init?: InitScheme;
   seed?: number;
-  device?: string;
+  device?: DeviceName;
 }
 
 /** The options with every default filled in: enough to rebuild the same network (checkpoints store it). */
@@ -175,7 +176,7 @@ function shapeRule(layer: LayerSpec): ShapeRule {
  * The module for `layer`: as the one-device network holds it ('whole'), or as one of the two
  * columns holds its half ('column'; 'single' layers are not split and are placed whole).
  */
-export function placeLayer(layer: LayerSpec, part: 'whole' | 'column', device: string): Module {
+export function placeLayer(layer: LayerSpec, part: 'whole' | 'column', device: DeviceName): Module {
   const column = part === 'column';
   switch (layer.kind) {
     case 'conv': {

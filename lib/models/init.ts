@@ -1,6 +1,7 @@
 // Weight initialisation, drawn with the counter-based ops.normal: element i of a layer's weight is
 // mean + std·counterNormal(seed, i) for the layer's seed, so the same seed gives the same network
 // on every device, and a column holding rows [r, r + n) of a layer draws exactly those elements.
+import type { DeviceName } from '../device_name.js';
 import * as ops from '../ops/index.js';
 import { Conv2d } from '../nn/conv2d.js';
 import { Linear } from '../nn/linear.js';
@@ -60,7 +61,7 @@ export function drawLayer(layer: Conv2d | Linear, init: LayerInit, firstRow = 0)
  * always starts at element 0, so the rows before are drawn too and dropped (one layer's worth at
  * most, and only for the second column).
  */
-function normalRows(shape: number[], firstRow: number, init: LayerInit, device: string): Tensor {
+function normalRows(shape: number[], firstRow: number, init: LayerInit, device: DeviceName): Tensor {
   const [rows, ...rest] = shape as [number, ...number[]];
   const rowSize = rest.reduce((a, b) => a * b, 1);
   return tidy(() => {

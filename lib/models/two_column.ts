@@ -6,6 +6,7 @@
 // one-device grouped AlexNet. Its parameters are named `conv1.weight#0` / `conv1.weight#1` (column
 // halves) and `fc8.*` (on the first device); its state (exportState, stateDict) uses the one-device
 // names, so a checkpoint loads into either layout.
+import { deviceName, type DeviceName } from '../device_name.js';
 import { checkDevice } from '../device.js';
 import type { Conv2d } from '../nn/conv2d.js';
 import type { Linear } from '../nn/linear.js';
@@ -26,13 +27,13 @@ export interface TwoColumnOptions extends Omit<AlexNetOptions, 'device'> {
    * a stream of its own (`['cuda:0', 'cuda:0']` runs column 1 on "cuda:0/1"), as the paper's
    * split would run on one GPU.
    */
-  devices: [string, string];
+  devices: [DeviceName, DeviceName];
 }
 
 /** `name` with the next stream of its device: "cuda:0" -> "cuda:0/1", "cuda:0/1" -> "cuda:0/2". */
-function nextLane(name: string): string {
+function nextLane(name: DeviceName): DeviceName {
   const [base, lane = '0'] = name.split('/');
-  return `${base}/${Number(lane) + 1}`;
+  return deviceName(`${base}/${Number(lane) + 1}`);
 }
 
 const COLUMN_SUFFIX = /#([01])$/;
@@ -78,7 +79,7 @@ function stagesOf(layers: LayerSpec[]): { layers: LayerSpec[]; split: boolean }[
 }
 
 /** `t` on `device` (itself if it is there already). */
-function onDevice(t: Tensor, device: string): Tensor {
+function onDevice(t: Tensor, device: DeviceName): Tensor {
   return t.device === device ? t : t.to(device);
 }
 
@@ -89,7 +90,7 @@ function half(t: Tensor, k: 0 | 1): Tensor {
 }
 
 /** Both columns' halves as one tensor [N, C0 + C1, ...] on `device`. */
-function gather(halves: Tensor[], device: string): Tensor {
+function gather(halves: Tensor[], device: DeviceName): Tensor {
   return tidy(() => ops.concatChannels(halves.map((h) => onDevice(h, device))));
 }
 
@@ -102,7 +103,7 @@ type Gradient = { whole: Tensor } | { partials: Tensor[] } | null;
 
 export class TwoColumnAlexNet extends Module {
   readonly config: AlexNetConfig;
-  readonly devices: [string, string];
+  readonly devices: [DeviceName, DeviceName];
   private readonly stages: Stage[];
   /** Each layer's position in the one-device network: its dropout seed derives from it (Module.reseed). */
   private readonly position: Map<string, number>;
@@ -127,7 +128,7 @@ export class TwoColumnAlexNet extends Module {
     this.outputShapeCache = spec.shapes.at(-1)![1];
     this.position = new Map(spec.layers.map((l, i) => [l.name, i]));
     this.stages = stagesOf(spec.layers).map(({ layers, split }) => {
-      const place = (device: string) => new Sequential(layers.map((l) => [l.name, placeLayer(l, split ? 'column' : 'whole', device)]));
+      const place = (device: DeviceName) => new Sequential(layers.map((l) => [l.name, placeLayer(l, split ? 'column' : 'whole', device)]));
       return { parts: split ? this.devices.map(place) : [place(this.devices[0])], split };
     });
     for (const part of this.stages[0]!.parts) part.inputGrad = false; // nobody needs dL/d(image)
@@ -210,7 +211,7 @@ export class TwoColumnAlexNet extends Module {
   }
 
   /** The whole of `flow` on `device`. */
-  private whole(flow: Flow, device: string): Tensor {
+  private whole(flow: Flow, device: DeviceName): Tensor {
     return 'whole' in flow ? onDevice(flow.whole, device) : gather(flow.halves, device);
   }
 

@@ -1,5 +1,6 @@
 // 2-D convolution with optional channel groups (AlexNet's conv2, conv4, conv5 use 2: the two
 // columns of the paper's two-GPU network, on one device).
+import type { DeviceName } from '../device_name.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { pair, positiveInteger, shapeString } from '../validate.js';
@@ -11,7 +12,7 @@ export interface Conv2dOptions {
   padding?: number | [number, number];
   groups?: number;
   bias?: boolean;
-  device?: string;
+  device?: DeviceName;
 }
 
 /** What decides a convolution's output shape (a Conv2d has these fields). */

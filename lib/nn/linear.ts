@@ -1,4 +1,5 @@
 // Fully connected layer: y = x·Wᵀ + b with W [out, in].
+import type { DeviceName } from '../device_name.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { positiveInteger, shapeString } from '../validate.js';
@@ -21,7 +22,7 @@ export class Linear extends Module {
   private input: Tensor | null = null;
 
   /** Parameters start at zero; the model initialises them. */
-  constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean; device?: string } = {}) {
+  constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean; device?: DeviceName } = {}) {
     super();
     this.inFeatures = positiveInteger(inFeatures, 'inFeatures');
     this.outFeatures = positiveInteger(outFeatures, 'outFeatures');

@@ -3,6 +3,7 @@
 // its own reference (a view sharing the storage, see `retain`) and disposes it in backward, or as
 // soon as a new forward or `release()` makes it stale, so a training step leaks nothing. What a
 // layer keeps is exempt from tidy() scopes, so forward and backward may run inside one.
+import type { DeviceName } from '../device_name.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../tidy.js';
 import { describe, shapeString } from '../validate.js';
@@ -91,7 +92,7 @@ export abstract class Module {
   }
 
   /** The device of the parameters (the first one's), or undefined for a module without any. */
-  get device(): string | undefined {
+  get device(): DeviceName | undefined {
     return this.parameters()[0]?.device;
   }
 

@@ -1,5 +1,6 @@
 // A trainable tensor and the gradient the last backward pass left for it.
 // Parameter tensors and gradients live as long as the parameter: exempt from tidy() scopes.
+import type { DeviceName } from '../device_name.js';
 import type { Tensor } from '../tensor.js';
 import { keep } from '../tidy.js';
 
@@ -14,7 +15,7 @@ export class Parameter {
   }
 
   get shape(): number[] { return this.value.shape; }
-  get device(): string { return this.value.device; }
+  get device(): DeviceName { return this.value.device; }
 
   /** Takes ownership of `grad`, disposing the previous gradient. */
   setGrad(grad: Tensor | null): void {

@@ -1,4 +1,5 @@
 // Rebuilds models from checkpoints (for eval, predict and ensembles).
+import type { DeviceName } from '../device_name.js';
 import { AlexNetError } from '../errors.js';
 import { checkpointPath, readWeightsFile, toDevice } from '../io/checkpoint.js';
 import type { HostTensor } from '../io/safetensors.js';
@@ -55,7 +56,7 @@ export interface LoadModelOptions {
  * The AlexNet saved in `path` (a checkpoint file or a run directory: its best checkpoint), in eval
  * mode. A plain state dict needs `options.model`.
  */
-export async function loadModel(path: string, device = 'cpu', options: LoadModelOptions = {}): Promise<AlexNet> {
+export async function loadModel(path: string, device: DeviceName = 'cpu', options: LoadModelOptions = {}): Promise<AlexNet> {
   if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${String(options)}`);
   const file = checkpointPath(path, 'best');
   const ckpt = await readWeightsFile(file);
@@ -93,7 +94,7 @@ export async function loadModel(path: string, device = 'cpu', options: LoadModel
 }
 
 /** Several models (an ensemble); they must agree on classes and input shape. */
-export async function loadModels(paths: string[], device = 'cpu', options: LoadModelOptions = {}): Promise<AlexNet[]> {
+export async function loadModels(paths: string[], device: DeviceName = 'cpu', options: LoadModelOptions = {}): Promise<AlexNet[]> {
   const models: AlexNet[] = [];
   try {
     for (const p of paths) models.push(await loadModel(p, device, options));

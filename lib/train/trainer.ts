@@ -2,6 +2,7 @@
 // checkpoints (last and best), metrics as JSON lines, progress. Every random draw derives from
 // (seed, epoch, batch) — dropout masks here, the data order in the loader — so a run resumed from
 // a checkpoint continues exactly as the uninterrupted run would have.
+import type { DeviceName } from '../device_name.js';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { batchToDevice } from '../data/device_input.js';
@@ -88,7 +89,7 @@ export class Trainer {
   readonly schedule: LrSchedule;
   readonly options: TrainerOptions;
   private readonly seed: number;
-  private readonly device: string;
+  private readonly device: DeviceName;
   private readonly progress: Progress;
   private readonly metrics?: MetricsLog;
   private readonly maxInFlight: number;

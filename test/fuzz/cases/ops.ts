@@ -3,7 +3,7 @@
 // non-tensors, absurd options, non-finite values). Through the public ops, or straight into the
 // native binding, which must check everything again.
 import { native } from '../../../lib/binding.js';
-import { Tensor, ops, synchronize } from '../../../lib/index.js';
+import { Tensor, ops, synchronize, type DeviceName } from '../../../lib/index.js';
 import type { Rng } from '../prng.js';
 import type { CaseContext, Category } from '../types.js';
 
@@ -13,7 +13,7 @@ type Fill = 'normal' | 'labels' | 'crop' | 'mask' | 'pixels';
 interface TensorSpec {
   shape: unknown[];
   dtype: DType;
-  device: string;
+  device: DeviceName;
   fill: Fill;
   /** For labels: the class count; for crop params: [H, W, outH, outW]. */
   range?: number[];
@@ -243,7 +243,8 @@ function mutate(rng: Rng, call: OpCall, kind: string, note: (s: string) => void)
       break;
     case 'ops/disposed': spec.disposed = true; note(`${name} disposed`); break;
     case 'ops/device':
-      spec.device = rng.pick(['cpu:1', 'cpu:0/1', 'cuda', 'cuda:9', 'cpu:99999', 'gpu', '']);
+      // Malformed names too, as an untyped caller could pass them: the runtime check is what is fuzzed.
+      spec.device = rng.pick(['cpu:1', 'cpu:0/1', 'cuda', 'cuda:9', 'cpu:99999', 'gpu', '']) as DeviceName;
       note(`${name} on ${spec.device}`);
       break;
     case 'ops/not-tensor':
@@ -360,7 +361,7 @@ async function runOp(ctx: CaseContext, kind: string): Promise<void> {
   } finally {
     for (const t of [...made, ...outputs, ...handles]) (t as { dispose(): void }).dispose?.();
     // Errors of queued work must not leak into the next case.
-    for (const device of new Set(['cpu', ...Object.values(call.tensors).map((s) => s.device)]))
+    for (const device of new Set<DeviceName>(['cpu', ...Object.values(call.tensors).map((s) => s.device)]))
       await synchronize(device).catch(() => undefined);
   }
 }
@@ -386,7 +387,7 @@ async function runTensor(ctx: CaseContext): Promise<void> {
         break;
       }
       case 'reshape': { const base = Tensor.zeros([2, 8]); made.push(base); t = base.reshape(shape as number[]); break; }
-      case 'to': { const base = Tensor.zeros([2, 3]); made.push(base); t = base.to(rng.pick(['cpu:1', 'cuda', 'cpu:0/7', 'nope', 'cpu:-1'])); break; }
+      case 'to': { const base = Tensor.zeros([2, 3]); made.push(base); t = base.to(rng.pick(['cpu:1', 'cuda', 'cpu:0/7', 'nope', 'cpu:-1']) as DeviceName) /* malformed too: the runtime check is fuzzed */; break; }
       case 'empty': made.push(native.empty(shape as number[], rng.pick(['float32', 'int32', 'uint8', 'float64']), 'cpu')); break;
     }
     if (t) {
