@@ -86,7 +86,7 @@ export class Tensor {
     return t;
   }
 
-  get shape(): number[] { return this.live('tensor').shape; }
+  get shape(): readonly number[] { return this.live('tensor').shape; }
   get dtype(): DType { return this.live('tensor').dtype; }
   // The native core reports its canonical name ("cpu:0", "cuda:1/2"), which is always a DeviceName.
   get device(): DeviceName { return this.live('tensor').device as DeviceName; }

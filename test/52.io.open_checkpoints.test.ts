@@ -68,7 +68,7 @@ async function expectRejects(promise: Promise<unknown>, pattern: RegExp): Promis
 
 async function hostWeights(model: AlexNet): Promise<Record<string, HostTensor>> {
   const out: Record<string, HostTensor> = {};
-  for (const [name, t] of Object.entries(model.stateDict())) out[name] = { data: (await t.toArray()) as Float32Array, shape: t.shape };
+  for (const [name, t] of Object.entries(model.stateDict())) out[name] = { data: (await t.toArray()) as Float32Array, shape: [...t.shape] };
   return out;
 }
 

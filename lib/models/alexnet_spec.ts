@@ -208,9 +208,9 @@ export function placeLayer(layer: LayerSpec, part: 'whole' | 'column', device: D
  * its metadata describes before that model, possibly of many gigabytes, is built. A RangeError
  * says when the input size does not fit the layers. Tests check it against the built network.
  */
-export function alexnetParameterShapes(options: AlexNetOptions = {}): [string, number[]][] {
+export function alexnetParameterShapes(options: AlexNetOptions = {}): [string, readonly number[]][] {
   const { layers } = alexnetSpec(resolveAlexNetOptions(options));
-  return layers.filter(isWeighted).flatMap((l): [string, number[]][] => {
+  return layers.filter(isWeighted).flatMap((l): [string, readonly number[]][] => {
     const weight = weightShape(l);
     return [[`${l.name}.weight`, weight], [`${l.name}.bias`, [weight[0]!]]];
   });

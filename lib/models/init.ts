@@ -61,8 +61,8 @@ export function drawLayer(layer: Conv2d | Linear, init: LayerInit, firstRow = 0)
  * always starts at element 0, so the rows before are drawn too and dropped (one layer's worth at
  * most, and only for the second column).
  */
-function normalRows(shape: number[], firstRow: number, init: LayerInit, device: DeviceName): Tensor {
-  const [rows, ...rest] = shape as [number, ...number[]];
+function normalRows(shape: readonly number[], firstRow: number, init: LayerInit, device: DeviceName): Tensor {
+  const [rows, ...rest] = shape as readonly [number, ...number[]];
   const rowSize = rest.reduce((a, b) => a * b, 1);
   return tidy(() => {
     const stream = Tensor.normal([1, firstRow + rows, rowSize], { mean: 0, std: init.std, seed: init.seed, device });

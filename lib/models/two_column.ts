@@ -315,7 +315,7 @@ export function groupedLayout(record: Record<string, Tensor>): Record<string, Te
  * Splits one-device entries into the column halves that `params` (name, shape) ask for: `x#k` takes
  * rows [k·n, (k+1)·n) of `x`. Entries already named like a parameter are used as they are.
  */
-export function columnLayout(record: Record<string, Tensor>, params: [string, number[]][]): Record<string, Tensor> {
+export function columnLayout(record: Record<string, Tensor>, params: [string, readonly number[]][]): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const [name, shape] of params) {
     if (record[name]) {

@@ -4,7 +4,7 @@ import { Module } from './module.js';
 
 /** [N, C, H, W] → [N, C·H·W] in NCHW (channel-major) order, as a view. */
 export class Flatten extends Module {
-  private inputShape: number[] | null = null;
+  private inputShape: readonly number[] | null = null;
 
   override outputShape(shape: readonly number[]): number[] {
     if (shape.length < 2) throw new RangeError(`Flatten expects [N, ...], got ${shapeString(shape)}`);

@@ -14,7 +14,7 @@ export class Parameter {
     this.value = keep(value);
   }
 
-  get shape(): number[] { return this.value.shape; }
+  get shape(): readonly number[] { return this.value.shape; }
   get device(): DeviceName { return this.value.device; }
 
   /** Takes ownership of `grad`, disposing the previous gradient. */

@@ -20,7 +20,7 @@ export function checkCheckpointModel(file: string, config: AlexNetOptions, weigh
   const bad = (why: string): never => {
     throw new AlexNetError(`${file}: its weights do not fit the model ${describedBy} describes: ${why}`, 'BAD_FILE');
   };
-  let expected: [string, number[]][];
+  let expected: [string, readonly number[]][];
   try {
     expected = alexnetParameterShapes(config);
   } catch (e) {
