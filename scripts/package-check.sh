@@ -18,12 +18,12 @@ grep -q '^package/dist/lib/index.d.ts$' "$work/contents.txt" || { echo "the tarb
 
 mkdir "$work/consumer" && cd "$work/consumer"
 npm init -y >/dev/null
-cp "$here"/scripts/package-check/consumer.* "$here"/scripts/package-check/tsconfig.json .
+cp "$here"/scripts/package-check/consumer.* "$here"/scripts/package-check/rejected.mts "$here"/scripts/package-check/tsconfig.json .
 npm install --no-audit --no-fund "../$tgz" >install.log 2>&1 || { tail -40 install.log; exit 1; }
 echo "installed into an empty project"
 node consumer.mjs
 node --no-warnings consumer.cjs
 npm install --no-audit --no-fund --silent typescript@~5.9.3 @types/node@^20.19.0 >/dev/null
-npx tsc -p tsconfig.json && echo "strict TypeScript consumers (ESM and CommonJS) type-check"
+npx tsc -p tsconfig.json && echo "strict TypeScript consumers (ESM and CommonJS) type-check; wrong device names and error codes do not"
 npx alexnet --help >/dev/null
 npx alexnet train --preset fashion-mnist-quick --epochs 1 --limit 2048 --progress none --out "$work/run" | tail -1
