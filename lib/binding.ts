@@ -33,6 +33,7 @@ export const OPTION_FIELDS = {
   grads: ['wantDx', 'wantDb'],
   localResponseNorm: ['size', 'alpha', 'beta', 'k'],
   maxPool2d: ['kernelH', 'kernelW', 'strideH', 'strideW'],
+  normal: ['mean', 'std', 'seed', 'offset'],
 } as const;
 type Fields<K extends keyof typeof OPTION_FIELDS, V> = { [F in (typeof OPTION_FIELDS)[K][number]]?: V };
 /** The options objects of the table's ops: a missing field takes the table's default. */
@@ -40,6 +41,7 @@ export type NativeConv2dOptions = Fields<'conv2d', number>;
 export type NativeGradOptions = Fields<'grads', boolean>;
 export type NativeLrnOptions = Fields<'localResponseNorm', number>;
 export type NativePoolOptions = Fields<'maxPool2d', number>;
+export type NativeNormalOptions = Fields<'normal', number>;
 type UnaryBindings = { [K in UnaryOp]: (x: NativeTensor) => NativeTensor } &
   { [K in `${UnaryOp}Backward`]: (dy: NativeTensor, y: NativeTensor) => NativeTensor };
 
@@ -59,6 +61,7 @@ export interface NativeBinding extends UnaryBindings {
   maxPool2d(x: T, options: NativePoolOptions): T;
   maxPool2dBackward(dy: T, x: T, y: T, options: NativePoolOptions): T;
   maxPool2dShape(xShape: readonly number[], options: NativePoolOptions): number[];
+  normal(t: T, options: NativeNormalOptions): void;
   unaryOps: string[];
   opOptionFields: Record<string, string[]>;
   // Not yet in the op table: positional arguments.
@@ -71,7 +74,6 @@ export interface NativeBinding extends UnaryBindings {
   topkCorrect(logits: T, labels: T, k: number): T;
   sgdStep(param: T, velocity: T, grad: T, lr: number, momentum: number, weightDecay: number): void;
   fill(t: T, value: number): void;
-  normal(t: T, mean: number, std: number, seed: number): void;
   axpy(alpha: number, x: T, y: T): void;
   scale(x: T, alpha: number): T;
   add(a: T, b: T): T;

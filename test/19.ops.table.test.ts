@@ -62,6 +62,14 @@ describe('meta functions: output shapes and checks from the core', () => {
 });
 
 for (const device of testDevices()) {
+  it(`normal with an offset draws a slice of a longer draw on ${device}`, async () => {
+    const whole = (await Tensor.normal([3, 50], { seed: 9, std: 0.5, device }).toArray()) as Float32Array;
+    const rows = Tensor.zeros([2, 50], device);
+    ops.normal(rows, { seed: 9, std: 0.5, offset: 50 });
+    const got = (await rows.toArray()) as Float32Array;
+    expect(Buffer.from(got.buffer).equals(Buffer.from(whole.slice(50).buffer))).to.equal(true);
+  });
+
   describe(`tanh on ${device}`, () => {
     it('forward and backward match float64 tanh and dy * (1 - y^2)', async () => {
       const r = rng(21);
@@ -117,10 +125,15 @@ describe('checked conversions of JS numbers to C++ integers in the addon', () =>
     expect(() => native.empty([2, 2.5], 'float32', 'cpu')).to.throw(RangeError, /shape\[1\] must be an integer, got 2\.5/);
   });
 
-  it('seeds: integers in [0, 2^53)', () => {
+  it('seeds and element offsets: integers in [0, 2^53)', () => {
     const t = Tensor.zeros([4]);
-    for (const bad of [NaN, -1, 0.5, 2 ** 53, Infinity])
-      expect(() => native.normal(t.native, 0, 1, bad), `seed ${bad}`).to.throw(RangeError, /^seed must be/);
+    for (const bad of [NaN, -1, 0.5, 2 ** 53, Infinity]) {
+      expect(() => native.normal(t.native, { seed: bad }), `seed ${bad}`).to.throw(RangeError, /^options\.seed must be/);
+      expect(() => native.normal(t.native, { seed: 1, offset: bad }), `offset ${bad}`).to.throw(RangeError, /^options\.offset must be/);
+    }
+    // The last elements of the counter range: offset + 4 may not pass 2^53.
+    expect(() => native.normal(t.native, { seed: 1, offset: 2 ** 53 - 2 })).to.throw(/offset 9007199254740990 plus the 4 elements of the tensor exceeds 2\^53/);
+    expect(() => ops.normal(t, { seed: 1, offset: -1 })).to.throw(RangeError, /offset/);
     expect(() => native.dropout(t.native, 0.5, 2 ** 64)).to.throw(RangeError, /seed must be in \[0, 9007199254740991\]/);
   });
 

@@ -21,6 +21,11 @@ void readOption(Napi::Env env, const Napi::Object& o, const char* name, float& f
   Napi::Value v = o.Get(name);
   if (!v.IsUndefined()) field = checkedFloat(env, v, std::string("options.") + name);
 }
+// Seeds and element offsets: integers in [0, 2^53), which a JS number holds exactly.
+void readOption(Napi::Env env, const Napi::Object& o, const char* name, uint64_t& field) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsUndefined()) field = uint64_t(checkedInteger(env, v, std::string("options.") + name, 0, kMaxSafeInteger));
+}
 void readOption(Napi::Env env, const Napi::Object& o, const char* name, bool& field) {
   Napi::Value v = o.Get(name);
   if (v.IsUndefined()) return;
@@ -176,6 +181,14 @@ Napi::Value maxPool2dShape(const Info& info) {
   });
 }
 
+// (tensor, options): in place.
+Napi::Value normal(const Info& info) {
+  return guarded(info, [&] {
+    ops::normal(unwrapTensor(info[0], "tensor"), optionsArg<ops::NormalOptions>(info, 1));
+    return info.Env().Undefined();
+  });
+}
+
 // The unary elementwise ops: name(x) and nameBackward(dy, y).
 #define ALEXNET_BIND_UNARY_OP(name)                                                                       \
   Napi::Value name##Binding(const Info& info) {                                                           \
@@ -260,13 +273,6 @@ Napi::Value fill(const Info& info) {
   });
 }
 
-Napi::Value normal(const Info& info) {
-  return guarded(info, [&] {
-    ops::normal(unwrapTensor(info[0], "tensor"), floatArg(info, 1, "mean"), floatArg(info, 2, "std"),
-                seedArg(info, 3, "seed"));
-    return info.Env().Undefined();
-  });
-}
 
 Napi::Value axpy(const Info& info) {
   return guarded(info, [&] {

@@ -82,4 +82,13 @@ PoolGeometry maxPool2d(const Shape& x, const ops::PoolOptions& o) {
   return g;
 }
 
+void normal(const Shape& t, const ops::NormalOptions& o) {
+  if (!(o.std >= 0)) invalidArgument("std must be >= 0");
+  constexpr uint64_t kMaxCounter = uint64_t(1) << 53;
+  const uint64_t count = uint64_t(shapeNumel(t));
+  if (o.offset > kMaxCounter || count > kMaxCounter - o.offset)
+    invalidArgument("offset " + std::to_string(o.offset) + " plus the " + std::to_string(count) +
+                    " elements of the tensor exceeds 2^53");
+}
+
 }  // namespace alexnet::meta

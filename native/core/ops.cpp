@@ -342,11 +342,11 @@ void fill(const Tensor& t, float value) {
   submit(t, {}, {t}, [t, value](Backend& b) { b.fill(size_t(t.numel()), value, t.f32()); });
 }
 
-void normal(const Tensor& t, float mean, float std, uint64_t seed) {
+void normal(const Tensor& t, const NormalOptions& o) {
   requireDefined(t, "tensor");
+  meta::normal(t.shape(), o);
   requireFloat(t, "tensor");
-  if (!(std >= 0)) invalidArgument("std must be >= 0");
-  submit(t, {}, {t}, [t, mean, std, seed](Backend& b) { b.normalInit(size_t(t.numel()), mean, std, seed, t.f32()); });
+  submit(t, {}, {t}, [t, o](Backend& b) { b.normalInit(size_t(t.numel()), o.mean, o.std, o.seed, o.offset, t.f32()); });
 }
 
 void axpy(float alpha, const Tensor& x, const Tensor& y) {

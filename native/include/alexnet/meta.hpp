@@ -18,6 +18,9 @@ ConvGeometry conv2d(const Shape& x, const Shape& w, const ops::Conv2dOptions& op
 LrnGeometry localResponseNorm(const Shape& x, const ops::LrnOptions& options);
 // x [N, C, H, W], no padding: output floor((H - k) / s) + 1 per direction.
 PoolGeometry maxPool2d(const Shape& x, const ops::PoolOptions& options);
+// Fills a tensor of shape t in place: std >= 0, and offset + the element count within the
+// generator's counter range (2^53, what a JS number holds exactly).
+void normal(const Shape& t, const ops::NormalOptions& options);
 
 inline Shape outputShape(const ConvGeometry& g) { return {g.n, g.o, g.outH, g.outW}; }
 inline Shape outputShape(const PoolGeometry& g) { return {g.n, g.c, g.outH, g.outW}; }

@@ -48,7 +48,7 @@
   X(sgdStep, (size_t count, float lr, float momentum, float weightDecay, float* w, float* v,      \
               const float* g))                                                                    \
   X(fill, (size_t count, float value, float* y))                                                 \
-  X(normalInit, (size_t count, float mean, float std, uint64_t seed, float* y))                  \
+  X(normalInit, (size_t count, float mean, float std, uint64_t seed, uint64_t offset, float* y)) \
   X(axpy, (size_t count, float alpha, const float* x, float* y))                                 \
   X(scale, (size_t count, float alpha, const float* x, float* y))                                \
   X(cropImages, (const CropGeometry& g, const uint8_t* src, const float* params,                 \
@@ -90,10 +90,19 @@
   F(int, kernelW, 3)            \
   F(int, strideH, 2)            \
   F(int, strideW, 2)
+// Gaussian fill: element i of the tensor gets the value element offset + i of any tensor drawn with
+// the same seed gets (the generator is counter-based), so a slice of a longer draw can be drawn
+// directly.
+#define ALEXNET_NORMAL_OPTIONS(F) \
+  F(float, mean, 0.0f)            \
+  F(float, std, 1.0f)             \
+  F(uint64_t, seed, 0)            \
+  F(uint64_t, offset, 0)
 
 // The option structs: O(Struct, FIELDS, "jsName") — jsName is how lib/binding.ts names the type.
 #define ALEXNET_OPTION_STRUCTS(O)                         \
   O(Conv2dOptions, ALEXNET_CONV2D_OPTIONS, "conv2d")      \
   O(GradOptions, ALEXNET_GRAD_OPTIONS, "grads")           \
   O(LrnOptions, ALEXNET_LRN_OPTIONS, "localResponseNorm") \
-  O(PoolOptions, ALEXNET_POOL_OPTIONS, "maxPool2d")
+  O(PoolOptions, ALEXNET_POOL_OPTIONS, "maxPool2d")       \
+  O(NormalOptions, ALEXNET_NORMAL_OPTIONS, "normal")

@@ -16,7 +16,7 @@
 
 namespace alexnet::ops {
 
-// The option structs of the op table (Conv2dOptions, GradOptions, LrnOptions, PoolOptions).
+// The option structs of the op table (Conv2dOptions, GradOptions, LrnOptions, PoolOptions, ...).
 #define ALEXNET_OPTION_FIELD(type, name, value) type name = value;
 #define ALEXNET_OPTION_STRUCT(Struct, FIELDS, jsName) \
   struct Struct {                                     \
@@ -81,7 +81,8 @@ Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k);
 void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, float lr,
              float momentum, float weightDecay);
 void fill(const Tensor& t, float value);
-void normal(const Tensor& t, float mean, float std, uint64_t seed);
+// Fills t with elements [offset, offset + t.numel) of the Gaussian stream of options.seed.
+void normal(const Tensor& t, const NormalOptions& options);
 void axpy(float alpha, const Tensor& x, const Tensor& y);  // y += alpha x
 Tensor scale(const Tensor& x, float alpha);
 Tensor add(const Tensor& a, const Tensor& b);
