@@ -61,12 +61,13 @@ export interface NativeBinding extends UnaryBindings {
   maxPool2d(x: T, options: NativePoolOptions): T;
   maxPool2dBackward(dy: T, x: T, y: T, options: NativePoolOptions): T;
   maxPool2dShape(xShape: readonly number[], options: NativePoolOptions): number[];
+  linear(x: T, w: T, b: Opt): T;
+  linearBackward(dy: T, x: T, w: T, options: NativeGradOptions): Grads;
+  linearShape(xShape: readonly number[], wShape: readonly number[]): number[];
   normal(t: T, options: NativeNormalOptions): void;
   unaryOps: string[];
   opOptionFields: Record<string, string[]>;
   // Not yet in the op table: positional arguments.
-  linear(x: T, w: T, b: Opt): T;
-  linearBackward(dy: T, x: T, w: T, wantDx: boolean, wantDb: boolean): Grads;
   dropout(x: T, p: number, seed: number): { y: T; mask: T };
   dropoutBackward(dy: T, mask: T): T;
   softmaxCrossEntropy(logits: T, labels: T): { loss: T; dlogits: T };

@@ -53,6 +53,17 @@ describe('meta functions: output shapes and checks from the core', () => {
     expect(() => native.localResponseNormShape([1, 8, 3, 3], { size: 4 })).to.throw(RangeError, /size must be odd/);
   });
 
+  it('linearShape: [N, out] from x [N, ...] flattened and w [out, in]', () => {
+    expect(native.linearShape([4, 256, 6, 6], [4096, 9216])).to.deep.equal([4, 4096]);
+    expect(ops.linearShape([3, 10], [7, 10])).to.deep.equal([3, 7]);
+    expect(() => native.linearShape([3, 10], [4, 9])).to.throw(RangeError, /w must have shape \[out, 10\] to match x \[3, 10\], got \[4, 9\]/);
+    expect(() => native.linearShape([3], [4, 3])).to.throw(RangeError, /x must have shape \[N, in\]/);
+    expect(() => native.linearShape([3, 10], [40])).to.throw(RangeError, /w must have rank 2/);
+    // Features per row beyond an int, at any rank, without overflowing the product.
+    const big = 2 ** 31 - 1;
+    expect(() => native.linearShape([1, big, big, big, big], [1, 1])).to.throw(RangeError, /more than 2147483647 features per row/);
+  });
+
   it('nn layers take their output shapes from the core', () => {
     const conv = new nn.Conv2d(3, 8, 5, { stride: 2, padding: 1 });
     expect(conv.outputShape([2, 3, 17, 16])).to.deep.equal(ops.conv2dShape([2, 3, 17, 16], [8, 3, 5, 5], { stride: 2, padding: 1 }));

@@ -202,8 +202,7 @@ Napi::Value normal(const Info& info) {
 ALEXNET_UNARY_OPS(ALEXNET_BIND_UNARY_OP)
 #undef ALEXNET_BIND_UNARY_OP
 
-// ---- ops not yet in the table: positional arguments -------------------------------------------
-
+// (x, w, b | null): linear has no options of its own.
 Napi::Value linear(const Info& info) {
   return guarded(info, [&] {
     return wrapTensor(info.Env(), ops::linear(unwrapTensor(info[0], "x"), unwrapTensor(info[1], "w"),
@@ -211,14 +210,23 @@ Napi::Value linear(const Info& info) {
   });
 }
 
+// (dy, x, w, options): wantDx, wantDb.
 Napi::Value linearBackward(const Info& info) {
   return guarded(info, [&] {
     auto g = ops::linearBackward(unwrapTensor(info[0], "dy"), unwrapTensor(info[1], "x"),
-                                 unwrapTensor(info[2], "w"), boolArg(info, 3, "wantDx"),
-                                 boolArg(info, 4, "wantDb"));
+                                 unwrapTensor(info[2], "w"), optionsArg<ops::GradOptions>(info, 3));
     return Napi::Value(grads(info.Env(), g.dx, g.dw, g.db));
   });
 }
+
+// (xShape, wShape) -> the output shape
+Napi::Value linearShape(const Info& info) {
+  return shapeQuery(info, [&] {
+    return meta::outputShape(meta::linear(shapeArg(info, 0, "xShape"), shapeArg(info, 1, "wShape")));
+  });
+}
+
+// ---- ops not yet in the table: positional arguments -------------------------------------------
 
 Napi::Value dropout(const Info& info) {
   return guarded(info, [&] {
@@ -345,6 +353,7 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"localResponseNormBackward", lrnBackward}, {"maxPool2d", maxPool2d},
       {"maxPool2dBackward", maxPool2dBackward}, {"linear", linear}, {"linearBackward", linearBackward},
       {"conv2dShape", conv2dShape}, {"localResponseNormShape", lrnShape}, {"maxPool2dShape", maxPool2dShape},
+      {"linearShape", linearShape},
       {"dropout", dropout},
       {"dropoutBackward", dropoutBackward}, {"softmaxCrossEntropy", softmaxCrossEntropy},
       {"softmax", softmax}, {"topkCorrect", topkCorrect}, {"sgdStep", sgdStep}, {"fill", fill},

@@ -82,6 +82,23 @@ PoolGeometry maxPool2d(const Shape& x, const ops::PoolOptions& o) {
   return g;
 }
 
+LinearGeometry linear(const Shape& x, const Shape& w) {
+  requireRank(w, "w", 2);
+  if (x.size() < 2) invalidArgument("x must have shape [N, in], got " + shapeString(x));
+  // The features per row, which the backends take as an int (checked as the product grows, so
+  // that a shape query of any rank cannot overflow it).
+  int64_t in = 1;
+  for (size_t k = 1; k < x.size(); ++k) {
+    in *= x[k];
+    if (in > kMaxDimension)
+      invalidArgument("x " + shapeString(x) + " has more than " + std::to_string(kMaxDimension) + " features per row");
+  }
+  if (w[1] != in)
+    invalidArgument("w must have shape [out, " + std::to_string(in) + "] to match x " + shapeString(x) +
+                    ", got " + shapeString(w));
+  return {int(x[0]), int(in), int(w[0])};
+}
+
 void normal(const Shape& t, const ops::NormalOptions& o) {
   if (!(o.std >= 0)) invalidArgument("std must be >= 0");
   constexpr uint64_t kMaxCounter = uint64_t(1) << 53;

@@ -90,14 +90,12 @@ PoolGeometry poolGeometry(const Tensor& x, const PoolOptions& o) {
   return g;
 }
 
-int64_t rows(const Tensor& x) { return x.dim(0); }
-// The features per row of x [N, ...], which the backends take as an int.
-int features(const Tensor& x) {
-  const int64_t f = x.numel() / x.dim(0);
-  if (f > kMaxDimension)
-    invalidArgument("x " + shapeString(x.shape()) + " has " + std::to_string(f) + " features per row, more than " +
-                    std::to_string(kMaxDimension));
-  return int(f);
+meta::LinearGeometry linearGeometry(const Tensor& x, const Tensor& w) {
+  requireDefined(x, "x");
+  requireDefined(w, "w");
+  meta::LinearGeometry g = meta::linear(x.shape(), w.shape());
+  requireSameDevice(x, "x", w, "w");
+  return g;
 }
 
 }  // namespace
@@ -178,42 +176,33 @@ Tensor maxPool2dBackward(const Tensor& dy, const Tensor& x, const Tensor& y, con
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
-  requireDefined(x, "x");
-  requireRank(w, "w", 2);
+  const meta::LinearGeometry g = linearGeometry(x, w);
   requireFloat(x, "x");
   requireFloat(w, "w");
-  requireSameDevice(x, "x", w, "w");
-  if (x.rank() < 2) invalidArgument("x must have shape [N, in], got " + shapeString(x.shape()));
-  const int n = int(rows(x)), in = features(x), out = int(w.dim(0));
-  if (w.dim(1) != in)
-    invalidArgument("w must have shape [out, " + std::to_string(in) + "] to match x " +
-                    shapeString(x.shape()) + ", got " + shapeString(w.shape()));
+  const int n = g.n, in = g.in, out = g.out;
   if (bias.defined()) {
     requireFloat(bias, "b");
     requireSameDevice(x, "x", bias, "b");
     requireShape(bias, "b", {out});
   }
-  Tensor y = output(x, "linear output", {n, out});
+  Tensor y = output(x, "linear output", meta::outputShape(g));
   submit(x, {x, w, bias}, {y}, [n, in, out, x, w, bias, y](Backend& b) {
     b.linearForward(n, in, out, x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32());
   });
   return y;
 }
 
-LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, bool wantDx, bool wantDb) {
+LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, const GradOptions& want) {
+  const meta::LinearGeometry g = linearGeometry(x, w);
   requireDefined(dy, "dy");
-  requireDefined(x, "x");
-  requireRank(w, "w", 2);
-  requireSameDevice(x, "x", w, "w");
   requireSameDevice(x, "x", dy, "dy");
-  const int n = int(rows(x)), in = features(x), out = int(w.dim(0));
-  if (w.dim(1) != in) invalidArgument("w must have shape [out, " + std::to_string(in) + "], got " + shapeString(w.shape()));
-  requireShape(dy, "dy", {n, out});
+  const int n = g.n, in = g.in, out = g.out;
+  requireShape(dy, "dy", meta::outputShape(g));
   LinearGrads grads;
   Device& dev = x.device();
   grads.dw = Tensor::empty(dev, w.shape());
-  if (wantDb) grads.db = Tensor::empty(dev, {out});
-  if (wantDx) grads.dx = Tensor::empty(dev, x.shape());
+  if (want.wantDb) grads.db = Tensor::empty(dev, {out});
+  if (want.wantDx) grads.dx = Tensor::empty(dev, x.shape());
   submit(x, {dy, x, w}, {grads.dx, grads.dw, grads.db}, [n, in, out, dy, x, w, grads](Backend& b) {
     b.linearBackward(n, in, out, dy.f32(), x.f32(), w.f32(),
                      grads.dx.defined() ? grads.dx.f32() : nullptr, grads.dw.f32(),

@@ -18,6 +18,14 @@ ConvGeometry conv2d(const Shape& x, const Shape& w, const ops::Conv2dOptions& op
 LrnGeometry localResponseNorm(const Shape& x, const ops::LrnOptions& options);
 // x [N, C, H, W], no padding: output floor((H - k) / s) + 1 per direction.
 PoolGeometry maxPool2d(const Shape& x, const ops::PoolOptions& options);
+// A fully connected layer's sizes: n rows of `in` features to `out`.
+struct LinearGeometry {
+  int n, in, out;
+};
+// x [N, in] (or [N, ...], flattened; in at most kMaxDimension), w [out, in]: output [N, out].
+LinearGeometry linear(const Shape& x, const Shape& w);
+inline Shape outputShape(const LinearGeometry& g) { return {g.n, g.out}; }
+
 // Fills a tensor of shape t in place: std >= 0, and offset + the element count within the
 // generator's counter range (2^53, what a JS number holds exactly).
 void normal(const Shape& t, const ops::NormalOptions& options);

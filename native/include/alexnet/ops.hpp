@@ -48,8 +48,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
 struct LinearGrads {
   Tensor dx, dw, db;
 };
-LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, bool wantDx = true,
-                           bool wantDb = true);
+LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, const GradOptions& want = {});
 
 // The unary elementwise ops of the table: name(x) and nameBackward(dy, y) with y = name(x).
 #define ALEXNET_DECLARE_UNARY_OP(name) \

@@ -122,7 +122,7 @@ function linearCall(rng: Rng, backward: boolean): OpCall {
     ? {
       name: 'linearBackward', tensors, options,
       call: (t, op) => ops.linearBackward(t.dy as Tensor, t.x as Tensor, t.w as Tensor, op),
-      raw: (t, op) => native.linearBackward(t.dy as never, t.x as never, t.w as never, op.inputGrad as boolean, op.bias as boolean),
+      raw: (t, op) => native.linearBackward(t.dy as never, t.x as never, t.w as never, { wantDx: op.inputGrad as boolean, wantDb: op.bias as boolean }),
     }
     : {
       name: 'linear', tensors, options,
