@@ -31,6 +31,25 @@ describe('the op table', () => {
     expect(g.dw.shape).to.deep.equal([4, 2, 3, 3]);
     expect(() => native.maxPool2d(x.native, 3 as never)).to.throw(TypeError, /options must be an object/);
   });
+
+  it('dropout and sgdStep options: named, with the table\'s defaults (p 0.5; lr 0.01, momentum 0.9, weight decay 0.0005)', async () => {
+    const x = Tensor.fromArray(Float32Array.from({ length: 64 }, (_, i) => i + 1), [64]);
+    const byDefault = await Tensor.wrap(native.dropout(x.native, { seed: 4 }).mask).toArray();
+    const explicit = await Tensor.wrap(native.dropout(x.native, { p: 0.5, seed: 4 }).mask).toArray();
+    expect([...byDefault]).to.deep.equal([...explicit]);
+    expect(new Set(byDefault)).to.deep.equal(new Set([0, 2]));
+    expect(() => native.dropout(x.native, { p: 1, seed: 4 })).to.throw(/p must be in \[0, 1\), got 1/);
+    const run = async (options: object) => {
+      const p = Tensor.fromArray(Float32Array.from([1, -2, 3]), [3]);
+      const v = Tensor.fromArray(Float32Array.from([0.5, 0.5, 0.5]), [3]);
+      native.sgdStep(p.native, v.native, Tensor.fromArray(Float32Array.from([1, 1, -1]), [3]).native, options);
+      return [...await p.toArray(), ...await v.toArray()];
+    };
+    expect(await run({})).to.deep.equal(await run({ lr: 0.01, momentum: 0.9, weightDecay: 5e-4 }));
+    // Plain gradient descent: w - lr g, v = -lr g.
+    expect(await run({ lr: 0.5, momentum: 0, weightDecay: 0 })).to.deep.equal([0.5, -2.5, 3.5, -0.5, -0.5, 0.5]);
+    expect(() => native.sgdStep(x.native, x.native, Tensor.zeros([3]).native, {})).to.throw(/grad must have shape \[64\], got \[3\]/);
+  });
 });
 
 describe('meta functions: output shapes and checks from the core', () => {
@@ -145,7 +164,7 @@ describe('checked conversions of JS numbers to C++ integers in the addon', () =>
     // The last elements of the counter range: offset + 4 may not pass 2^53.
     expect(() => native.normal(t.native, { seed: 1, offset: 2 ** 53 - 2 })).to.throw(/offset 9007199254740990 plus the 4 elements of the tensor exceeds 2\^53/);
     expect(() => ops.normal(t, { seed: 1, offset: -1 })).to.throw(RangeError, /offset/);
-    expect(() => native.dropout(t.native, 0.5, 2 ** 64)).to.throw(RangeError, /seed must be in \[0, 9007199254740991\]/);
+    expect(() => native.dropout(t.native, { p: 0.5, seed: 2 ** 64 })).to.throw(RangeError, /options\.seed must be in \[0, 9007199254740991\]/);
   });
 
   it('the data pipeline config and arguments', async () => {

@@ -228,9 +228,10 @@ Napi::Value linearShape(const Info& info) {
 
 // ---- ops not yet in the table: positional arguments -------------------------------------------
 
+// (x, options)
 Napi::Value dropout(const Info& info) {
   return guarded(info, [&] {
-    auto r = ops::dropout(unwrapTensor(info[0], "x"), floatArg(info, 1, "p"), seedArg(info, 2, "seed"));
+    auto r = ops::dropout(unwrapTensor(info[0], "x"), optionsArg<ops::DropoutOptions>(info, 1));
     Napi::Object result = Napi::Object::New(info.Env());
     result.Set("y", wrapTensor(info.Env(), r.y));
     result.Set("mask", wrapTensor(info.Env(), r.mask));
@@ -265,11 +266,11 @@ Napi::Value topkCorrect(const Info& info) {
   });
 }
 
+// (param, velocity, grad, options): in place on param and velocity.
 Napi::Value sgdStep(const Info& info) {
   return guarded(info, [&] {
     ops::sgdStep(unwrapTensor(info[0], "param"), unwrapTensor(info[1], "velocity"), unwrapTensor(info[2], "grad"),
-                 floatArg(info, 3, "lr"), floatArg(info, 4, "momentum"),
-                 floatArg(info, 5, "weightDecay"));
+                 optionsArg<ops::SgdOptions>(info, 3));
     return info.Env().Undefined();
   });
 }

@@ -13,6 +13,11 @@ void requirePositive(int v, const char* name) {
   if (v <= 0) invalidArgument(std::string(name) + " must be a positive integer, got " + std::to_string(v));
 }
 
+void requireShape(const Shape& shape, const char* name, const Shape& expected) {
+  if (shape != expected)
+    invalidArgument(std::string(name) + " must have shape " + shapeString(expected) + ", got " + shapeString(shape));
+}
+
 std::string pairString(int64_t a, int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
 
 }  // namespace
@@ -97,6 +102,15 @@ LinearGeometry linear(const Shape& x, const Shape& w) {
     invalidArgument("w must have shape [out, " + std::to_string(in) + "] to match x " + shapeString(x) +
                     ", got " + shapeString(w));
   return {int(x[0]), int(in), int(w[0])};
+}
+
+void dropout(const Shape&, const ops::DropoutOptions& o) {
+  if (!(o.p >= 0.0f && o.p < 1.0f)) invalidArgument("p must be in [0, 1), got " + std::to_string(o.p));
+}
+
+void sgdStep(const Shape& param, const Shape& velocity, const Shape& grad, const ops::SgdOptions&) {
+  requireShape(velocity, "velocity", param);
+  requireShape(grad, "grad", param);
 }
 
 void normal(const Shape& t, const ops::NormalOptions& o) {

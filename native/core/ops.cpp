@@ -245,13 +245,13 @@ Tensor unaryBackward(const Tensor& dy, const Tensor& y,
 ALEXNET_UNARY_OPS(ALEXNET_DEFINE_UNARY_OP)
 #undef ALEXNET_DEFINE_UNARY_OP
 
-DropoutResult dropout(const Tensor& x, float p, uint64_t seed) {
+DropoutResult dropout(const Tensor& x, const DropoutOptions& o) {
   requireDefined(x, "x");
   requireFloat(x, "x");
-  if (!(p >= 0.0f && p < 1.0f)) invalidArgument("p must be in [0, 1), got " + std::to_string(p));
+  meta::dropout(x.shape(), o);
   DropoutResult r{Tensor::empty(x.device(), x.shape()), Tensor::empty(x.device(), x.shape())};
-  submit(x, {x}, {r.y, r.mask}, [x, p, seed, r](Backend& b) {
-    b.dropoutForward(size_t(x.numel()), p, seed, x.f32(), r.y.f32(), r.mask.f32());
+  submit(x, {x}, {r.y, r.mask}, [x, o, r](Backend& b) {
+    b.dropoutForward(size_t(x.numel()), o.p, o.seed, x.f32(), r.y.f32(), r.mask.f32());
   });
   return r;
 }
@@ -311,17 +311,15 @@ Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k) {
   return count;
 }
 
-void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, float lr,
-             float momentum, float weightDecay) {
+void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, const SgdOptions& o) {
   requireDefined(param, "param");
   requireDefined(velocity, "velocity");
   requireDefined(grad, "grad");
   requireSameDevice(param, "param", velocity, "velocity");
   requireSameDevice(param, "param", grad, "grad");
-  requireShape(velocity, "velocity", param.shape());
-  requireShape(grad, "grad", param.shape());
-  submit(param, {param, velocity, grad}, {param, velocity}, [param, velocity, grad, lr, momentum, weightDecay](Backend& b) {
-    b.sgdStep(size_t(param.numel()), lr, momentum, weightDecay, param.f32(), velocity.f32(), grad.f32());
+  meta::sgdStep(param.shape(), velocity.shape(), grad.shape(), o);
+  submit(param, {param, velocity, grad}, {param, velocity}, [param, velocity, grad, o](Backend& b) {
+    b.sgdStep(size_t(param.numel()), o.lr, o.momentum, o.weightDecay, param.f32(), velocity.f32(), grad.f32());
   });
 }
 

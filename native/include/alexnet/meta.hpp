@@ -26,6 +26,11 @@ struct LinearGeometry {
 LinearGeometry linear(const Shape& x, const Shape& w);
 inline Shape outputShape(const LinearGeometry& g) { return {g.n, g.out}; }
 
+// x of any shape; the mask and output have x's shape: p in [0, 1).
+void dropout(const Shape& x, const ops::DropoutOptions& options);
+// velocity and grad must have param's shape (the options are the caller's to choose).
+void sgdStep(const Shape& param, const Shape& velocity, const Shape& grad, const ops::SgdOptions& options);
+
 // Fills a tensor of shape t in place: std >= 0, and offset + the element count within the
 // generator's counter range (2^53, what a JS number holds exactly).
 void normal(const Shape& t, const ops::NormalOptions& options);

@@ -90,6 +90,16 @@
   F(int, kernelW, 3)            \
   F(int, strideH, 2)            \
   F(int, strideW, 2)
+// Inverted dropout: the mask is a pure function of (seed, element index).
+#define ALEXNET_DROPOUT_OPTIONS(F) \
+  F(float, p, 0.5f)                \
+  F(uint64_t, seed, 0)
+// The paper's update rule and its hyperparameters (lr 0.01 at the start, momentum 0.9, weight
+// decay 0.0005).
+#define ALEXNET_SGD_OPTIONS(F) \
+  F(float, lr, 0.01f)          \
+  F(float, momentum, 0.9f)     \
+  F(float, weightDecay, 5e-4f)
 // Gaussian fill: element i of the tensor gets the value element offset + i of any tensor drawn with
 // the same seed gets (the generator is counter-based), so a slice of a longer draw can be drawn
 // directly.
@@ -105,4 +115,6 @@
   O(GradOptions, ALEXNET_GRAD_OPTIONS, "grads")           \
   O(LrnOptions, ALEXNET_LRN_OPTIONS, "localResponseNorm") \
   O(PoolOptions, ALEXNET_POOL_OPTIONS, "maxPool2d")       \
+  O(DropoutOptions, ALEXNET_DROPOUT_OPTIONS, "dropout")   \
+  O(SgdOptions, ALEXNET_SGD_OPTIONS, "sgdStep")           \
   O(NormalOptions, ALEXNET_NORMAL_OPTIONS, "normal")

@@ -60,7 +60,7 @@ ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_OP)
 struct DropoutResult {
   Tensor y, mask;
 };
-DropoutResult dropout(const Tensor& x, float p, uint64_t seed);
+DropoutResult dropout(const Tensor& x, const DropoutOptions& options);
 Tensor dropoutBackward(const Tensor& dy, const Tensor& mask);
 
 struct LossResult {
@@ -77,8 +77,7 @@ Tensor softmax(const Tensor& logits);
 Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k);
 
 // In place on param and velocity: v <- momentum v - weightDecay lr w - lr g; w <- w + v.
-void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, float lr,
-             float momentum, float weightDecay);
+void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, const SgdOptions& options);
 void fill(const Tensor& t, float value);
 // Fills t with elements [offset, offset + t.numel) of the Gaussian stream of options.seed.
 void normal(const Tensor& t, const NormalOptions& options);

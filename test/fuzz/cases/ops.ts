@@ -156,10 +156,10 @@ function elementwiseCall(rng: Rng): OpCall {
   switch (which) {
     case 'relu': return { name: which, tensors: one, options: {}, call: (t) => ops.relu(t.x as Tensor), raw: (t) => native.relu(t.x as never) };
     case 'reluBackward': return { name: which, tensors: two, options: {}, call: (t) => ops.reluBackward(t.x as Tensor, t.y as Tensor), raw: (t) => native.reluBackward(t.x as never, t.y as never) };
-    case 'dropout': return { name: which, tensors: one, options: { p: rng.pick([0, 0.5, 0.9]), seed: rng.int(0, 1000) }, call: (t, o) => ops.dropout(t.x as Tensor, o as never), raw: (t, o) => native.dropout(t.x as never, o.p as number, o.seed as number) };
+    case 'dropout': return { name: which, tensors: one, options: { p: rng.pick([0, 0.5, 0.9]), seed: rng.int(0, 1000) }, call: (t, o) => ops.dropout(t.x as Tensor, o as never), raw: (t, o) => native.dropout(t.x as never, o as never) };
     case 'dropoutBackward': return { name: which, tensors: { x: f32(shape), y: f32(shape, 'mask') }, options: {}, call: (t) => ops.dropoutBackward(t.x as Tensor, t.y as Tensor), raw: (t) => native.dropoutBackward(t.x as never, t.y as never) };
     case 'sgdStep': return { name: which, tensors: { p: f32(shape), v: f32(shape), g: f32(shape) }, options: { lr: 0.01, momentum: 0.9, weightDecay: 0.0005 },
-      call: (t, o) => ops.sgdStep(t.p as Tensor, t.v as Tensor, t.g as Tensor, o as never), raw: (t, o) => native.sgdStep(t.p as never, t.v as never, t.g as never, o.lr as number, o.momentum as number, o.weightDecay as number) };
+      call: (t, o) => ops.sgdStep(t.p as Tensor, t.v as Tensor, t.g as Tensor, o as never), raw: (t, o) => native.sgdStep(t.p as never, t.v as never, t.g as never, o as never) };
     case 'fill': return { name: which, tensors: one, options: { value: 1.5 }, call: (t, o) => ops.fill(t.x as Tensor, o.value as number), raw: (t, o) => native.fill(t.x as never, o.value as number) };
     case 'normal': return { name: which, tensors: one, options: { mean: 0, std: 1, seed: 3 }, call: (t, o) => ops.normal(t.x as Tensor, o as never), raw: (t, o) => native.normal(t.x as never, o as never) };
     case 'axpy': return { name: which, tensors: two, options: { alpha: 2 }, call: (t, o) => ops.axpy(o.alpha as number, t.x as Tensor, t.y as Tensor), raw: (t, o) => native.axpy(o.alpha as number, t.x as never, t.y as never) };
