@@ -35,6 +35,7 @@ export const OPTION_FIELDS = {
   maxPool2d: ['kernelH', 'kernelW', 'strideH', 'strideW'],
   dropout: ['p', 'seed'],
   sgdStep: ['lr', 'momentum', 'weightDecay'],
+  topkCorrect: ['k'],
   normal: ['mean', 'std', 'seed', 'offset'],
 } as const;
 type Fields<K extends keyof typeof OPTION_FIELDS, V> = { [F in (typeof OPTION_FIELDS)[K][number]]?: V };
@@ -45,6 +46,7 @@ export type NativeLrnOptions = Fields<'localResponseNorm', number>;
 export type NativePoolOptions = Fields<'maxPool2d', number>;
 export type NativeDropoutOptions = Fields<'dropout', number>;
 export type NativeSgdOptions = Fields<'sgdStep', number>;
+export type NativeTopkOptions = Fields<'topkCorrect', number>;
 export type NativeNormalOptions = Fields<'normal', number>;
 type UnaryBindings = { [K in UnaryOp]: (x: NativeTensor) => NativeTensor } &
   { [K in `${UnaryOp}Backward`]: (dy: NativeTensor, y: NativeTensor) => NativeTensor };
@@ -70,14 +72,14 @@ export interface NativeBinding extends UnaryBindings {
   linearShape(xShape: readonly number[], wShape: readonly number[]): number[];
   dropout(x: T, options: NativeDropoutOptions): { y: T; mask: T };
   sgdStep(param: T, velocity: T, grad: T, options: NativeSgdOptions): void;
+  softmaxCrossEntropy(logits: T, labels: T): { loss: T; dlogits: T };
+  softmax(logits: T): T;
+  topkCorrect(logits: T, labels: T, options: NativeTopkOptions): T;
   normal(t: T, options: NativeNormalOptions): void;
   unaryOps: string[];
   opOptionFields: Record<string, string[]>;
   // Not yet in the op table: positional arguments.
   dropoutBackward(dy: T, mask: T): T;
-  softmaxCrossEntropy(logits: T, labels: T): { loss: T; dlogits: T };
-  softmax(logits: T): T;
-  topkCorrect(logits: T, labels: T, k: number): T;
   fill(t: T, value: number): void;
   axpy(alpha: number, x: T, y: T): void;
   scale(x: T, alpha: number): T;

@@ -50,6 +50,17 @@ describe('the op table', () => {
     expect(await run({ lr: 0.5, momentum: 0, weightDecay: 0 })).to.deep.equal([0.5, -2.5, 3.5, -0.5, -0.5, 0.5]);
     expect(() => native.sgdStep(x.native, x.native, Tensor.zeros([3]).native, {})).to.throw(/grad must have shape \[64\], got \[3\]/);
   });
+
+  it('topkCorrect options: k, 1 by default, checked by the core against the classes', async () => {
+    const logits = Tensor.fromArray(Float32Array.from([0, 2, 1, 5, 4, 3]), [2, 3]);
+    const labels = Tensor.fromArray(Int32Array.from([2, 1]), [2]);
+    const count = async (options: object) => (await Tensor.wrap(native.topkCorrect(logits.native, labels.native, options)).toArray())[0];
+    expect(await count({})).to.equal(0);
+    expect(await count({ k: 2 })).to.equal(2);
+    expect(() => native.topkCorrect(logits.native, labels.native, { k: 4 })).to.throw(/k must be in \[1, 3\], got 4/);
+    expect(() => native.topkCorrect(logits.native, Tensor.fromArray(Int32Array.from([0]), [1]).native, {}))
+      .to.throw(/labels must have shape \[2\] to match logits \[2, 3\], got \[1\]/);
+  });
 });
 
 describe('meta functions: output shapes and checks from the core', () => {

@@ -1,8 +1,7 @@
 // One binding per op of alexnet::ops. The ops of the op table (alexnet/op_table.hpp) take their
 // tensors, then one options object whose properties are the table's option fields; their shape
-// queries (conv2dShape, maxPool2dShape) run the core's meta functions. The other ops (linear,
-// dropout, the losses, the optimiser and initialisation, crop, channel copies) still take
-// positional arguments. lib/ops normalises options and names the JS parameters; the core checks
+// queries (conv2dShape, maxPool2dShape, linearShape) run the core's meta functions. The other ops
+// (fill, axpy, scale, crop, channel copies) still take positional arguments. lib/ops normalises options and names the JS parameters; the core checks
 // shapes once, in its meta functions.
 #include "addon.hpp"
 #include "alexnet/meta.hpp"
@@ -226,7 +225,7 @@ Napi::Value linearShape(const Info& info) {
   });
 }
 
-// ---- ops not yet in the table: positional arguments -------------------------------------------
+// ---- dropout, the losses, sgdStep: the table's options objects (or none) ----------------------
 
 // (x, options)
 Napi::Value dropout(const Info& info) {
@@ -262,7 +261,7 @@ Napi::Value softmax(const Info& info) {
 Napi::Value topkCorrect(const Info& info) {
   return guarded(info, [&] {
     return wrapTensor(info.Env(), ops::topkCorrect(unwrapTensor(info[0], "logits"), unwrapTensor(info[1], "labels"),
-                                                   intArg(info, 2, "k")));
+                                                   optionsArg<ops::TopkOptions>(info, 2)));
   });
 }
 
@@ -274,6 +273,8 @@ Napi::Value sgdStep(const Info& info) {
     return info.Env().Undefined();
   });
 }
+
+// ---- ops not yet in the table: positional arguments -------------------------------------------
 
 Napi::Value fill(const Info& info) {
   return guarded(info, [&] {

@@ -104,6 +104,24 @@ LinearGeometry linear(const Shape& x, const Shape& w) {
   return {int(x[0]), int(in), int(w[0])};
 }
 
+LossGeometry logits(const Shape& logits, const Shape* labels) {
+  requireRank(logits, "logits", 2);
+  if (labels) {
+    requireRank(*labels, "labels", 1);
+    if ((*labels)[0] != logits[0])
+      invalidArgument("labels must have shape [" + std::to_string(logits[0]) + "] to match logits " +
+                      shapeString(logits) + ", got " + shapeString(*labels));
+  }
+  return {int(logits[0]), int(logits[1])};
+}
+
+LossGeometry topkCorrect(const Shape& logitsShape, const Shape& labels, const ops::TopkOptions& o) {
+  const LossGeometry g = logits(logitsShape, &labels);
+  if (o.k < 1 || o.k > g.classes)
+    invalidArgument("k must be in [1, " + std::to_string(g.classes) + "], got " + std::to_string(o.k));
+  return g;
+}
+
 void dropout(const Shape&, const ops::DropoutOptions& o) {
   if (!(o.p >= 0.0f && o.p < 1.0f)) invalidArgument("p must be in [0, 1), got " + std::to_string(o.p));
 }

@@ -268,20 +268,21 @@ Tensor dropoutBackward(const Tensor& dy, const Tensor& mask) {
   return dx;
 }
 
-static void checkLogitsLabels(const Tensor& logits, const Tensor& labels) {
-  requireRank(logits, "logits", 2);
+// The checks that need tensors (dtypes, devices), after the meta function `geometry`'s.
+template <typename Meta>
+static meta::LossGeometry checkLogitsLabels(const Tensor& logits, const Tensor& labels, Meta&& geometry) {
+  requireDefined(logits, "logits");
+  requireDefined(labels, "labels");
+  const meta::LossGeometry g = geometry(logits.shape(), labels.shape());
   requireFloat(logits, "logits");
-  requireRank(labels, "labels", 1);
   if (labels.dtype() != DType::Int32) invalidArgument(std::string("labels must be int32, got ") + dtypeName(labels.dtype()));
   requireSameDevice(logits, "logits", labels, "labels");
-  if (labels.dim(0) != logits.dim(0))
-    invalidArgument("labels must have shape [" + std::to_string(logits.dim(0)) + "] to match logits " +
-                    shapeString(logits.shape()) + ", got " + shapeString(labels.shape()));
+  return g;
 }
 
 LossResult softmaxCrossEntropy(const Tensor& logits, const Tensor& labels) {
-  checkLogitsLabels(logits, labels);
-  const int n = int(logits.dim(0)), classes = int(logits.dim(1));
+  const meta::LossGeometry g = checkLogitsLabels(logits, labels, [](const Shape& l, const Shape& y) { return meta::logits(l, &y); });
+  const int n = g.n, classes = g.classes;
   LossResult r{Tensor::empty(logits.device(), {1}), Tensor::empty(logits.device(), logits.shape())};
   r.loss = r.loss.reshape({1});
   submit(logits, {logits, labels}, {r.loss, r.dlogits}, [n, classes, logits, labels, r](Backend& b) {
@@ -291,19 +292,19 @@ LossResult softmaxCrossEntropy(const Tensor& logits, const Tensor& labels) {
 }
 
 Tensor softmax(const Tensor& logits) {
-  requireRank(logits, "logits", 2);
+  requireDefined(logits, "logits");
+  const meta::LossGeometry g = meta::logits(logits.shape());
   requireFloat(logits, "logits");
   Tensor probs = Tensor::empty(logits.device(), logits.shape());
-  const int n = int(logits.dim(0)), classes = int(logits.dim(1));
+  const int n = g.n, classes = g.classes;
   submit(logits, {logits}, {probs}, [n, classes, logits, probs](Backend& b) { b.softmax(n, classes, logits.f32(), probs.f32()); });
   return probs;
 }
 
-Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k) {
-  checkLogitsLabels(logits, labels);
-  const int n = int(logits.dim(0)), classes = int(logits.dim(1));
-  if (k < 1 || k > classes)
-    invalidArgument("k must be in [1, " + std::to_string(classes) + "], got " + std::to_string(k));
+Tensor topkCorrect(const Tensor& logits, const Tensor& labels, const TopkOptions& o) {
+  const meta::LossGeometry g =
+      checkLogitsLabels(logits, labels, [&o](const Shape& l, const Shape& y) { return meta::topkCorrect(l, y, o); });
+  const int n = g.n, classes = g.classes, k = o.k;
   Tensor count = Tensor::empty(logits.device(), {1});
   submit(logits, {logits, labels}, {count}, [n, classes, k, logits, labels, count](Backend& b) {
     b.topkCorrect(n, classes, k, logits.f32(), labels.i32(), count.f32());

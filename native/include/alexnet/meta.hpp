@@ -26,6 +26,15 @@ struct LinearGeometry {
 LinearGeometry linear(const Shape& x, const Shape& w);
 inline Shape outputShape(const LinearGeometry& g) { return {g.n, g.out}; }
 
+// The losses' sizes: n rows of `classes` logits.
+struct LossGeometry {
+  int n, classes;
+};
+// logits [N, classes]; labels [N] when given (softmax has none).
+LossGeometry logits(const Shape& logits, const Shape* labels = nullptr);
+// As logits, and k in [1, classes].
+LossGeometry topkCorrect(const Shape& logits, const Shape& labels, const ops::TopkOptions& options);
+
 // x of any shape; the mask and output have x's shape: p in [0, 1).
 void dropout(const Shape& x, const ops::DropoutOptions& options);
 // velocity and grad must have param's shape (the options are the caller's to choose).

@@ -100,6 +100,8 @@
   F(float, lr, 0.01f)          \
   F(float, momentum, 0.9f)     \
   F(float, weightDecay, 5e-4f)
+// Top-k accuracy: a row counts when its label is among the k largest logits.
+#define ALEXNET_TOPK_OPTIONS(F) F(int, k, 1)
 // Gaussian fill: element i of the tensor gets the value element offset + i of any tensor drawn with
 // the same seed gets (the generator is counter-based), so a slice of a longer draw can be drawn
 // directly.
@@ -117,4 +119,5 @@
   O(PoolOptions, ALEXNET_POOL_OPTIONS, "maxPool2d")       \
   O(DropoutOptions, ALEXNET_DROPOUT_OPTIONS, "dropout")   \
   O(SgdOptions, ALEXNET_SGD_OPTIONS, "sgdStep")           \
+  O(TopkOptions, ALEXNET_TOPK_OPTIONS, "topkCorrect")     \
   O(NormalOptions, ALEXNET_NORMAL_OPTIONS, "normal")

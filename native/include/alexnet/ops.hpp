@@ -74,7 +74,7 @@ Tensor softmax(const Tensor& logits);
 // its label's logit is not NaN and fewer than k OTHER logits are >= it or NaN: ties and NaN count
 // against the label, so a row of equal logits, or a NaN row, is never correct (unless k = classes
 // and the label's logit is a number).
-Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k);
+Tensor topkCorrect(const Tensor& logits, const Tensor& labels, const TopkOptions& options);
 
 // In place on param and velocity: v <- momentum v - weightDecay lr w - lr g; w <- w + v.
 void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, const SgdOptions& options);

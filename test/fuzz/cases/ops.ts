@@ -145,7 +145,7 @@ function lossCall(rng: Rng): OpCall {
     return { name: which, tensors, options, call: (t) => ops.softmaxCrossEntropy(t.logits as Tensor, t.labels as Tensor), raw: (t) => native.softmaxCrossEntropy(t.logits as never, t.labels as never) };
   if (which === 'softmax')
     return { name: which, tensors, options, call: (t) => ops.softmax(t.logits as Tensor), raw: (t) => native.softmax(t.logits as never) };
-  return { name: which, tensors, options, call: (t, o) => ops.topkCorrect(t.logits as Tensor, t.labels as Tensor, o.k as number), raw: (t, o) => native.topkCorrect(t.logits as never, t.labels as never, o.k as number) };
+  return { name: which, tensors, options, call: (t, o) => ops.topkCorrect(t.logits as Tensor, t.labels as Tensor, o.k as number), raw: (t, o) => native.topkCorrect(t.logits as never, t.labels as never, { k: o.k as number }) };
 }
 
 function elementwiseCall(rng: Rng): OpCall {
