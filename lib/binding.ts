@@ -36,6 +36,8 @@ export const OPTION_FIELDS = {
   dropout: ['p', 'seed'],
   sgdStep: ['lr', 'momentum', 'weightDecay'],
   topkCorrect: ['k'],
+  fill: ['value'],
+  scale: ['alpha'],
   normal: ['mean', 'std', 'seed', 'offset'],
 } as const;
 type Fields<K extends keyof typeof OPTION_FIELDS, V> = { [F in (typeof OPTION_FIELDS)[K][number]]?: V };
@@ -47,6 +49,8 @@ export type NativePoolOptions = Fields<'maxPool2d', number>;
 export type NativeDropoutOptions = Fields<'dropout', number>;
 export type NativeSgdOptions = Fields<'sgdStep', number>;
 export type NativeTopkOptions = Fields<'topkCorrect', number>;
+export type NativeFillOptions = Fields<'fill', number>;
+export type NativeScaleOptions = Fields<'scale', number>;
 export type NativeNormalOptions = Fields<'normal', number>;
 type UnaryBindings = { [K in UnaryOp]: (x: NativeTensor) => NativeTensor } &
   { [K in `${UnaryOp}Backward`]: (dy: NativeTensor, y: NativeTensor) => NativeTensor };
@@ -75,14 +79,14 @@ export interface NativeBinding extends UnaryBindings {
   softmaxCrossEntropy(logits: T, labels: T): { loss: T; dlogits: T };
   softmax(logits: T): T;
   topkCorrect(logits: T, labels: T, options: NativeTopkOptions): T;
+  fill(t: T, options: NativeFillOptions): void;
+  axpy(x: T, y: T, options: NativeScaleOptions): void;
+  scale(x: T, options: NativeScaleOptions): T;
   normal(t: T, options: NativeNormalOptions): void;
   unaryOps: string[];
   opOptionFields: Record<string, string[]>;
   // Not yet in the op table: positional arguments.
   dropoutBackward(dy: T, mask: T): T;
-  fill(t: T, value: number): void;
-  axpy(alpha: number, x: T, y: T): void;
-  scale(x: T, alpha: number): T;
   add(a: T, b: T): T;
   clone(x: T): T;
   sliceChannels(x: T, start: number, count: number): T;

@@ -73,7 +73,7 @@ export class Tensor {
   static full(shape: readonly number[], value: number, device: DeviceName = 'cpu'): Tensor {
     const v = float32(value, 'value');
     const t = Tensor.wrap(native.empty(validShape([...shape]), 'float32', device));
-    native.fill(t.native, v);
+    native.fill(t.native, { value: v });
     return t;
   }
 

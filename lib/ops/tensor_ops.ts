@@ -10,7 +10,7 @@ import { expectShape, floatArg, sameDevice, tensorArg, wrap } from './check.js';
  * than a silent Infinity.
  */
 export function fill(t: Tensor, value: number): void {
-  native.fill(floatArg(t, 'tensor'), float32(value, 'value'));
+  native.fill(floatArg(t, 'tensor'), { value: float32(value, 'value') });
 }
 
 export interface NormalOptions {
@@ -41,12 +41,12 @@ export function axpy(alpha: number, x: Tensor, y: Tensor): void {
   const yt = floatArg(y, 'y');
   sameDevice([yt, 'y'], [xt, 'x']);
   expectShape(xt, 'x', yt.shape);
-  native.axpy(finiteFloat32(alpha, 'alpha'), xt, yt);
+  native.axpy(xt, yt, { alpha: finiteFloat32(alpha, 'alpha') });
 }
 
 /** alpha · x, with alpha a finite float32 (a RangeError beyond float32's range). */
 export function scale(x: Tensor, alpha: number): Tensor {
-  return wrap(native.scale(floatArg(x, 'x'), finiteFloat32(alpha, 'alpha')));
+  return wrap(native.scale(floatArg(x, 'x'), { alpha: finiteFloat32(alpha, 'alpha') }));
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {

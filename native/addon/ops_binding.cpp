@@ -1,8 +1,8 @@
 // One binding per op of alexnet::ops. The ops of the op table (alexnet/op_table.hpp) take their
 // tensors, then one options object whose properties are the table's option fields; their shape
 // queries (conv2dShape, maxPool2dShape, linearShape) run the core's meta functions. The other ops
-// (fill, axpy, scale, crop, channel copies) still take positional arguments. lib/ops normalises options and names the JS parameters; the core checks
-// shapes once, in its meta functions.
+// (add, clone, crop, channel copies) still take positional arguments. lib/ops normalises options
+// and names the JS parameters; the core checks shapes once, in its meta functions.
 #include "addon.hpp"
 #include "alexnet/meta.hpp"
 
@@ -274,28 +274,31 @@ Napi::Value sgdStep(const Info& info) {
   });
 }
 
-// ---- ops not yet in the table: positional arguments -------------------------------------------
-
+// (tensor, options): in place.
 Napi::Value fill(const Info& info) {
   return guarded(info, [&] {
-    ops::fill(unwrapTensor(info[0], "tensor"), floatArg(info, 1, "value"));
+    ops::fill(unwrapTensor(info[0], "tensor"), optionsArg<ops::FillOptions>(info, 1));
     return info.Env().Undefined();
   });
 }
 
 
+// (x, y, options): y += alpha x in place.
 Napi::Value axpy(const Info& info) {
   return guarded(info, [&] {
-    ops::axpy(floatArg(info, 0, "alpha"), unwrapTensor(info[1], "x"), unwrapTensor(info[2], "y"));
+    ops::axpy(unwrapTensor(info[0], "x"), unwrapTensor(info[1], "y"), optionsArg<ops::ScaleOptions>(info, 2));
     return info.Env().Undefined();
   });
 }
 
+// (x, options)
 Napi::Value scale(const Info& info) {
   return guarded(info, [&] {
-    return wrapTensor(info.Env(), ops::scale(unwrapTensor(info[0], "x"), floatArg(info, 1, "alpha")));
+    return wrapTensor(info.Env(), ops::scale(unwrapTensor(info[0], "x"), optionsArg<ops::ScaleOptions>(info, 1)));
   });
 }
+
+// ---- ops not yet in the table: positional arguments -------------------------------------------
 
 Napi::Value add(const Info& info) {
   return guarded(info, [&] {

@@ -131,6 +131,10 @@ void sgdStep(const Shape& param, const Shape& velocity, const Shape& grad, const
   requireShape(grad, "grad", param);
 }
 
+void axpy(const Shape& x, const Shape& y, const ops::ScaleOptions&) {
+  if (shapeNumel(x) != shapeNumel(y)) invalidArgument("x " + shapeString(x) + " and y " + shapeString(y) + " differ in size");
+}
+
 void normal(const Shape& t, const ops::NormalOptions& o) {
   if (!(o.std >= 0)) invalidArgument("std must be >= 0");
   constexpr uint64_t kMaxCounter = uint64_t(1) << 53;

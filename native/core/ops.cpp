@@ -324,10 +324,10 @@ void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, co
   });
 }
 
-void fill(const Tensor& t, float value) {
+void fill(const Tensor& t, const FillOptions& o) {
   requireDefined(t, "tensor");
   requireFloat(t, "tensor");
-  submit(t, {}, {t}, [t, value](Backend& b) { b.fill(size_t(t.numel()), value, t.f32()); });
+  submit(t, {}, {t}, [t, o](Backend& b) { b.fill(size_t(t.numel()), o.value, t.f32()); });
 }
 
 void normal(const Tensor& t, const NormalOptions& o) {
@@ -337,19 +337,19 @@ void normal(const Tensor& t, const NormalOptions& o) {
   submit(t, {}, {t}, [t, o](Backend& b) { b.normalInit(size_t(t.numel()), o.mean, o.std, o.seed, o.offset, t.f32()); });
 }
 
-void axpy(float alpha, const Tensor& x, const Tensor& y) {
+void axpy(const Tensor& x, const Tensor& y, const ScaleOptions& o) {
   requireDefined(x, "x");
   requireDefined(y, "y");
   requireSameDevice(y, "y", x, "x");
-  if (x.numel() != y.numel()) invalidArgument("x " + shapeString(x.shape()) + " and y " + shapeString(y.shape()) + " differ in size");
-  submit(y, {x, y}, {y}, [alpha, x, y](Backend& b) { b.axpy(size_t(x.numel()), alpha, x.f32(), y.f32()); });
+  meta::axpy(x.shape(), y.shape(), o);
+  submit(y, {x, y}, {y}, [o, x, y](Backend& b) { b.axpy(size_t(x.numel()), o.alpha, x.f32(), y.f32()); });
 }
 
-Tensor scale(const Tensor& x, float alpha) {
+Tensor scale(const Tensor& x, const ScaleOptions& o) {
   requireDefined(x, "x");
   requireFloat(x, "x");
   Tensor y = Tensor::empty(x.device(), x.shape());
-  submit(x, {x}, {y}, [alpha, x, y](Backend& b) { b.scale(size_t(x.numel()), alpha, x.f32(), y.f32()); });
+  submit(x, {x}, {y}, [o, x, y](Backend& b) { b.scale(size_t(x.numel()), o.alpha, x.f32(), y.f32()); });
   return y;
 }
 
@@ -366,7 +366,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
   requireSameDevice(a, "a", b, "b");
   requireShape(b, "b", a.shape());
   Tensor y = clone(a);
-  axpy(1.0f, b, y);
+  axpy(b, y, ScaleOptions{1.0f});
   return y;
 }
 

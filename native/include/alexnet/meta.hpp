@@ -40,6 +40,9 @@ void dropout(const Shape& x, const ops::DropoutOptions& options);
 // velocity and grad must have param's shape (the options are the caller's to choose).
 void sgdStep(const Shape& param, const Shape& velocity, const Shape& grad, const ops::SgdOptions& options);
 
+// y += alpha x: x and y must have as many elements (their shapes may differ).
+void axpy(const Shape& x, const Shape& y, const ops::ScaleOptions& options);
+
 // Fills a tensor of shape t in place: std >= 0, and offset + the element count within the
 // generator's counter range (2^53, what a JS number holds exactly).
 void normal(const Shape& t, const ops::NormalOptions& options);

@@ -102,6 +102,9 @@
   F(float, weightDecay, 5e-4f)
 // Top-k accuracy: a row counts when its label is among the k largest logits.
 #define ALEXNET_TOPK_OPTIONS(F) F(int, k, 1)
+// A constant fill; the factor of axpy (y += alpha x) and scale (alpha x).
+#define ALEXNET_FILL_OPTIONS(F) F(float, value, 0.0f)
+#define ALEXNET_SCALE_OPTIONS(F) F(float, alpha, 1.0f)
 // Gaussian fill: element i of the tensor gets the value element offset + i of any tensor drawn with
 // the same seed gets (the generator is counter-based), so a slice of a longer draw can be drawn
 // directly.
@@ -120,4 +123,6 @@
   O(DropoutOptions, ALEXNET_DROPOUT_OPTIONS, "dropout")   \
   O(SgdOptions, ALEXNET_SGD_OPTIONS, "sgdStep")           \
   O(TopkOptions, ALEXNET_TOPK_OPTIONS, "topkCorrect")     \
+  O(FillOptions, ALEXNET_FILL_OPTIONS, "fill")            \
+  O(ScaleOptions, ALEXNET_SCALE_OPTIONS, "scale")         \
   O(NormalOptions, ALEXNET_NORMAL_OPTIONS, "normal")

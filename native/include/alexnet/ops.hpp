@@ -78,11 +78,11 @@ Tensor topkCorrect(const Tensor& logits, const Tensor& labels, const TopkOptions
 
 // In place on param and velocity: v <- momentum v - weightDecay lr w - lr g; w <- w + v.
 void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, const SgdOptions& options);
-void fill(const Tensor& t, float value);
+void fill(const Tensor& t, const FillOptions& options);
 // Fills t with elements [offset, offset + t.numel) of the Gaussian stream of options.seed.
 void normal(const Tensor& t, const NormalOptions& options);
-void axpy(float alpha, const Tensor& x, const Tensor& y);  // y += alpha x
-Tensor scale(const Tensor& x, float alpha);
+void axpy(const Tensor& x, const Tensor& y, const ScaleOptions& options);  // y += alpha x
+Tensor scale(const Tensor& x, const ScaleOptions& options);
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor clone(const Tensor& x);
 

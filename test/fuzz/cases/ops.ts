@@ -160,10 +160,10 @@ function elementwiseCall(rng: Rng): OpCall {
     case 'dropoutBackward': return { name: which, tensors: { x: f32(shape), y: f32(shape, 'mask') }, options: {}, call: (t) => ops.dropoutBackward(t.x as Tensor, t.y as Tensor), raw: (t) => native.dropoutBackward(t.x as never, t.y as never) };
     case 'sgdStep': return { name: which, tensors: { p: f32(shape), v: f32(shape), g: f32(shape) }, options: { lr: 0.01, momentum: 0.9, weightDecay: 0.0005 },
       call: (t, o) => ops.sgdStep(t.p as Tensor, t.v as Tensor, t.g as Tensor, o as never), raw: (t, o) => native.sgdStep(t.p as never, t.v as never, t.g as never, o as never) };
-    case 'fill': return { name: which, tensors: one, options: { value: 1.5 }, call: (t, o) => ops.fill(t.x as Tensor, o.value as number), raw: (t, o) => native.fill(t.x as never, o.value as number) };
+    case 'fill': return { name: which, tensors: one, options: { value: 1.5 }, call: (t, o) => ops.fill(t.x as Tensor, o.value as number), raw: (t, o) => native.fill(t.x as never, o as never) };
     case 'normal': return { name: which, tensors: one, options: { mean: 0, std: 1, seed: 3 }, call: (t, o) => ops.normal(t.x as Tensor, o as never), raw: (t, o) => native.normal(t.x as never, o as never) };
-    case 'axpy': return { name: which, tensors: two, options: { alpha: 2 }, call: (t, o) => ops.axpy(o.alpha as number, t.x as Tensor, t.y as Tensor), raw: (t, o) => native.axpy(o.alpha as number, t.x as never, t.y as never) };
-    case 'scale': return { name: which, tensors: one, options: { alpha: 2 }, call: (t, o) => ops.scale(t.x as Tensor, o.alpha as number), raw: (t, o) => native.scale(t.x as never, o.alpha as number) };
+    case 'axpy': return { name: which, tensors: two, options: { alpha: 2 }, call: (t, o) => ops.axpy(o.alpha as number, t.x as Tensor, t.y as Tensor), raw: (t, o) => native.axpy(t.x as never, t.y as never, o as never) };
+    case 'scale': return { name: which, tensors: one, options: { alpha: 2 }, call: (t, o) => ops.scale(t.x as Tensor, o.alpha as number), raw: (t, o) => native.scale(t.x as never, o as never) };
     case 'add': return { name: which, tensors: two, options: {}, call: (t) => ops.add(t.x as Tensor, t.y as Tensor), raw: (t) => native.add(t.x as never, t.y as never) };
     case 'clone': return { name: which, tensors: one, options: {}, call: (t) => ops.clone(t.x as Tensor), raw: (t) => native.clone(t.x as never) };
   }
