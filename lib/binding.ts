@@ -33,6 +33,12 @@ export const OPTION_FIELDS = {
   grads: ['wantDx', 'wantDb'],
   localResponseNorm: ['size', 'alpha', 'beta', 'k'],
   maxPool2d: ['kernelH', 'kernelW', 'strideH', 'strideW'],
+  dropout: ['p', 'seed'],
+  sgdStep: ['lr', 'momentum', 'weightDecay'],
+  topkCorrect: ['k'],
+  fill: ['value'],
+  scale: ['alpha'],
+  normal: ['mean', 'std', 'seed', 'offset'],
 } as const;
 type Fields<K extends keyof typeof OPTION_FIELDS, V> = { [F in (typeof OPTION_FIELDS)[K][number]]?: V };
 /** The options objects of the table's ops: a missing field takes the table's default. */
@@ -40,6 +46,12 @@ export type NativeConv2dOptions = Fields<'conv2d', number>;
 export type NativeGradOptions = Fields<'grads', boolean>;
 export type NativeLrnOptions = Fields<'localResponseNorm', number>;
 export type NativePoolOptions = Fields<'maxPool2d', number>;
+export type NativeDropoutOptions = Fields<'dropout', number>;
+export type NativeSgdOptions = Fields<'sgdStep', number>;
+export type NativeTopkOptions = Fields<'topkCorrect', number>;
+export type NativeFillOptions = Fields<'fill', number>;
+export type NativeScaleOptions = Fields<'scale', number>;
+export type NativeNormalOptions = Fields<'normal', number>;
 type UnaryBindings = { [K in UnaryOp]: (x: NativeTensor) => NativeTensor } &
   { [K in `${UnaryOp}Backward`]: (dy: NativeTensor, y: NativeTensor) => NativeTensor };
 
@@ -59,21 +71,22 @@ export interface NativeBinding extends UnaryBindings {
   maxPool2d(x: T, options: NativePoolOptions): T;
   maxPool2dBackward(dy: T, x: T, y: T, options: NativePoolOptions): T;
   maxPool2dShape(xShape: readonly number[], options: NativePoolOptions): number[];
+  linear(x: T, w: T, b: Opt): T;
+  linearBackward(dy: T, x: T, w: T, options: NativeGradOptions): Grads;
+  linearShape(xShape: readonly number[], wShape: readonly number[]): number[];
+  dropout(x: T, options: NativeDropoutOptions): { y: T; mask: T };
+  sgdStep(param: T, velocity: T, grad: T, options: NativeSgdOptions): void;
+  softmaxCrossEntropy(logits: T, labels: T): { loss: T; dlogits: T };
+  softmax(logits: T): T;
+  topkCorrect(logits: T, labels: T, options: NativeTopkOptions): T;
+  fill(t: T, options: NativeFillOptions): void;
+  axpy(x: T, y: T, options: NativeScaleOptions): void;
+  scale(x: T, options: NativeScaleOptions): T;
+  normal(t: T, options: NativeNormalOptions): void;
   unaryOps: string[];
   opOptionFields: Record<string, string[]>;
   // Not yet in the op table: positional arguments.
-  linear(x: T, w: T, b: Opt): T;
-  linearBackward(dy: T, x: T, w: T, wantDx: boolean, wantDb: boolean): Grads;
-  dropout(x: T, p: number, seed: number): { y: T; mask: T };
   dropoutBackward(dy: T, mask: T): T;
-  softmaxCrossEntropy(logits: T, labels: T): { loss: T; dlogits: T };
-  softmax(logits: T): T;
-  topkCorrect(logits: T, labels: T, k: number): T;
-  sgdStep(param: T, velocity: T, grad: T, lr: number, momentum: number, weightDecay: number): void;
-  fill(t: T, value: number): void;
-  normal(t: T, mean: number, std: number, seed: number): void;
-  axpy(alpha: number, x: T, y: T): void;
-  scale(x: T, alpha: number): T;
   add(a: T, b: T): T;
   clone(x: T): T;
   sliceChannels(x: T, start: number, count: number): T;

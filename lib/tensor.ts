@@ -74,7 +74,7 @@ export class Tensor {
   static full(shape: readonly number[], value: number, device: DeviceName = 'cpu'): Tensor {
     const v = float32(value, 'value');
     const t = Tensor.wrap(native.empty(validShape([...shape]), 'float32', device));
-    native.fill(t.native, v);
+    native.fill(t.native, { value: v });
     return t;
   }
 
@@ -82,7 +82,7 @@ export class Tensor {
   static normal(shape: readonly number[], options: { mean?: number; std?: number; seed?: number; device?: DeviceName } = {}): Tensor {
     const { mean = 0, std = 1, seed = 0, device = 'cpu' } = options;
     const t = Tensor.wrap(native.empty(validShape([...shape]), 'float32', device));
-    native.normal(t.native, mean, std, seed);
+    native.normal(t.native, { mean, std, seed });
     return t;
   }
 

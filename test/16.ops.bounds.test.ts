@@ -100,8 +100,9 @@ describe('scalars must be float32 values', () => {
   it('the native bindings check float arguments too', () => {
     const t = Tensor.zeros([3]);
     // Straight to the addon, as a caller bypassing lib/ops would.
-    expect(() => native.fill(t.native, 5e38)).to.throw(RangeError, /value 5e\+38 is not representable as a float32/);
-    expect(() => native.scale(t.native, -1e300)).to.throw(RangeError, /alpha -1e\+300 is not representable as a float32/);
+    expect(() => native.fill(t.native, { value: 5e38 })).to.throw(RangeError, /options\.value 5e\+38 is not representable as a float32/);
+    expect(() => native.scale(t.native, { alpha: -1e300 })).to.throw(RangeError, /options\.alpha -1e\+300 is not representable as a float32/);
+    expect(() => native.axpy(t.native, t.native, { alpha: 1e39 })).to.throw(RangeError, /options\.alpha 1e\+39 is not representable as a float32/);
   });
 });
 

@@ -31,6 +31,36 @@ describe('the op table', () => {
     expect(g.dw.shape).to.deep.equal([4, 2, 3, 3]);
     expect(() => native.maxPool2d(x.native, 3 as never)).to.throw(TypeError, /options must be an object/);
   });
+
+  it('dropout and sgdStep options: named, with the table\'s defaults (p 0.5; lr 0.01, momentum 0.9, weight decay 0.0005)', async () => {
+    const x = Tensor.fromArray(Float32Array.from({ length: 64 }, (_, i) => i + 1), [64]);
+    const byDefault = await Tensor.wrap(native.dropout(x.native, { seed: 4 }).mask).toArray();
+    const explicit = await Tensor.wrap(native.dropout(x.native, { p: 0.5, seed: 4 }).mask).toArray();
+    expect([...byDefault]).to.deep.equal([...explicit]);
+    expect(new Set(byDefault)).to.deep.equal(new Set([0, 2]));
+    expect(() => native.dropout(x.native, { p: 1, seed: 4 })).to.throw(/p must be in \[0, 1\), got 1/);
+    const run = async (options: object) => {
+      const p = Tensor.fromArray(Float32Array.from([1, -2, 3]), [3]);
+      const v = Tensor.fromArray(Float32Array.from([0.5, 0.5, 0.5]), [3]);
+      native.sgdStep(p.native, v.native, Tensor.fromArray(Float32Array.from([1, 1, -1]), [3]).native, options);
+      return [...await p.toArray(), ...await v.toArray()];
+    };
+    expect(await run({})).to.deep.equal(await run({ lr: 0.01, momentum: 0.9, weightDecay: 5e-4 }));
+    // Plain gradient descent: w - lr g, v = -lr g.
+    expect(await run({ lr: 0.5, momentum: 0, weightDecay: 0 })).to.deep.equal([0.5, -2.5, 3.5, -0.5, -0.5, 0.5]);
+    expect(() => native.sgdStep(x.native, x.native, Tensor.zeros([3]).native, {})).to.throw(/grad must have shape \[64\], got \[3\]/);
+  });
+
+  it('topkCorrect options: k, 1 by default, checked by the core against the classes', async () => {
+    const logits = Tensor.fromArray(Float32Array.from([0, 2, 1, 5, 4, 3]), [2, 3]);
+    const labels = Tensor.fromArray(Int32Array.from([2, 1]), [2]);
+    const count = async (options: object) => (await Tensor.wrap(native.topkCorrect(logits.native, labels.native, options)).toArray())[0];
+    expect(await count({})).to.equal(0);
+    expect(await count({ k: 2 })).to.equal(2);
+    expect(() => native.topkCorrect(logits.native, labels.native, { k: 4 })).to.throw(/k must be in \[1, 3\], got 4/);
+    expect(() => native.topkCorrect(logits.native, Tensor.fromArray(Int32Array.from([0]), [1]).native, {}))
+      .to.throw(/labels must have shape \[2\] to match logits \[2, 3\], got \[1\]/);
+  });
 });
 
 describe('meta functions: output shapes and checks from the core', () => {
@@ -53,6 +83,17 @@ describe('meta functions: output shapes and checks from the core', () => {
     expect(() => native.localResponseNormShape([1, 8, 3, 3], { size: 4 })).to.throw(RangeError, /size must be odd/);
   });
 
+  it('linearShape: [N, out] from x [N, ...] flattened and w [out, in]', () => {
+    expect(native.linearShape([4, 256, 6, 6], [4096, 9216])).to.deep.equal([4, 4096]);
+    expect(ops.linearShape([3, 10], [7, 10])).to.deep.equal([3, 7]);
+    expect(() => native.linearShape([3, 10], [4, 9])).to.throw(RangeError, /w must have shape \[out, 10\] to match x \[3, 10\], got \[4, 9\]/);
+    expect(() => native.linearShape([3], [4, 3])).to.throw(RangeError, /x must have shape \[N, in\]/);
+    expect(() => native.linearShape([3, 10], [40])).to.throw(RangeError, /w must have rank 2/);
+    // Features per row beyond an int, at any rank, without overflowing the product.
+    const big = 2 ** 31 - 1;
+    expect(() => native.linearShape([1, big, big, big, big], [1, 1])).to.throw(RangeError, /more than 2147483647 features per row/);
+  });
+
   it('nn layers take their output shapes from the core', () => {
     const conv = new nn.Conv2d(3, 8, 5, { stride: 2, padding: 1 });
     expect(conv.outputShape([2, 3, 17, 16])).to.deep.equal(ops.conv2dShape([2, 3, 17, 16], [8, 3, 5, 5], { stride: 2, padding: 1 }));
@@ -62,6 +103,14 @@ describe('meta functions: output shapes and checks from the core', () => {
 });
 
 for (const device of testDevices()) {
+  it(`normal with an offset draws a slice of a longer draw on ${device}`, async () => {
+    const whole = (await Tensor.normal([3, 50], { seed: 9, std: 0.5, device }).toArray()) as Float32Array;
+    const rows = Tensor.zeros([2, 50], device);
+    ops.normal(rows, { seed: 9, std: 0.5, offset: 50 });
+    const got = (await rows.toArray()) as Float32Array;
+    expect(Buffer.from(got.buffer).equals(Buffer.from(whole.slice(50).buffer))).to.equal(true);
+  });
+
   describe(`tanh on ${device}`, () => {
     it('forward and backward match float64 tanh and dy * (1 - y^2)', async () => {
       const r = rng(21);
@@ -117,11 +166,16 @@ describe('checked conversions of JS numbers to C++ integers in the addon', () =>
     expect(() => native.empty([2, 2.5], 'float32', 'cpu')).to.throw(RangeError, /shape\[1\] must be an integer, got 2\.5/);
   });
 
-  it('seeds: integers in [0, 2^53)', () => {
+  it('seeds and element offsets: integers in [0, 2^53)', () => {
     const t = Tensor.zeros([4]);
-    for (const bad of [NaN, -1, 0.5, 2 ** 53, Infinity])
-      expect(() => native.normal(t.native, 0, 1, bad), `seed ${bad}`).to.throw(RangeError, /^seed must be/);
-    expect(() => native.dropout(t.native, 0.5, 2 ** 64)).to.throw(RangeError, /seed must be in \[0, 9007199254740991\]/);
+    for (const bad of [NaN, -1, 0.5, 2 ** 53, Infinity]) {
+      expect(() => native.normal(t.native, { seed: bad }), `seed ${bad}`).to.throw(RangeError, /^options\.seed must be/);
+      expect(() => native.normal(t.native, { seed: 1, offset: bad }), `offset ${bad}`).to.throw(RangeError, /^options\.offset must be/);
+    }
+    // The last elements of the counter range: offset + 4 may not pass 2^53.
+    expect(() => native.normal(t.native, { seed: 1, offset: 2 ** 53 - 2 })).to.throw(/offset 9007199254740990 plus the 4 elements of the tensor exceeds 2\^53/);
+    expect(() => ops.normal(t, { seed: 1, offset: -1 })).to.throw(RangeError, /offset/);
+    expect(() => native.dropout(t.native, { p: 0.5, seed: 2 ** 64 })).to.throw(RangeError, /options\.seed must be in \[0, 9007199254740991\]/);
   });
 
   it('the data pipeline config and arguments', async () => {

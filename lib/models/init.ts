@@ -8,7 +8,6 @@ import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
 import { deriveSeed } from '../nn/seed.js';
 import { Tensor } from '../tensor.js';
-import { tidy } from '../tidy.js';
 
 export type InitScheme = 'paper' | 'he';
 
@@ -57,17 +56,14 @@ export function drawLayer(layer: Conv2d | Linear, init: LayerInit, firstRow = 0)
 }
 
 /**
- * Rows [firstRow, firstRow + shape[0]) of the weight the stream `init.seed` fills. ops.normal
- * always starts at element 0, so the rows before are drawn too and dropped (one layer's worth at
- * most, and only for the second column).
+ * Rows [firstRow, firstRow + shape[0]) of the weight the stream `init.seed` fills, drawn directly
+ * from the stream's element firstRow * (elements per row) on.
  */
 function normalRows(shape: readonly number[], firstRow: number, init: LayerInit, device: DeviceName): Tensor {
-  const [rows, ...rest] = shape as readonly [number, ...number[]];
-  const rowSize = rest.reduce((a, b) => a * b, 1);
-  return tidy(() => {
-    const stream = Tensor.normal([1, firstRow + rows, rowSize], { mean: 0, std: init.std, seed: init.seed, device });
-    return ops.sliceChannels(stream, firstRow, rows).reshape(shape);
-  });
+  const rowSize = shape.slice(1).reduce((a, b) => a * b, 1);
+  const rows = Tensor.zeros(shape, device);
+  ops.normal(rows, { mean: 0, std: init.std, seed: init.seed, offset: firstRow * rowSize });
+  return rows;
 }
 
 /** Initialises the weighted layers (Conv2d, Linear) of a layer list, as `layerInits` says. */

@@ -41,7 +41,7 @@ export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: 
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be { p, seed }');
   const p = finite(options.p ?? 0.5, 'p', 0, 0.999999);
   const s = seedArg(options.seed);
-  const r = native.dropout(xt, p, s);
+  const r = native.dropout(xt, { p, seed: s });
   return { y: wrap(r.y), mask: wrap(r.mask) };
 }
 

@@ -48,5 +48,5 @@ export function softmax(logits: Tensor): Tensor {
 export function topkCorrect(logits: Tensor, labels: Tensor, k: number): Promise<number> {
   const [, classes] = logitsAndLabels(logits, labels);
   integer(k, 'k', 1, classes);
-  return readScalar(wrap(native.topkCorrect(logits.native, labels.native, k)));
+  return readScalar(wrap(native.topkCorrect(logits.native, labels.native, { k })));
 }

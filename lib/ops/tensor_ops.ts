@@ -10,13 +10,29 @@ import { expectShape, floatArg, sameDevice, tensorArg, wrap } from './check.js';
  * than a silent Infinity.
  */
 export function fill(t: Tensor, value: number): void {
-  native.fill(floatArg(t, 'tensor'), float32(value, 'value'));
+  native.fill(floatArg(t, 'tensor'), { value: float32(value, 'value') });
+}
+
+export interface NormalOptions {
+  mean?: number;
+  std?: number;
+  seed: number;
+  /**
+   * The first element's index in the seed's stream (default 0): t gets the values that elements
+   * [offset, offset + t.size) of a longer tensor drawn with the same seed get.
+   */
+  offset?: number;
 }
 
 /** Fills t in place from N(mean, std²), identically on every device for the same seed. */
-export function normal(t: Tensor, options: { mean?: number; std?: number; seed: number }): void {
+export function normal(t: Tensor, options: NormalOptions): void {
   const tt = floatArg(t, 'tensor');
-  native.normal(tt, finiteFloat32(options.mean ?? 0, 'mean'), finiteFloat32(options.std ?? 1, 'std', 0), seedArg(options.seed));
+  native.normal(tt, {
+    mean: finiteFloat32(options.mean ?? 0, 'mean'),
+    std: finiteFloat32(options.std ?? 1, 'std', 0),
+    seed: seedArg(options.seed),
+    offset: integer(options.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER),
+  });
 }
 
 /** y += alpha · x, in place. */
@@ -25,12 +41,12 @@ export function axpy(alpha: number, x: Tensor, y: Tensor): void {
   const yt = floatArg(y, 'y');
   sameDevice([yt, 'y'], [xt, 'x']);
   expectShape(xt, 'x', yt.shape);
-  native.axpy(finiteFloat32(alpha, 'alpha'), xt, yt);
+  native.axpy(xt, yt, { alpha: finiteFloat32(alpha, 'alpha') });
 }
 
 /** alpha · x, with alpha a finite float32 (a RangeError beyond float32's range). */
 export function scale(x: Tensor, alpha: number): Tensor {
-  return wrap(native.scale(floatArg(x, 'x'), finiteFloat32(alpha, 'alpha')));
+  return wrap(native.scale(floatArg(x, 'x'), { alpha: finiteFloat32(alpha, 'alpha') }));
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {

@@ -28,5 +28,5 @@ export function sgdStep(param: Tensor, velocity: Tensor, grad: Tensor, options: 
   const lr = finiteFloat32(options.lr, 'lr', 0);
   const momentum = finiteFloat32(options.momentum ?? 0.9, 'momentum', 0, 1);
   const weightDecay = finiteFloat32(options.weightDecay ?? 5e-4, 'weightDecay', 0);
-  native.sgdStep(p, v, g, lr, momentum, weightDecay);
+  native.sgdStep(p, v, g, { lr, momentum, weightDecay });
 }

@@ -1,9 +1,8 @@
 // One binding per op of alexnet::ops. The ops of the op table (alexnet/op_table.hpp) take their
 // tensors, then one options object whose properties are the table's option fields; their shape
-// queries (conv2dShape, maxPool2dShape) run the core's meta functions. The other ops (linear,
-// dropout, the losses, the optimiser and initialisation, crop, channel copies) still take
-// positional arguments. lib/ops normalises options and names the JS parameters; the core checks
-// shapes once, in its meta functions.
+// queries (conv2dShape, maxPool2dShape, linearShape) run the core's meta functions. The other ops
+// (add, clone, crop, channel copies) still take positional arguments. lib/ops normalises options
+// and names the JS parameters; the core checks shapes once, in its meta functions.
 #include "addon.hpp"
 #include "alexnet/meta.hpp"
 
@@ -20,6 +19,11 @@ void readOption(Napi::Env env, const Napi::Object& o, const char* name, int& fie
 void readOption(Napi::Env env, const Napi::Object& o, const char* name, float& field) {
   Napi::Value v = o.Get(name);
   if (!v.IsUndefined()) field = checkedFloat(env, v, std::string("options.") + name);
+}
+// Seeds and element offsets: integers in [0, 2^53), which a JS number holds exactly.
+void readOption(Napi::Env env, const Napi::Object& o, const char* name, uint64_t& field) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsUndefined()) field = uint64_t(checkedInteger(env, v, std::string("options.") + name, 0, kMaxSafeInteger));
 }
 void readOption(Napi::Env env, const Napi::Object& o, const char* name, bool& field) {
   Napi::Value v = o.Get(name);
@@ -176,6 +180,14 @@ Napi::Value maxPool2dShape(const Info& info) {
   });
 }
 
+// (tensor, options): in place.
+Napi::Value normal(const Info& info) {
+  return guarded(info, [&] {
+    ops::normal(unwrapTensor(info[0], "tensor"), optionsArg<ops::NormalOptions>(info, 1));
+    return info.Env().Undefined();
+  });
+}
+
 // The unary elementwise ops: name(x) and nameBackward(dy, y).
 #define ALEXNET_BIND_UNARY_OP(name)                                                                       \
   Napi::Value name##Binding(const Info& info) {                                                           \
@@ -189,8 +201,7 @@ Napi::Value maxPool2dShape(const Info& info) {
 ALEXNET_UNARY_OPS(ALEXNET_BIND_UNARY_OP)
 #undef ALEXNET_BIND_UNARY_OP
 
-// ---- ops not yet in the table: positional arguments -------------------------------------------
-
+// (x, w, b | null): linear has no options of its own.
 Napi::Value linear(const Info& info) {
   return guarded(info, [&] {
     return wrapTensor(info.Env(), ops::linear(unwrapTensor(info[0], "x"), unwrapTensor(info[1], "w"),
@@ -198,18 +209,28 @@ Napi::Value linear(const Info& info) {
   });
 }
 
+// (dy, x, w, options): wantDx, wantDb.
 Napi::Value linearBackward(const Info& info) {
   return guarded(info, [&] {
     auto g = ops::linearBackward(unwrapTensor(info[0], "dy"), unwrapTensor(info[1], "x"),
-                                 unwrapTensor(info[2], "w"), boolArg(info, 3, "wantDx"),
-                                 boolArg(info, 4, "wantDb"));
+                                 unwrapTensor(info[2], "w"), optionsArg<ops::GradOptions>(info, 3));
     return Napi::Value(grads(info.Env(), g.dx, g.dw, g.db));
   });
 }
 
+// (xShape, wShape) -> the output shape
+Napi::Value linearShape(const Info& info) {
+  return shapeQuery(info, [&] {
+    return meta::outputShape(meta::linear(shapeArg(info, 0, "xShape"), shapeArg(info, 1, "wShape")));
+  });
+}
+
+// ---- dropout, the losses, sgdStep: the table's options objects (or none) ----------------------
+
+// (x, options)
 Napi::Value dropout(const Info& info) {
   return guarded(info, [&] {
-    auto r = ops::dropout(unwrapTensor(info[0], "x"), floatArg(info, 1, "p"), seedArg(info, 2, "seed"));
+    auto r = ops::dropout(unwrapTensor(info[0], "x"), optionsArg<ops::DropoutOptions>(info, 1));
     Napi::Object result = Napi::Object::New(info.Env());
     result.Set("y", wrapTensor(info.Env(), r.y));
     result.Set("mask", wrapTensor(info.Env(), r.mask));
@@ -240,46 +261,44 @@ Napi::Value softmax(const Info& info) {
 Napi::Value topkCorrect(const Info& info) {
   return guarded(info, [&] {
     return wrapTensor(info.Env(), ops::topkCorrect(unwrapTensor(info[0], "logits"), unwrapTensor(info[1], "labels"),
-                                                   intArg(info, 2, "k")));
+                                                   optionsArg<ops::TopkOptions>(info, 2)));
   });
 }
 
+// (param, velocity, grad, options): in place on param and velocity.
 Napi::Value sgdStep(const Info& info) {
   return guarded(info, [&] {
     ops::sgdStep(unwrapTensor(info[0], "param"), unwrapTensor(info[1], "velocity"), unwrapTensor(info[2], "grad"),
-                 floatArg(info, 3, "lr"), floatArg(info, 4, "momentum"),
-                 floatArg(info, 5, "weightDecay"));
+                 optionsArg<ops::SgdOptions>(info, 3));
     return info.Env().Undefined();
   });
 }
 
+// (tensor, options): in place.
 Napi::Value fill(const Info& info) {
   return guarded(info, [&] {
-    ops::fill(unwrapTensor(info[0], "tensor"), floatArg(info, 1, "value"));
+    ops::fill(unwrapTensor(info[0], "tensor"), optionsArg<ops::FillOptions>(info, 1));
     return info.Env().Undefined();
   });
 }
 
-Napi::Value normal(const Info& info) {
-  return guarded(info, [&] {
-    ops::normal(unwrapTensor(info[0], "tensor"), floatArg(info, 1, "mean"), floatArg(info, 2, "std"),
-                seedArg(info, 3, "seed"));
-    return info.Env().Undefined();
-  });
-}
 
+// (x, y, options): y += alpha x in place.
 Napi::Value axpy(const Info& info) {
   return guarded(info, [&] {
-    ops::axpy(floatArg(info, 0, "alpha"), unwrapTensor(info[1], "x"), unwrapTensor(info[2], "y"));
+    ops::axpy(unwrapTensor(info[0], "x"), unwrapTensor(info[1], "y"), optionsArg<ops::ScaleOptions>(info, 2));
     return info.Env().Undefined();
   });
 }
 
+// (x, options)
 Napi::Value scale(const Info& info) {
   return guarded(info, [&] {
-    return wrapTensor(info.Env(), ops::scale(unwrapTensor(info[0], "x"), floatArg(info, 1, "alpha")));
+    return wrapTensor(info.Env(), ops::scale(unwrapTensor(info[0], "x"), optionsArg<ops::ScaleOptions>(info, 1)));
   });
 }
+
+// ---- ops not yet in the table: positional arguments -------------------------------------------
 
 Napi::Value add(const Info& info) {
   return guarded(info, [&] {
@@ -339,6 +358,7 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"localResponseNormBackward", lrnBackward}, {"maxPool2d", maxPool2d},
       {"maxPool2dBackward", maxPool2dBackward}, {"linear", linear}, {"linearBackward", linearBackward},
       {"conv2dShape", conv2dShape}, {"localResponseNormShape", lrnShape}, {"maxPool2dShape", maxPool2dShape},
+      {"linearShape", linearShape},
       {"dropout", dropout},
       {"dropoutBackward", dropoutBackward}, {"softmaxCrossEntropy", softmaxCrossEntropy},
       {"softmax", softmax}, {"topkCorrect", topkCorrect}, {"sgdStep", sgdStep}, {"fill", fill},

@@ -13,6 +13,11 @@ void requirePositive(int v, const char* name) {
   if (v <= 0) invalidArgument(std::string(name) + " must be a positive integer, got " + std::to_string(v));
 }
 
+void requireShape(const Shape& shape, const char* name, const Shape& expected) {
+  if (shape != expected)
+    invalidArgument(std::string(name) + " must have shape " + shapeString(expected) + ", got " + shapeString(shape));
+}
+
 std::string pairString(int64_t a, int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
 
 }  // namespace
@@ -80,6 +85,63 @@ PoolGeometry maxPool2d(const Shape& x, const ops::PoolOptions& o) {
   g.outH = (g.h - g.kernelH) / g.strideH + 1;
   g.outW = (g.w - g.kernelW) / g.strideW + 1;
   return g;
+}
+
+LinearGeometry linear(const Shape& x, const Shape& w) {
+  requireRank(w, "w", 2);
+  if (x.size() < 2) invalidArgument("x must have shape [N, in], got " + shapeString(x));
+  // The features per row, which the backends take as an int (checked as the product grows, so
+  // that a shape query of any rank cannot overflow it).
+  int64_t in = 1;
+  for (size_t k = 1; k < x.size(); ++k) {
+    in *= x[k];
+    if (in > kMaxDimension)
+      invalidArgument("x " + shapeString(x) + " has more than " + std::to_string(kMaxDimension) + " features per row");
+  }
+  if (w[1] != in)
+    invalidArgument("w must have shape [out, " + std::to_string(in) + "] to match x " + shapeString(x) +
+                    ", got " + shapeString(w));
+  return {int(x[0]), int(in), int(w[0])};
+}
+
+LossGeometry logits(const Shape& logits, const Shape* labels) {
+  requireRank(logits, "logits", 2);
+  if (labels) {
+    requireRank(*labels, "labels", 1);
+    if ((*labels)[0] != logits[0])
+      invalidArgument("labels must have shape [" + std::to_string(logits[0]) + "] to match logits " +
+                      shapeString(logits) + ", got " + shapeString(*labels));
+  }
+  return {int(logits[0]), int(logits[1])};
+}
+
+LossGeometry topkCorrect(const Shape& logitsShape, const Shape& labels, const ops::TopkOptions& o) {
+  const LossGeometry g = logits(logitsShape, &labels);
+  if (o.k < 1 || o.k > g.classes)
+    invalidArgument("k must be in [1, " + std::to_string(g.classes) + "], got " + std::to_string(o.k));
+  return g;
+}
+
+void dropout(const Shape&, const ops::DropoutOptions& o) {
+  if (!(o.p >= 0.0f && o.p < 1.0f)) invalidArgument("p must be in [0, 1), got " + std::to_string(o.p));
+}
+
+void sgdStep(const Shape& param, const Shape& velocity, const Shape& grad, const ops::SgdOptions&) {
+  requireShape(velocity, "velocity", param);
+  requireShape(grad, "grad", param);
+}
+
+void axpy(const Shape& x, const Shape& y, const ops::ScaleOptions&) {
+  if (shapeNumel(x) != shapeNumel(y)) invalidArgument("x " + shapeString(x) + " and y " + shapeString(y) + " differ in size");
+}
+
+void normal(const Shape& t, const ops::NormalOptions& o) {
+  if (!(o.std >= 0)) invalidArgument("std must be >= 0");
+  constexpr uint64_t kMaxCounter = uint64_t(1) << 53;
+  const uint64_t count = uint64_t(shapeNumel(t));
+  if (o.offset > kMaxCounter || count > kMaxCounter - o.offset)
+    invalidArgument("offset " + std::to_string(o.offset) + " plus the " + std::to_string(count) +
+                    " elements of the tensor exceeds 2^53");
 }
 
 }  // namespace alexnet::meta

@@ -90,14 +90,12 @@ PoolGeometry poolGeometry(const Tensor& x, const PoolOptions& o) {
   return g;
 }
 
-int64_t rows(const Tensor& x) { return x.dim(0); }
-// The features per row of x [N, ...], which the backends take as an int.
-int features(const Tensor& x) {
-  const int64_t f = x.numel() / x.dim(0);
-  if (f > kMaxDimension)
-    invalidArgument("x " + shapeString(x.shape()) + " has " + std::to_string(f) + " features per row, more than " +
-                    std::to_string(kMaxDimension));
-  return int(f);
+meta::LinearGeometry linearGeometry(const Tensor& x, const Tensor& w) {
+  requireDefined(x, "x");
+  requireDefined(w, "w");
+  meta::LinearGeometry g = meta::linear(x.shape(), w.shape());
+  requireSameDevice(x, "x", w, "w");
+  return g;
 }
 
 }  // namespace
@@ -178,42 +176,33 @@ Tensor maxPool2dBackward(const Tensor& dy, const Tensor& x, const Tensor& y, con
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
-  requireDefined(x, "x");
-  requireRank(w, "w", 2);
+  const meta::LinearGeometry g = linearGeometry(x, w);
   requireFloat(x, "x");
   requireFloat(w, "w");
-  requireSameDevice(x, "x", w, "w");
-  if (x.rank() < 2) invalidArgument("x must have shape [N, in], got " + shapeString(x.shape()));
-  const int n = int(rows(x)), in = features(x), out = int(w.dim(0));
-  if (w.dim(1) != in)
-    invalidArgument("w must have shape [out, " + std::to_string(in) + "] to match x " +
-                    shapeString(x.shape()) + ", got " + shapeString(w.shape()));
+  const int n = g.n, in = g.in, out = g.out;
   if (bias.defined()) {
     requireFloat(bias, "b");
     requireSameDevice(x, "x", bias, "b");
     requireShape(bias, "b", {out});
   }
-  Tensor y = output(x, "linear output", {n, out});
+  Tensor y = output(x, "linear output", meta::outputShape(g));
   submit(x, {x, w, bias}, {y}, [n, in, out, x, w, bias, y](Backend& b) {
     b.linearForward(n, in, out, x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32());
   });
   return y;
 }
 
-LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, bool wantDx, bool wantDb) {
+LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, const GradOptions& want) {
+  const meta::LinearGeometry g = linearGeometry(x, w);
   requireDefined(dy, "dy");
-  requireDefined(x, "x");
-  requireRank(w, "w", 2);
-  requireSameDevice(x, "x", w, "w");
   requireSameDevice(x, "x", dy, "dy");
-  const int n = int(rows(x)), in = features(x), out = int(w.dim(0));
-  if (w.dim(1) != in) invalidArgument("w must have shape [out, " + std::to_string(in) + "], got " + shapeString(w.shape()));
-  requireShape(dy, "dy", {n, out});
+  const int n = g.n, in = g.in, out = g.out;
+  requireShape(dy, "dy", meta::outputShape(g));
   LinearGrads grads;
   Device& dev = x.device();
   grads.dw = Tensor::empty(dev, w.shape());
-  if (wantDb) grads.db = Tensor::empty(dev, {out});
-  if (wantDx) grads.dx = Tensor::empty(dev, x.shape());
+  if (want.wantDb) grads.db = Tensor::empty(dev, {out});
+  if (want.wantDx) grads.dx = Tensor::empty(dev, x.shape());
   submit(x, {dy, x, w}, {grads.dx, grads.dw, grads.db}, [n, in, out, dy, x, w, grads](Backend& b) {
     b.linearBackward(n, in, out, dy.f32(), x.f32(), w.f32(),
                      grads.dx.defined() ? grads.dx.f32() : nullptr, grads.dw.f32(),
@@ -256,13 +245,13 @@ Tensor unaryBackward(const Tensor& dy, const Tensor& y,
 ALEXNET_UNARY_OPS(ALEXNET_DEFINE_UNARY_OP)
 #undef ALEXNET_DEFINE_UNARY_OP
 
-DropoutResult dropout(const Tensor& x, float p, uint64_t seed) {
+DropoutResult dropout(const Tensor& x, const DropoutOptions& o) {
   requireDefined(x, "x");
   requireFloat(x, "x");
-  if (!(p >= 0.0f && p < 1.0f)) invalidArgument("p must be in [0, 1), got " + std::to_string(p));
+  meta::dropout(x.shape(), o);
   DropoutResult r{Tensor::empty(x.device(), x.shape()), Tensor::empty(x.device(), x.shape())};
-  submit(x, {x}, {r.y, r.mask}, [x, p, seed, r](Backend& b) {
-    b.dropoutForward(size_t(x.numel()), p, seed, x.f32(), r.y.f32(), r.mask.f32());
+  submit(x, {x}, {r.y, r.mask}, [x, o, r](Backend& b) {
+    b.dropoutForward(size_t(x.numel()), o.p, o.seed, x.f32(), r.y.f32(), r.mask.f32());
   });
   return r;
 }
@@ -279,20 +268,21 @@ Tensor dropoutBackward(const Tensor& dy, const Tensor& mask) {
   return dx;
 }
 
-static void checkLogitsLabels(const Tensor& logits, const Tensor& labels) {
-  requireRank(logits, "logits", 2);
+// The checks that need tensors (dtypes, devices), after the meta function `geometry`'s.
+template <typename Meta>
+static meta::LossGeometry checkLogitsLabels(const Tensor& logits, const Tensor& labels, Meta&& geometry) {
+  requireDefined(logits, "logits");
+  requireDefined(labels, "labels");
+  const meta::LossGeometry g = geometry(logits.shape(), labels.shape());
   requireFloat(logits, "logits");
-  requireRank(labels, "labels", 1);
   if (labels.dtype() != DType::Int32) invalidArgument(std::string("labels must be int32, got ") + dtypeName(labels.dtype()));
   requireSameDevice(logits, "logits", labels, "labels");
-  if (labels.dim(0) != logits.dim(0))
-    invalidArgument("labels must have shape [" + std::to_string(logits.dim(0)) + "] to match logits " +
-                    shapeString(logits.shape()) + ", got " + shapeString(labels.shape()));
+  return g;
 }
 
 LossResult softmaxCrossEntropy(const Tensor& logits, const Tensor& labels) {
-  checkLogitsLabels(logits, labels);
-  const int n = int(logits.dim(0)), classes = int(logits.dim(1));
+  const meta::LossGeometry g = checkLogitsLabels(logits, labels, [](const Shape& l, const Shape& y) { return meta::logits(l, &y); });
+  const int n = g.n, classes = g.classes;
   LossResult r{Tensor::empty(logits.device(), {1}), Tensor::empty(logits.device(), logits.shape())};
   r.loss = r.loss.reshape({1});
   submit(logits, {logits, labels}, {r.loss, r.dlogits}, [n, classes, logits, labels, r](Backend& b) {
@@ -302,19 +292,19 @@ LossResult softmaxCrossEntropy(const Tensor& logits, const Tensor& labels) {
 }
 
 Tensor softmax(const Tensor& logits) {
-  requireRank(logits, "logits", 2);
+  requireDefined(logits, "logits");
+  const meta::LossGeometry g = meta::logits(logits.shape());
   requireFloat(logits, "logits");
   Tensor probs = Tensor::empty(logits.device(), logits.shape());
-  const int n = int(logits.dim(0)), classes = int(logits.dim(1));
+  const int n = g.n, classes = g.classes;
   submit(logits, {logits}, {probs}, [n, classes, logits, probs](Backend& b) { b.softmax(n, classes, logits.f32(), probs.f32()); });
   return probs;
 }
 
-Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k) {
-  checkLogitsLabels(logits, labels);
-  const int n = int(logits.dim(0)), classes = int(logits.dim(1));
-  if (k < 1 || k > classes)
-    invalidArgument("k must be in [1, " + std::to_string(classes) + "], got " + std::to_string(k));
+Tensor topkCorrect(const Tensor& logits, const Tensor& labels, const TopkOptions& o) {
+  const meta::LossGeometry g =
+      checkLogitsLabels(logits, labels, [&o](const Shape& l, const Shape& y) { return meta::topkCorrect(l, y, o); });
+  const int n = g.n, classes = g.classes, k = o.k;
   Tensor count = Tensor::empty(logits.device(), {1});
   submit(logits, {logits, labels}, {count}, [n, classes, k, logits, labels, count](Backend& b) {
     b.topkCorrect(n, classes, k, logits.f32(), labels.i32(), count.f32());
@@ -322,46 +312,44 @@ Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k) {
   return count;
 }
 
-void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, float lr,
-             float momentum, float weightDecay) {
+void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, const SgdOptions& o) {
   requireDefined(param, "param");
   requireDefined(velocity, "velocity");
   requireDefined(grad, "grad");
   requireSameDevice(param, "param", velocity, "velocity");
   requireSameDevice(param, "param", grad, "grad");
-  requireShape(velocity, "velocity", param.shape());
-  requireShape(grad, "grad", param.shape());
-  submit(param, {param, velocity, grad}, {param, velocity}, [param, velocity, grad, lr, momentum, weightDecay](Backend& b) {
-    b.sgdStep(size_t(param.numel()), lr, momentum, weightDecay, param.f32(), velocity.f32(), grad.f32());
+  meta::sgdStep(param.shape(), velocity.shape(), grad.shape(), o);
+  submit(param, {param, velocity, grad}, {param, velocity}, [param, velocity, grad, o](Backend& b) {
+    b.sgdStep(size_t(param.numel()), o.lr, o.momentum, o.weightDecay, param.f32(), velocity.f32(), grad.f32());
   });
 }
 
-void fill(const Tensor& t, float value) {
+void fill(const Tensor& t, const FillOptions& o) {
   requireDefined(t, "tensor");
   requireFloat(t, "tensor");
-  submit(t, {}, {t}, [t, value](Backend& b) { b.fill(size_t(t.numel()), value, t.f32()); });
+  submit(t, {}, {t}, [t, o](Backend& b) { b.fill(size_t(t.numel()), o.value, t.f32()); });
 }
 
-void normal(const Tensor& t, float mean, float std, uint64_t seed) {
+void normal(const Tensor& t, const NormalOptions& o) {
   requireDefined(t, "tensor");
+  meta::normal(t.shape(), o);
   requireFloat(t, "tensor");
-  if (!(std >= 0)) invalidArgument("std must be >= 0");
-  submit(t, {}, {t}, [t, mean, std, seed](Backend& b) { b.normalInit(size_t(t.numel()), mean, std, seed, t.f32()); });
+  submit(t, {}, {t}, [t, o](Backend& b) { b.normalInit(size_t(t.numel()), o.mean, o.std, o.seed, o.offset, t.f32()); });
 }
 
-void axpy(float alpha, const Tensor& x, const Tensor& y) {
+void axpy(const Tensor& x, const Tensor& y, const ScaleOptions& o) {
   requireDefined(x, "x");
   requireDefined(y, "y");
   requireSameDevice(y, "y", x, "x");
-  if (x.numel() != y.numel()) invalidArgument("x " + shapeString(x.shape()) + " and y " + shapeString(y.shape()) + " differ in size");
-  submit(y, {x, y}, {y}, [alpha, x, y](Backend& b) { b.axpy(size_t(x.numel()), alpha, x.f32(), y.f32()); });
+  meta::axpy(x.shape(), y.shape(), o);
+  submit(y, {x, y}, {y}, [o, x, y](Backend& b) { b.axpy(size_t(x.numel()), o.alpha, x.f32(), y.f32()); });
 }
 
-Tensor scale(const Tensor& x, float alpha) {
+Tensor scale(const Tensor& x, const ScaleOptions& o) {
   requireDefined(x, "x");
   requireFloat(x, "x");
   Tensor y = Tensor::empty(x.device(), x.shape());
-  submit(x, {x}, {y}, [alpha, x, y](Backend& b) { b.scale(size_t(x.numel()), alpha, x.f32(), y.f32()); });
+  submit(x, {x}, {y}, [o, x, y](Backend& b) { b.scale(size_t(x.numel()), o.alpha, x.f32(), y.f32()); });
   return y;
 }
 
@@ -378,7 +366,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
   requireSameDevice(a, "a", b, "b");
   requireShape(b, "b", a.shape());
   Tensor y = clone(a);
-  axpy(1.0f, b, y);
+  axpy(b, y, ScaleOptions{1.0f});
   return y;
 }
 

@@ -83,13 +83,13 @@ void CpuBackend::fill(size_t count, float value, float* y) {
   for (Index i = 0; i < n; ++i) y[i] = value;
 }
 
-void CpuBackend::normalInit(size_t count, float mean, float std, uint64_t seed, float* y) {
+void CpuBackend::normalInit(size_t count, float mean, float std, uint64_t seed, uint64_t offset, float* y) {
   const Index n = static_cast<Index>(count);
   // A rounded product, then a rounded sum (no fused multiply-add: the target builds with
   // -ffp-contract=off), as the CUDA kernel does with __fmul_rn / __fadd_rn, so both backends
   // produce bit-identical weights.
 #pragma omp parallel for schedule(static) if (n >= 4096)
-  for (Index i = 0; i < n; ++i) y[i] = mean + std * counterNormal(seed, static_cast<uint64_t>(i));
+  for (Index i = 0; i < n; ++i) y[i] = mean + std * counterNormal(seed, offset + static_cast<uint64_t>(i));
 }
 
 void CpuBackend::axpy(size_t count, float alpha, const float* x, float* y) {

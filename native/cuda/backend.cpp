@@ -210,9 +210,9 @@ void CudaBackend::fill(size_t count, float value, float* y) {
   kernels::fill(count, value, y, stream_.get());
 }
 
-void CudaBackend::normalInit(size_t count, float mean, float std, uint64_t seed, float* y) {
+void CudaBackend::normalInit(size_t count, float mean, float std, uint64_t seed, uint64_t offset, float* y) {
   bind();
-  kernels::normalInit(count, mean, std, seed, y, stream_.get());
+  kernels::normalInit(count, mean, std, seed, offset, y, stream_.get());
 }
 
 void CudaBackend::axpy(size_t count, float alpha, const float* x, float* y) {

@@ -7,19 +7,20 @@ namespace alexnet::cuda::kernels {
 
 namespace {
 
-__global__ void normalInitKernel(size_t count, float mean, float std, uint64_t seed, float* y) {
+__global__ void normalInitKernel(size_t count, float mean, float std, uint64_t seed, uint64_t offset,
+                                 float* y) {
   for (size_t i = globalIndex(); i < count; i += globalStride()) {
     // Rounded multiply then add (no FMA contraction), as a plain CPU loop computes it.
-    y[i] = __fadd_rn(mean, __fmul_rn(std, counterNormal(seed, i)));
+    y[i] = __fadd_rn(mean, __fmul_rn(std, counterNormal(seed, offset + i)));
   }
 }
 
 }  // namespace
 
-void normalInit(size_t count, float mean, float std, uint64_t seed, float* y,
+void normalInit(size_t count, float mean, float std, uint64_t seed, uint64_t offset, float* y,
                 cudaStream_t stream) {
   if (count == 0) return;
-  normalInitKernel<<<gridFor(count), kThreads, 0, stream>>>(count, mean, std, seed, y);
+  normalInitKernel<<<gridFor(count), kThreads, 0, stream>>>(count, mean, std, seed, offset, y);
   checkLaunch("normalInitKernel");
 }
 

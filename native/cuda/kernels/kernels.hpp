@@ -51,7 +51,8 @@ void axpy(size_t count, float alpha, const float* x, float* y, cudaStream_t stre
 void scale(size_t count, float alpha, const float* x, float* y, cudaStream_t stream);
 
 // init.cu
-void normalInit(size_t count, float mean, float std, uint64_t seed, float* y, cudaStream_t stream);
+void normalInit(size_t count, float mean, float std, uint64_t seed, uint64_t offset, float* y,
+                cudaStream_t stream);
 
 // bias.cu: rows of a row-major [n, out] matrix.
 void biasAddRows(int n, int out, const float* bias, float* y, cudaStream_t stream);

@@ -240,7 +240,7 @@ void checkAgainstHost(Backend& b) {
   compare("dropout backward", s.download(out, count), wantDx, 0);
 
   // normalInit: identical up to the device's double log/cos (within an ulp of float).
-  b.normalInit(count, 0.5f, 0.01f, 99, out);
+  b.normalInit(count, 0.5f, 0.01f, 99, 0, out);
   std::vector<float> wantInit(count);
   for (size_t i = 0; i < count; ++i) wantInit[i] = 0.5f + 0.01f * alexnet::counterNormal(99, i);
   compare("normalInit", s.download(out, count), wantInit, 2e-7);
@@ -484,8 +484,8 @@ void timeAlexNetConvolutions(Backend& b) {
     float* y = s.alloc<float>(yn);
     float* dx = s.alloc<float>(xn);
     float* dw = s.alloc<float>(wn);
-    b.normalInit(xn, 0.0f, 1.0f, 1, x);
-    b.normalInit(wn, 0.0f, 0.01f, 2, w);
+    b.normalInit(xn, 0.0f, 1.0f, 1, 0, x);
+    b.normalInit(wn, 0.0f, 0.01f, 2, 0, w);
     auto step = [&] {
       b.conv2dForward(g, x, w, nullptr, y);
       b.conv2dBackwardData(g, y, w, dx);

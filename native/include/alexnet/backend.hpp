@@ -172,7 +172,7 @@ class Backend {
   //   scores 0).
   // sgdStep: the paper's rule, in place: v <- momentum * v - weightDecay * lr * w - lr * g;
   //   w <- w + v.
-  // normalInit: y[i] = mean + std * counterNormal(seed, i) (see random.hpp): identical on every
+  // normalInit: y[i] = mean + std * counterNormal(seed, offset + i) (see random.hpp): identical on every
   //   backend. axpy: y += alpha * x. scale: y = alpha * x.
   // cropImages (input augmentation, paper section 4.1, on the device): out [images * crops,
   //   channels, outH, outW]: row r is the crop of image r / crops that params row r describes.

@@ -18,6 +18,34 @@ ConvGeometry conv2d(const Shape& x, const Shape& w, const ops::Conv2dOptions& op
 LrnGeometry localResponseNorm(const Shape& x, const ops::LrnOptions& options);
 // x [N, C, H, W], no padding: output floor((H - k) / s) + 1 per direction.
 PoolGeometry maxPool2d(const Shape& x, const ops::PoolOptions& options);
+// A fully connected layer's sizes: n rows of `in` features to `out`.
+struct LinearGeometry {
+  int n, in, out;
+};
+// x [N, in] (or [N, ...], flattened; in at most kMaxDimension), w [out, in]: output [N, out].
+LinearGeometry linear(const Shape& x, const Shape& w);
+inline Shape outputShape(const LinearGeometry& g) { return {g.n, g.out}; }
+
+// The losses' sizes: n rows of `classes` logits.
+struct LossGeometry {
+  int n, classes;
+};
+// logits [N, classes]; labels [N] when given (softmax has none).
+LossGeometry logits(const Shape& logits, const Shape* labels = nullptr);
+// As logits, and k in [1, classes].
+LossGeometry topkCorrect(const Shape& logits, const Shape& labels, const ops::TopkOptions& options);
+
+// x of any shape; the mask and output have x's shape: p in [0, 1).
+void dropout(const Shape& x, const ops::DropoutOptions& options);
+// velocity and grad must have param's shape (the options are the caller's to choose).
+void sgdStep(const Shape& param, const Shape& velocity, const Shape& grad, const ops::SgdOptions& options);
+
+// y += alpha x: x and y must have as many elements (their shapes may differ).
+void axpy(const Shape& x, const Shape& y, const ops::ScaleOptions& options);
+
+// Fills a tensor of shape t in place: std >= 0, and offset + the element count within the
+// generator's counter range (2^53, what a JS number holds exactly).
+void normal(const Shape& t, const ops::NormalOptions& options);
 
 inline Shape outputShape(const ConvGeometry& g) { return {g.n, g.o, g.outH, g.outW}; }
 inline Shape outputShape(const PoolGeometry& g) { return {g.n, g.c, g.outH, g.outW}; }

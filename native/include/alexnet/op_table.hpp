@@ -48,7 +48,7 @@
   X(sgdStep, (size_t count, float lr, float momentum, float weightDecay, float* w, float* v,      \
               const float* g))                                                                    \
   X(fill, (size_t count, float value, float* y))                                                 \
-  X(normalInit, (size_t count, float mean, float std, uint64_t seed, float* y))                  \
+  X(normalInit, (size_t count, float mean, float std, uint64_t seed, uint64_t offset, float* y)) \
   X(axpy, (size_t count, float alpha, const float* x, float* y))                                 \
   X(scale, (size_t count, float alpha, const float* x, float* y))                                \
   X(cropImages, (const CropGeometry& g, const uint8_t* src, const float* params,                 \
@@ -90,10 +90,39 @@
   F(int, kernelW, 3)            \
   F(int, strideH, 2)            \
   F(int, strideW, 2)
+// Inverted dropout: the mask is a pure function of (seed, element index).
+#define ALEXNET_DROPOUT_OPTIONS(F) \
+  F(float, p, 0.5f)                \
+  F(uint64_t, seed, 0)
+// The paper's update rule and its hyperparameters (lr 0.01 at the start, momentum 0.9, weight
+// decay 0.0005).
+#define ALEXNET_SGD_OPTIONS(F) \
+  F(float, lr, 0.01f)          \
+  F(float, momentum, 0.9f)     \
+  F(float, weightDecay, 5e-4f)
+// Top-k accuracy: a row counts when its label is among the k largest logits.
+#define ALEXNET_TOPK_OPTIONS(F) F(int, k, 1)
+// A constant fill; the factor of axpy (y += alpha x) and scale (alpha x).
+#define ALEXNET_FILL_OPTIONS(F) F(float, value, 0.0f)
+#define ALEXNET_SCALE_OPTIONS(F) F(float, alpha, 1.0f)
+// Gaussian fill: element i of the tensor gets the value element offset + i of any tensor drawn with
+// the same seed gets (the generator is counter-based), so a slice of a longer draw can be drawn
+// directly.
+#define ALEXNET_NORMAL_OPTIONS(F) \
+  F(float, mean, 0.0f)            \
+  F(float, std, 1.0f)             \
+  F(uint64_t, seed, 0)            \
+  F(uint64_t, offset, 0)
 
 // The option structs: O(Struct, FIELDS, "jsName") — jsName is how lib/binding.ts names the type.
 #define ALEXNET_OPTION_STRUCTS(O)                         \
   O(Conv2dOptions, ALEXNET_CONV2D_OPTIONS, "conv2d")      \
   O(GradOptions, ALEXNET_GRAD_OPTIONS, "grads")           \
   O(LrnOptions, ALEXNET_LRN_OPTIONS, "localResponseNorm") \
-  O(PoolOptions, ALEXNET_POOL_OPTIONS, "maxPool2d")
+  O(PoolOptions, ALEXNET_POOL_OPTIONS, "maxPool2d")       \
+  O(DropoutOptions, ALEXNET_DROPOUT_OPTIONS, "dropout")   \
+  O(SgdOptions, ALEXNET_SGD_OPTIONS, "sgdStep")           \
+  O(TopkOptions, ALEXNET_TOPK_OPTIONS, "topkCorrect")     \
+  O(FillOptions, ALEXNET_FILL_OPTIONS, "fill")            \
+  O(ScaleOptions, ALEXNET_SCALE_OPTIONS, "scale")         \
+  O(NormalOptions, ALEXNET_NORMAL_OPTIONS, "normal")

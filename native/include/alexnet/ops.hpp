@@ -16,7 +16,7 @@
 
 namespace alexnet::ops {
 
-// The option structs of the op table (Conv2dOptions, GradOptions, LrnOptions, PoolOptions).
+// The option structs of the op table (Conv2dOptions, GradOptions, LrnOptions, PoolOptions, ...).
 #define ALEXNET_OPTION_FIELD(type, name, value) type name = value;
 #define ALEXNET_OPTION_STRUCT(Struct, FIELDS, jsName) \
   struct Struct {                                     \
@@ -48,8 +48,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
 struct LinearGrads {
   Tensor dx, dw, db;
 };
-LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, bool wantDx = true,
-                           bool wantDb = true);
+LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, const GradOptions& want = {});
 
 // The unary elementwise ops of the table: name(x) and nameBackward(dy, y) with y = name(x).
 #define ALEXNET_DECLARE_UNARY_OP(name) \
@@ -61,7 +60,7 @@ ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_OP)
 struct DropoutResult {
   Tensor y, mask;
 };
-DropoutResult dropout(const Tensor& x, float p, uint64_t seed);
+DropoutResult dropout(const Tensor& x, const DropoutOptions& options);
 Tensor dropoutBackward(const Tensor& dy, const Tensor& mask);
 
 struct LossResult {
@@ -75,15 +74,15 @@ Tensor softmax(const Tensor& logits);
 // its label's logit is not NaN and fewer than k OTHER logits are >= it or NaN: ties and NaN count
 // against the label, so a row of equal logits, or a NaN row, is never correct (unless k = classes
 // and the label's logit is a number).
-Tensor topkCorrect(const Tensor& logits, const Tensor& labels, int k);
+Tensor topkCorrect(const Tensor& logits, const Tensor& labels, const TopkOptions& options);
 
 // In place on param and velocity: v <- momentum v - weightDecay lr w - lr g; w <- w + v.
-void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, float lr,
-             float momentum, float weightDecay);
-void fill(const Tensor& t, float value);
-void normal(const Tensor& t, float mean, float std, uint64_t seed);
-void axpy(float alpha, const Tensor& x, const Tensor& y);  // y += alpha x
-Tensor scale(const Tensor& x, float alpha);
+void sgdStep(const Tensor& param, const Tensor& velocity, const Tensor& grad, const SgdOptions& options);
+void fill(const Tensor& t, const FillOptions& options);
+// Fills t with elements [offset, offset + t.numel) of the Gaussian stream of options.seed.
+void normal(const Tensor& t, const NormalOptions& options);
+void axpy(const Tensor& x, const Tensor& y, const ScaleOptions& options);  // y += alpha x
+Tensor scale(const Tensor& x, const ScaleOptions& options);
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor clone(const Tensor& x);
 

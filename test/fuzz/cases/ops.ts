@@ -122,7 +122,7 @@ function linearCall(rng: Rng, backward: boolean): OpCall {
     ? {
       name: 'linearBackward', tensors, options,
       call: (t, op) => ops.linearBackward(t.dy as Tensor, t.x as Tensor, t.w as Tensor, op),
-      raw: (t, op) => native.linearBackward(t.dy as never, t.x as never, t.w as never, op.inputGrad as boolean, op.bias as boolean),
+      raw: (t, op) => native.linearBackward(t.dy as never, t.x as never, t.w as never, { wantDx: op.inputGrad as boolean, wantDb: op.bias as boolean }),
     }
     : {
       name: 'linear', tensors, options,
@@ -145,7 +145,7 @@ function lossCall(rng: Rng): OpCall {
     return { name: which, tensors, options, call: (t) => ops.softmaxCrossEntropy(t.logits as Tensor, t.labels as Tensor), raw: (t) => native.softmaxCrossEntropy(t.logits as never, t.labels as never) };
   if (which === 'softmax')
     return { name: which, tensors, options, call: (t) => ops.softmax(t.logits as Tensor), raw: (t) => native.softmax(t.logits as never) };
-  return { name: which, tensors, options, call: (t, o) => ops.topkCorrect(t.logits as Tensor, t.labels as Tensor, o.k as number), raw: (t, o) => native.topkCorrect(t.logits as never, t.labels as never, o.k as number) };
+  return { name: which, tensors, options, call: (t, o) => ops.topkCorrect(t.logits as Tensor, t.labels as Tensor, o.k as number), raw: (t, o) => native.topkCorrect(t.logits as never, t.labels as never, { k: o.k as number }) };
 }
 
 function elementwiseCall(rng: Rng): OpCall {
@@ -156,14 +156,14 @@ function elementwiseCall(rng: Rng): OpCall {
   switch (which) {
     case 'relu': return { name: which, tensors: one, options: {}, call: (t) => ops.relu(t.x as Tensor), raw: (t) => native.relu(t.x as never) };
     case 'reluBackward': return { name: which, tensors: two, options: {}, call: (t) => ops.reluBackward(t.x as Tensor, t.y as Tensor), raw: (t) => native.reluBackward(t.x as never, t.y as never) };
-    case 'dropout': return { name: which, tensors: one, options: { p: rng.pick([0, 0.5, 0.9]), seed: rng.int(0, 1000) }, call: (t, o) => ops.dropout(t.x as Tensor, o as never), raw: (t, o) => native.dropout(t.x as never, o.p as number, o.seed as number) };
+    case 'dropout': return { name: which, tensors: one, options: { p: rng.pick([0, 0.5, 0.9]), seed: rng.int(0, 1000) }, call: (t, o) => ops.dropout(t.x as Tensor, o as never), raw: (t, o) => native.dropout(t.x as never, o as never) };
     case 'dropoutBackward': return { name: which, tensors: { x: f32(shape), y: f32(shape, 'mask') }, options: {}, call: (t) => ops.dropoutBackward(t.x as Tensor, t.y as Tensor), raw: (t) => native.dropoutBackward(t.x as never, t.y as never) };
     case 'sgdStep': return { name: which, tensors: { p: f32(shape), v: f32(shape), g: f32(shape) }, options: { lr: 0.01, momentum: 0.9, weightDecay: 0.0005 },
-      call: (t, o) => ops.sgdStep(t.p as Tensor, t.v as Tensor, t.g as Tensor, o as never), raw: (t, o) => native.sgdStep(t.p as never, t.v as never, t.g as never, o.lr as number, o.momentum as number, o.weightDecay as number) };
-    case 'fill': return { name: which, tensors: one, options: { value: 1.5 }, call: (t, o) => ops.fill(t.x as Tensor, o.value as number), raw: (t, o) => native.fill(t.x as never, o.value as number) };
-    case 'normal': return { name: which, tensors: one, options: { mean: 0, std: 1, seed: 3 }, call: (t, o) => ops.normal(t.x as Tensor, o as never), raw: (t, o) => native.normal(t.x as never, o.mean as number, o.std as number, o.seed as number) };
-    case 'axpy': return { name: which, tensors: two, options: { alpha: 2 }, call: (t, o) => ops.axpy(o.alpha as number, t.x as Tensor, t.y as Tensor), raw: (t, o) => native.axpy(o.alpha as number, t.x as never, t.y as never) };
-    case 'scale': return { name: which, tensors: one, options: { alpha: 2 }, call: (t, o) => ops.scale(t.x as Tensor, o.alpha as number), raw: (t, o) => native.scale(t.x as never, o.alpha as number) };
+      call: (t, o) => ops.sgdStep(t.p as Tensor, t.v as Tensor, t.g as Tensor, o as never), raw: (t, o) => native.sgdStep(t.p as never, t.v as never, t.g as never, o as never) };
+    case 'fill': return { name: which, tensors: one, options: { value: 1.5 }, call: (t, o) => ops.fill(t.x as Tensor, o.value as number), raw: (t, o) => native.fill(t.x as never, o as never) };
+    case 'normal': return { name: which, tensors: one, options: { mean: 0, std: 1, seed: 3 }, call: (t, o) => ops.normal(t.x as Tensor, o as never), raw: (t, o) => native.normal(t.x as never, o as never) };
+    case 'axpy': return { name: which, tensors: two, options: { alpha: 2 }, call: (t, o) => ops.axpy(o.alpha as number, t.x as Tensor, t.y as Tensor), raw: (t, o) => native.axpy(t.x as never, t.y as never, o as never) };
+    case 'scale': return { name: which, tensors: one, options: { alpha: 2 }, call: (t, o) => ops.scale(t.x as Tensor, o.alpha as number), raw: (t, o) => native.scale(t.x as never, o as never) };
     case 'add': return { name: which, tensors: two, options: {}, call: (t) => ops.add(t.x as Tensor, t.y as Tensor), raw: (t) => native.add(t.x as never, t.y as never) };
     case 'clone': return { name: which, tensors: one, options: {}, call: (t) => ops.clone(t.x as Tensor), raw: (t) => native.clone(t.x as never) };
   }
