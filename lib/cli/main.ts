@@ -10,8 +10,8 @@ const commands: Record<string, { summary: string; load: () => Promise<(argv: str
   export: { summary: 'weights without momentum (safetensors), or the network as an ONNX model', load: async () => (await import('./export.js')).exportCommand },
   info: { summary: 'version, backends built, devices seen (and why not)', load: async () => (await import('./info.js')).infoCommand },
   filters: { summary: "conv1's kernels as a PNG by column (the paper's Figure 3), with colour statistics", load: async () => (await import('./filters.js')).filtersCommand },
-  experiment: { summary: "re-measures one of the paper's claims (e.g. relu-vs-tanh, Figure 1) with results and a figure", load: async () => (await import('./experiment.js')).experimentCommand },
   plot: { summary: "loss and error curves of a run's metrics as a PNG", load: async () => (await import('./plot.js')).plotCommand },
+  experiment: { summary: "re-measures one of the paper's claims (e.g. relu-vs-tanh, Figure 1) with results and a figure", load: async () => (await import('./experiment.js')).experimentCommand },
 };
 
 const help = `Usage: alexnet <command> [options]

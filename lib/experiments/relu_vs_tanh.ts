@@ -81,7 +81,7 @@ export async function reluVsTanh(data: ImageSet, o: ReluVsTanhOptions): Promise<
     try {
       const curve = await trainingCurve(model, data, { lr, momentum: o.momentum, epochs: o.epochs, batchSize: o.batchSize, window: o.window, seed, device: o.device });
       const r = record(seed, lr, curve, o.threshold);
-      o.log?.(`${activation} lr ${lr} seed ${seed}: ${r.diverged ? 'diverged' : `threshold at ${r.iterationsToThreshold ?? 'never'} iterations, final error ${((r.finalError ?? NaN) * 100).toFixed(1)}%`} (${r.seconds} s)`);
+      o.log?.(`${activation} lr ${lr} seed ${seed}: ${r.diverged ? 'diverged' : `${r.iterationsToThreshold === null ? 'threshold not reached' : `threshold at ${r.iterationsToThreshold} iterations`}, final error ${((r.finalError ?? NaN) * 100).toFixed(1)}%`} (${r.seconds} s)`);
       return r;
     } finally {
       model.dispose();
