@@ -8,6 +8,10 @@ export interface Series {
   points: [number, number][];
   /** Dots at the points as well as the line (for sparse, per-epoch values). */
   markers?: boolean;
+  /** Line width in pixels (default 2). */
+  thickness?: number;
+  /** Listed in the legend (default true); false for secondary lines such as single seeds. */
+  legend?: boolean;
 }
 
 export interface PanelOptions {
@@ -103,14 +107,16 @@ export function drawPanel(canvas: Canvas, box: { x: number; y: number; w: number
   canvas.line(left, bottom, right, bottom, INK, 2);
   canvas.text((left + right - textWidth(o.xLabel, scale)) / 2, bottom + 28, o.xLabel, INK, scale);
 
-  o.series.forEach((s, k) => {
+  let k = 0;
+  for (const s of o.series) {
     const ps = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-    for (let i = 1; i < ps.length; i++) canvas.line(sx(ps[i - 1]![0]), sy(ps[i - 1]![1]), sx(ps[i]![0]), sy(ps[i]![1]), s.colour, 2);
+    for (let i = 1; i < ps.length; i++) canvas.line(sx(ps[i - 1]![0]), sy(ps[i - 1]![1]), sx(ps[i]![0]), sy(ps[i]![1]), s.colour, s.thickness ?? 2);
     if (s.markers) for (const [x, y] of ps) canvas.fillRect(sx(x) - 3, sy(y) - 3, 7, 7, s.colour);
-    // Legend, top right, one row per series.
-    const ly = top + 8 + k * 22;
+    if (s.legend === false) continue;
+    // Legend, top right, one row per listed series.
+    const ly = top + 8 + k++ * 22;
     const lx = right - textWidth(s.label, scale) - 40;
     canvas.fillRect(lx, ly + 4, 24, 6, s.colour);
     canvas.text(lx + 30, ly, s.label, INK, scale);
-  });
+  }
 }

@@ -1,0 +1,106 @@
+// `alexnet experiment`: the quick form runs end to end and writes its results and figure; bad
+// flags are refused with the flag named before any data is read. The conclusions are not tested
+// here (a few iterations on random pixels decide nothing); docs/EXPERIMENTS.md reports them.
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { iterationsToReach, summarise } from '../lib/experiments/index.js';
+import { runCli } from './helpers/cli.js';
+
+/** A CIFAR-10 folder of random images in the binary format (label byte + 3072 pixel bytes). */
+function fakeCifar(imagesPerBatch: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'alexnet-experiment-cifar-'));
+  let state = 12345;
+  const next = () => (state = (state * 1103515245 + 12345) >>> 0) >>> 24;
+  for (const name of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch']) {
+    const bytes = Buffer.alloc(imagesPerBatch * 3073);
+    for (let i = 0; i < imagesPerBatch; i++) {
+      bytes[i * 3073] = i % 10;
+      for (let p = 1; p < 3073; p++) bytes[i * 3073 + p] = next();
+    }
+    writeFileSync(join(dir, `${name}.bin`), bytes);
+  }
+  return dir;
+}
+
+describe('alexnet experiment', function () {
+  this.timeout(180_000);
+
+  it('--help lists the experiments and the options', async () => {
+    const r = await runCli(['experiment', '--help']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.contain('relu-vs-tanh');
+    for (const flag of ['--seeds', '--out', '--data-dir', '--dataset', '--limit', '--epochs', '--json', '--quick']) expect(r.stdout).to.contain(flag);
+    expect((await runCli(['--help'])).stdout).to.match(/experiment\s+re-measures/);
+  });
+
+  it('relu-vs-tanh --quick trains both activations and writes results.json and figure.png', async () => {
+    const data = fakeCifar(60);
+    const out = join(mkdtempSync(join(tmpdir(), 'alexnet-experiment-out-')), 'fig1');
+    const r = await runCli(['experiment', 'relu-vs-tanh', '--quick', '--dataset', 'cifar10', '--data-dir', data, '--limit', '128', '--out', out, '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const printed = JSON.parse(r.stdout);
+    const saved = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(saved.experiment).to.equal('relu-vs-tanh');
+    expect(saved.data).to.deep.equal(printed.data);
+    expect(saved.data).to.deep.include({ images: 128, shape: [3, 32, 32], classes: 10 });
+    expect(saved.settings).to.deep.include({ seeds: 1, epochs: 1, batchSize: 32, threshold: 0.25, iterationsPerEpoch: 4, rates: [0.01, 0.03] });
+    for (const a of ['relu', 'tanh']) {
+      const x = saved.activations[a];
+      expect(x.sweep.map((s: { lr: number }) => s.lr)).to.deep.equal([0.01, 0.03]);
+      expect([0.01, 0.03]).to.include(x.bestLr);
+      expect(x.runs).to.have.length(1);
+      const run = x.runs[0];
+      if (!run.diverged) expect(run.curve).to.have.length(4);
+      for (const [it, err] of run.curve) {
+        expect(it).to.be.within(1, 4);
+        expect(err).to.be.within(0, 1);
+      }
+    }
+    expect(saved.ratio.perSeed).to.have.length(1);
+    const png = PNG.sync.read(readFileSync(join(out, 'figure.png')));
+    expect(png.width).to.be.above(400);
+  });
+
+  for (const [args, pattern] of [
+    [[], /give one experiment name/],
+    [['nonesuch'], /unknown experiment "nonesuch".*relu-vs-tanh/],
+    [['relu-vs-tanh', '--seeds', '0'], /--seeds must be an integer/],
+    [['relu-vs-tanh', '--epochs', '1.5'], /--epochs must be an integer/],
+    [['relu-vs-tanh', '--limit', '-3'], /--limit must be an integer/],
+    [['relu-vs-tanh', '--rates', '0.1,,0.2'], /--rates must be/],
+    [['relu-vs-tanh', '--rates', '-1'], /--rates must be/],
+    [['relu-vs-tanh', '--threshold', '100'], /--threshold must be a percentage/],
+    [['relu-vs-tanh', '--dataset', 'imagenet'], /--dataset must be one of fashion-mnist, cifar10/],
+    [['relu-vs-tanh', '--device', 'tpu'], /--device must be cpu or cuda/],
+    [['relu-vs-tanh', '--bogus'], /Unknown option '--bogus'/],
+  ] as [string[], RegExp][]) {
+    it(`refuses ${JSON.stringify(args.join(' '))} with exit status 2`, async () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'alexnet-experiment-bad-')), 'never');
+      const r = await runCli(['experiment', ...args, '--out', out]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(pattern);
+      expect(existsSync(out)).to.equal(false);
+    });
+  }
+
+  it('a --data-dir without the data set is an error naming the file, and nothing is written', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'alexnet-experiment-empty-'));
+    const out = join(empty, 'out');
+    const r = await runCli(['experiment', 'relu-vs-tanh', '--dataset', 'cifar10', '--data-dir', empty, '--out', out]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.contain(empty);
+    expect(existsSync(out)).to.equal(false);
+  });
+
+  it('the threshold crossing is the first curve point at or below it; summaries over seeds', () => {
+    const curve = { points: [[10, 0.5], [20, 0.3], [30, 0.2], [40, 0.25]] as [number, number][], iterations: 40, diverged: false, seconds: 0 };
+    expect(iterationsToReach(curve, 0.25)).to.equal(30);
+    expect(iterationsToReach(curve, 0.3)).to.equal(20);
+    expect(iterationsToReach(curve, 0.1)).to.equal(null);
+    expect(summarise([])).to.equal(null);
+    expect(summarise([2, 4, 6])).to.deep.equal({ n: 3, mean: 4, sd: 2, min: 2, max: 6 });
+  });
+});
