@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { EXPERIMENTS, loadImageSet, reluVsTanh, renderReluVsTanh, type ExperimentName, type ReluVsTanhResult } from '../experiments/index.js';
 import { choiceFlag, intFlag, numberFlag, parse, usage } from './args.js';
 import { defaultDataDir, openDataset } from './data.js';
+import { deviceName } from '../device_name.js';
 
 const DATASETS = ['fashion-mnist', 'cifar10'] as const;
 type Dataset = (typeof DATASETS)[number];
@@ -77,6 +78,7 @@ export async function experimentCommand(argv: string[]): Promise<number> {
   const batchSize = intFlag(c, 'batch-size', v['batch-size'], 1, 4096) ?? (quick ? QUICK.batchSize : 64);
   const device = typeof v.device === 'string' ? v.device : 'cpu';
   if (!/^(cpu|cuda(:\d+)?)$/.test(device)) usage(c, `--device must be cpu or cuda[:N], got ${JSON.stringify(device)}`);
+  const deviceChecked = deviceName(device, '--device');
   const out = typeof v.out === 'string' ? v.out : join('runs', 'experiments', name);
   const dataDir = typeof v['data-dir'] === 'string' ? v['data-dir'] : defaultDataDir(dataset);
 
@@ -87,7 +89,7 @@ export async function experimentCommand(argv: string[]): Promise<number> {
   mkdirSync(out, { recursive: true });
   const log = (line: string) => { process.stderr.write(`${line}\n`); };
   log(`${name}: ${data.name}, ${data.labels.length} images, ${epochs} epoch(s) of ${iterationsPerEpoch} iterations, rates ${rates.join(', ')}, ${seeds} seed(s)`);
-  const result: ReluVsTanhResult = await reluVsTanh(data, { seeds, rates, epochs, batchSize, momentum: 0.9, threshold: threshold / 100, window, device, log });
+  const result: ReluVsTanhResult = await reluVsTanh(data, { seeds, rates, epochs, batchSize, momentum: 0.9, threshold: threshold / 100, window, device: deviceChecked, log });
   const resultsFile = join(out, 'results.json');
   const figureFile = join(out, 'figure.png');
   writeFileSync(resultsFile, `${JSON.stringify({ ...result, dataset, dataDir, command: `alexnet experiment ${argv.join(' ')}` }, null, 1)}\n`);

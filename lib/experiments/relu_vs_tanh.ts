@@ -6,6 +6,7 @@
 import { smallCnn, describeSmallCnn, ACTIVATIONS, type Activation } from './small_cnn.js';
 import { iterationsToReach, trainingCurve, type Curve, type ImageSet } from './training_curve.js';
 import { summarise, type Summary } from './stats.js';
+import type { DeviceName } from '../device_name.js';
 
 export interface ReluVsTanhOptions {
   seeds: number;
@@ -18,7 +19,7 @@ export interface ReluVsTanhOptions {
   threshold: number;
   /** Iterations per curve point. */
   window: number;
-  device: string;
+  device: DeviceName;
   /** Told one line per finished run. */
   log?: (line: string) => void;
 }

@@ -5,6 +5,7 @@
 // to the classes. No normalisation and no dropout: the figure compares the non-linearities alone.
 import * as ops from '../ops/index.js';
 import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, Tanh, deriveSeed, type Module } from '../nn/index.js';
+import type { DeviceName } from '../device_name.js';
 
 export const ACTIVATIONS = ['relu', 'tanh'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -26,7 +27,7 @@ export function describeSmallCnn(channels: number, side: number, classes: number
  * same for both activations, so neither starts with an advantage of scale), biases at zero; the
  * weights depend only on `seed`, so the ReLU and tanh networks of one seed start identical.
  */
-export function smallCnn(activation: Activation, channels: number, side: number, classes: number, seed: number, device = 'cpu'): Module {
+export function smallCnn(activation: Activation, channels: number, side: number, classes: number, seed: number, device: DeviceName = 'cpu'): Module {
   const act = (): Module => (activation === 'relu' ? new ReLU() : new Tanh());
   const s3 = pooled(pooled(pooled(side)));
   if (s3 < 1) throw new RangeError(`images of side ${side} are too small for three 3×3 poolings with stride 2`);

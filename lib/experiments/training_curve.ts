@@ -6,6 +6,7 @@ import type { Module } from '../nn/module.js';
 import { SGD } from '../optim/sgd.js';
 import * as ops from '../ops/index.js';
 import { disposeAll, Tensor } from '../tensor.js';
+import type { DeviceName } from '../device_name.js';
 
 /** Images in memory, preprocessed: [N, C, H, W] float32. */
 export interface ImageSet {
@@ -24,7 +25,7 @@ export interface CurveOptions {
   /** Iterations per point of the curve (the mean error over them). */
   window: number;
   seed: number;
-  device: string;
+  device: DeviceName;
 }
 
 export interface Curve {
