@@ -8,7 +8,7 @@
 #
 # Run from the project's root after `npm run build` built the CUDA backend (the build says
 # "alexnet: CUDA backend built"; `pip install nvidia-cudnn-cu13 nvidia-cublas` gives it cuDNN and
-# cuBLAS). Environment: ALEXNET_ORACLE (default ../shared/oracle), FASHION_MNIST_DIR (default
+# cuBLAS). Environment: ALEXNET_ORACLE (an optional second reference set; default ../shared/oracle where present), FASHION_MNIST_DIR (default
 # /usr/share/datasets/fashion-mnist), TRAIN_IMAGES and TEST_IMAGES (how many of each split are
 # packed, default 12800 and 5000: the run trains 200 steps of batch 128).
 set -euo pipefail
@@ -19,7 +19,7 @@ module=build/Release/libalexnet_cuda.so
 for f in "$addon" "$module" dist/lib/index.js dist/test; do
   [ -e "$f" ] || { echo "gpu-pack: $f is missing: run npm run build (with the CUDA backend) first" >&2; exit 1; }
 done
-oracle=${ALEXNET_ORACLE:-$root/../shared/oracle}
+oracle=${ALEXNET_ORACLE:-$root/../shared/oracle}  # optional: the project's own references always travel
 fashion=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 train_images=${TRAIN_IMAGES:-12800}
 test_images=${TEST_IMAGES:-5000}
