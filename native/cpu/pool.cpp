@@ -4,6 +4,7 @@
 // windows add their gradients. One thread owns a whole (n, c) plane of dx, so the accumulation
 // needs no atomics.
 #include <cstring>
+#include <limits>
 
 #include "cpu_internal.hpp"
 
@@ -42,17 +43,22 @@ void CpuBackend::maxPoolForward(const PoolGeometry& g, const float* x, float* y)
       const float* plane = x + p * inPlane;
       float* out = y + p * outPlane + static_cast<long>(oh) * g.outW;
       for (int ow = 0; ow < g.outW; ++ow) {
-        // The maximum itself (no argmax needed here), branch-free. A NaN anywhere in the window
-        // gives NaN: it replaces m (v != v), and once m is NaN no comparison replaces it.
+        // The maximum itself (no argmax needed here), branch-free so the compiler keeps maxss.
+        // A NaN anywhere in the window gives NaN: one at the first position stays in m (no
+        // comparison with it is true), and a later one is remembered in nan and put there at
+        // the end. (Replacing m inside the loop when v != v made the loop branch: pool1 took
+        // twice as long.)
         const float* win = plane + static_cast<long>(oh) * g.strideH * g.w +
                            static_cast<long>(ow) * g.strideW;
         float m = win[0];
+        bool nan = false;
         for (int i = 0; i < g.kernelH; ++i)
           for (int j = 0; j < g.kernelW; ++j) {
             float v = win[static_cast<long>(i) * g.w + j];
-            m = (v > m || v != v) ? v : m;
+            m = v > m ? v : m;
+            nan |= v != v;
           }
-        out[ow] = m;
+        out[ow] = nan ? std::numeric_limits<float>::quiet_NaN() : m;
       }
     }
   }
