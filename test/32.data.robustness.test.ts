@@ -66,6 +66,25 @@ function readFashionMnistInChild(dir: string): ChildOutcome {
   `, { args: [dir] });
 }
 
+/**
+ * Runs `read` (an expression of `file`) in a child process on a FIFO and on /dev/zero: each must
+ * give BAD_FILE naming it, at once (a read of either would block or never end).
+ */
+function expectSpecialFilesRefused(fifo: string, read: string): void {
+  const o = runChild(`
+    const errors = [];
+    for (const file of args) {
+      try { await ${read}; errors.push(null); }
+      catch (e) { errors.push({ name: e.name, code: e.code, message: e.message }); }
+    }
+    report({ error: errors[0], device: errors[1] });
+  `, { args: [fifo, '/dev/zero'], timeoutMs: 20000 });
+  expect(o.timedOut, describeOutcome(o)).to.equal(false);
+  expectChildError(o, 'BAD_FILE', fifo);
+  expect(o.result.device?.code).to.equal('BAD_FILE');
+  expect(o.result.device.message).to.contain('/dev/zero');
+}
+
 describe('data: hostile files and resource limits', function () {
   let root: string;
   before(() => { root = mkdtempSync(join(tmpdir(), 'alexnet-robust-')); });
@@ -278,18 +297,7 @@ describe('data: hostile files and resource limits', function () {
     it('a FIFO or a device given as an image gives BAD_FILE naming it, not a hang', function () {
       const fifo = join(root, 'pipe.jpg');
       if (spawnSync('mkfifo', [fifo]).status !== 0) this.skip();
-      const o = runChild(`
-        const errors = [];
-        for (const file of args) {
-          try { await (await data.imageFiles([file])).image(0); errors.push(null); }
-          catch (e) { errors.push({ name: e.name, code: e.code, message: e.message }); }
-        }
-        report({ error: errors[0], device: errors[1] });
-      `, { args: [fifo, '/dev/zero'], timeoutMs: 20000 });
-      expect(o.timedOut, describeOutcome(o)).to.equal(false);
-      expectChildError(o, 'BAD_FILE', fifo);
-      expect(o.result.device?.code).to.equal('BAD_FILE');
-      expect(o.result.device.message).to.contain('/dev/zero');
+      expectSpecialFilesRefused(fifo, '(await data.imageFiles([file])).image(0)');
     });
 
     it('a FIFO given as an IDX file gives BAD_FILE naming it, not a hang', function () {
@@ -348,18 +356,7 @@ describe('data: hostile files and resource limits', function () {
     it('a FIFO or a device given as a checkpoint gives BAD_FILE naming it, not a hang', function () {
       const fifo = join(root, 'pipe.safetensors');
       if (spawnSync('mkfifo', [fifo]).status !== 0) this.skip();
-      const o = runChild(`
-        const errors = [];
-        for (const file of args) {
-          try { await io.loadCheckpoint(file); errors.push(null); }
-          catch (e) { errors.push({ name: e.name, code: e.code, message: e.message }); }
-        }
-        report({ error: errors[0], device: errors[1] });
-      `, { args: [fifo, '/dev/zero'], timeoutMs: 20000 });
-      expect(o.timedOut, describeOutcome(o)).to.equal(false);
-      expectChildError(o, 'BAD_FILE', fifo);
-      expect(o.result.device?.code).to.equal('BAD_FILE');
-      expect(o.result.device.message).to.contain('/dev/zero');
+      expectSpecialFilesRefused(fifo, 'io.loadCheckpoint(file)');
     });
   });
 });

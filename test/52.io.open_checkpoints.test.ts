@@ -6,10 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AlexNetError, Tensor } from '../lib/index.js';
+import { AlexNetError } from '../lib/index.js';
 import { decodeSafetensors, encodeSafetensors, loadCheckpoint, readWeightsFile, renameStateDict, type HostTensor } from '../lib/io/index.js';
 import { alexnet, preset, type AlexNet } from '../lib/models/index.js';
 import { loadModel } from '../lib/train/index.js';
+import { forwardValues as logits } from './helpers/forward.js';
 import { randn, rng } from './helpers/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'alexnet-open-'));
@@ -72,14 +73,6 @@ async function hostWeights(model: AlexNet): Promise<Record<string, HostTensor>> 
   return out;
 }
 
-async function logits(model: AlexNet, x: Float32Array, n: number): Promise<Float32Array> {
-  const input = Tensor.fromArray(x, [n, ...model.inputShape]);
-  const y = model.forward(input);
-  const out = (await y.toArray()) as Float32Array;
-  input.dispose();
-  y.dispose();
-  return out;
-}
 
 describe('safetensors dtypes written by other tools', () => {
   it('F16: normal, subnormal, largest, infinite and NaN values widen to float32 exactly', () => {

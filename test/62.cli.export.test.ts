@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeImage, fashionMnist, FASHION_MNIST_DIR } from '../lib/data/index.js';
 import { alexnetToOnnx } from '../lib/export/index.js';
-import { Tensor } from '../lib/index.js';
 import { CHECKPOINT_FORMAT, encodeSafetensors, readWeightsFile, type HostTensor } from '../lib/io/index.js';
-import { alexnet, preset, type AlexNet } from '../lib/models/index.js';
+import { alexnet, preset } from '../lib/models/index.js';
 import { loadModel } from '../lib/train/index.js';
 import { runCli } from './helpers/cli.js';
 import { randn, rng } from './helpers/random.js';
+import { forwardValues as forward } from './helpers/forward.js';
 
 const haveData = existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
 
@@ -36,14 +36,6 @@ function loadOrt(): Ort | string {
   }
 }
 
-async function forward(model: AlexNet, x: Float32Array, n: number): Promise<Float32Array> {
-  const input = Tensor.fromArray(x, [n, ...model.inputShape]);
-  const y = model.forward(input);
-  const out = (await y.toArray()) as Float32Array;
-  input.dispose();
-  y.dispose();
-  return out;
-}
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
