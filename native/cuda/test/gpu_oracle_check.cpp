@@ -227,7 +227,7 @@ void checkAgainstHost(Backend& b) {
 
   // Dropout: the mask must equal the host's draw bit for bit.
   const float p = 0.5f;
-  b.dropoutForward(count, p, 1234, dx_, y, mask);
+  b.dropoutForward(count, p, 1234, 0, dx_, y, mask);
   std::vector<float> wantMask(count), wantY(count), wantDx(count);
   for (size_t i = 0; i < count; ++i) {
     wantMask[i] = alexnet::counterUniform(1234, i) >= p ? 1.0f / (1.0f - p) : 0.0f;
