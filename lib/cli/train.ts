@@ -63,8 +63,10 @@ Data parallelism: launched by Open MPI (mpirun -n 4 alexnet train …, or mpirun
 machines), each process is a rank with its share of every global batch (--batch-size stays the
 global batch and must be a multiple of the ranks); one rank per GPU (cuda:<local rank>) or per CPU
 device. The update equals one process's (up to the order of the sums). Rank 0 writes --out, which
-every rank must be able to read to --resume. Ctrl-C on mpirun: Open MPI gives the ranks one second
-after its SIGTERM before it kills them; pass --mca odls_base_sigkill_timeout 30 to let them save.
+every rank must be able to read to --resume. Every rank stops after the same step. Ctrl-C on
+mpirun reaches the ranks as SIGTERM after odls_base_sigkill_timeout seconds (1 by default) and is
+followed by SIGKILL as long after: pass --mca odls_base_sigkill_timeout 10 so that they can save,
+or send SIGUSR1 to mpirun, which forwards it at once (saves and exits with status 138).
 A rank that dies or hangs ends the job within ALEXNET_DIST_TIMEOUT seconds (default 30), naming it.
 
 Presets:
@@ -246,13 +248,13 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   config.model.numClasses = trainSet.numClasses;
   config.classNames = [...trainSet.classNames];
   const loaders: DataLoader[] = [];
-  // SIGINT (Ctrl-C) and SIGTERM (kill, a job scheduler's time limit) both save the step in
-  // progress; the exit status is the shell's for the first signal (130, 143); a second quits at once.
+  // SIGINT (Ctrl-C), SIGTERM (kill, a job scheduler's time limit) and SIGUSR1 (forwarded by mpirun) save the step in
+  // progress; the exit status is the shell's for the first signal (130, 143, 138); a second quits at once.
   let interrupts = 0;
   let signalStatus = 0;
   let trainer: Trainer | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    const status = signal === 'SIGTERM' ? 143 : 130;
+    const status = signal === 'SIGTERM' ? 143 : signal === 'SIGUSR1' ? 138 : 130;
     if (++interrupts > 1 || !trainer) process.exit(signalStatus || status);
     signalStatus = status;
     say(`\ninterrupted${signal === 'SIGINT' ? '' : ` (${signal})`}: saving a checkpoint after this step (Ctrl-C again to quit at once)\n`);
@@ -260,6 +262,7 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGUSR1', onSignal);
   // The devices in use: the same device twice becomes two streams of it (cuda:0 and cuda:0/1).
   let streams = columns ?? [device];
   try {
@@ -302,6 +305,7 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGUSR1', onSignal);
     for (const l of loaders) await l.close();
     // Let queued device work finish before the process exits (also after an error).
     for (const d of streams) await synchronize(d).catch(() => undefined);
