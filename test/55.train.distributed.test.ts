@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { arrayDataset, createLoader, FASHION_MNIST_DIR } from '../lib/data/index.js';
 import { GradientReducer, initDistributed, transportInfo, type ProcessGroup } from '../lib/distributed/index.js';
 import { AlexNetError } from '../lib/errors.js';
@@ -247,6 +247,22 @@ async function until<T>(get: () => T | null | false, ms: number): Promise<T> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('collectives from C++ without Node', () => {
+  it('the all-reduce example averages over 2 ranks under mpirun, and is a group of one alone', function () {
+    const example = join(dirname(CLI), '..', '..', '..', 'build', 'Release', 'alexnet_example_allreduce');
+    if (!existsSync(example)) this.skip();
+    const alone = spawnSync(example, [], { encoding: 'utf8', timeout: 60_000 });
+    expect(alone.stdout, alone.stderr).to.include('rank 0 of 1 (none): mean [1, 10]');
+    if (!haveMpirun) {
+      console.log('      (the 2-rank half skipped: mpirun is not installed here)');
+      return;
+    }
+    const two = spawnSync('mpirun', ['-n', '2', '--oversubscribe', example], { encoding: 'utf8', timeout: 120_000, env: MPI_ENV });
+    expect(two.status, two.stderr).to.equal(0);
+    expect(two.stdout).to.include('rank 0 of 2 (mpi): mean [1.5, 15]').and.to.include('rank 1 of 2 (mpi): mean [1.5, 15]');
+  });
+});
 
 describe('alexnet train under mpirun -n 2 (Fashion-MNIST, CPU)', function () {
   this.timeout(300_000);
