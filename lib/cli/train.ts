@@ -255,7 +255,11 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   let trainer: Trainer | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     const status = signal === 'SIGTERM' ? 143 : signal === 'SIGUSR1' ? 138 : 130;
-    if (++interrupts > 1 || !trainer) process.exit(signalStatus || status);
+    if (++interrupts > 1 || !trainer) {
+      // Quitting at once leaves the other ranks nothing to wait for: end the whole job.
+      if (distributed) group.abortOnExit();
+      process.exit(signalStatus || status);
+    }
     signalStatus = status;
     say(`\ninterrupted${signal === 'SIGINT' ? '' : ` (${signal})`}: saving a checkpoint after this step (Ctrl-C again to quit at once)\n`);
     trainer.stop();

@@ -281,15 +281,15 @@ void ProcessGroup::shutdown() {
     nccl_loader::destroy(comm);
   }
   impl->ncclComms.clear();
-  std::shared_future<void> last = post([impl](Communicator& comm) {
-    bool abort;
-    {
-      std::lock_guard<std::mutex> lock(impl->mutex);
-      abort = impl->abortAtShutdown;
-    }
-    if (abort) comm.abort(1);
-    comm.finalize();
-  });
+  bool abort;
+  {
+    std::lock_guard<std::mutex> lock(impl->mutex);
+    abort = impl->abortAtShutdown;
+  }
+  // A failed rank ends the job at once, even while a collective of its thread waits for peers that
+  // wait for nothing more from it (MPI_Abort is the one call made beside that thread's).
+  if (abort) impl->comm->abort(1);
+  std::shared_future<void> last = post([](Communicator& comm) { comm.finalize(); });
   {
     std::lock_guard<std::mutex> lock(impl->mutex);
     impl->ended = true;
