@@ -101,6 +101,8 @@ export interface NativeBinding extends UnaryBindings {
   checkDevice(device: string): string;
   setTensorFloat32(device: string, enable: boolean): void;
   tensorFloat32(device: string): boolean;
+  setNumThreads(threads: number): void;
+  numThreads(): number;
   // The data pipeline's native side (native/data), when built.
   [key: string]: unknown;
 }
