@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <map>
+#include <unordered_map>
 
 #include "../cpu/cpu_backend.hpp"
 #include "alexnet/error.hpp"
@@ -75,6 +76,18 @@ Device::~Device() {
 }
 
 Device& Device::get(const std::string& name) {
+  // Devices live for the whole process, so a name once resolved stays valid: each thread keeps
+  // what it resolved, and the common case (every tensor creation names its device) neither parses
+  // nor locks. Names are cached as given ("cpu" and "cpu:0" are two entries for one device).
+  thread_local std::unordered_map<std::string, Device*> resolved;
+  auto known = resolved.find(name);
+  if (known != resolved.end()) return *known->second;
+  Device& device = resolve(name);
+  if (resolved.size() < 64) resolved.emplace(name, &device);  // bounded: names come from users
+  return device;
+}
+
+Device& Device::resolve(const std::string& name) {
   ParsedName parsed = parseDeviceName(name);
   std::lock_guard<std::mutex> lock(registryMutex());
   auto& devices = registry();

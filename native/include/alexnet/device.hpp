@@ -163,6 +163,8 @@ class Device {
   Device& operator=(const Device&) = delete;
 
  private:
+  static Device& resolve(const std::string& name);  // get() without the per-thread cache
+
   std::string name_;
   DeviceKind kind_;
   int index_;
