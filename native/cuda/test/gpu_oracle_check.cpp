@@ -516,16 +516,8 @@ int main(int argc, char** argv) {
   if (argc > 2) oracle::dataDir() = argv[2];
   const char* require = std::getenv("ALEXNET_REQUIRE_GPU");
   const bool requireGpu = require != nullptr && std::string(require) == "1";
-  void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) {
-    std::printf("dlopen failed: %s\n", dlerror());
-    return 1;
-  }
   CudaModuleEntries module;
-  if (!module.lookUp(lib)) {
-    std::printf("an entry point is missing\n");
-    return 1;
-  }
+  if (module.open(path) == nullptr) return 1;
   const auto [count, create, destroy, describe, setTf32] = module;
   char err[512] = {0};
   if (count(err, sizeof err) <= 0) {
