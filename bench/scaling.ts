@@ -86,12 +86,13 @@ function main(): void {
     } catch (e) {
       throw new RangeError(`--times ${file}: cannot read it as JSON (${(e as Error).message})`);
     }
-    if (measured.preset !== undefined && measured.preset !== presetName)
+    if (typeof measured === 'object' && measured !== null && measured.preset !== undefined && measured.preset !== presetName)
       throw new RangeError(`--times ${file} holds times of preset '${measured.preset}', not '${presetName}' (--preset)`);
     timer = measuredTimer(measured, layers, `--times ${file}`);
     computeSource = `per-layer times measured on ${measured.device ?? 'an unnamed device'} at batch ${measured.batch} ` +
       `(${file}${measured.steps ? `, mean of ${measured.steps} steps` : ''}), scaled in proportion to the images (and output features) a GPU computes; ` +
-      (measured.updateMs === undefined ? 'the SGD update is not in the file and counts as free' : `SGD update ${measured.updateMs} ms`);
+      (measured.updateMs === undefined ? 'the SGD update is not in the file and counts as free' : `SGD update ${measured.updateMs} ms`) +
+      `; every "GPU" below computes as fast as that ${measured.device ?? 'device'}`;
   } else {
     const flops = peakTflops * 1e12 * computeEff;
     timer = rooflineTimer({ flops, memoryBandwidth: memoryGbps * 1e9 * memoryEff, bytesPerValue });
@@ -112,10 +113,13 @@ function main(): void {
 
   const total = layers.reduce((s, l) => s + l.params, 0);
   const fcParams = layers.filter((l) => l.modelParallel).reduce((s, l) => s + l.params, 0);
+  const flops = (ls: LayerProfile[]): number => ls.reduce((s, l) => s + l.fwdFlops + l.bwdFlops, 0);
+  const fcFlopShare = flops(layers.filter((l) => l.modelParallel)) / flops(layers);
   const crossover = hybridByteCrossover(layers, batch);
   const assumptions = [
     `Network: preset '${presetName}', ${(total / 1e6).toFixed(2)} M parameters, of which the fully connected layers (model parallel in the hybrid) hold ` +
-      `${(fcParams / 1e6).toFixed(2)} M (${((100 * fcParams) / total).toFixed(1)}%); sizes and FLOPs from the model spec (lib/models/alexnet_spec.ts).`,
+      `${(fcParams / 1e6).toFixed(2)} M (${((100 * fcParams) / total).toFixed(1)}%) and do ${(100 * fcFlopShare).toFixed(1)}% of the FLOPs; ` +
+      'sizes and FLOPs from the model spec (lib/models/alexnet_spec.ts).',
     `Compute per GPU: ${computeSource}. Communication does not slow computation down (NCCL's kernels share the GPU in reality).`,
     `NVLink within a node of ${gpusPerNode} GPUs: ${nvlinkGbps} GB/s per GPU each way × ${linkEff} = ${(nvlinkGbps * linkEff).toFixed(0)} GB/s, ` +
       `${nvlinkLatency * 1e6} µs per ring step.`,
@@ -145,8 +149,11 @@ function main(): void {
   lines.push(...scalingTable(strong, gpusPerNode), '');
   lines.push('Assumptions:', '', ...assumptions.map((a) => `- ${a}`));
   console.log(lines.join('\n'));
-  if (values.markdown !== undefined)
-    writeFileSync(values.markdown, `## Scaling model (projection, not measurement)\n\n\`node dist/bench/scaling.js ${process.argv.slice(2).join(' ')}\`\n\n${lines.join('\n')}\n`);
+  if (values.markdown !== undefined) {
+    const args = process.argv.slice(2).filter((a, i, all) => a !== '--markdown' && all[i - 1] !== '--markdown' && !a.startsWith('--markdown='));
+    const command = `npm run bench:scaling${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
+    writeFileSync(values.markdown, `## Scaling model (projection, not measurement)\n\n\`${command}\`\n\n${lines.join('\n')}\n`);
+  }
 }
 
 const ms = (s: number): string => (s * 1e3).toFixed(3);
@@ -180,7 +187,7 @@ function layerTable(layers: LayerProfile[], timer: Timer, batch: number): string
 function scalingTable(runs: (readonly [string, ProjectionRow[]])[], gpusPerNode: number): string[] {
   const rows = ['| GPUs | between nodes | images / GPU | data parallel img/s | efficiency | MB sent / GPU / step | hybrid img/s | efficiency | MB sent / GPU / step |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|'];
-  const pct = (e: number): string => `${(100 * e).toFixed(0)}%`;
+  const pct = (e: number): string => `${(100 * e).toFixed(e < 0.1 ? 1 : 0)}%`;
   runs.forEach(([network, projection], i) => {
     for (const r of projection) {
       const within = r.gpus <= gpusPerNode;

@@ -114,12 +114,18 @@ export interface MeasuredTimes {
 }
 
 export function measuredTimer(measured: MeasuredTimes, profiles: LayerProfile[], source: string): Timer {
+  const time = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (typeof measured !== 'object' || measured === null || typeof measured.layers !== 'object' || measured.layers === null)
+    throw new RangeError(`${source}: expected an object with 'batch' and 'layers' (as quick_preset_layers.js --json writes)`);
+  if (typeof measured.batch !== 'number' || !(measured.batch > 0) || !Number.isFinite(measured.batch))
+    throw new RangeError(`${source}: batch must be a positive number, got ${JSON.stringify(measured.batch)}`);
+  if (measured.updateMs !== undefined && !time(measured.updateMs))
+    throw new RangeError(`${source}: updateMs must be a finite number >= 0, got ${JSON.stringify(measured.updateMs)}`);
   for (const l of profiles) {
     const t = measured.layers[l.name];
-    if (!t || !(t.fwdMs >= 0) || !(t.bwdMs >= 0))
+    if (typeof t !== 'object' || t === null || !time(t.fwdMs) || !time(t.bwdMs))
       throw new RangeError(`${source}: no measured fwdMs and bwdMs (finite, >= 0) for layer '${l.name}'`);
   }
-  if (!(measured.batch > 0)) throw new RangeError(`${source}: batch must be a positive number, got ${measured.batch}`);
   const total = profiles.reduce((s, l) => s + l.params, 0);
   return {
     layer(l, rows, shard) {

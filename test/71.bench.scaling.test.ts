@@ -136,9 +136,18 @@ describe('scaling model', () => {
       const dir = mkdtempSync(join(tmpdir(), 'alexnet-scaling-'));
       const partial = join(dir, 'times.json');
       writeFileSync(partial, JSON.stringify({ preset: 'paper', batch: 8, layers: { conv1: { fwdMs: 1, bwdMs: 2 } } }));
-      const r = run('--times', partial);
-      expect(r.status).to.equal(1);
-      expect(r.stderr).to.match(/no measured fwdMs and bwdMs .* for layer 'relu1'/);
+      const bad: [unknown, RegExp][] = [
+        [{ preset: 'paper', batch: 8, layers: { conv1: { fwdMs: 1, bwdMs: 2 } } }, /no measured fwdMs and bwdMs .* for layer 'relu1'/],
+        [{ preset: 'paper', batch: 0, layers: {} }, /batch must be a positive number, got 0/],
+        [null, /expected an object with 'batch' and 'layers'/],
+        [{ preset: 'fashion-mnist-quick', batch: 8, layers: {} }, /holds times of preset 'fashion-mnist-quick', not 'paper'/],
+      ];
+      for (const [content, message] of bad) {
+        writeFileSync(partial, JSON.stringify(content));
+        const r = run('--times', partial);
+        expect(r.status, JSON.stringify(content)).to.equal(1);
+        expect(r.stderr, JSON.stringify(content)).to.match(message);
+      }
     });
   });
 });
