@@ -52,6 +52,7 @@ std::map<std::string, Device*>& registry() {
   static auto* r = new std::map<std::string, Device*>();
   return *r;
 }
+int requestedThreads = 0;  // 0: none set (guarded by registryMutex)
 
 }  // namespace
 
@@ -83,6 +84,8 @@ Device& Device::get(const std::string& name) {
   if (parsed.kind == DeviceKind::Cpu) {
     device = new Device(parsed.canonical, DeviceKind::Cpu, parsed.index, parsed.lane,
                         createCpuBackend());
+    const int count = requestedThreads;
+    if (count > 0) device->stream().submit([count](Backend& backend) { backend.setNumThreads(count); });
   } else {
     Backend* backend = cuda_loader::createBackend(parsed.index);
     device = new Device(parsed.canonical, DeviceKind::Cuda, parsed.index, parsed.lane,
@@ -121,6 +124,23 @@ void Device::setTensorFloat32(bool enable) {
     invalidArgument("TF32 exists only on CUDA devices; " + name_ + " always computes in FP32");
   tf32_ = enable;
   stream_->submit([enable](Backend& backend) { backend.setTensorFloat32(enable); });
+}
+
+void Device::setNumThreads(int count) {
+  if (count < 1 || count > kMaxThreads)
+    invalidArgument("threads must be an integer from 1 to " + std::to_string(kMaxThreads) + ", got " +
+                    std::to_string(count));
+  std::lock_guard<std::mutex> lock(registryMutex());
+  requestedThreads = count;
+  for (auto& [name, device] : registry()) {
+    if (device->kind() != DeviceKind::Cpu) continue;
+    device->stream().submit([count](Backend& backend) { backend.setNumThreads(count); });
+  }
+}
+
+int Device::numThreads() {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  return requestedThreads > 0 ? requestedThreads : cpuDefaultThreads();
 }
 
 void Device::drainAll() {
