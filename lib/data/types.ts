@@ -43,8 +43,8 @@ export interface LoaderStats {
   skipped: number;
 }
 
-/** A source of batches, epoch by epoch, deterministic for a given (seed, epoch). */
-export interface BatchLoader {
+/** What every batch of a loader has in common, and how many there are. */
+export interface BatchGeometry {
   readonly batchSize: number;
   readonly batchesPerEpoch: number;
   readonly imagesPerEpoch: number;
@@ -52,6 +52,10 @@ export interface BatchLoader {
   readonly imageShape: [number, number, number];
   readonly numClasses: number;
   readonly classNames: readonly string[];
+}
+
+/** A source of batches, epoch by epoch, deterministic for a given (seed, epoch). */
+export interface BatchLoader extends BatchGeometry {
   /**
    * Data parallelism: which share of every batch this loader produces (rows
    * [n·index/count, n·(index+1)/count) of a batch of n; `batchSize` is the whole batch). Absent or

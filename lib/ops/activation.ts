@@ -1,7 +1,7 @@
 import { native, type UnaryOp } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { finite, integer, seed as seedArg } from '../validate.js';
-import { expectShape, floatArg, sameDevice, wrap } from './check.js';
+import { floatArg, floatLike, wrap } from './check.js';
 
 // The unary elementwise ops of the op table: y = f(x), and dx from dy and the forward output y.
 function unary(op: UnaryOp, x: Tensor): Tensor {
@@ -9,11 +9,8 @@ function unary(op: UnaryOp, x: Tensor): Tensor {
 }
 
 function unaryBackward(op: UnaryOp, dy: Tensor, y: Tensor): Tensor {
-  const dyt = floatArg(dy, 'dy');
   const yt = floatArg(y, 'y');
-  sameDevice([yt, 'y'], [dyt, 'dy']);
-  expectShape(dyt, 'dy', yt.shape);
-  return wrap(native[`${op}Backward`](dyt, yt));
+  return wrap(native[`${op}Backward`](floatLike(dy, 'dy', [yt, 'y']), yt));
 }
 
 export const relu = (x: Tensor): Tensor => unary('relu', x);
@@ -52,9 +49,6 @@ export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: 
 }
 
 export function dropoutBackward(dy: Tensor, mask: Tensor): Tensor {
-  const dyt = floatArg(dy, 'dy');
   const mt = floatArg(mask, 'mask');
-  sameDevice([mt, 'mask'], [dyt, 'dy']);
-  expectShape(dyt, 'dy', mt.shape);
-  return wrap(native.dropoutBackward(dyt, mt));
+  return wrap(native.dropoutBackward(floatLike(dy, 'dy', [mt, 'mask']), mt));
 }

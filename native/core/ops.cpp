@@ -38,6 +38,13 @@ void requireShape(const Tensor& t, const char* name, const Shape& expected) {
                     shapeString(t.shape()));
 }
 
+// t must exist, sit on ref's device and have ref's shape (a gradient beside its forward tensor).
+void requireLike(const Tensor& t, const char* name, const Tensor& ref, const char* refName) {
+  requireDefined(t, name);
+  requireSameDevice(ref, refName, t, name);
+  requireShape(t, name, ref.shape());
+}
+
 void requirePositive(int v, const char* name) {
   if (v <= 0) invalidArgument(std::string(name) + " must be a positive integer, got " + std::to_string(v));
 }
@@ -144,12 +151,8 @@ Tensor localResponseNorm(const Tensor& x, const LrnOptions& options) {
 Tensor localResponseNormBackward(const Tensor& dy, const Tensor& x, const Tensor& y,
                                  const LrnOptions& options) {
   LrnGeometry g = lrnGeometry(x, options);
-  requireDefined(dy, "dy");
-  requireDefined(y, "y");
-  requireSameDevice(x, "x", dy, "dy");
-  requireSameDevice(x, "x", y, "y");
-  requireShape(dy, "dy", x.shape());
-  requireShape(y, "y", x.shape());
+  requireLike(dy, "dy", x, "x");
+  requireLike(y, "y", x, "x");
   Tensor dx = Tensor::empty(x.device(), x.shape());
   submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) { b.lrnBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
   return dx;
@@ -223,12 +226,10 @@ Tensor unaryForward(const Tensor& x, void (Backend::*forward)(size_t, const floa
 
 Tensor unaryBackward(const Tensor& dy, const Tensor& y,
                      void (Backend::*backward)(size_t, const float*, const float*, float*)) {
-  requireDefined(dy, "dy");
   requireDefined(y, "y");
-  requireFloat(dy, "dy");
   requireFloat(y, "y");
-  requireSameDevice(y, "y", dy, "dy");
-  requireShape(dy, "dy", y.shape());
+  requireLike(dy, "dy", y, "y");
+  requireFloat(dy, "dy");
   Tensor dx = Tensor::empty(y.device(), y.shape());
   submit(y, {dy, y}, {dx}, [dy, y, dx, backward](Backend& b) {
     (b.*backward)(size_t(y.numel()), dy.f32(), y.f32(), dx.f32());
@@ -257,10 +258,8 @@ DropoutResult dropout(const Tensor& x, const DropoutOptions& o) {
 }
 
 Tensor dropoutBackward(const Tensor& dy, const Tensor& mask) {
-  requireDefined(dy, "dy");
   requireDefined(mask, "mask");
-  requireSameDevice(mask, "mask", dy, "dy");
-  requireShape(dy, "dy", mask.shape());
+  requireLike(dy, "dy", mask, "mask");
   Tensor dx = Tensor::empty(dy.device(), dy.shape());
   submit(dy, {dy, mask}, {dx}, [dy, mask, dx](Backend& b) {
     b.dropoutBackward(size_t(dy.numel()), dy.f32(), mask.f32(), dx.f32());
@@ -362,9 +361,7 @@ Tensor clone(const Tensor& x) {
 
 Tensor add(const Tensor& a, const Tensor& b) {
   requireDefined(a, "a");
-  requireDefined(b, "b");
-  requireSameDevice(a, "a", b, "b");
-  requireShape(b, "b", a.shape());
+  requireLike(b, "b", a, "a");
   Tensor y = clone(a);
   axpy(b, y, ScaleOptions{1.0f});
   return y;
@@ -413,7 +410,8 @@ Tensor cropImages(const Tensor& images, const Tensor& params, const Tensor& mean
   return out;
 }
 
-Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {
+Tensor sliceChannels(const Tensor& x, const ChannelOptions& options) {
+  const int64_t start = options.start, count = options.count;
   requireDefined(x, "x");
   if (x.rank() < 2) invalidArgument("x must have shape [N, C, ...], got " + shapeString(x.shape()));
   if (start < 0 || count <= 0 || count > x.dim(1) - start)
@@ -432,7 +430,8 @@ Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {
   return y;
 }
 
-void copyIntoChannels(const Tensor& dst, const Tensor& src, int64_t start) {
+void copyIntoChannels(const Tensor& dst, const Tensor& src, const ChannelOptions& options) {
+  const int64_t start = options.start;
   requireDefined(dst, "dst");
   requireDefined(src, "src");
   requireSameDevice(dst, "dst", src, "src");
@@ -468,10 +467,10 @@ Tensor concatChannels(const std::vector<Tensor>& parts) {
   }
   shape[1] = channels;
   Tensor y = output(parts[0], "concatChannels output", shape, parts[0].dtype());
-  int64_t start = 0;
+  ChannelOptions at;
   for (const Tensor& p : parts) {
-    copyIntoChannels(y, p, start);
-    start += p.dim(1);
+    copyIntoChannels(y, p, at);
+    at.start += int(p.dim(1));
   }
   return y;
 }
