@@ -110,6 +110,8 @@ export interface NativeBinding extends UnaryBindings {
   distributedGroup(): NativeGroupInfo | null;
   allReduceStart(tensors: T[], mean: boolean): NativeCollective;
   broadcastStart(tensors: T[], root: number): NativeCollective;
+  allGatherStart(input: T, output: T, dim: number, counts: number[]): NativeCollective;
+  reduceScatterStart(input: T, output: T, dim: number, counts: number[], mean: boolean): NativeCollective;
   collectiveWait(handle: NativeCollective): void;
   collectiveDone(handle: NativeCollective): Promise<void>;
   barrier(): Promise<void>;

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <vector>
 
 #include "../mpi/module.hpp"
 #include "alexnet/error.hpp"
@@ -20,6 +21,8 @@ struct Module {
   std::string path, error;
   decltype(&alexnet_mpi_init) init = nullptr;
   decltype(&alexnet_mpi_allreduce_sum_f32) allReduce = nullptr;
+  decltype(&alexnet_mpi_allgather_f32) allGather = nullptr;
+  decltype(&alexnet_mpi_reduce_scatter_sum_f32) reduceScatter = nullptr;
   decltype(&alexnet_mpi_broadcast) broadcast = nullptr;
   decltype(&alexnet_mpi_barrier) barrier = nullptr;
   decltype(&alexnet_mpi_finalize) finalize = nullptr;
@@ -59,6 +62,8 @@ Module& module() {
     }
     bind(*m, m->init, "alexnet_mpi_init");
     bind(*m, m->allReduce, "alexnet_mpi_allreduce_sum_f32");
+    bind(*m, m->allGather, "alexnet_mpi_allgather_f32");
+    bind(*m, m->reduceScatter, "alexnet_mpi_reduce_scatter_sum_f32");
     bind(*m, m->broadcast, "alexnet_mpi_broadcast");
     bind(*m, m->barrier, "alexnet_mpi_barrier");
     bind(*m, m->finalize, "alexnet_mpi_finalize");
@@ -91,6 +96,14 @@ class MpiCommunicator final : public dist::Communicator {
   void allReduceSum(float* data, size_t count) override {
     char err[1024] = {0};
     if (int s = m_.allReduce(data, count, timeout_, err, sizeof err)) raise(s, err, "MPI_Iallreduce");
+  }
+  void allGather(const float* send, float* recv, const std::vector<size_t>& counts) override {
+    char err[1024] = {0};
+    if (int s = m_.allGather(send, recv, counts.data(), timeout_, err, sizeof err)) raise(s, err, "MPI_Iallgatherv");
+  }
+  void reduceScatterSum(const float* send, float* recv, const std::vector<size_t>& counts) override {
+    char err[1024] = {0};
+    if (int s = m_.reduceScatter(send, recv, counts.data(), timeout_, err, sizeof err)) raise(s, err, "MPI_Ireduce_scatter");
   }
   void broadcast(void* data, size_t bytes, int root) override {
     char err[1024] = {0};

@@ -23,6 +23,8 @@ struct Module {
   decltype(&alexnet_nccl_create) create = nullptr;
   decltype(&alexnet_nccl_destroy) destroy = nullptr;
   decltype(&alexnet_nccl_start) start = nullptr;
+  decltype(&alexnet_nccl_all_gather) allGather = nullptr;
+  decltype(&alexnet_nccl_reduce_scatter) reduceScatter = nullptr;
   decltype(&alexnet_nccl_wait) wait = nullptr;
 };
 
@@ -59,6 +61,8 @@ Module& module() {
     bind(*m, m->create, "alexnet_nccl_create");
     bind(*m, m->destroy, "alexnet_nccl_destroy");
     bind(*m, m->start, "alexnet_nccl_start");
+    bind(*m, m->allGather, "alexnet_nccl_all_gather");
+    bind(*m, m->reduceScatter, "alexnet_nccl_reduce_scatter");
     bind(*m, m->wait, "alexnet_nccl_wait");
     if (!m->error.empty()) m->handle = nullptr;
     return m;
@@ -116,6 +120,24 @@ void* start(void* comm, float* data, size_t count, bool mean, int root, void* st
   void* pending = nullptr;
   if (module().start(comm, data, count, mean ? 1 : 0, root, stream, &pending, err, sizeof err))
     raise(err, root >= 0 ? "ncclBroadcast" : "ncclAllReduce");
+  return pending;
+}
+
+void* startAllGather(void* comm, const float* send, float* recv, size_t outer, const std::vector<size_t>& inner,
+                     void* stream) {
+  char err[512] = {0};
+  void* pending = nullptr;
+  if (module().allGather(comm, send, recv, outer, inner.data(), stream, &pending, err, sizeof err))
+    raise(err, "ncclAllGather");
+  return pending;
+}
+
+void* startReduceScatter(void* comm, const float* send, float* recv, size_t outer, const std::vector<size_t>& inner,
+                         bool mean, void* stream) {
+  char err[512] = {0};
+  void* pending = nullptr;
+  if (module().reduceScatter(comm, send, recv, outer, inner.data(), mean ? 1 : 0, stream, &pending, err, sizeof err))
+    raise(err, "ncclReduceScatter");
   return pending;
 }
 
