@@ -33,7 +33,7 @@ export const OPTION_FIELDS = {
   grads: ['wantDx', 'wantDb'],
   localResponseNorm: ['size', 'alpha', 'beta', 'k'],
   maxPool2d: ['kernelH', 'kernelW', 'strideH', 'strideW'],
-  dropout: ['p', 'seed', 'offset'],
+  dropout: ['p', 'seed', 'offset', 'rowStride'],
   sgdStep: ['lr', 'momentum', 'weightDecay'],
   topkCorrect: ['k'],
   fill: ['value'],
