@@ -1,12 +1,10 @@
 #include "cuda_loader.hpp"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
 #include <mutex>
 
 #include "../cuda/module.hpp"
 #include "alexnet/error.hpp"
+#include "module_loader.hpp"
 
 namespace alexnet::cuda_loader {
 namespace {
@@ -22,49 +20,24 @@ constexpr const char* kInstallHint =
     "(pip install nvidia-cudnn-cu13 nvidia-cublas, or CUDNN_ROOT/CUBLAS_ROOT at build time), and "
     "an addon built with nvcc (npm run build prints which backends it built).";
 
-struct Module {
-  void* handle = nullptr;
-  std::string path;
-  std::string error;  // why it is unusable, when handle is null
+struct Module : LoadedModule {
   DeviceCountFn deviceCount = nullptr;
   CreateFn create = nullptr;
   DestroyFn destroy = nullptr;
   DescribeFn describe = nullptr;
 };
 
-// The module sits next to the binary that contains this code (the addon, or a C++ program's
+// The module sits next to the binary that contains the core (the addon, or a C++ program's
 // executable); ALEXNET_CUDA_MODULE overrides the path.
-std::string defaultModulePath() {
-  if (const char* env = std::getenv("ALEXNET_CUDA_MODULE")) return env;
-  Dl_info info{};
-  std::string dir = ".";
-  if (dladdr(reinterpret_cast<void*>(&defaultModulePath), &info) && info.dli_fname) {
-    std::string self = info.dli_fname;
-    auto slash = self.rfind('/');
-    if (slash != std::string::npos) dir = self.substr(0, slash);
-  }
-  return dir + "/libalexnet_cuda.so";
-}
-
 Module& module() {
   static Module* loaded = [] {
     auto* m = new Module();  // never destroyed: backends may outlive static teardown
-    m->path = defaultModulePath();
-    m->handle = dlopen(m->path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!m->handle) {
-      const char* why = dlerror();
-      m->error = std::string("could not load ") + m->path + ": " + (why ? why : "unknown error");
-      return m;
-    }
-    m->deviceCount = reinterpret_cast<DeviceCountFn>(dlsym(m->handle, "alexnet_cuda_device_count"));
-    m->create = reinterpret_cast<CreateFn>(dlsym(m->handle, "alexnet_cuda_create_backend"));
-    m->destroy = reinterpret_cast<DestroyFn>(dlsym(m->handle, "alexnet_cuda_destroy_backend"));
-    m->describe = reinterpret_cast<DescribeFn>(dlsym(m->handle, "alexnet_cuda_describe"));
-    if (!m->deviceCount || !m->create || !m->destroy) {
-      m->error = m->path + " does not export the alexnet_cuda_* entry points (stale build?)";
-      dlclose(m->handle);
-      m->handle = nullptr;
-    }
+    m->open("ALEXNET_CUDA_MODULE", "libalexnet_cuda.so");
+    m->bind(m->deviceCount, "alexnet_cuda_device_count");
+    m->bind(m->create, "alexnet_cuda_create_backend");
+    m->bind(m->destroy, "alexnet_cuda_destroy_backend");
+    m->bind(m->describe, "alexnet_cuda_describe");
+    m->finish();
     return m;
   }();
   return *loaded;

@@ -1,11 +1,8 @@
 #include "nccl_loader.hpp"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
-
 #include "../nccl/module.hpp"
 #include "alexnet/error.hpp"
+#include "module_loader.hpp"
 
 namespace alexnet::nccl_loader {
 namespace {
@@ -15,9 +12,7 @@ constexpr const char* kInstallHint =
     "(pip install nvidia-nccl-cu13, or NCCL_ROOT at build time) and an addon built with the CUDA "
     "backend (npm run build prints which modules it built).";
 
-struct Module {
-  void* handle = nullptr;
-  std::string path, error;
+struct Module : LoadedModule {
   decltype(&alexnet_nccl_probe) probe = nullptr;
   decltype(&alexnet_nccl_unique_id) uniqueId = nullptr;
   decltype(&alexnet_nccl_create) create = nullptr;
@@ -26,41 +21,17 @@ struct Module {
   decltype(&alexnet_nccl_wait) wait = nullptr;
 };
 
-std::string defaultModulePath() {
-  if (const char* env = std::getenv("ALEXNET_NCCL_MODULE")) return env;
-  Dl_info info{};
-  std::string dir = ".";
-  if (dladdr(reinterpret_cast<void*>(&defaultModulePath), &info) && info.dli_fname) {
-    std::string self = info.dli_fname;
-    auto slash = self.rfind('/');
-    if (slash != std::string::npos) dir = self.substr(0, slash);
-  }
-  return dir + "/libalexnet_nccl.so";
-}
-
-template <typename F>
-void bind(Module& m, F& fn, const char* name) {
-  fn = reinterpret_cast<F>(dlsym(m.handle, name));
-  if (!fn && m.error.empty()) m.error = m.path + " does not export " + name + " (stale build?)";
-}
-
 Module& module() {
   static Module* loaded = [] {
-    auto* m = new Module();
-    m->path = defaultModulePath();
-    m->handle = dlopen(m->path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!m->handle) {
-      const char* why = dlerror();
-      m->error = std::string("could not load ") + m->path + ": " + (why ? why : "unknown error");
-      return m;
-    }
-    bind(*m, m->probe, "alexnet_nccl_probe");
-    bind(*m, m->uniqueId, "alexnet_nccl_unique_id");
-    bind(*m, m->create, "alexnet_nccl_create");
-    bind(*m, m->destroy, "alexnet_nccl_destroy");
-    bind(*m, m->start, "alexnet_nccl_start");
-    bind(*m, m->wait, "alexnet_nccl_wait");
-    if (!m->error.empty()) m->handle = nullptr;
+    auto* m = new Module();  // never destroyed: used at exit
+    m->open("ALEXNET_NCCL_MODULE", "libalexnet_nccl.so");
+    m->bind(m->probe, "alexnet_nccl_probe");
+    m->bind(m->uniqueId, "alexnet_nccl_unique_id");
+    m->bind(m->create, "alexnet_nccl_create");
+    m->bind(m->destroy, "alexnet_nccl_destroy");
+    m->bind(m->start, "alexnet_nccl_start");
+    m->bind(m->wait, "alexnet_nccl_wait");
+    m->finish();
     return m;
   }();
   return *loaded;
