@@ -39,6 +39,8 @@ export const OPTION_FIELDS = {
   fill: ['value'],
   scale: ['alpha'],
   normal: ['mean', 'std', 'seed', 'offset'],
+  cropImages: ['outH', 'outW', 'scale'],
+  channels: ['start', 'count'],
 } as const;
 type Fields<K extends keyof typeof OPTION_FIELDS, V> = { [F in (typeof OPTION_FIELDS)[K][number]]?: V };
 /** The options objects of the table's ops: a missing field takes the table's default. */
@@ -52,6 +54,8 @@ export type NativeTopkOptions = Fields<'topkCorrect', number>;
 export type NativeFillOptions = Fields<'fill', number>;
 export type NativeScaleOptions = Fields<'scale', number>;
 export type NativeNormalOptions = Fields<'normal', number>;
+export type NativeCropOptions = Fields<'cropImages', number>;
+export type NativeChannelOptions = Fields<'channels', number>;
 type UnaryBindings = { [K in UnaryOp]: (x: NativeTensor) => NativeTensor } &
   { [K in `${UnaryOp}Backward`]: (dy: NativeTensor, y: NativeTensor) => NativeTensor };
 
@@ -89,10 +93,10 @@ export interface NativeBinding extends UnaryBindings {
   dropoutBackward(dy: T, mask: T): T;
   add(a: T, b: T): T;
   clone(x: T): T;
-  sliceChannels(x: T, start: number, count: number): T;
+  sliceChannels(x: T, options: NativeChannelOptions): T;
   concatChannels(parts: T[]): T;
-  copyIntoChannels(dst: T, src: T, start: number): void;
-  cropImages(images: T, params: T, mean: Opt, outH: number, outW: number, scale: number): T;
+  copyIntoChannels(dst: T, src: T, options: NativeChannelOptions): void;
+  cropImages(images: T, params: T, mean: Opt, options: NativeCropOptions): T;
   synchronize(device: string): Promise<void>;
   setErrorClass(cls: new (message: string, code: AlexNetErrorCode, call: string, hint: string) => Error): void;
   cudaInfo(): { status: string; count: number; devices: string[] };
@@ -101,6 +105,8 @@ export interface NativeBinding extends UnaryBindings {
   checkDevice(device: string): string;
   setTensorFloat32(device: string, enable: boolean): void;
   tensorFloat32(device: string): boolean;
+  setNumThreads(threads: number): void;
+  numThreads(): number;
   // The data pipeline's native side (native/data), when built.
   [key: string]: unknown;
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addonPath, ompWaitPolicy, packageRoot } from '../binding.js';
-import { availableDevices, cudaInfo } from '../device.js';
+import { availableDevices, cudaInfo, numThreads } from '../device.js';
 import { parse } from './args.js';
 
 export const infoHelp = `Usage: alexnet info [--json] [--version]
@@ -39,6 +39,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
     addon: addonPath,
     backends: { cpu: 'oneDNN', cuda: cuda.status },
     ompWaitPolicy,
+    cpuThreads: numThreads(),
     dataPipeline: data,
     devices: availableDevices(),
     gpus: cuda.devices,
@@ -51,6 +52,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
   console.log(`addon:          ${info.addon}`);
   console.log(`CPU backend:    oneDNN (always built); OpenMP wait policy ${ompWaitPolicy}` +
     (process.env.OMP_WAIT_POLICY ? '' : ' (the default here; set OMP_WAIT_POLICY to change it)'));
+  console.log(`CPU threads:    ${info.cpuThreads}` +
+    (process.env.OMP_NUM_THREADS ? ' (OMP_NUM_THREADS)' : ' (every core; --threads N or OMP_NUM_THREADS to change)'));
   console.log(`CUDA backend:   ${cuda.status}`);
   for (const d of cuda.devices) console.log(`                ${d}`);
   console.log(`data pipeline:  ${data}`);

@@ -4,7 +4,8 @@ import type { DeviceName } from '../device_name.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { pair, positiveInteger, shapeString } from '../validate.js';
-import { Module, retain } from './module.js';
+import { Module } from './module.js';
+import { SavedTensors } from './saved.js';
 import { Parameter } from './parameter.js';
 
 export interface Conv2dOptions {
@@ -43,7 +44,7 @@ export class Conv2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly groups: number;
-  private input: Tensor | null = null;
+  private readonly saved = new SavedTensors<{ x: Tensor }>();
 
   /** Parameters start at zero; the model initialises them (see models/init.ts). */
   constructor(inChannels: number, outChannels: number, kernel: number | [number, number], options: Conv2dOptions = {}) {
@@ -75,13 +76,12 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     const y = ops.conv2d(x, this.weight.value, this.bias?.value ?? null, this.opts);
-    this.releaseOwn();
-    if (this.training) this.input = retain(x);
+    this.saved.hold(this.training, { x });
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
-    const x = this.input ?? this.noForward();
+    const { x } = this.saved.get() ?? this.noForward();
     const g = ops.conv2dBackward(dy, x, this.weight.value, { ...this.opts, inputGrad: this.inputGrad, bias: this.bias !== null });
     this.weight.setGrad(g.dw);
     this.bias?.setGrad(g.db);
@@ -90,7 +90,6 @@ export class Conv2d extends Module {
   }
 
   protected override releaseOwn(): void {
-    this.input?.dispose();
-    this.input = null;
+    this.saved.release();
   }
 }

@@ -3,7 +3,8 @@ import type { DeviceName } from '../device_name.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { positiveInteger, shapeString } from '../validate.js';
-import { Module, retain } from './module.js';
+import { Module } from './module.js';
+import { SavedTensors } from './saved.js';
 import { Parameter } from './parameter.js';
 
 /** The output shape of a fully connected layer for an input of `shape`; RangeError when it does not fit. */
@@ -19,7 +20,7 @@ export class Linear extends Module {
   readonly bias: Parameter | null;
   readonly inFeatures: number;
   readonly outFeatures: number;
-  private input: Tensor | null = null;
+  private readonly saved = new SavedTensors<{ x: Tensor }>();
 
   /** Parameters start at zero; the model initialises them. */
   constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean; device?: DeviceName } = {}) {
@@ -41,13 +42,12 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     const y = ops.linear(x, this.weight.value, this.bias?.value ?? null);
-    this.releaseOwn();
-    if (this.training) this.input = retain(x);
+    this.saved.hold(this.training, { x });
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
-    const x = this.input ?? this.noForward();
+    const { x } = this.saved.get() ?? this.noForward();
     const g = ops.linearBackward(dy, x, this.weight.value, { inputGrad: this.inputGrad, bias: this.bias !== null });
     this.weight.setGrad(g.dw);
     this.bias?.setGrad(g.db);
@@ -56,7 +56,6 @@ export class Linear extends Module {
   }
 
   protected override releaseOwn(): void {
-    this.input?.dispose();
-    this.input = null;
+    this.saved.release();
   }
 }

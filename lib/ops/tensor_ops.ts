@@ -67,7 +67,7 @@ export function sliceChannels(x: Tensor, start: number, count: number): Tensor {
   if (xt.shape.length < 2) throw new RangeError(`x must have shape [N, C, ...], got ${shapeString(xt.shape)}`);
   integer(start, 'start', 0, xt.shape[1]! - 1);
   integer(count, 'count', 1, xt.shape[1]! - start);
-  return wrap(native.sliceChannels(xt, start, count));
+  return wrap(native.sliceChannels(xt, { start, count }));
 }
 
 /** Concatenation along the channel dimension of tensors [N, Ci, ...] on one device. */

@@ -413,7 +413,8 @@ Tensor cropImages(const Tensor& images, const Tensor& params, const Tensor& mean
   return out;
 }
 
-Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {
+Tensor sliceChannels(const Tensor& x, const ChannelOptions& options) {
+  const int64_t start = options.start, count = options.count;
   requireDefined(x, "x");
   if (x.rank() < 2) invalidArgument("x must have shape [N, C, ...], got " + shapeString(x.shape()));
   if (start < 0 || count <= 0 || count > x.dim(1) - start)
@@ -432,7 +433,8 @@ Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {
   return y;
 }
 
-void copyIntoChannels(const Tensor& dst, const Tensor& src, int64_t start) {
+void copyIntoChannels(const Tensor& dst, const Tensor& src, const ChannelOptions& options) {
+  const int64_t start = options.start;
   requireDefined(dst, "dst");
   requireDefined(src, "src");
   requireSameDevice(dst, "dst", src, "src");
@@ -468,10 +470,10 @@ Tensor concatChannels(const std::vector<Tensor>& parts) {
   }
   shape[1] = channels;
   Tensor y = output(parts[0], "concatChannels output", shape, parts[0].dtype());
-  int64_t start = 0;
+  ChannelOptions at;
   for (const Tensor& p : parts) {
-    copyIntoChannels(y, p, start);
-    start += p.dim(1);
+    copyIntoChannels(y, p, at);
+    at.start += int(p.dim(1));
   }
   return y;
 }

@@ -22,7 +22,7 @@
 #include "alexnet/random.hpp"
 #include "kernels/maxpool_element.hpp"
 #include "kernels/update_element.hpp"
-#include "module.hpp"
+#include "module_entries.hpp"
 #include "oracle_files.hpp"
 
 using alexnet::Backend;
@@ -521,16 +521,12 @@ int main(int argc, char** argv) {
     std::printf("dlopen failed: %s\n", dlerror());
     return 1;
   }
-  auto count = reinterpret_cast<decltype(&alexnet_cuda_device_count)>(
-      dlsym(lib, "alexnet_cuda_device_count"));
-  auto create = reinterpret_cast<decltype(&alexnet_cuda_create_backend)>(
-      dlsym(lib, "alexnet_cuda_create_backend"));
-  auto destroy = reinterpret_cast<decltype(&alexnet_cuda_destroy_backend)>(
-      dlsym(lib, "alexnet_cuda_destroy_backend"));
-  auto describe = reinterpret_cast<decltype(&alexnet_cuda_describe)>(
-      dlsym(lib, "alexnet_cuda_describe"));
-  auto setTf32 =
-      reinterpret_cast<decltype(&alexnet_cuda_set_tf32)>(dlsym(lib, "alexnet_cuda_set_tf32"));
+  CudaModuleEntries module;
+  if (!module.lookUp(lib)) {
+    std::printf("an entry point is missing\n");
+    return 1;
+  }
+  const auto [count, create, destroy, describe, setTf32] = module;
   char err[512] = {0};
   if (count(err, sizeof err) <= 0) {
     std::printf("no CUDA device (%s): GPU checks %s\n", err, requireGpu ? "FAILED" : "skipped");

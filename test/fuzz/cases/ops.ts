@@ -175,7 +175,7 @@ function channelsCall(rng: Rng): OpCall {
   if (which === 'sliceChannels') {
     const start = rng.int(0, c - 1);
     return { name: which, tensors: { x: f32([n, c, h, w]) }, options: { start, count: rng.int(1, c - start) },
-      call: (t, o) => ops.sliceChannels(t.x as Tensor, o.start as number, o.count as number), raw: (t, o) => native.sliceChannels(t.x as never, o.start as number, o.count as number) };
+      call: (t, o) => ops.sliceChannels(t.x as Tensor, o.start as number, o.count as number), raw: (t, o) => native.sliceChannels(t.x as never, { start: o.start as number, count: o.count as number }) };
   }
   if (which === 'concatChannels')
     return { name: which, tensors: { a: f32([n, c, h, w]), b: f32([n, rng.int(1, 3), h, w]) }, options: {},
@@ -183,8 +183,8 @@ function channelsCall(rng: Rng): OpCall {
   const part = rng.int(1, c);
   return { name: which, tensors: { dst: f32([n, c, h, w]), src: f32([n, part, h, w]) }, options: { start: rng.int(0, c - part) },
     // Not a public op (the two-column model uses it): the "public" call unwraps what it can.
-    call: (t, o) => native.copyIntoChannels(handleOf(t.dst, 'dst'), handleOf(t.src, 'src'), o.start as number),
-    raw: (t, o) => native.copyIntoChannels(t.dst as never, t.src as never, o.start as number) };
+    call: (t, o) => native.copyIntoChannels(handleOf(t.dst, 'dst'), handleOf(t.src, 'src'), { start: o.start as number }),
+    raw: (t, o) => native.copyIntoChannels(t.dst as never, t.src as never, { start: o.start as number }) };
 }
 
 function cropCall(rng: Rng): OpCall {
@@ -197,7 +197,7 @@ function cropCall(rng: Rng): OpCall {
   if (rng.chance(0.5)) tensors.mean = f32(rng.chance(0.5) ? [c] : [c, h, w]);
   return { name: 'cropImages', tensors, options: { crop: [outH, outW], scale: rng.pick([1, 1 / 255]) },
     call: (t, o) => ops.cropImages(t.images as Tensor, t.params as Tensor, { ...o, mean: (t.mean ?? null) as Tensor | null } as never),
-    raw: (t, o) => native.cropImages(t.images as never, t.params as never, (t.mean ?? null) as never, ...pairOf(o.crop) as [number, number], o.scale as number) };
+    raw: (t, o) => native.cropImages(t.images as never, t.params as never, (t.mean ?? null) as never, { outH: pairOf(o.crop)[0] as number, outW: pairOf(o.crop)[1] as number, scale: o.scale as number }) };
 }
 
 function handleOf(v: unknown, name: string): never {

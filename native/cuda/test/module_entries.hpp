@@ -1,0 +1,25 @@
+// The CUDA module's entry points, looked up by name in a dlopen'd libalexnet_cuda.so as the core
+// looks them up, for the checks that load the module without the core.
+#pragma once
+
+#include <dlfcn.h>
+
+#include "module.hpp"
+
+struct CudaModuleEntries {
+  decltype(&alexnet_cuda_device_count) count = nullptr;
+  decltype(&alexnet_cuda_create_backend) create = nullptr;
+  decltype(&alexnet_cuda_destroy_backend) destroy = nullptr;
+  decltype(&alexnet_cuda_describe) describe = nullptr;
+  decltype(&alexnet_cuda_set_tf32) setTf32 = nullptr;
+
+  // Looks every entry point up in `lib`; false when one is missing.
+  bool lookUp(void* lib) {
+    count = reinterpret_cast<decltype(count)>(dlsym(lib, "alexnet_cuda_device_count"));
+    create = reinterpret_cast<decltype(create)>(dlsym(lib, "alexnet_cuda_create_backend"));
+    destroy = reinterpret_cast<decltype(destroy)>(dlsym(lib, "alexnet_cuda_destroy_backend"));
+    describe = reinterpret_cast<decltype(describe)>(dlsym(lib, "alexnet_cuda_describe"));
+    setTf32 = reinterpret_cast<decltype(setTf32)>(dlsym(lib, "alexnet_cuda_set_tf32"));
+    return count && create && destroy && describe && setTf32;
+  }
+};
