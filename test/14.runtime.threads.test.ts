@@ -22,10 +22,10 @@ function childSource(threadSteps: number[]): string {
       lib.setNumThreads(threads);
       const y = ops.relu(ops.conv2d(x, w, null, { padding: 1 }));
       const z = ops.linear(y.reshape([8, 32768]), fcw, null);
-      runs.push({ threads: lib.numThreads(), conv: Array.from((await y.toArray()).subarray(0, 4096)), fc: Array.from(await z.toArray()) });
+      runs.push({ threads: lib.numThreads(), conv: Array.from((await y.toArray()).filter((_, i) => i % 97 === 0)), fc: Array.from(await z.toArray()) });
     }
     const fs = await import('node:fs');
-    console.log('RESULT ' + JSON.stringify({ tasks: fs.readdirSync('/proc/self/task').length, runs }));
+    fs.writeSync(1, 'RESULT ' + JSON.stringify({ tasks: fs.readdirSync('/proc/self/task').length, runs }) + '\\n');
     process.exit(0);
   `;
 }

@@ -31,7 +31,9 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor {
     this.releaseOwn();
     if (!this.training || this.p === 0) return x.reshape(x.shape);
-    const { y, mask } = ops.dropout(x, { p: this.p, seed: this.seed });
+    // A rank's rows of a global batch draw the mask elements those rows get in the whole batch.
+    const offset = this.rowOffset === 0 ? 0 : this.rowOffset * (x.size / x.shape[0]!);
+    const { y, mask } = ops.dropout(x, { p: this.p, seed: this.seed, offset });
     this.seed = deriveSeed(this.seed, 1);
     this.mask = keep(mask);
     return y;

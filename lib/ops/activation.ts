@@ -1,7 +1,7 @@
 import { native, type UnaryOp } from '../binding.js';
 import type { Tensor } from '../tensor.js';
-import { finite, seed as seedArg } from '../validate.js';
-import { expectShape, floatArg, sameDevice, wrap } from './check.js';
+import { finite, integer, seed as seedArg } from '../validate.js';
+import { floatArg, floatLike, wrap } from './check.js';
 
 // The unary elementwise ops of the op table: y = f(x), and dx from dy and the forward output y.
 function unary(op: UnaryOp, x: Tensor): Tensor {
@@ -9,11 +9,8 @@ function unary(op: UnaryOp, x: Tensor): Tensor {
 }
 
 function unaryBackward(op: UnaryOp, dy: Tensor, y: Tensor): Tensor {
-  const dyt = floatArg(dy, 'dy');
   const yt = floatArg(y, 'y');
-  sameDevice([yt, 'y'], [dyt, 'dy']);
-  expectShape(dyt, 'dy', yt.shape);
-  return wrap(native[`${op}Backward`](dyt, yt));
+  return wrap(native[`${op}Backward`](floatLike(dy, 'dy', [yt, 'y']), yt));
 }
 
 export const relu = (x: Tensor): Tensor => unary('relu', x);
@@ -27,8 +24,13 @@ export const tanhBackward = (dy: Tensor, y: Tensor): Tensor => unaryBackward('ta
 export interface DropoutOptions {
   /** Probability of dropping a unit; the paper's 0.5. */
   p?: number;
-  /** The mask is a pure function of (seed, element index): the same on every device. */
+  /** The mask is a pure function of (seed, offset + element index): the same on every device. */
   seed: number;
+  /**
+   * Where in a longer draw this tensor's mask starts (default 0): rows [r, r + n) of a batch drawn
+   * alone with offset r × (elements per row) get the mask those rows get in the whole batch.
+   */
+  offset?: number;
 }
 
 /**
@@ -41,14 +43,12 @@ export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: 
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be { p, seed }');
   const p = finite(options.p ?? 0.5, 'p', 0, 0.999999);
   const s = seedArg(options.seed);
-  const r = native.dropout(xt, { p, seed: s });
+  const offset = integer(options.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  const r = native.dropout(xt, { p, seed: s, offset });
   return { y: wrap(r.y), mask: wrap(r.mask) };
 }
 
 export function dropoutBackward(dy: Tensor, mask: Tensor): Tensor {
-  const dyt = floatArg(dy, 'dy');
   const mt = floatArg(mask, 'mask');
-  sameDevice([mt, 'mask'], [dyt, 'dy']);
-  expectShape(dyt, 'dy', mt.shape);
-  return wrap(native.dropoutBackward(dyt, mt));
+  return wrap(native.dropoutBackward(floatLike(dy, 'dy', [mt, 'mask']), mt));
 }

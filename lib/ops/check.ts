@@ -31,6 +31,14 @@ export function expectShape(t: NativeTensor, name: string, expected: readonly nu
     throw new RangeError(`${name} must have shape ${shapeString(expected)}, got ${shapeString(t.shape)}`);
 }
 
+/** A float32 tensor on `ref`'s device with its shape (a gradient beside its forward tensor). */
+export function floatLike(value: unknown, name: string, ref: [NativeTensor, string]): NativeTensor {
+  const t = floatArg(value, name);
+  sameDevice(ref, [t, name]);
+  expectShape(t, name, ref[0].shape);
+  return t;
+}
+
 export const wrap = Tensor.wrap;
 export function wrapOptional(t: NativeTensor | null): Tensor | null {
   return t ? Tensor.wrap(t) : null;

@@ -2,7 +2,7 @@
 import { native } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { describe, finiteFloat32, float32, integer, seed as seedArg, shapeString } from '../validate.js';
-import { expectShape, floatArg, sameDevice, tensorArg, wrap } from './check.js';
+import { expectShape, floatArg, floatLike, sameDevice, tensorArg, wrap } from './check.js';
 
 /**
  * Sets every element of t to `value`, stored as float32. NaN and ±Infinity are stored as they are
@@ -51,10 +51,7 @@ export function scale(x: Tensor, alpha: number): Tensor {
 
 export function add(a: Tensor, b: Tensor): Tensor {
   const at = floatArg(a, 'a');
-  const bt = floatArg(b, 'b');
-  sameDevice([at, 'a'], [bt, 'b']);
-  expectShape(bt, 'b', at.shape);
-  return wrap(native.add(at, bt));
+  return wrap(native.add(at, floatLike(b, 'b', [at, 'a'])));
 }
 
 export function clone(x: Tensor): Tensor {

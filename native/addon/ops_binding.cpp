@@ -346,11 +346,7 @@ Napi::Value copyIntoChannels(const Info& info) {
 }  // namespace
 
 void initOps(Napi::Env env, Napi::Object exports) {
-  struct Entry {
-    const char* name;
-    Napi::Value (*fn)(const Info&);
-  };
-  const Entry entries[] = {
+  exportFunctions(env, exports, {
       {"conv2d", conv2d}, {"conv2dBackward", conv2dBackward}, {"localResponseNorm", lrn},
       {"localResponseNormBackward", lrnBackward}, {"maxPool2d", maxPool2d},
       {"maxPool2dBackward", maxPool2dBackward}, {"linear", linear}, {"linearBackward", linearBackward},
@@ -362,8 +358,7 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"normal", normal}, {"axpy", axpy}, {"scale", scale}, {"add", add}, {"clone", clone},
       {"sliceChannels", sliceChannels}, {"concatChannels", concatChannels},
       {"copyIntoChannels", copyIntoChannels}, {"cropImages", cropImages},
-  };
-  for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  });
 #define ALEXNET_EXPORT_UNARY_OP(name)                                                 \
   exports.Set(#name, Napi::Function::New(env, name##Binding, #name));                 \
   exports.Set(#name "Backward", Napi::Function::New(env, name##BackwardBinding, #name "Backward"));

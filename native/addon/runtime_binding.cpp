@@ -93,16 +93,12 @@ Napi::Value checkDevice(const Info& info) {
 }  // namespace
 
 void initRuntime(Napi::Env env, Napi::Object exports) {
-  exports.Set("synchronize", Napi::Function::New(env, synchronize, "synchronize"));
-  exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
-  exports.Set("cudaInfo", Napi::Function::New(env, cudaInfo, "cudaInfo"));
-  exports.Set("allocatorStats", Napi::Function::New(env, allocatorStats, "allocatorStats"));
-  exports.Set("emptyCache", Napi::Function::New(env, emptyCache, "emptyCache"));
-  exports.Set("setNumThreads", Napi::Function::New(env, setNumThreads, "setNumThreads"));
-  exports.Set("numThreads", Napi::Function::New(env, numThreads, "numThreads"));
-  exports.Set("checkDevice", Napi::Function::New(env, checkDevice, "checkDevice"));
-  exports.Set("setTensorFloat32", Napi::Function::New(env, setTensorFloat32, "setTensorFloat32"));
-  exports.Set("tensorFloat32", Napi::Function::New(env, tensorFloat32, "tensorFloat32"));
+  exportFunctions(env, exports, {
+      {"synchronize", synchronize}, {"setErrorClass", setErrorClass}, {"cudaInfo", cudaInfo},
+      {"allocatorStats", allocatorStats}, {"emptyCache", emptyCache}, {"setNumThreads", setNumThreads},
+      {"numThreads", numThreads}, {"checkDevice", checkDevice}, {"setTensorFloat32", setTensorFloat32},
+      {"tensorFloat32", tensorFloat32},
+  });
 }
 
 }  // namespace alexnet::addon

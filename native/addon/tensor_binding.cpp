@@ -176,8 +176,7 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   Napi::Function cls = TensorHandle::define(env);
   addonData(env).tensorClass = Napi::Persistent(cls);
   exports.Set("NativeTensor", cls);
-  exports.Set("fromArray", Napi::Function::New(env, fromArray, "fromArray"));
-  exports.Set("empty", Napi::Function::New(env, empty, "empty"));
+  exportFunctions(env, exports, {{"fromArray", fromArray}, {"empty", empty}});
 }
 
 }  // namespace alexnet::addon

@@ -38,6 +38,13 @@ void requireShape(const Tensor& t, const char* name, const Shape& expected) {
                     shapeString(t.shape()));
 }
 
+// t must exist, sit on ref's device and have ref's shape (a gradient beside its forward tensor).
+void requireLike(const Tensor& t, const char* name, const Tensor& ref, const char* refName) {
+  requireDefined(t, name);
+  requireSameDevice(ref, refName, t, name);
+  requireShape(t, name, ref.shape());
+}
+
 void requirePositive(int v, const char* name) {
   if (v <= 0) invalidArgument(std::string(name) + " must be a positive integer, got " + std::to_string(v));
 }
@@ -144,12 +151,8 @@ Tensor localResponseNorm(const Tensor& x, const LrnOptions& options) {
 Tensor localResponseNormBackward(const Tensor& dy, const Tensor& x, const Tensor& y,
                                  const LrnOptions& options) {
   LrnGeometry g = lrnGeometry(x, options);
-  requireDefined(dy, "dy");
-  requireDefined(y, "y");
-  requireSameDevice(x, "x", dy, "dy");
-  requireSameDevice(x, "x", y, "y");
-  requireShape(dy, "dy", x.shape());
-  requireShape(y, "y", x.shape());
+  requireLike(dy, "dy", x, "x");
+  requireLike(y, "y", x, "x");
   Tensor dx = Tensor::empty(x.device(), x.shape());
   submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) { b.lrnBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
   return dx;
@@ -223,12 +226,10 @@ Tensor unaryForward(const Tensor& x, void (Backend::*forward)(size_t, const floa
 
 Tensor unaryBackward(const Tensor& dy, const Tensor& y,
                      void (Backend::*backward)(size_t, const float*, const float*, float*)) {
-  requireDefined(dy, "dy");
   requireDefined(y, "y");
-  requireFloat(dy, "dy");
   requireFloat(y, "y");
-  requireSameDevice(y, "y", dy, "dy");
-  requireShape(dy, "dy", y.shape());
+  requireLike(dy, "dy", y, "y");
+  requireFloat(dy, "dy");
   Tensor dx = Tensor::empty(y.device(), y.shape());
   submit(y, {dy, y}, {dx}, [dy, y, dx, backward](Backend& b) {
     (b.*backward)(size_t(y.numel()), dy.f32(), y.f32(), dx.f32());
@@ -251,16 +252,14 @@ DropoutResult dropout(const Tensor& x, const DropoutOptions& o) {
   meta::dropout(x.shape(), o);
   DropoutResult r{Tensor::empty(x.device(), x.shape()), Tensor::empty(x.device(), x.shape())};
   submit(x, {x}, {r.y, r.mask}, [x, o, r](Backend& b) {
-    b.dropoutForward(size_t(x.numel()), o.p, o.seed, x.f32(), r.y.f32(), r.mask.f32());
+    b.dropoutForward(size_t(x.numel()), o.p, o.seed, o.offset, x.f32(), r.y.f32(), r.mask.f32());
   });
   return r;
 }
 
 Tensor dropoutBackward(const Tensor& dy, const Tensor& mask) {
-  requireDefined(dy, "dy");
   requireDefined(mask, "mask");
-  requireSameDevice(mask, "mask", dy, "dy");
-  requireShape(dy, "dy", mask.shape());
+  requireLike(dy, "dy", mask, "mask");
   Tensor dx = Tensor::empty(dy.device(), dy.shape());
   submit(dy, {dy, mask}, {dx}, [dy, mask, dx](Backend& b) {
     b.dropoutBackward(size_t(dy.numel()), dy.f32(), mask.f32(), dx.f32());
@@ -362,9 +361,7 @@ Tensor clone(const Tensor& x) {
 
 Tensor add(const Tensor& a, const Tensor& b) {
   requireDefined(a, "a");
-  requireDefined(b, "b");
-  requireSameDevice(a, "a", b, "b");
-  requireShape(b, "b", a.shape());
+  requireLike(b, "b", a, "a");
   Tensor y = clone(a);
   axpy(b, y, ScaleOptions{1.0f});
   return y;

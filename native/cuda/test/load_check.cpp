@@ -10,16 +10,9 @@
 
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "libalexnet_cuda.so";
-  void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) {
-    std::printf("dlopen failed: %s\n", dlerror());
-    return 1;
-  }
   CudaModuleEntries module;
-  if (!module.lookUp(lib)) {
-    std::printf("an entry point is missing\n");
-    return 1;
-  }
+  void* lib = module.open(path);
+  if (lib == nullptr) return 1;
   int failures = 0;
   const auto [count, create, destroy, describe, setTf32] = module;
   char err[512] = {0};

@@ -4,6 +4,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdio>
+
 #include "module.hpp"
 
 struct CudaModuleEntries {
@@ -12,6 +14,22 @@ struct CudaModuleEntries {
   decltype(&alexnet_cuda_destroy_backend) destroy = nullptr;
   decltype(&alexnet_cuda_describe) describe = nullptr;
   decltype(&alexnet_cuda_set_tf32) setTf32 = nullptr;
+
+  // dlopens the module at `path` and looks its entry points up; prints why and returns null when
+  // either fails.
+  void* open(const char* path) {
+    void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      std::printf("dlopen failed: %s\n", dlerror());
+      return nullptr;
+    }
+    if (!lookUp(lib)) {
+      std::printf("an entry point is missing\n");
+      dlclose(lib);
+      return nullptr;
+    }
+    return lib;
+  }
 
   // Looks every entry point up in `lib`; false when one is missing.
   bool lookUp(void* lib) {
