@@ -2,28 +2,13 @@
 // flags are refused with the flag named before any data is read. The conclusions are not tested
 // here (a few iterations on random pixels decide nothing); docs/EXPERIMENTS.md reports them.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { iterationsToReach, summarise } from '../lib/experiments/index.js';
 import { runCli } from './helpers/cli.js';
-
-/** A CIFAR-10 folder of random images in the binary format (label byte + 3072 pixel bytes). */
-function fakeCifar(imagesPerBatch: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'alexnet-experiment-cifar-'));
-  let state = 12345;
-  const next = () => (state = (state * 1103515245 + 12345) >>> 0) >>> 24;
-  for (const name of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch']) {
-    const bytes = Buffer.alloc(imagesPerBatch * 3073);
-    for (let i = 0; i < imagesPerBatch; i++) {
-      bytes[i * 3073] = i % 10;
-      for (let p = 1; p < 3073; p++) bytes[i * 3073 + p] = next();
-    }
-    writeFileSync(join(dir, `${name}.bin`), bytes);
-  }
-  return dir;
-}
+import { fakeCifar } from './helpers/fake_cifar.js';
 
 describe('alexnet experiment', function () {
   this.timeout(180_000);

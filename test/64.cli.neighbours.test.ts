@@ -2,28 +2,13 @@
 // random images finds, for test images of different classes, their nearest training images in fc7
 // space and draws them as one grid; the search itself is checked on vectors whose answer is known.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { nearest } from '../lib/cli/neighbours.js';
 import { runCli } from './helpers/cli.js';
-
-/** A CIFAR-10 folder of random images (label byte + 3072 pixel bytes per image). */
-function fakeCifar(imagesPerBatch: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'alexnet-neighbours-cifar-'));
-  let state = 777;
-  const next = () => (state = (state * 1103515245 + 12345) >>> 0) >>> 24;
-  for (const name of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch']) {
-    const bytes = Buffer.alloc(imagesPerBatch * 3073);
-    for (let i = 0; i < imagesPerBatch; i++) {
-      bytes[i * 3073] = i % 10;
-      for (let p = 1; p < 3073; p++) bytes[i * 3073 + p] = next();
-    }
-    writeFileSync(join(dir, `${name}.bin`), bytes);
-  }
-  return dir;
-}
+import { fakeCifar } from './helpers/fake_cifar.js';
 
 describe('alexnet neighbours', function () {
   this.timeout(180_000);
@@ -37,7 +22,7 @@ describe('alexnet neighbours', function () {
   });
 
   it('draws the grid of a trained checkpoint: one row per test image, its neighbours beside it', async () => {
-    const data = fakeCifar(30);
+    const data = fakeCifar(30, 777);
     const dir = mkdtempSync(join(tmpdir(), 'alexnet-neighbours-'));
     const run = join(dir, 'run');
     const t = await runCli(['train', '--dataset', 'cifar10', '--data-dir', data, '--limit', '64', '--epochs', '1', '--batch-size', '32',
