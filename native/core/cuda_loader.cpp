@@ -9,39 +9,25 @@
 namespace alexnet::cuda_loader {
 namespace {
 
-// Function types come from the module's own header, so a signature change cannot go unnoticed.
-using DeviceCountFn = decltype(&alexnet_cuda_device_count);
-using CreateFn = decltype(&alexnet_cuda_create_backend);
-using DestroyFn = decltype(&alexnet_cuda_destroy_backend);
-using DescribeFn = decltype(&alexnet_cuda_describe);
-
 constexpr const char* kInstallHint =
     "The CUDA backend needs an NVIDIA GPU with its driver, cuDNN 9 and cuBLAS "
     "(pip install nvidia-cudnn-cu13 nvidia-cublas, or CUDNN_ROOT/CUBLAS_ROOT at build time), and "
     "an addon built with nvcc (npm run build prints which backends it built).";
 
+#define ALEXNET_CUDA_ENTRY_POINTS(X)               \
+  X(deviceCount, alexnet_cuda_device_count)        \
+  X(create, alexnet_cuda_create_backend)           \
+  X(destroy, alexnet_cuda_destroy_backend)         \
+  X(describe, alexnet_cuda_describe)
+
 struct Module : LoadedModule {
-  DeviceCountFn deviceCount = nullptr;
-  CreateFn create = nullptr;
-  DestroyFn destroy = nullptr;
-  DescribeFn describe = nullptr;
+  ALEXNET_CUDA_ENTRY_POINTS(ALEXNET_MODULE_FIELD)
+  void bindAll() { ALEXNET_CUDA_ENTRY_POINTS(ALEXNET_MODULE_BIND) }
 };
 
 // The module sits next to the binary that contains the core (the addon, or a C++ program's
 // executable); ALEXNET_CUDA_MODULE overrides the path.
-Module& module() {
-  static Module* loaded = [] {
-    auto* m = new Module();  // never destroyed: backends may outlive static teardown
-    m->open("ALEXNET_CUDA_MODULE", "libalexnet_cuda.so");
-    m->bind(m->deviceCount, "alexnet_cuda_device_count");
-    m->bind(m->create, "alexnet_cuda_create_backend");
-    m->bind(m->destroy, "alexnet_cuda_destroy_backend");
-    m->bind(m->describe, "alexnet_cuda_describe");
-    m->finish();
-    return m;
-  }();
-  return *loaded;
-}
+Module& module() { return loadOnce<Module>("ALEXNET_CUDA_MODULE", "libalexnet_cuda.so"); }
 
 }  // namespace
 

@@ -31,4 +31,24 @@ struct LoadedModule {
   void finish();
 };
 
+// A module's entry points are listed once, as X(field, symbol); these expand such a list into the
+// struct's fields and into the binds. Each field's type comes from the module's own header
+// (decltype of the symbol), so a signature change cannot go unnoticed.
+#define ALEXNET_MODULE_FIELD(field, symbol) decltype(&symbol) field = nullptr;
+#define ALEXNET_MODULE_BIND(field, symbol) bind(field, #symbol);
+
+// The process-wide instance of M (a LoadedModule with a bindAll()), opened on first use and never
+// destroyed (work at exit may still call it).
+template <typename M>
+M& loadOnce(const char* envVar, const char* fileName) {
+  static M* loaded = [envVar, fileName] {
+    auto* m = new M();
+    m->open(envVar, fileName);
+    m->bindAll();
+    m->finish();
+    return m;
+  }();
+  return *loaded;
+}
+
 }  // namespace alexnet

@@ -12,32 +12,21 @@ constexpr const char* kInstallHint =
     "openmpi-bin) when the addon is built, so that libalexnet_mpi.so is built beside it "
     "(npm run build prints whether it was).";
 
+#define ALEXNET_MPI_ENTRY_POINTS(X)           \
+  X(init, alexnet_mpi_init)                   \
+  X(allReduce, alexnet_mpi_allreduce_sum_f32) \
+  X(broadcast, alexnet_mpi_broadcast)         \
+  X(barrier, alexnet_mpi_barrier)             \
+  X(finalize, alexnet_mpi_finalize)           \
+  X(abort, alexnet_mpi_abort)                 \
+  X(version, alexnet_mpi_version)
+
 struct Module : LoadedModule {
-  decltype(&alexnet_mpi_init) init = nullptr;
-  decltype(&alexnet_mpi_allreduce_sum_f32) allReduce = nullptr;
-  decltype(&alexnet_mpi_broadcast) broadcast = nullptr;
-  decltype(&alexnet_mpi_barrier) barrier = nullptr;
-  decltype(&alexnet_mpi_finalize) finalize = nullptr;
-  decltype(&alexnet_mpi_abort) abort = nullptr;
-  decltype(&alexnet_mpi_version) version = nullptr;
+  ALEXNET_MPI_ENTRY_POINTS(ALEXNET_MODULE_FIELD)
+  void bindAll() { ALEXNET_MPI_ENTRY_POINTS(ALEXNET_MODULE_BIND) }
 };
 
-Module& module() {
-  static Module* loaded = [] {
-    auto* m = new Module();  // never destroyed: used at exit
-    m->open("ALEXNET_MPI_MODULE", "libalexnet_mpi.so");
-    m->bind(m->init, "alexnet_mpi_init");
-    m->bind(m->allReduce, "alexnet_mpi_allreduce_sum_f32");
-    m->bind(m->broadcast, "alexnet_mpi_broadcast");
-    m->bind(m->barrier, "alexnet_mpi_barrier");
-    m->bind(m->finalize, "alexnet_mpi_finalize");
-    m->bind(m->abort, "alexnet_mpi_abort");
-    m->bind(m->version, "alexnet_mpi_version");
-    m->finish();
-    return m;
-  }();
-  return *loaded;
-}
+Module& module() { return loadOnce<Module>("ALEXNET_MPI_MODULE", "libalexnet_mpi.so"); }
 
 // A failed status: RANK_LOST after the watchdog's timeout, MPI_ERROR otherwise.
 [[noreturn]] void raise(int status, const char* err, const char* call) {

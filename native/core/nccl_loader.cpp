@@ -12,30 +12,20 @@ constexpr const char* kInstallHint =
     "(pip install nvidia-nccl-cu13, or NCCL_ROOT at build time) and an addon built with the CUDA "
     "backend (npm run build prints which modules it built).";
 
+#define ALEXNET_NCCL_ENTRY_POINTS(X)   \
+  X(probe, alexnet_nccl_probe)         \
+  X(uniqueId, alexnet_nccl_unique_id)  \
+  X(create, alexnet_nccl_create)       \
+  X(destroy, alexnet_nccl_destroy)     \
+  X(start, alexnet_nccl_start)         \
+  X(wait, alexnet_nccl_wait)
+
 struct Module : LoadedModule {
-  decltype(&alexnet_nccl_probe) probe = nullptr;
-  decltype(&alexnet_nccl_unique_id) uniqueId = nullptr;
-  decltype(&alexnet_nccl_create) create = nullptr;
-  decltype(&alexnet_nccl_destroy) destroy = nullptr;
-  decltype(&alexnet_nccl_start) start = nullptr;
-  decltype(&alexnet_nccl_wait) wait = nullptr;
+  ALEXNET_NCCL_ENTRY_POINTS(ALEXNET_MODULE_FIELD)
+  void bindAll() { ALEXNET_NCCL_ENTRY_POINTS(ALEXNET_MODULE_BIND) }
 };
 
-Module& module() {
-  static Module* loaded = [] {
-    auto* m = new Module();  // never destroyed: used at exit
-    m->open("ALEXNET_NCCL_MODULE", "libalexnet_nccl.so");
-    m->bind(m->probe, "alexnet_nccl_probe");
-    m->bind(m->uniqueId, "alexnet_nccl_unique_id");
-    m->bind(m->create, "alexnet_nccl_create");
-    m->bind(m->destroy, "alexnet_nccl_destroy");
-    m->bind(m->start, "alexnet_nccl_start");
-    m->bind(m->wait, "alexnet_nccl_wait");
-    m->finish();
-    return m;
-  }();
-  return *loaded;
-}
+Module& module() { return loadOnce<Module>("ALEXNET_NCCL_MODULE", "libalexnet_nccl.so"); }
 
 [[noreturn]] void raise(const char* err, const char* call) { throw Error("NCCL_ERROR", err, call); }
 
