@@ -133,6 +133,22 @@ describe('hybrid parallelism in one process', () => {
     }
   });
 
+  it('the Trainer refuses a hybrid whose last validation batch would leave a rank out', async () => {
+    const ds = arrayDataset(new Uint8Array(9 * 64 * 64), new Int32Array(9), [9, 64, 64, 1]);
+    const common = { batchSize: 4, size: 64, crop: 64, workers: 1, mean: 'none', shard: { index: 0, count: 2 } } as const;
+    const train = await createLoader(ds, { ...common, train: true });
+    const val = await createLoader(ds, { ...common, train: false });
+    const group = groupOf(0, 2);
+    const model = hybridAlexNet({ ...QUICK, seed: 1 }, group);
+    try {
+      expect(() => new Trainer({ model, train, val, epochs: 1, group })).to.throw(RangeError, /last validation batch has 1 images for 2 ranks/);
+    } finally {
+      model.dispose();
+      await train.close();
+      await val.close();
+    }
+  });
+
   it('alexnet train --parallel rejects an unknown mode and the two columns', () => {
     for (const [args, want] of [[['--parallel', 'model'], /--parallel/], [['--parallel', 'hybrid', '--devices', 'cpu:0,cpu:1'], /does not combine with --devices/]] as const) {
       const r = spawnSync(process.execPath, [CLI, 'train', ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -143,13 +159,14 @@ describe('hybrid parallelism in one process', () => {
 });
 
 /** `mpirun -n 2 <command>` to its end. */
-function mpirun(command: string[], timeoutMs = 240_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('mpirun', ['-n', '2', '--oversubscribe', ...command], { env: MPI_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+function mpirun(command: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const exported = Object.keys(env).flatMap((k) => ['-x', k]);
+  const child = spawn('mpirun', ['-n', '2', '--oversubscribe', ...exported, ...command], { env: { ...MPI_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
   child.stderr.on('data', (d) => { stderr += d; });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
   return new Promise((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); }));
 }
 
@@ -214,6 +231,23 @@ describe('hybrid parallelism under mpirun -n 2 (CPU)', function () {
     expect(byRank[1]!.scattered).to.deep.equal([14, 16, 18, 24, 26, 28]);
     expect(byRank[0]!.mean).to.deep.equal([5, 6, 7, 8, 9]);
     expect(byRank[1]!.mean).to.deep.equal([10, 11, 12, 13, 14]);
+  });
+
+  it('an all-gather that a rank never joins fails with RANK_LOST naming it, and ends the job', async () => {
+    const script = `const { initDistributed, Tensor } = await import(${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)});
+      const g = await initDistributed();
+      if (g.rank === 1) await new Promise((r) => setTimeout(r, 60_000));
+      const whole = Tensor.zeros([4]);
+      g.allGather(Tensor.zeros([2]), whole).wait();
+      try { await whole.toArray(); console.log('gathered'); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); g.abortOnExit(); }`;
+    const started = Date.now();
+    const r = await mpirun([process.execPath, '--input-type=module', '-e', script], { ALEXNET_DIST_TIMEOUT: '3' });
+    expect(r.code).to.not.equal(0);
+    expect((Date.now() - started) / 1000).to.be.below(50);
+    const report = JSON.parse(r.stdout.trim().split('\n').find((l) => l.startsWith('{'))!) as { code: string; message: string };
+    expect(report.code).to.equal('RANK_LOST');
+    expect(report.message).to.include('all-gather').and.to.include('lost rank 1');
   });
 
   describe('alexnet train --parallel hybrid (Fashion-MNIST)', () => {
