@@ -215,7 +215,8 @@ int alexnet_nccl_all_gather(void* comm, const float* send, float* recv, size_t o
   if (b.equal) {
     r = ncclAllGather(send, packed, outer * inner[0], ncclFloat32, c->comm, c->stream);
   } else {
-    // Unequal blocks: one broadcast from each rank, as one group.
+    // Unequal blocks: one broadcast from each rank, as one group (send is read on its root only;
+    // every rank passes a valid pointer).
     ncclGroupStart();
     for (int q = 0; q < c->size && r == ncclSuccess; ++q)
       r = ncclBroadcast(send, packed + outer * b.offset[static_cast<size_t>(q)],
@@ -255,7 +256,7 @@ int alexnet_nccl_reduce_scatter(void* comm, const float* send, float* recv, size
   if (b.equal) {
     r = ncclReduceScatter(packed, recv, outer * inner[0], ncclFloat32, op, c->comm, c->stream);
   } else {
-    // Unequal blocks: one reduce to each rank, as one group.
+    // Unequal blocks: one reduce to each rank, as one group (recv is written on its root only).
     ncclGroupStart();
     size_t at = 0;
     for (int q = 0; q < c->size && r == ncclSuccess; ++q) {
