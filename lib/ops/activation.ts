@@ -1,17 +1,24 @@
 import { native, type UnaryOp } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { finite, seed as seedArg } from '../validate.js';
-import { expectShape, floatArg, sameDevice, wrap } from './check.js';
+import { activationArg, expectShape, floatArg, sameDType, sameDevice, wrap } from './check.js';
 
 // The unary elementwise ops of the op table: y = f(x), and dx from dy and the forward output y.
+// ReLU also takes bfloat16 (the op table's dtypes column).
+const BF16_UNARY: readonly UnaryOp[] = ['relu'];
+function unaryArg(op: UnaryOp, value: unknown, name: string) {
+  return BF16_UNARY.includes(op) ? activationArg(value, name) : floatArg(value, name);
+}
+
 function unary(op: UnaryOp, x: Tensor): Tensor {
-  return wrap(native[op](floatArg(x, 'x')));
+  return wrap(native[op](unaryArg(op, x, 'x')));
 }
 
 function unaryBackward(op: UnaryOp, dy: Tensor, y: Tensor): Tensor {
-  const dyt = floatArg(dy, 'dy');
-  const yt = floatArg(y, 'y');
+  const dyt = unaryArg(op, dy, 'dy');
+  const yt = unaryArg(op, y, 'y');
   sameDevice([yt, 'y'], [dyt, 'dy']);
+  sameDType([yt, 'y'], [dyt, 'dy']);
   expectShape(dyt, 'dy', yt.shape);
   return wrap(native[`${op}Backward`](dyt, yt));
 }

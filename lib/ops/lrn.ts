@@ -1,7 +1,7 @@
 import { native, type NativeLrnOptions } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { dimension, finiteFloat32 } from '../validate.js';
-import { expectShape, floatArg, sameDevice, wrap } from './check.js';
+import { activationArg, expectShape, sameDType, sameDevice, wrap } from './check.js';
 
 /**
  * Cross-channel local response normalisation (paper §3.3):
@@ -24,16 +24,17 @@ function resolve(options: LrnOptions): NativeLrnOptions {
 
 export function localResponseNorm(x: Tensor, options: LrnOptions = {}): Tensor {
   const o = resolve(options);
-  return wrap(native.localResponseNorm(floatArg(x, 'x', 4), o));
+  return wrap(native.localResponseNorm(activationArg(x, 'x', 4), o));
 }
 
 /** dL/dx of LRN from dy, the input x and the forward output y. */
 export function localResponseNormBackward(dy: Tensor, x: Tensor, y: Tensor, options: LrnOptions = {}): Tensor {
   const o = resolve(options);
-  const xt = floatArg(x, 'x', 4);
-  const dyt = floatArg(dy, 'dy');
-  const yt = floatArg(y, 'y');
+  const xt = activationArg(x, 'x', 4);
+  const dyt = activationArg(dy, 'dy');
+  const yt = activationArg(y, 'y');
   sameDevice([xt, 'x'], [dyt, 'dy'], [yt, 'y']);
+  sameDType([xt, 'x'], [dyt, 'dy'], [yt, 'y']);
   expectShape(dyt, 'dy', xt.shape);
   expectShape(yt, 'y', xt.shape);
   return wrap(native.localResponseNormBackward(dyt, xt, yt, o));

@@ -117,11 +117,30 @@ class CpuBackend final : public Backend {
               size_t rows) override;
   void synchronize() override {}
 
-  // The op table's methods (alexnet/op_table.hpp), one source file per family.
+  // The op table's methods (alexnet/op_table.hpp), one source file per family, and their
+  // bfloat16 overloads.
   ALEXNET_BACKEND_OVERRIDES
+  ALEXNET_BACKEND_BF16_OVERRIDES
+
+  // bfloat16 compute needs the AVX512_BF16 instructions (oneDNN's avx512_core_bf16 kernels):
+  // without them oneDNN would emulate bf16 at a fraction of the float32 speed, so instead every
+  // bfloat16 compute method throws BF16_UNSUPPORTED (see bf16.cpp). The answer follows oneDNN's
+  // effective ISA, so ONEDNN_MAX_CPU_ISA=AVX512_CORE turns it off on a machine that has it.
+  bool bf16Supported(std::string* reason) const override;
 
  private:
   DnnlContext& dnnl();
+  void requireBf16(const char* op) const;  // throws BF16_UNSUPPORTED unless bf16Supported()
+  // The convolutions for either activation type (dnnl f32 or bf16); pointers of that type.
+  void convForward(const ConvGeometry& g, dnnl::memory::data_type act, const void* x, const void* w,
+                   const float* bias, void* y);
+  void convBackwardData(const ConvGeometry& g, dnnl::memory::data_type act, const void* dy,
+                        const void* w, void* dx);
+  void convBackwardFilter(const ConvGeometry& g, dnnl::memory::data_type act, const void* x,
+                          const void* dy, float* dw, float* db);
+  void lrnForwardAny(const LrnGeometry& g, dnnl::memory::data_type act, const void* x, void* y);
+  void lrnBackwardAny(const LrnGeometry& g, dnnl::memory::data_type act, const void* dy,
+                      const void* x, void* dx);
   ConvCache& convCache();
   LrnCache& lrnCache();
   LinearCache& linearCache();
