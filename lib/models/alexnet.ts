@@ -4,6 +4,7 @@
 // places the same list across two devices instead (./two_column.ts).
 import { checkDevice } from '../device.js';
 import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor.js';
 import { Sequential } from '../nn/sequential.js';
 import { describe } from '../validate.js';
 import { alexnetSpec, placeLayer, resolveAlexNetOptions, type AlexNetConfig, type AlexNetOptions } from './alexnet_spec.js';
@@ -22,6 +23,15 @@ export class AlexNet extends Sequential {
     super(layers);
     this.config = config;
     this.layerShapes = shapes;
+  }
+
+  /** Logits in float32 whatever the precision: with 'bf16' the loss still sees float32, as under autocast. */
+  override forward(x: Tensor): Tensor {
+    const y = super.forward(x);
+    if (y.dtype === 'float32') return y;
+    const f = y.to('float32');
+    y.dispose();
+    return f;
   }
 
   /** [C, H, W] of the input the network takes. */

@@ -4,7 +4,8 @@ import type { DeviceName } from '../device_name.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { pair, positiveInteger, shapeString } from '../validate.js';
-import { Module, retain } from './module.js';
+import { Module, inDType, retain } from './module.js';
+import { keep } from '../tidy.js';
 import { Parameter } from './parameter.js';
 
 export interface Conv2dOptions {
@@ -44,6 +45,7 @@ export class Conv2d extends Module {
   readonly padding: [number, number];
   readonly groups: number;
   private input: Tensor | null = null;
+  private weightCopy: Tensor | null = null;  // the bfloat16 weights of the last forward (precision 'bf16')
 
   /** Parameters start at zero; the model initialises them (see models/init.ts). */
   constructor(inChannels: number, outChannels: number, kernel: number | [number, number], options: Conv2dOptions = {}) {
@@ -74,23 +76,43 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const y = ops.conv2d(x, this.weight.value, this.bias?.value ?? null, this.opts);
     this.releaseOwn();
-    if (this.training) this.input = retain(x);
+    if (this.precision === 'fp32') {
+      const y = ops.conv2d(x, this.weight.value, this.bias?.value ?? null, this.opts);
+      if (this.training) this.input = retain(x);
+      return y;
+    }
+    const xh = inDType(x, 'bfloat16'), wh = this.weight.value.to('bfloat16');
+    const y = ops.conv2d(xh, wh, this.bias?.value ?? null, this.opts);
+    if (this.training) {
+      this.input = keep(xh);
+      this.weightCopy = keep(wh);
+    } else {
+      xh.dispose();
+      wh.dispose();
+    }
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
     const x = this.input ?? this.noForward();
-    const g = ops.conv2dBackward(dy, x, this.weight.value, { ...this.opts, inputGrad: this.inputGrad, bias: this.bias !== null });
-    this.weight.setGrad(g.dw);
-    this.bias?.setGrad(g.db);
-    this.releaseOwn();
-    return g.dx;
+    const dyIn = inDType(dy, x.dtype as 'float32' | 'bfloat16');
+    try {
+      const g = ops.conv2dBackward(dyIn, x, this.weightCopy ?? this.weight.value,
+        { ...this.opts, inputGrad: this.inputGrad, bias: this.bias !== null });
+      this.weight.setGrad(g.dw);
+      this.bias?.setGrad(g.db);
+      return g.dx;
+    } finally {
+      dyIn.dispose();
+      this.releaseOwn();
+    }
   }
 
   protected override releaseOwn(): void {
     this.input?.dispose();
+    this.weightCopy?.dispose();
     this.input = null;
+    this.weightCopy = null;
   }
 }

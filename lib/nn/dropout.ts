@@ -5,7 +5,7 @@ import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
 import { keep } from '../tidy.js';
 import { finite, seed as seedArg } from '../validate.js';
-import { Module } from './module.js';
+import { Module, inDType } from './module.js';
 import { deriveSeed } from './seed.js';
 
 export class Dropout extends Module {
@@ -31,7 +31,10 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor {
     this.releaseOwn();
     if (!this.training || this.p === 0) return x.reshape(x.shape);
-    const { y, mask } = ops.dropout(x, { p: this.p, seed: this.seed });
+    // Dropout is float32 only: bfloat16 activations (mixed precision) are widened, exactly.
+    const xf = inDType(x, 'float32');
+    const { y, mask } = ops.dropout(xf, { p: this.p, seed: this.seed });
+    xf.dispose();
     this.seed = deriveSeed(this.seed, 1);
     this.mask = keep(mask);
     return y;
@@ -39,7 +42,12 @@ export class Dropout extends Module {
 
   backward(dy: Tensor): Tensor | null {
     if (!this.training) this.noForward();
-    const dx = !this.inputGrad ? null : this.mask ? ops.dropoutBackward(dy, this.mask) : dy.reshape(dy.shape);
+    let dx: Tensor | null = null;
+    if (this.inputGrad && this.mask) {
+      const dyf = inDType(dy, 'float32');  // the mask is float32 (see forward)
+      dx = ops.dropoutBackward(dyf, this.mask);
+      dyf.dispose();
+    } else if (this.inputGrad) dx = dy.reshape(dy.shape);
     this.releaseOwn();
     return dx;
   }

@@ -4,7 +4,7 @@
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { positiveInteger, shapeString } from '../validate.js';
-import { Module, retain } from './module.js';
+import { Module, inDType, retain } from './module.js';
 
 /**
  * `groups` splits the channels into independent groups whose windows stop at the group's edges:
@@ -80,9 +80,17 @@ export class LocalResponseNorm extends Module {
 
   private backwardGroups(dy: Tensor): Tensor | null {
     const s = this.saved ?? this.noForward();
-    const dx = this.inputGrad ? ops.localResponseNormBackward(dy, s.x, s.y, this.opts) : null;
-    this.releaseOwn();
-    return dx;
+    if (!this.inputGrad) {
+      this.releaseOwn();
+      return null;
+    }
+    const dyIn = inDType(dy, s.x.dtype as 'float32' | 'bfloat16');  // mixed precision: dy as x
+    try {
+      return ops.localResponseNormBackward(dyIn, s.x, s.y, this.opts);
+    } finally {
+      dyIn.dispose();
+      this.releaseOwn();
+    }
   }
 
   protected override releaseOwn(): void {

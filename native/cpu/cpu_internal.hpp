@@ -150,7 +150,11 @@ class CpuBackend final : public Backend {
   std::unique_ptr<ConvCache, ConvCacheDeleter> conv_;
   std::unique_ptr<LrnCache, LrnCacheDeleter> lrn_;
   std::unique_ptr<LinearCache, LinearCacheDeleter> linear_;
-  std::vector<double> rowLoss_;  // per-row losses, summed in order for a deterministic mean
+  std::vector<double> rowLoss_;
+  // bfloat16 backward weights: whether oneDNN has only its gemm kernel for a geometry (conv.cpp),
+  // and the float32 copies of x and dy used there instead.
+  std::unordered_map<Key, bool, KeyHash> bf16FilterOnGemm_;
+  AlignedBuffer wideX_, wideDy_;  // per-row losses, summed in order for a deterministic mean
 };
 
 }  // namespace cpu
