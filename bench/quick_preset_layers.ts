@@ -1,6 +1,8 @@
 // Per-layer forward and backward time of a preset's network (default fashion-mnist-quick) at
 // batch 128, with the device synchronised around each layer. Finds the layer that dominates.
-//   node dist/bench/quick_preset_layers.js [--preset NAME] [--batch N] [--steps N] [--device DEV] [--no-lrn]
+// --json FILE also writes the times as bench/scaling.js --times reads them.
+//   node dist/bench/quick_preset_layers.js [--preset NAME] [--batch N] [--steps N] [--device DEV] [--no-lrn] [--json FILE]
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Tensor, ops, synchronize, deviceName } from '../lib/index.js';
 import { alexnet, preset } from '../lib/models/index.js';
@@ -8,6 +10,7 @@ import { alexnet, preset } from '../lib/models/index.js';
 const { values } = parseArgs({ options: {
   preset: { type: 'string', default: 'fashion-mnist-quick' }, batch: { type: 'string', default: '128' },
   steps: { type: 'string', default: '10' }, device: { type: 'string', default: 'cpu' }, 'no-lrn': { type: 'boolean' },
+  json: { type: 'string' },
 } });
 const p = preset(values.preset!);
 const batch = Number(values.batch);
@@ -60,4 +63,8 @@ console.log(`${values.preset} on ${device}, batch ${batch}, mean of ${steps} ste
 for (const [name, f, b] of rows)
   console.log(`${name.padEnd(8)} fwd ${f.toFixed(2).padStart(8)}  bwd ${b.toFixed(2).padStart(8)}  ${(100 * (f + b) / total).toFixed(1).padStart(5)}%`);
 console.log(`total ${total.toFixed(1)} ms/step = ${Math.round((batch * 1000) / total)} img/s (synchronised per layer)`);
+if (values.json !== undefined) {
+  const times = Object.fromEntries(rows.map(([name, fwdMs, bwdMs]) => [name, { fwdMs, bwdMs }]));
+  writeFileSync(values.json, `${JSON.stringify({ preset: values.preset, device, batch, steps, layers: times }, null, 1)}\n`);
+}
 await synchronize(device);

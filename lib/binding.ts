@@ -40,19 +40,12 @@ export const OPTION_FIELDS = {
   fill: ['value'],
   scale: ['alpha'],
   normal: ['mean', 'std', 'seed', 'offset'],
+  cropImages: ['outH', 'outW', 'scale'],
+  channels: ['start', 'count'],
 } as const;
-type Fields<K extends keyof typeof OPTION_FIELDS, V> = { [F in (typeof OPTION_FIELDS)[K][number]]?: V };
-/** The options objects of the table's ops: a missing field takes the table's default. */
-export type NativeConv2dOptions = Fields<'conv2d', number>;
-export type NativeGradOptions = Fields<'grads', boolean>;
-export type NativeLrnOptions = Fields<'localResponseNorm', number>;
-export type NativePoolOptions = Fields<'maxPool2d', number>;
-export type NativeDropoutOptions = Fields<'dropout', number>;
-export type NativeSgdOptions = Fields<'sgdStep', number>;
-export type NativeTopkOptions = Fields<'topkCorrect', number>;
-export type NativeFillOptions = Fields<'fill', number>;
-export type NativeScaleOptions = Fields<'scale', number>;
-export type NativeNormalOptions = Fields<'normal', number>;
+/** The options object of a table's op by its jsName: a missing field takes the table's default. */
+export type NativeOptions<K extends keyof typeof OPTION_FIELDS> =
+  { [F in (typeof OPTION_FIELDS)[K][number]]?: K extends 'grads' ? boolean : number };
 type UnaryBindings = { [K in UnaryOp]: (x: NativeTensor) => NativeTensor } &
   { [K in `${UnaryOp}Backward`]: (dy: NativeTensor, y: NativeTensor) => NativeTensor };
 
@@ -67,37 +60,37 @@ export interface NativeBinding extends UnaryBindings {
   // The op table's ops: tensors, then one options object. The shape queries run the core's
   // meta functions (checks and output shape) and throw a RangeError when the shapes and options do
   // not fit together.
-  conv2d(x: T, w: T, b: Opt, options: NativeConv2dOptions): T;
-  conv2dBackward(dy: T, x: T, w: T, options: NativeConv2dOptions & NativeGradOptions): Grads;
-  conv2dShape(xShape: readonly number[], wShape: readonly number[], options: NativeConv2dOptions): number[];
-  localResponseNorm(x: T, options: NativeLrnOptions): T;
-  localResponseNormBackward(dy: T, x: T, y: T, options: NativeLrnOptions): T;
-  localResponseNormShape(xShape: readonly number[], options: NativeLrnOptions): number[];
-  maxPool2d(x: T, options: NativePoolOptions): T;
-  maxPool2dBackward(dy: T, x: T, y: T, options: NativePoolOptions): T;
-  maxPool2dShape(xShape: readonly number[], options: NativePoolOptions): number[];
+  conv2d(x: T, w: T, b: Opt, options: NativeOptions<'conv2d'>): T;
+  conv2dBackward(dy: T, x: T, w: T, options: NativeOptions<'conv2d'> & NativeOptions<'grads'>): Grads;
+  conv2dShape(xShape: readonly number[], wShape: readonly number[], options: NativeOptions<'conv2d'>): number[];
+  localResponseNorm(x: T, options: NativeOptions<'localResponseNorm'>): T;
+  localResponseNormBackward(dy: T, x: T, y: T, options: NativeOptions<'localResponseNorm'>): T;
+  localResponseNormShape(xShape: readonly number[], options: NativeOptions<'localResponseNorm'>): number[];
+  maxPool2d(x: T, options: NativeOptions<'maxPool2d'>): T;
+  maxPool2dBackward(dy: T, x: T, y: T, options: NativeOptions<'maxPool2d'>): T;
+  maxPool2dShape(xShape: readonly number[], options: NativeOptions<'maxPool2d'>): number[];
   linear(x: T, w: T, b: Opt): T;
-  linearBackward(dy: T, x: T, w: T, options: NativeGradOptions): Grads;
+  linearBackward(dy: T, x: T, w: T, options: NativeOptions<'grads'>): Grads;
   linearShape(xShape: readonly number[], wShape: readonly number[]): number[];
-  dropout(x: T, options: NativeDropoutOptions): { y: T; mask: T };
-  sgdStep(param: T, velocity: T, grad: T, options: NativeSgdOptions): void;
+  dropout(x: T, options: NativeOptions<'dropout'>): { y: T; mask: T };
+  sgdStep(param: T, velocity: T, grad: T, options: NativeOptions<'sgdStep'>): void;
   softmaxCrossEntropy(logits: T, labels: T): { loss: T; dlogits: T };
   softmax(logits: T): T;
-  topkCorrect(logits: T, labels: T, options: NativeTopkOptions): T;
-  fill(t: T, options: NativeFillOptions): void;
-  axpy(x: T, y: T, options: NativeScaleOptions): void;
-  scale(x: T, options: NativeScaleOptions): T;
-  normal(t: T, options: NativeNormalOptions): void;
+  topkCorrect(logits: T, labels: T, options: NativeOptions<'topkCorrect'>): T;
+  fill(t: T, options: NativeOptions<'fill'>): void;
+  axpy(x: T, y: T, options: NativeOptions<'scale'>): void;
+  scale(x: T, options: NativeOptions<'scale'>): T;
+  normal(t: T, options: NativeOptions<'normal'>): void;
   unaryOps: string[];
   opOptionFields: Record<string, string[]>;
   // Not yet in the op table: positional arguments.
   dropoutBackward(dy: T, mask: T): T;
   add(a: T, b: T): T;
   clone(x: T): T;
-  sliceChannels(x: T, start: number, count: number): T;
+  sliceChannels(x: T, options: NativeOptions<'channels'>): T;
   concatChannels(parts: T[]): T;
-  copyIntoChannels(dst: T, src: T, start: number): void;
-  cropImages(images: T, params: T, mean: Opt, outH: number, outW: number, scale: number): T;
+  copyIntoChannels(dst: T, src: T, options: NativeOptions<'channels'>): void;
+  cropImages(images: T, params: T, mean: Opt, options: NativeOptions<'cropImages'>): T;
   synchronize(device: string): Promise<void>;
   setErrorClass(cls: new (message: string, code: AlexNetErrorCode, call: string, hint: string) => Error): void;
   cudaInfo(): { status: string; count: number; devices: string[] };
@@ -106,6 +99,8 @@ export interface NativeBinding extends UnaryBindings {
   checkDevice(device: string): string;
   setTensorFloat32(device: string, enable: boolean): void;
   tensorFloat32(device: string): boolean;
+  setNumThreads(threads: number): void;
+  numThreads(): number;
   // The data pipeline's native side (native/data), when built.
   [key: string]: unknown;
 }

@@ -5,6 +5,7 @@
 // `to()`, an on-GPU copy ordered by events.
 import { native } from './binding.js';
 import type { DeviceName } from './device_name.js';
+import { integer } from './validate.js';
 
 /**
  * Waits until all work queued on `device` so far has finished. It rejects with a failure of the
@@ -85,4 +86,22 @@ export function setPrecision(device: DeviceName, precision: Precision): void {
 
 export function precision(device: DeviceName): Precision {
   return native.tensorFloat32(device) ? 'tf32' : 'fp32';
+}
+
+/** The most host threads `setNumThreads` accepts (the native core's bound). */
+export const MAX_THREADS = 1024;
+
+/**
+ * Sets how many host threads the CPU backend computes with (OpenMP loops and oneDNN), on every CPU
+ * device, those that exist and those made later, like `torch.set_num_threads`. Work queued after the
+ * call uses the new count; work already queued keeps the old one. The process environment is left as
+ * it is (OMP_NUM_THREADS only sets the default). CUDA devices are unaffected.
+ */
+export function setNumThreads(threads: number): void {
+  native.setNumThreads(integer(threads, 'threads', 1, MAX_THREADS));
+}
+
+/** The CPU backend's thread count: the one set, else OMP_NUM_THREADS, else the cores OpenMP sees. */
+export function numThreads(): number {
+  return native.numThreads();
 }

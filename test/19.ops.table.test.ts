@@ -156,13 +156,13 @@ describe('checked conversions of JS numbers to C++ integers in the addon', () =>
 
   it('integer arguments and option fields: NaN, fractions and out-of-range values are RangeErrors naming them', () => {
     for (const bad of [NaN, 1.5, 2 ** 31, -(2 ** 31), Infinity, 1e300]) {
-      expect(() => native.sliceChannels(x.native, bad, 1), `start ${bad}`).to.throw(RangeError, /^start must be/);
+      expect(() => native.sliceChannels(x.native, { start: bad, count: 1 }), `start ${bad}`).to.throw(RangeError, /^options\.start must be/);
       expect(() => native.maxPool2d(x.native, { kernelH: bad }), `kernelH ${bad}`).to.throw(RangeError, /^options\.kernelH must be/);
       expect(() => native.conv2dShape([1, 1, 3, 3], [1, 1, 1, 1], { groups: bad }), `groups ${bad}`).to.throw(RangeError, /^options\.groups must be/);
     }
-    expect(() => native.sliceChannels(x.native, 1.5, 1)).to.throw(RangeError, /start must be an integer, got 1\.5/);
-    expect(() => native.sliceChannels(x.native, NaN, 1)).to.throw(RangeError, /start must be in \[-2147483647, 2147483647\], got NaN/);
-    expect(() => native.sliceChannels(x.native, '1' as never, 1)).to.throw(TypeError, /start must be a number/);
+    expect(() => native.sliceChannels(x.native, { start: 1.5, count: 1 })).to.throw(RangeError, /options\.start must be an integer, got 1\.5/);
+    expect(() => native.sliceChannels(x.native, { start: NaN, count: 1 })).to.throw(RangeError, /options\.start must be in \[-2147483647, 2147483647\], got NaN/);
+    expect(() => native.sliceChannels(x.native, { start: '1' as never, count: 1 })).to.throw(TypeError, /options\.start must be a number/);
     expect(() => native.empty([2, 2.5], 'float32', 'cpu')).to.throw(RangeError, /shape\[1\] must be an integer, got 2\.5/);
   });
 

@@ -167,9 +167,9 @@ for (const device of testDevices()) {
         expect(() => ops.cropImages(images, params, { crop: 8, mean })).to.throw(RangeError, /mean must have shape \[C\] = \[3\] or \[C, H, W\] = \[3, 16, 16\], got \[3, 16, 15\]/);
         expect(() => ops.cropImages(images, params, { crop: 8, scale: Number.NaN })).to.throw(TypeError, /scale must be a finite number, got NaN/);
         // The core checks again, for callers of the C++ API (its argument errors arrive as TypeError).
-        expect(() => native.cropImages(floats.native, params.native, null, 8, 8, 1)).to.throw(TypeError, /images must be uint8 \[N, H, W, C\], got float32/);
-        expect(() => native.cropImages(images.native, wrongRows.native, null, 8, 8, 1)).to.throw(TypeError, /params must have shape \[N \* crops, 3 \+ C\]/);
-        expect(() => native.cropImages(images.native, params.native, null, 17, 8, 1)).to.throw(TypeError, /crop 17x8 is larger than the images 16x16/);
+        expect(() => native.cropImages(floats.native, params.native, null, { outH: 8, outW: 8, scale: 1 })).to.throw(TypeError, /images must be uint8 \[N, H, W, C\], got float32/);
+        expect(() => native.cropImages(images.native, wrongRows.native, null, { outH: 8, outW: 8, scale: 1 })).to.throw(TypeError, /params must have shape \[N \* crops, 3 \+ C\]/);
+        expect(() => native.cropImages(images.native, params.native, null, { outH: 17, outW: 8, scale: 1 })).to.throw(TypeError, /crop 17x8 is larger than the images 16x16/);
       } finally {
         disposeAll(images, params, floats, wrongRows, mean);
       }

@@ -1,6 +1,7 @@
 // Argument parsing shared by the commands: node:util parseArgs in strict mode, with every
 // problem turned into a one-line UsageError (exit status 2).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { MAX_THREADS, setNumThreads } from '../device.js';
 import { deviceName, type DeviceName } from '../device_name.js';
 
 /** A bad command line: printed as one line, exit status 2. */
@@ -76,6 +77,19 @@ export function numberFlag(command: string, name: string, value: unknown, min = 
   if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min)
     fail(command, `--${name} must be a number >= ${min}, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** --threads N: the CPU backend's compute threads, the same flag for every command that computes. */
+export const THREADS_OPTION = { threads: { type: 'string' } } as const;
+/** The help line, its description starting at `column` like the command's other lines. */
+export function threadsHelp(column: number): string {
+  return `  ${'--threads N'.padEnd(column)}CPU compute threads (default: OMP_NUM_THREADS, else every core)`;
+}
+
+/** Applies --threads when given (a usage error naming the flag when out of range). */
+export function applyThreadsFlag(command: string, value: unknown): void {
+  const threads = intFlag(command, 'threads', value, 1, MAX_THREADS);
+  if (threads !== undefined) setNumThreads(threads);
 }
 
 /** A device name given on the command line (or in a --config file); a usage error naming the flag when malformed. */

@@ -7,7 +7,7 @@ import { checkpointPath, readWeightsFile } from '../io/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadModels } from '../train/load_model.js';
 import type { AlexNetOptions } from '../models/alexnet.js';
-import { choiceFlag, deviceFlag, intFlag, parse, usage } from './args.js';
+import { applyThreadsFlag, choiceFlag, deviceFlag, intFlag, parse, threadsHelp, THREADS_OPTION, usage } from './args.js';
 import { AUGMENT_ON_HELP, augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
 import { describePlain, MODEL_FLAG_OPTIONS, MODEL_FLAGS_HELP, plainModel, plainStats, refuseModelFlags } from './model_flags.js';
 
@@ -26,6 +26,7 @@ reported, and make the command fail (exit status 1).
   --batch-size N     default 128
   --device DEV       default: the best available
   --workers N        data pipeline threads
+${threadsHelp(19)}
 ${AUGMENT_ON_HELP}
   --json             print the result as JSON
   -h, --help
@@ -37,7 +38,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parse(c, argv, {
     dataset: { type: 'string' }, 'data-dir': { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' },
     'ten-crop': { type: 'boolean' }, 'batch-size': { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' },
-    workers: { type: 'string' }, 'augment-on': { type: 'string' }, ...MODEL_FLAG_OPTIONS,
+    workers: { type: 'string' }, 'augment-on': { type: 'string' }, ...THREADS_OPTION, ...MODEL_FLAG_OPTIONS,
   }, true);
   if (v.help) {
     console.log(evalHelp);
@@ -46,6 +47,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (positionals.length === 0) usage(c, 'give at least one checkpoint (a .safetensors file or a run directory)');
   const device = deviceFlag(c, 'device', v.device) ?? defaultDevice();
   checkDevice(device);
+  applyThreadsFlag(c, v.threads);
   const split = choiceFlag(c, 'split', v.split, ['test', 'train'] as const) ?? 'test';
   const batchSize = intFlag(c, 'batch-size', v['batch-size'], 1) ?? 128;
   const limit = intFlag(c, 'limit', v.limit, 1);

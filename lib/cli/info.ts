@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addonPath, ompWaitPolicy, packageRoot } from '../binding.js';
-import { availableDevices, cudaInfo } from '../device.js';
+import { availableDevices, cudaInfo, numThreads } from '../device.js';
 import { bf16Support } from '../tensor.js';
 import { parse } from './args.js';
 
@@ -41,6 +41,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
     addon: addonPath,
     backends: { cpu: 'oneDNN', cuda: cuda.status },
     ompWaitPolicy,
+    cpuThreads: numThreads(),
     dataPipeline: data,
     // bfloat16 compute (precision bf16) on the CPU: AVX512_BF16 through oneDNN, or why not.
     bf16: { cpu: bf16Support('cpu') },
@@ -55,6 +56,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
   console.log(`addon:          ${info.addon}`);
   console.log(`CPU backend:    oneDNN (always built); OpenMP wait policy ${ompWaitPolicy}` +
     (process.env.OMP_WAIT_POLICY ? '' : ' (the default here; set OMP_WAIT_POLICY to change it)'));
+  console.log(`CPU threads:    ${info.cpuThreads}` +
+    (process.env.OMP_NUM_THREADS ? ' (OMP_NUM_THREADS)' : ' (every core; --threads N or OMP_NUM_THREADS to change)'));
   console.log(`CPU bfloat16:   ${info.bf16.cpu.supported ? 'yes' : 'no'}: ${info.bf16.cpu.reason}` +
     (info.bf16.cpu.supported ? '' : ' (precision bf16 raises BF16_UNSUPPORTED here)'));
   console.log(`CUDA backend:   ${cuda.status}`);

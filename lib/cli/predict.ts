@@ -4,7 +4,7 @@ import { checkpointPath, readWeightsFile } from '../io/checkpoint.js';
 import { predict } from '../train/predict.js';
 import { loadModels } from '../train/load_model.js';
 import type { AlexNetOptions } from '../models/alexnet.js';
-import { choiceFlag, deviceFlag, intFlag, parse, usage } from './args.js';
+import { applyThreadsFlag, choiceFlag, deviceFlag, intFlag, parse, threadsHelp, THREADS_OPTION, usage } from './args.js';
 import { AUGMENT_ON_HELP, augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsFromTensors, type Preprocessing } from './data.js';
 import { describePlain, MODEL_FLAG_OPTIONS, MODEL_FLAGS_HELP, plainModel, plainStats, refuseModelFlags } from './model_flags.js';
 import { imageFiles, type DataLoader, type Dataset } from '../data/index.js';
@@ -41,6 +41,7 @@ are averaged. An image that cannot be read is reported (on stderr; with --json a
   --top N            classes per image (default 5)
   --ten-crop         average over ten crops per image
   --device DEV       default: the best available
+${threadsHelp(19)}
 ${AUGMENT_ON_HELP}
   --json             one JSON object per image
   -h, --help
@@ -54,7 +55,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const c = 'predict';
   const { values: v, positionals } = parse(c, argv, {
     checkpoint: { type: 'string', multiple: true, short: 'c' }, top: { type: 'string' }, 'ten-crop': { type: 'boolean' },
-    device: { type: 'string' }, json: { type: 'boolean' }, 'augment-on': { type: 'string' },
+    device: { type: 'string' }, json: { type: 'boolean' }, 'augment-on': { type: 'string' }, ...THREADS_OPTION,
     dataset: { type: 'string' }, 'data-dir': { type: 'string' }, ...MODEL_FLAG_OPTIONS,
   }, true);
   if (v.help) {
@@ -67,6 +68,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const wantedTop = intFlag(c, 'top', v.top, 1) ?? 5;
   const device = deviceFlag(c, 'device', v.device) ?? defaultDevice();
   checkDevice(device);
+  applyThreadsFlag(c, v.threads);
   const augmentOn = augmentOnFlag(c, v['augment-on'], device);
   const first = await readWeightsFile(checkpointPath(checkpoints[0]!, 'best'));
   let data: Preprocessing;

@@ -14,7 +14,7 @@ import { Trainer, TRAINING_PRECISIONS } from '../train/trainer.js';
 import { checkCheckpointModel } from '../train/load_model.js';
 import { prepareRunDirectory } from '../train/run_dir.js';
 import { formatDuration } from '../train/progress.js';
-import { choiceFlag, deviceFlag, intFlag, numberFlag, parse, usage, type Options } from './args.js';
+import { applyThreadsFlag, choiceFlag, deviceFlag, intFlag, numberFlag, parse, threadsHelp, THREADS_OPTION, usage, type Options } from './args.js';
 import { readConfig } from './config.js';
 import {
   augmentOnFlag, DATASETS, defaultDataDir, evalLoader, openDataset, statsTensors, trainLoader, type DatasetName, type Preprocessing,
@@ -51,6 +51,7 @@ a warning, when the last one cannot be read).
   --input-size N --width X --conv1-stride N --init paper|he
   --no-lrn --no-dropout --no-overlap     ablations of the paper's choices
   --ten-crop           evaluate with the ten-crop average
+${threadsHelp(21)}
   --workers N          data pipeline threads (default: a quarter of the cores on CPU, all on CUDA)
   --augment-on WHERE   host or device: where crops, flips, the mean and colour noise are applied
                        (default: device on CUDA, host on CPU); the numbers are the same either way
@@ -80,7 +81,7 @@ const options: Options = {
   resume: { type: 'boolean' }, config: { type: 'string' }, 'input-size': { type: 'string' }, width: { type: 'string' },
   'conv1-stride': { type: 'string' }, init: { type: 'string' }, 'no-lrn': { type: 'boolean' }, 'no-dropout': { type: 'boolean' },
   'no-overlap': { type: 'boolean' }, 'ten-crop': { type: 'boolean' }, workers: { type: 'string' }, progress: { type: 'string' },
-  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' }, precision: { type: 'string' },
+  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' }, precision: { type: 'string' }, ...THREADS_OPTION,
 };
 
 /** Settings a resumed run takes from its checkpoint; giving them again would change the run. */
@@ -192,6 +193,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const device = columns ? columns[0]! : deviceFlag(c, 'device', v.device) ?? defaultDevice();
   checkDevice(device);
   columns?.forEach((d) => checkDevice(d));
+  applyThreadsFlag(c, v.threads);
   const progress = choiceFlag(c, 'progress', v.progress, ['auto', 'bar', 'plain', 'none'] as const) ?? 'auto';
   // On a CPU device the data threads compete with the convolutions for the same cores: measured on
   // 2 cores, 1 worker trains the quick preset at ~2100 img/s and 2 workers at ~1300 img/s.

@@ -19,7 +19,7 @@ import { DeviceInput } from './device_input.js';
 import { dataBinding, defaultWorkers, MAX_WORKERS, type NativePipeline, type NativePipelineConfig } from './native.js';
 import { colourPca } from './pca.js';
 import { computeStats, type DatasetStats } from './stats.js';
-import type { Batch, BatchLoader, LoaderStats } from './types.js';
+import type { Batch, BatchGeometry, BatchLoader, LoaderStats } from './types.js';
 
 export interface PcaOptions {
   /** Standard deviation of the alphas; the paper's 0.1. */
@@ -91,13 +91,9 @@ export interface AugmentationDraws {
   alpha: number[];
 }
 
+// The geometry's fields are declared once, in BatchGeometry, and set in the constructor.
+export interface DataLoader extends BatchGeometry {}
 export class DataLoader implements BatchLoader {
-  readonly batchSize: number;
-  readonly batchesPerEpoch: number;
-  readonly imagesPerEpoch: number;
-  readonly imageShape: [number, number, number];
-  readonly numClasses: number;
-  readonly classNames: readonly string[];
   /** The data set batches come from (the cache when options.cache was given). */
   readonly dataset: Dataset;
   /** The statistics used for mean subtraction and PCA, or null when neither is on. */
@@ -118,12 +114,11 @@ export class DataLoader implements BatchLoader {
     this.dataset = dataset;
     this.pipeline = pipeline;
     this.datasetStats = stats;
-    this.batchSize = config.batchSize;
-    this.batchesPerEpoch = pipeline.batchesPerEpoch;
-    this.imagesPerEpoch = pipeline.imagesPerEpoch;
-    this.imageShape = [config.channels, config.cropHeight, config.cropWidth];
-    this.numClasses = dataset.numClasses;
-    this.classNames = dataset.classNames;
+    const geometry: BatchGeometry = {
+      batchSize: config.batchSize, batchesPerEpoch: pipeline.batchesPerEpoch, imagesPerEpoch: pipeline.imagesPerEpoch,
+      imageShape: [config.channels, config.cropHeight, config.cropWidth], numClasses: dataset.numClasses, classNames: dataset.classNames,
+    };
+    Object.assign(this, geometry);
     this.crops = config.crop === 'ten' ? 10 : 1;
     this.size = config.size;
     this.augmentOn = config.output === 'raw' ? 'device' : 'host';

@@ -43,8 +43,8 @@ export interface LoaderStats {
   skipped: number;
 }
 
-/** A source of batches, epoch by epoch, deterministic for a given (seed, epoch). */
-export interface BatchLoader {
+/** What every batch of a loader has in common, and how many there are. */
+export interface BatchGeometry {
   readonly batchSize: number;
   readonly batchesPerEpoch: number;
   readonly imagesPerEpoch: number;
@@ -52,6 +52,10 @@ export interface BatchLoader {
   readonly imageShape: [number, number, number];
   readonly numClasses: number;
   readonly classNames: readonly string[];
+}
+
+/** A source of batches, epoch by epoch, deterministic for a given (seed, epoch). */
+export interface BatchLoader extends BatchGeometry {
   /**
    * The batches of one epoch, in order. `startBatch` skips the first batches (for resuming an
    * interrupted epoch exactly): the batches that follow are the same as in an uninterrupted run.

@@ -4,8 +4,8 @@ import type { DeviceName } from '../device_name.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { pair, positiveInteger, shapeString } from '../validate.js';
-import { Module, inDType, retain } from './module.js';
-import { keep } from '../tidy.js';
+import { Module, inDType } from './module.js';
+import { SavedTensors } from './saved.js';
 import { Parameter } from './parameter.js';
 
 export interface Conv2dOptions {
@@ -44,8 +44,7 @@ export class Conv2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly groups: number;
-  private input: Tensor | null = null;
-  private weightCopy: Tensor | null = null;  // the bfloat16 weights of the last forward (precision 'bf16')
+  private readonly saved = new SavedTensors<{ x: Tensor; w?: Tensor }>()  // w: the bfloat16 weights (precision 'bf16');
 
   /** Parameters start at zero; the model initialises them (see models/init.ts). */
   constructor(inChannels: number, outChannels: number, kernel: number | [number, number], options: Conv2dOptions = {}) {
@@ -76,30 +75,25 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    this.releaseOwn();
     if (this.precision === 'fp32') {
       const y = ops.conv2d(x, this.weight.value, this.bias?.value ?? null, this.opts);
-      if (this.training) this.input = retain(x);
+      this.saved.hold(this.training, { x });
       return y;
     }
+    // Mixed precision: bfloat16 input and a bfloat16 copy of the float32 weights, made here.
     const xh = inDType(x, 'bfloat16'), wh = this.weight.value.to('bfloat16');
     const y = ops.conv2d(xh, wh, this.bias?.value ?? null, this.opts);
-    if (this.training) {
-      this.input = keep(xh);
-      this.weightCopy = keep(wh);
-    } else {
-      xh.dispose();
-      wh.dispose();
-    }
+    this.saved.hold(this.training, { x: xh, w: wh });
+    xh.dispose();
+    wh.dispose();
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
-    const x = this.input ?? this.noForward();
-    const dyIn = inDType(dy, x.dtype as 'float32' | 'bfloat16');
+    const { x, w } = this.saved.get() ?? this.noForward();
+    const dyIn = inDType(dy, x.dtype as 'float32' | 'bfloat16');  // dy as x (a view when it is)
     try {
-      const g = ops.conv2dBackward(dyIn, x, this.weightCopy ?? this.weight.value,
-        { ...this.opts, inputGrad: this.inputGrad, bias: this.bias !== null });
+      const g = ops.conv2dBackward(dyIn, x, w ?? this.weight.value, { ...this.opts, inputGrad: this.inputGrad, bias: this.bias !== null });
       this.weight.setGrad(g.dw);
       this.bias?.setGrad(g.db);
       return g.dx;
@@ -110,9 +104,6 @@ export class Conv2d extends Module {
   }
 
   protected override releaseOwn(): void {
-    this.input?.dispose();
-    this.weightCopy?.dispose();
-    this.input = null;
-    this.weightCopy = null;
+    this.saved.release();
   }
 }

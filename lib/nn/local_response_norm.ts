@@ -4,7 +4,8 @@
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { positiveInteger, shapeString } from '../validate.js';
-import { Module, inDType, retain } from './module.js';
+import { Module, inDType } from './module.js';
+import { SavedTensors } from './saved.js';
 
 /**
  * `groups` splits the channels into independent groups whose windows stop at the group's edges:
@@ -22,7 +23,7 @@ export class LocalResponseNorm extends Module {
   readonly k: number;
   readonly groups: number;
   /** Input and output of the last training-mode forward, for backward. */
-  private saved: { x: Tensor; y: Tensor } | null = null;
+  private readonly saved = new SavedTensors<{ x: Tensor; y: Tensor }>();
 
   constructor(options: LocalResponseNormOptions = {}) {
     super();
@@ -74,12 +75,12 @@ export class LocalResponseNorm extends Module {
   private forwardGroups(x: Tensor): Tensor {
     this.releaseOwn();
     const y = ops.localResponseNorm(x, this.opts);
-    if (this.training) this.saved = { x: retain(x), y: retain(y) };
+    this.saved.hold(this.training, { x, y });
     return y;
   }
 
   private backwardGroups(dy: Tensor): Tensor | null {
-    const s = this.saved ?? this.noForward();
+    const s = this.saved.get() ?? this.noForward();
     if (!this.inputGrad) {
       this.releaseOwn();
       return null;
@@ -94,8 +95,6 @@ export class LocalResponseNorm extends Module {
   }
 
   protected override releaseOwn(): void {
-    this.saved?.x.dispose();
-    this.saved?.y.dispose();
-    this.saved = null;
+    this.saved.release();
   }
 }

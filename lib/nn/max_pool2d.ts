@@ -3,12 +3,13 @@
 import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
 import { pair, shapeString } from '../validate.js';
-import { Module, inDType, retain } from './module.js';
+import { Module, inDType } from './module.js';
+import { SavedTensors } from './saved.js';
 
 export class MaxPool2d extends Module {
   readonly kernel: [number, number];
   readonly stride: [number, number];
-  private saved: { x: Tensor; y: Tensor } | null = null;
+  private readonly saved = new SavedTensors<{ x: Tensor; y: Tensor }>();
 
   constructor(kernel: number | [number, number] = 3, stride: number | [number, number] = 2) {
     super();
@@ -23,13 +24,12 @@ export class MaxPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     const y = ops.maxPool2d(x, { kernel: this.kernel, stride: this.stride });
-    this.releaseOwn();
-    if (this.training) this.saved = { x: retain(x), y: retain(y) };
+    this.saved.hold(this.training, { x, y });
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
-    const s = this.saved ?? this.noForward();
+    const s = this.saved.get() ?? this.noForward();
     if (!this.inputGrad) {
       this.releaseOwn();
       return null;
@@ -44,8 +44,6 @@ export class MaxPool2d extends Module {
   }
 
   protected override releaseOwn(): void {
-    this.saved?.x.dispose();
-    this.saved?.y.dispose();
-    this.saved = null;
+    this.saved.release();
   }
 }

@@ -1,7 +1,7 @@
 import { native, type UnaryOp } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { finite, seed as seedArg } from '../validate.js';
-import { activationArg, expectShape, floatArg, sameDType, sameDevice, wrap } from './check.js';
+import { activationArg, activationLike, floatArg, floatLike, wrap } from './check.js';
 
 // The unary elementwise ops of the op table: y = f(x), and dx from dy and the forward output y.
 // ReLU also takes bfloat16 (the op table's dtypes column).
@@ -15,11 +15,8 @@ function unary(op: UnaryOp, x: Tensor): Tensor {
 }
 
 function unaryBackward(op: UnaryOp, dy: Tensor, y: Tensor): Tensor {
-  const dyt = unaryArg(op, dy, 'dy');
   const yt = unaryArg(op, y, 'y');
-  sameDevice([yt, 'y'], [dyt, 'dy']);
-  sameDType([yt, 'y'], [dyt, 'dy']);
-  expectShape(dyt, 'dy', yt.shape);
+  const dyt = BF16_UNARY.includes(op) ? activationLike(dy, 'dy', [yt, 'y']) : floatLike(dy, 'dy', [yt, 'y']);
   return wrap(native[`${op}Backward`](dyt, yt));
 }
 
@@ -53,9 +50,6 @@ export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: 
 }
 
 export function dropoutBackward(dy: Tensor, mask: Tensor): Tensor {
-  const dyt = floatArg(dy, 'dy');
   const mt = floatArg(mask, 'mask');
-  sameDevice([mt, 'mask'], [dyt, 'dy']);
-  expectShape(dyt, 'dy', mt.shape);
-  return wrap(native.dropoutBackward(dyt, mt));
+  return wrap(native.dropoutBackward(floatLike(dy, 'dy', [mt, 'mask']), mt));
 }

@@ -50,6 +50,26 @@ export function expectShape(t: NativeTensor, name: string, expected: readonly nu
     throw new RangeError(`${name} must have shape ${shapeString(expected)}, got ${shapeString(t.shape)}`);
 }
 
+/** A float32 tensor on `ref`'s device with its shape (a gradient beside its forward tensor). */
+export function floatLike(value: unknown, name: string, ref: [NativeTensor, string]): NativeTensor {
+  const t = floatArg(value, name);
+  sameDevice(ref, [t, name]);
+  expectShape(t, name, ref[0].shape);
+  return t;
+}
+
+/**
+ * An activation (float32 or bfloat16, see activationArg) on `ref`'s device with its shape and
+ * dtype (a gradient or output beside its forward tensor).
+ */
+export function activationLike(value: unknown, name: string, ref: [NativeTensor, string]): NativeTensor {
+  const t = activationArg(value, name);
+  sameDevice(ref, [t, name]);
+  sameDType(ref, [t, name]);
+  expectShape(t, name, ref[0].shape);
+  return t;
+}
+
 export const wrap = Tensor.wrap;
 export function wrapOptional(t: NativeTensor | null): Tensor | null {
   return t ? Tensor.wrap(t) : null;

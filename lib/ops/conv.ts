@@ -1,4 +1,4 @@
-import { native, type NativeConv2dOptions } from '../binding.js';
+import { native, type NativeOptions } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { pair, positiveInteger } from '../validate.js';
 import { activationArg, expectShape, optionalFloatArg, sameDType, sameDevice, wrap, wrapOptional } from './check.js';
@@ -12,11 +12,11 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-interface Resolved { options: NativeConv2dOptions; outShape: number[] }
+interface Resolved { options: NativeOptions<'conv2d'>; outShape: number[] }
 
 // Option normalisation here; the shape checks and the output size come from the core's meta
 // function (a RangeError naming x, w, groups, padding or kernel when they do not fit together).
-function nativeOptions(options: Conv2dOptions): NativeConv2dOptions {
+function nativeOptions(options: Conv2dOptions): NativeOptions<'conv2d'> {
   const [strideH, strideW] = pair(options.stride ?? 1, 'stride', 1);
   const [padH, padW] = pair(options.padding ?? 0, 'padding', 0);
   const groups = positiveInteger(options.groups ?? 1, 'groups');

@@ -50,5 +50,5 @@ export function cropImages(images: Tensor, params: Tensor, options: CropImagesOp
       throw new RangeError(`mean must have shape [C] = [${c}] or [C, H, W] = [${c}, ${h}, ${w}], got ${shapeString(mt.shape)}`);
   }
   sameDevice([it, 'images'], [pt, 'params'], [mt, 'mean']);
-  return wrap(native.cropImages(it, pt, mt, outH, outW, scale));
+  return wrap(native.cropImages(it, pt, mt, { outH, outW, scale }));
 }

@@ -1,7 +1,7 @@
-import { native, type NativeLrnOptions } from '../binding.js';
+import { native, type NativeOptions } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { dimension, finiteFloat32 } from '../validate.js';
-import { activationArg, expectShape, sameDType, sameDevice, wrap } from './check.js';
+import { activationArg, activationLike, wrap } from './check.js';
 
 /**
  * Cross-channel local response normalisation (paper §3.3):
@@ -13,7 +13,7 @@ import { activationArg, expectShape, sameDType, sameDevice, wrap } from './check
  */
 export interface LrnOptions { size?: number; alpha?: number; beta?: number; k?: number }
 
-function resolve(options: LrnOptions): NativeLrnOptions {
+function resolve(options: LrnOptions): NativeOptions<'localResponseNorm'> {
   const size = dimension(options.size ?? 5, 'size');
   if (size % 2 === 0) throw new RangeError(`size must be odd (a window centred on each channel), got ${size}`);
   const alpha = finiteFloat32(options.alpha ?? 1e-4, 'alpha', 0);
@@ -31,11 +31,5 @@ export function localResponseNorm(x: Tensor, options: LrnOptions = {}): Tensor {
 export function localResponseNormBackward(dy: Tensor, x: Tensor, y: Tensor, options: LrnOptions = {}): Tensor {
   const o = resolve(options);
   const xt = activationArg(x, 'x', 4);
-  const dyt = activationArg(dy, 'dy');
-  const yt = activationArg(y, 'y');
-  sameDevice([xt, 'x'], [dyt, 'dy'], [yt, 'y']);
-  sameDType([xt, 'x'], [dyt, 'dy'], [yt, 'y']);
-  expectShape(dyt, 'dy', xt.shape);
-  expectShape(yt, 'y', xt.shape);
-  return wrap(native.localResponseNormBackward(dyt, xt, yt, o));
+  return wrap(native.localResponseNormBackward(activationLike(dy, 'dy', [xt, 'x']), xt, activationLike(y, 'y', [xt, 'x']), o));
 }

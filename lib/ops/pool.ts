@@ -1,4 +1,4 @@
-import { native, type NativePoolOptions } from '../binding.js';
+import { native, type NativeOptions } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { pair } from '../validate.js';
 import { activationArg, expectShape, sameDType, sameDevice, wrap } from './check.js';
@@ -8,7 +8,7 @@ export interface MaxPool2dOptions { kernel?: number | [number, number]; stride?:
 
 // Option normalisation here; the window check and the output size come from the core's meta
 // function (a RangeError when the window does not fit).
-function nativeOptions(options: MaxPool2dOptions): NativePoolOptions {
+function nativeOptions(options: MaxPool2dOptions): NativeOptions<'maxPool2d'> {
   const [kernelH, kernelW] = pair(options.kernel ?? 3, 'kernel', 1);
   const [strideH, strideW] = pair(options.stride ?? 2, 'stride', 1);
   return { kernelH, kernelW, strideH, strideW };
@@ -19,7 +19,7 @@ export function maxPool2dShape(x: readonly number[], options: MaxPool2dOptions =
   return native.maxPool2dShape(x, nativeOptions(options));
 }
 
-function resolve(x: Tensor, options: MaxPool2dOptions): { options: NativePoolOptions; out: number[] } {
+function resolve(x: Tensor, options: MaxPool2dOptions): { options: NativeOptions<'maxPool2d'>; out: number[] } {
   const shape = activationArg(x, 'x', 4).shape;
   const resolved = nativeOptions(options);
   return { options: resolved, out: native.maxPool2dShape(shape, resolved) };

@@ -2,7 +2,7 @@
 import { native } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { describe, finiteFloat32, float32, integer, seed as seedArg, shapeString } from '../validate.js';
-import { expectShape, floatArg, sameDevice, tensorArg, wrap } from './check.js';
+import { expectShape, floatArg, floatLike, sameDevice, tensorArg, wrap } from './check.js';
 
 /**
  * Sets every element of t to `value`, stored as float32. NaN and ±Infinity are stored as they are
@@ -51,10 +51,7 @@ export function scale(x: Tensor, alpha: number): Tensor {
 
 export function add(a: Tensor, b: Tensor): Tensor {
   const at = floatArg(a, 'a');
-  const bt = floatArg(b, 'b');
-  sameDevice([at, 'a'], [bt, 'b']);
-  expectShape(bt, 'b', at.shape);
-  return wrap(native.add(at, bt));
+  return wrap(native.add(at, floatLike(b, 'b', [at, 'a'])));
 }
 
 export function clone(x: Tensor): Tensor {
@@ -67,7 +64,7 @@ export function sliceChannels(x: Tensor, start: number, count: number): Tensor {
   if (xt.shape.length < 2) throw new RangeError(`x must have shape [N, C, ...], got ${shapeString(xt.shape)}`);
   integer(start, 'start', 0, xt.shape[1]! - 1);
   integer(count, 'count', 1, xt.shape[1]! - start);
-  return wrap(native.sliceChannels(xt, start, count));
+  return wrap(native.sliceChannels(xt, { start, count }));
 }
 
 /** Concatenation along the channel dimension of tensors [N, Ci, ...] on one device. */

@@ -1,5 +1,5 @@
 // A BatchLoader over images already in memory: for tests, small data sets and examples.
-import type { Batch, BatchLoader, LoaderStats } from '../data/types.js';
+import type { Batch, BatchGeometry, BatchLoader, LoaderStats } from '../data/types.js';
 import { describe, integer, positiveInteger, seed as seedArg } from '../validate.js';
 import { epochPermutation } from './shuffle.js';
 
@@ -18,13 +18,9 @@ export interface ArrayLoaderOptions {
   dropLast?: boolean;
 }
 
+// The geometry's fields are declared once, in BatchGeometry, and set in the constructor.
+export interface ArrayLoader extends BatchGeometry {}
 export class ArrayLoader implements BatchLoader {
-  readonly batchSize: number;
-  readonly batchesPerEpoch: number;
-  readonly imagesPerEpoch: number;
-  readonly imageShape: [number, number, number];
-  readonly numClasses: number;
-  readonly classNames: readonly string[];
   private readonly images: Float32Array;
   private readonly labels: Int32Array;
   private readonly shuffle: boolean;
@@ -41,18 +37,21 @@ export class ArrayLoader implements BatchLoader {
     const per = imageShape[0] * imageShape[1] * imageShape[2];
     if (images.length !== labels.length * per)
       throw new RangeError(`images has ${images.length} values but ${labels.length} labels of [${imageShape.join(', ')}] need ${labels.length * per}`);
-    this.batchSize = positiveInteger(options.batchSize, 'batchSize');
+    const batchSize = positiveInteger(options.batchSize, 'batchSize');
     this.images = images;
     this.labels = labels;
-    this.imageShape = [...imageShape];
     const maxLabel = labels.reduce((m, v) => Math.max(m, v), 0);
-    this.numClasses = integer(options.numClasses ?? maxLabel + 1, 'numClasses', 1);
-    this.classNames = options.classNames ?? Array.from({ length: this.numClasses }, (_, i) => String(i));
+    const numClasses = integer(options.numClasses ?? maxLabel + 1, 'numClasses', 1);
     this.shuffle = options.shuffle ?? true;
     this.seed = seedArg(options.seed ?? 0);
     const n = labels.length;
-    this.batchesPerEpoch = options.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
-    this.imagesPerEpoch = options.dropLast ? this.batchesPerEpoch * this.batchSize : n;
+    const batchesPerEpoch = options.dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
+    const geometry: BatchGeometry = {
+      batchSize, batchesPerEpoch, imagesPerEpoch: options.dropLast ? batchesPerEpoch * batchSize : n,
+      imageShape: [...imageShape], numClasses,
+      classNames: options.classNames ?? Array.from({ length: numClasses }, (_, i) => String(i)),
+    };
+    Object.assign(this, geometry);
   }
 
   async *epoch(epoch: number, options: { startBatch?: number } = {}): AsyncIterable<Batch> {

@@ -15,6 +15,10 @@ AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); 
 // ends) only drains: devices are shared by every thread of the process and outlive any one of them.
 void drainDevices(void*) { Device::drainAll(); }
 
+void exportFunctions(Napi::Env env, Napi::Object exports, std::initializer_list<NamedBinding> functions) {
+  for (const NamedBinding& f : functions) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   static std::once_flag registered;
   std::call_once(registered, [] { std::atexit([] { Device::shutdownAll(); }); });

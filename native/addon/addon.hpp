@@ -143,6 +143,14 @@ Shape shapeArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 // checkedInteger in [0, 2^53).
 uint64_t seedArg(const Napi::CallbackInfo& info, size_t i, const char* param);
 
+// Sets each function on `exports` under its name (which is also the JS function's name).
+using BindingFunction = Napi::Value (*)(const Napi::CallbackInfo&);
+struct NamedBinding {
+  const char* name;
+  BindingFunction fn;
+};
+void exportFunctions(Napi::Env env, Napi::Object exports, std::initializer_list<NamedBinding> functions);
+
 Napi::Object init(Napi::Env env, Napi::Object exports);
 void initTensor(Napi::Env env, Napi::Object exports);
 void initOps(Napi::Env env, Napi::Object exports);

@@ -610,16 +610,12 @@ class PipelineHandle : public Napi::ObjectWrap<PipelineHandle> {
 }  // namespace
 
 void initData(Napi::Env env, Napi::Object exports) {
-  exports.Set("dataReadIdx", Napi::Function::New(env, readIdx, "dataReadIdx"));
-  exports.Set("dataReadCifar10", Napi::Function::New(env, readCifar10, "dataReadCifar10"));
-  exports.Set("dataArraySource", Napi::Function::New(env, arraySource, "dataArraySource"));
-  exports.Set("dataFileSource", Napi::Function::New(env, fileSource, "dataFileSource"));
-  exports.Set("dataSubsetSource", Napi::Function::New(env, subsetSource, "dataSubsetSource"));
-  exports.Set("dataOpenPacked", Napi::Function::New(env, openPacked, "dataOpenPacked"));
-  exports.Set("dataWritePacked", Napi::Function::New(env, writePacked, "dataWritePacked"));
-  exports.Set("dataComputeStats", Napi::Function::New(env, computeStats, "dataComputeStats"));
-  exports.Set("dataPrepareImage", Napi::Function::New(env, prepareImage, "dataPrepareImage"));
-  exports.Set("dataEncodeImage", Napi::Function::New(env, encodeImage, "dataEncodeImage"));
+  exportFunctions(env, exports, {
+      {"dataReadIdx", readIdx}, {"dataReadCifar10", readCifar10}, {"dataArraySource", arraySource},
+      {"dataFileSource", fileSource}, {"dataSubsetSource", subsetSource}, {"dataOpenPacked", openPacked},
+      {"dataWritePacked", writePacked}, {"dataComputeStats", computeStats},
+      {"dataPrepareImage", prepareImage}, {"dataEncodeImage", encodeImage},
+  });
   exports.Set("DataPipeline", PipelineHandle::define(env));
 }
 

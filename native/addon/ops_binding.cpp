@@ -298,7 +298,7 @@ Napi::Value scale(const Info& info) {
   });
 }
 
-// ---- ops not yet in the table: positional arguments -------------------------------------------
+// ---- ops of tensors alone, and the channel and crop ops ------------------------------------------
 
 Napi::Value add(const Info& info) {
   return guarded(info, [&] {
@@ -310,22 +310,19 @@ Napi::Value clone(const Info& info) {
   return guarded(info, [&] { return wrapTensor(info.Env(), ops::clone(unwrapTensor(info[0], "x"))); });
 }
 
-// (images, params, mean | null, outH, outW, scale)
+// (images, params, mean | null, options)
 Napi::Value cropImages(const Info& info) {
   return guarded(info, [&] {
-    ops::CropOptions o;
-    o.outH = intArg(info, 3, "outH");
-    o.outW = intArg(info, 4, "outW");
-    o.scale = floatArg(info, 5, "scale");
     return wrapTensor(info.Env(), ops::cropImages(unwrapTensor(info[0], "images"), unwrapTensor(info[1], "params"),
-                                                  unwrapOptionalTensor(info[2], "mean"), o));
+                                                  unwrapOptionalTensor(info[2], "mean"),
+                                                  optionsArg<ops::CropOptions>(info, 3)));
   });
 }
 
+// (x, { start, count })
 Napi::Value sliceChannels(const Info& info) {
   return guarded(info, [&] {
-    return wrapTensor(info.Env(), ops::sliceChannels(unwrapTensor(info[0], "x"), intArg(info, 1, "start"),
-                                                     intArg(info, 2, "count")));
+    return wrapTensor(info.Env(), ops::sliceChannels(unwrapTensor(info[0], "x"), optionsArg<ops::ChannelOptions>(info, 1)));
   });
 }
 
@@ -341,7 +338,7 @@ Napi::Value concatChannels(const Info& info) {
 
 Napi::Value copyIntoChannels(const Info& info) {
   return guarded(info, [&] {
-    ops::copyIntoChannels(unwrapTensor(info[0], "dst"), unwrapTensor(info[1], "src"), intArg(info, 2, "start"));
+    ops::copyIntoChannels(unwrapTensor(info[0], "dst"), unwrapTensor(info[1], "src"), optionsArg<ops::ChannelOptions>(info, 2));
     return info.Env().Undefined();
   });
 }
@@ -349,11 +346,7 @@ Napi::Value copyIntoChannels(const Info& info) {
 }  // namespace
 
 void initOps(Napi::Env env, Napi::Object exports) {
-  struct Entry {
-    const char* name;
-    Napi::Value (*fn)(const Info&);
-  };
-  const Entry entries[] = {
+  exportFunctions(env, exports, {
       {"conv2d", conv2d}, {"conv2dBackward", conv2dBackward}, {"localResponseNorm", lrn},
       {"localResponseNormBackward", lrnBackward}, {"maxPool2d", maxPool2d},
       {"maxPool2dBackward", maxPool2dBackward}, {"linear", linear}, {"linearBackward", linearBackward},
@@ -365,8 +358,7 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"normal", normal}, {"axpy", axpy}, {"scale", scale}, {"add", add}, {"clone", clone},
       {"sliceChannels", sliceChannels}, {"concatChannels", concatChannels},
       {"copyIntoChannels", copyIntoChannels}, {"cropImages", cropImages},
-  };
-  for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  });
 #define ALEXNET_EXPORT_UNARY_OP(name, dtypes)                                                 \
   exports.Set(#name, Napi::Function::New(env, name##Binding, #name));                 \
   exports.Set(#name "Backward", Napi::Function::New(env, name##BackwardBinding, #name "Backward"));

@@ -73,6 +73,17 @@ Napi::Value tensorFloat32(const Info& info) {
   });
 }
 
+Napi::Value setNumThreads(const Info& info) {
+  return guarded(info, [&] {
+    Device::setNumThreads(intArg(info, 0, "threads"));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value numThreads(const Info& info) {
+  return guarded(info, [&] { return Napi::Value(Napi::Number::New(info.Env(), Device::numThreads())); });
+}
+
 Napi::Value checkDevice(const Info& info) {
   return guarded(info, [&] {
     return Napi::Value(Napi::String::New(info.Env(), Device::get(stringArg(info, 0, "device")).name()));
@@ -82,14 +93,12 @@ Napi::Value checkDevice(const Info& info) {
 }  // namespace
 
 void initRuntime(Napi::Env env, Napi::Object exports) {
-  exports.Set("synchronize", Napi::Function::New(env, synchronize, "synchronize"));
-  exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
-  exports.Set("cudaInfo", Napi::Function::New(env, cudaInfo, "cudaInfo"));
-  exports.Set("allocatorStats", Napi::Function::New(env, allocatorStats, "allocatorStats"));
-  exports.Set("emptyCache", Napi::Function::New(env, emptyCache, "emptyCache"));
-  exports.Set("checkDevice", Napi::Function::New(env, checkDevice, "checkDevice"));
-  exports.Set("setTensorFloat32", Napi::Function::New(env, setTensorFloat32, "setTensorFloat32"));
-  exports.Set("tensorFloat32", Napi::Function::New(env, tensorFloat32, "tensorFloat32"));
+  exportFunctions(env, exports, {
+      {"synchronize", synchronize}, {"setErrorClass", setErrorClass}, {"cudaInfo", cudaInfo},
+      {"allocatorStats", allocatorStats}, {"emptyCache", emptyCache}, {"setNumThreads", setNumThreads},
+      {"numThreads", numThreads}, {"checkDevice", checkDevice}, {"setTensorFloat32", setTensorFloat32},
+      {"tensorFloat32", tensorFloat32},
+  });
 }
 
 }  // namespace alexnet::addon

@@ -233,10 +233,8 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   Napi::Function cls = TensorHandle::define(env);
   addonData(env).tensorClass = Napi::Persistent(cls);
   exports.Set("NativeTensor", cls);
-  exports.Set("fromArray", Napi::Function::New(env, fromArray, "fromArray"));
-  exports.Set("empty", Napi::Function::New(env, empty, "empty"));
-  exports.Set("toDType", Napi::Function::New(env, toDType, "toDType"));
-  exports.Set("bf16Support", Napi::Function::New(env, bf16Support, "bf16Support"));
+  exportFunctions(env, exports, {{"fromArray", fromArray}, {"empty", empty}, {"toDType", toDType},
+                                  {"bf16Support", bf16Support}});
 }
 
 }  // namespace alexnet::addon

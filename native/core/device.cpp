@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <map>
+#include <unordered_map>
 
 #include "../cpu/cpu_backend.hpp"
 #include "alexnet/error.hpp"
@@ -52,6 +53,7 @@ std::map<std::string, Device*>& registry() {
   static auto* r = new std::map<std::string, Device*>();
   return *r;
 }
+int requestedThreads = 0;  // 0: none set (guarded by registryMutex)
 
 }  // namespace
 
@@ -74,6 +76,18 @@ Device::~Device() {
 }
 
 Device& Device::get(const std::string& name) {
+  // Devices live for the whole process, so a name once resolved stays valid: each thread keeps
+  // what it resolved, and the common case (every tensor creation names its device) neither parses
+  // nor locks. Names are cached as given ("cpu" and "cpu:0" are two entries for one device).
+  thread_local std::unordered_map<std::string, Device*> resolved;
+  auto known = resolved.find(name);
+  if (known != resolved.end()) return *known->second;
+  Device& device = resolve(name);
+  if (resolved.size() < 64) resolved.emplace(name, &device);  // bounded: names come from users
+  return device;
+}
+
+Device& Device::resolve(const std::string& name) {
   ParsedName parsed = parseDeviceName(name);
   std::lock_guard<std::mutex> lock(registryMutex());
   auto& devices = registry();
@@ -83,6 +97,8 @@ Device& Device::get(const std::string& name) {
   if (parsed.kind == DeviceKind::Cpu) {
     device = new Device(parsed.canonical, DeviceKind::Cpu, parsed.index, parsed.lane,
                         createCpuBackend());
+    const int count = requestedThreads;
+    if (count > 0) device->stream().submit([count](Backend& backend) { backend.setNumThreads(count); });
   } else {
     Backend* backend = cuda_loader::createBackend(parsed.index);
     device = new Device(parsed.canonical, DeviceKind::Cuda, parsed.index, parsed.lane,
@@ -121,6 +137,23 @@ void Device::setTensorFloat32(bool enable) {
     invalidArgument("TF32 exists only on CUDA devices; " + name_ + " always computes in FP32");
   tf32_ = enable;
   stream_->submit([enable](Backend& backend) { backend.setTensorFloat32(enable); });
+}
+
+void Device::setNumThreads(int count) {
+  if (count < 1 || count > kMaxThreads)
+    invalidArgument("threads must be an integer from 1 to " + std::to_string(kMaxThreads) + ", got " +
+                    std::to_string(count));
+  std::lock_guard<std::mutex> lock(registryMutex());
+  requestedThreads = count;
+  for (auto& [name, device] : registry()) {
+    if (device->kind() != DeviceKind::Cpu) continue;
+    device->stream().submit([count](Backend& backend) { backend.setNumThreads(count); });
+  }
+}
+
+int Device::numThreads() {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  return requestedThreads > 0 ? requestedThreads : cpuDefaultThreads();
 }
 
 void Device::drainAll() {

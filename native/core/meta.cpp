@@ -106,6 +106,10 @@ LinearGeometry linear(const Shape& x, const Shape& w) {
 
 LossGeometry logits(const Shape& logits, const Shape* labels) {
   requireRank(logits, "logits", 2);
+  // A softmax needs a class; a loss or an accuracy (a mean over rows) needs a row.
+  if (logits[1] < 1 || (labels && logits[0] < 1))
+    invalidArgument(std::string("logits must have at least one ") + (logits[1] < 1 ? "class" : "row") +
+                    ", got shape " + shapeString(logits));
   if (labels) {
     requireRank(*labels, "labels", 1);
     if ((*labels)[0] != logits[0])

@@ -56,6 +56,13 @@ void requireShape(const Tensor& t, const char* name, const Shape& expected) {
                     shapeString(t.shape()));
 }
 
+// t must exist, sit on ref's device and have ref's shape (a gradient beside its forward tensor).
+void requireLike(const Tensor& t, const char* name, const Tensor& ref, const char* refName) {
+  requireDefined(t, name);
+  requireSameDevice(ref, refName, t, name);
+  requireShape(t, name, ref.shape());
+}
+
 void requirePositive(int v, const char* name) {
   if (v <= 0) invalidArgument(std::string(name) + " must be a positive integer, got " + std::to_string(v));
 }
@@ -187,14 +194,10 @@ Tensor localResponseNorm(const Tensor& x, const LrnOptions& options) {
 Tensor localResponseNormBackward(const Tensor& dy, const Tensor& x, const Tensor& y,
                                  const LrnOptions& options) {
   LrnGeometry g = lrnGeometry(x, options);
-  requireDefined(dy, "dy");
-  requireDefined(y, "y");
-  requireSameDevice(x, "x", dy, "dy");
-  requireSameDevice(x, "x", y, "y");
+  requireLike(dy, "dy", x, "x");
+  requireLike(y, "y", x, "x");
   requireSameDType(x, "x", dy, "dy");
   requireSameDType(x, "x", y, "y");
-  requireShape(dy, "dy", x.shape());
-  requireShape(y, "y", x.shape());
   Tensor dx = Tensor::empty(x.device(), x.shape(), x.dtype());
   submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) {
     withActivation(x.dtype(), [&](auto a) {
@@ -223,10 +226,10 @@ Tensor maxPool2dBackward(const Tensor& dy, const Tensor& x, const Tensor& y, con
   requireDefined(y, "y");
   requireSameDevice(x, "x", dy, "dy");
   requireSameDevice(x, "x", y, "y");
-  requireSameDType(x, "x", dy, "dy");
-  requireSameDType(x, "x", y, "y");
   requireShape(dy, "dy", meta::outputShape(g));
   requireShape(y, "y", meta::outputShape(g));
+  requireSameDType(x, "x", dy, "dy");
+  requireSameDType(x, "x", y, "y");
   Tensor dx = Tensor::empty(x.device(), x.shape(), x.dtype());
   submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) {
     withActivation(x.dtype(), [&](auto a) {
@@ -318,13 +321,11 @@ Tensor unaryForward(const Tensor& x, Forward forward) {
 
 template <bool bf16, class Backward>
 Tensor unaryBackward(const Tensor& dy, const Tensor& y, Backward backward) {
-  requireDefined(dy, "dy");
   requireDefined(y, "y");
   if (bf16) requireActivation(y, "y");
   else requireFloat(y, "y");
+  requireLike(dy, "dy", y, "y");
   requireSameDType(y, "y", dy, "dy");
-  requireSameDevice(y, "y", dy, "dy");
-  requireShape(dy, "dy", y.shape());
   Tensor dx = Tensor::empty(y.device(), y.shape(), y.dtype());
   submit(y, {dy, y}, {dx}, [dy, y, dx, backward](Backend& b) {
     const size_t n = size_t(y.numel());
@@ -365,10 +366,8 @@ DropoutResult dropout(const Tensor& x, const DropoutOptions& o) {
 }
 
 Tensor dropoutBackward(const Tensor& dy, const Tensor& mask) {
-  requireDefined(dy, "dy");
   requireDefined(mask, "mask");
-  requireSameDevice(mask, "mask", dy, "dy");
-  requireShape(dy, "dy", mask.shape());
+  requireLike(dy, "dy", mask, "mask");
   Tensor dx = Tensor::empty(dy.device(), dy.shape());
   submit(dy, {dy, mask}, {dx}, [dy, mask, dx](Backend& b) {
     b.dropoutBackward(size_t(dy.numel()), dy.f32(), mask.f32(), dx.f32());
@@ -470,9 +469,7 @@ Tensor clone(const Tensor& x) {
 
 Tensor add(const Tensor& a, const Tensor& b) {
   requireDefined(a, "a");
-  requireDefined(b, "b");
-  requireSameDevice(a, "a", b, "b");
-  requireShape(b, "b", a.shape());
+  requireLike(b, "b", a, "a");
   Tensor y = clone(a);
   axpy(b, y, ScaleOptions{1.0f});
   return y;
@@ -521,7 +518,8 @@ Tensor cropImages(const Tensor& images, const Tensor& params, const Tensor& mean
   return out;
 }
 
-Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {
+Tensor sliceChannels(const Tensor& x, const ChannelOptions& options) {
+  const int64_t start = options.start, count = options.count;
   requireDefined(x, "x");
   if (x.rank() < 2) invalidArgument("x must have shape [N, C, ...], got " + shapeString(x.shape()));
   if (start < 0 || count <= 0 || count > x.dim(1) - start)
@@ -540,7 +538,8 @@ Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count) {
   return y;
 }
 
-void copyIntoChannels(const Tensor& dst, const Tensor& src, int64_t start) {
+void copyIntoChannels(const Tensor& dst, const Tensor& src, const ChannelOptions& options) {
+  const int64_t start = options.start;
   requireDefined(dst, "dst");
   requireDefined(src, "src");
   requireSameDevice(dst, "dst", src, "src");
@@ -576,10 +575,10 @@ Tensor concatChannels(const std::vector<Tensor>& parts) {
   }
   shape[1] = channels;
   Tensor y = output(parts[0], "concatChannels output", shape, parts[0].dtype());
-  int64_t start = 0;
+  ChannelOptions at;
   for (const Tensor& p : parts) {
-    copyIntoChannels(y, p, start);
-    start += p.dim(1);
+    copyIntoChannels(y, p, at);
+    at.start += int(p.dim(1));
   }
   return y;
 }

@@ -9,6 +9,8 @@
 
 #include "cpu_internal.hpp"
 
+#include <omp.h>
+
 namespace alexnet {
 namespace cpu {
 
@@ -136,6 +138,15 @@ DnnlContext& CpuBackend::dnnl() {
   return *dnnl_;
 }
 
+void CpuBackend::setNumThreads(int count) {
+  omp_set_num_threads(count);
+  // oneDNN sizes a primitive's per-thread scratch when the primitive is created, so primitives made
+  // for another thread count must not run again: they are made anew on next use.
+  conv_.reset();
+  lrn_.reset();
+  linear_.reset();
+}
+
 void* CpuBackend::allocate(size_t bytes) { return alignedAllocate(bytes); }
 
 void CpuBackend::deallocate(void* ptr, size_t /*bytes*/) { alignedFree(ptr); }
@@ -163,5 +174,7 @@ void CpuBackend::copy2D(void* dst, size_t dstPitch, const void* src, size_t srcP
 }  // namespace cpu
 
 std::unique_ptr<Backend> createCpuBackend() { return std::make_unique<cpu::CpuBackend>(); }
+
+int cpuDefaultThreads() { return omp_get_max_threads(); }
 
 }  // namespace alexnet

@@ -12,4 +12,7 @@ namespace alexnet {
 // a time (the device's stream thread), as the op contract says.
 std::unique_ptr<Backend> createCpuBackend();
 
+// The thread count CPU compute uses when none was set: OMP_NUM_THREADS, else the cores OpenMP sees.
+int cpuDefaultThreads();
+
 }  // namespace alexnet

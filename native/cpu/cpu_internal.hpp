@@ -116,6 +116,7 @@ class CpuBackend final : public Backend {
   void copy2D(void* dst, size_t dstPitch, const void* src, size_t srcPitch, size_t rowBytes,
               size_t rows) override;
   void synchronize() override {}
+  void setNumThreads(int count) override;
 
   // The op table's methods (alexnet/op_table.hpp), one source file per family, and their
   // bfloat16 overloads.

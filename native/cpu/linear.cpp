@@ -26,11 +26,6 @@ std::string linearString(int n, int in, int out) {
          dimsString({n, out});
 }
 
-void validate(int n, int in, int out) {
-  if (n <= 0 || in <= 0 || out <= 0)
-    invalidArgument("invalid linear geometry: " + linearString(n, in, out));
-}
-
 void sgemm(char ta, char tb, long m, long n, long k, const float* a, long lda, const float* b,
            long ldb, float beta, float* c, long ldc, const std::string& what) {
   dnnl_status_t s = dnnl_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
@@ -94,7 +89,6 @@ LinearCache& CpuBackend::linearCache() {
 
 void CpuBackend::linearForward(int n, int in, int out, const float* x, const float* w,
                                const float* bias, float* y) {
-  validate(n, in, out);
   DnnlContext& ctx = dnnl();
   try {
     auto& slot = linearCache().matmuls[linearKey(0, n, in, out, bias != nullptr)];
@@ -110,7 +104,6 @@ void CpuBackend::linearForward(int n, int in, int out, const float* x, const flo
 
 void CpuBackend::linearBackward(int n, int in, int out, const float* dy, const float* x,
                                 const float* w, float* dx, float* dw, float* db) {
-  validate(n, in, out);
   const std::string what = linearString(n, in, out);
   if (dx) {
     DnnlContext& ctx = dnnl();
@@ -144,7 +137,6 @@ namespace cpu {
 void CpuBackend::linearForward(int n, int in, int out, const BFloat16* x, const BFloat16* w,
                                const float* bias, BFloat16* y) {
   requireBf16("linearForward");
-  validate(n, in, out);
   DnnlContext& ctx = dnnl();
   const auto bf16 = memory::data_type::bf16;
   try {
@@ -161,7 +153,6 @@ void CpuBackend::linearForward(int n, int in, int out, const BFloat16* x, const 
 void CpuBackend::linearBackward(int n, int in, int out, const BFloat16* dy, const BFloat16* x,
                                 const BFloat16* w, BFloat16* dx, float* dw, float* db) {
   requireBf16("linearBackward");
-  validate(n, in, out);
   const std::string what = linearString(n, in, out);
   DnnlContext& ctx = dnnl();
   const auto bf16 = memory::data_type::bf16;

@@ -11,10 +11,8 @@ namespace cpu {
 
 namespace {
 
-void validate(int n, int classes, const int32_t* labels) {
-  if (n <= 0 || classes <= 0)
-    invalidArgument("invalid softmax shape: " + dimsString({n, classes}));
-  if (!labels) return;
+// The sizes were checked by the core's meta functions; labels are data, checked here.
+void checkLabels(int n, int classes, const int32_t* labels) {
   for (int i = 0; i < n; ++i)
     if (labels[i] < 0 || labels[i] >= classes)
       invalidArgument("label " + std::to_string(labels[i]) + " of row " + std::to_string(i) +
@@ -44,7 +42,7 @@ inline double softmaxRow(int classes, const float* z, float* p, float* maxOut) {
 
 void CpuBackend::softmaxCrossEntropy(int n, int classes, const float* logits,
                                      const int32_t* labels, float* loss, float* dlogits) {
-  validate(n, classes, labels);
+  checkLabels(n, classes, labels);
   rowLoss_.resize(static_cast<size_t>(n));
   double* rowLoss = rowLoss_.data();
   const float invN = 1.0f / static_cast<float>(n);
@@ -67,7 +65,6 @@ void CpuBackend::softmaxCrossEntropy(int n, int classes, const float* logits,
 }
 
 void CpuBackend::softmax(int n, int classes, const float* logits, float* probs) {
-  validate(n, classes, nullptr);
 #pragma omp parallel for schedule(static) if (static_cast<long>(n) * classes >= 16384)
   for (int i = 0; i < n; ++i) {
     float m;
@@ -78,7 +75,7 @@ void CpuBackend::softmax(int n, int classes, const float* logits, float* probs) 
 
 void CpuBackend::topkCorrect(int n, int classes, int k, const float* logits,
                              const int32_t* labels, float* correct) {
-  validate(n, classes, labels);
+  checkLabels(n, classes, labels);
   long hits = 0;
   // Ties and NaN count against the label: its rank is the number of other logits that are >= it
   // or NaN, and a NaN label logit is never correct.

@@ -160,7 +160,6 @@ ALEXNET_UNARY_OPS(ALEXNET_DEFINE_UNARY_OP)
 
 void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, const float* x, float* y,
                                  float* mask) {
-  if (!(p >= 0.0f && p < 1.0f)) invalidArgument("dropout probability must be in [0, 1)");
   bind();
   kernels::dropoutForward(count, p, seed, x, y, mask, stream_.get());
 }
@@ -172,7 +171,6 @@ void CudaBackend::dropoutBackward(size_t count, const float* dy, const float* ma
 
 void CudaBackend::softmaxCrossEntropy(int n, int classes, const float* logits,
                                       const int32_t* labels, float* loss, float* dlogits) {
-  if (n <= 0 || classes <= 0) invalidArgument("softmaxCrossEntropy needs n > 0 and classes > 0");
   bind();
   // Labels are range-checked by the kernel: see the contract and kernels/label_check.hpp.
   kernels::softmaxCrossEntropy(n, classes, logits, labels, loss, dlogits,
@@ -182,14 +180,12 @@ void CudaBackend::softmaxCrossEntropy(int n, int classes, const float* logits,
 }
 
 void CudaBackend::softmax(int n, int classes, const float* logits, float* probs) {
-  if (n < 0 || classes <= 0) invalidArgument("softmax needs n >= 0 and classes > 0");
   bind();
   kernels::softmax(n, classes, logits, probs, stream_.get());
 }
 
 void CudaBackend::topkCorrect(int n, int classes, int k, const float* logits,
                               const int32_t* labels, float* correct) {
-  if (n <= 0 || classes <= 0 || k <= 0) invalidArgument("topkCorrect needs n, classes, k > 0");
   bind();
   // The top-k kernel reads row[label] as given: it gets labels checked and made safe first.
   int32_t* safeLabels = labelScratch(static_cast<size_t>(n));

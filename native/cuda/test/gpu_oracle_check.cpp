@@ -22,7 +22,7 @@
 #include "alexnet/random.hpp"
 #include "kernels/maxpool_element.hpp"
 #include "kernels/update_element.hpp"
-#include "module.hpp"
+#include "module_entries.hpp"
 #include "oracle_files.hpp"
 
 using alexnet::Backend;
@@ -516,21 +516,9 @@ int main(int argc, char** argv) {
   if (argc > 2) oracle::dataDir() = argv[2];
   const char* require = std::getenv("ALEXNET_REQUIRE_GPU");
   const bool requireGpu = require != nullptr && std::string(require) == "1";
-  void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) {
-    std::printf("dlopen failed: %s\n", dlerror());
-    return 1;
-  }
-  auto count = reinterpret_cast<decltype(&alexnet_cuda_device_count)>(
-      dlsym(lib, "alexnet_cuda_device_count"));
-  auto create = reinterpret_cast<decltype(&alexnet_cuda_create_backend)>(
-      dlsym(lib, "alexnet_cuda_create_backend"));
-  auto destroy = reinterpret_cast<decltype(&alexnet_cuda_destroy_backend)>(
-      dlsym(lib, "alexnet_cuda_destroy_backend"));
-  auto describe = reinterpret_cast<decltype(&alexnet_cuda_describe)>(
-      dlsym(lib, "alexnet_cuda_describe"));
-  auto setTf32 =
-      reinterpret_cast<decltype(&alexnet_cuda_set_tf32)>(dlsym(lib, "alexnet_cuda_set_tf32"));
+  CudaModuleEntries module;
+  if (module.open(path) == nullptr) return 1;
+  const auto [count, create, destroy, describe, setTf32] = module;
   char err[512] = {0};
   if (count(err, sizeof err) <= 0) {
     std::printf("no CUDA device (%s): GPU checks %s\n", err, requireGpu ? "FAILED" : "skipped");

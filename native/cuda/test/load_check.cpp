@@ -6,30 +6,15 @@
 #include <cstdio>
 
 #include "alexnet/error.hpp"
-#include "module.hpp"
+#include "module_entries.hpp"
 
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "libalexnet_cuda.so";
-  void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) {
-    std::printf("dlopen failed: %s\n", dlerror());
-    return 1;
-  }
-  auto count = reinterpret_cast<decltype(&alexnet_cuda_device_count)>(
-      dlsym(lib, "alexnet_cuda_device_count"));
-  auto create = reinterpret_cast<decltype(&alexnet_cuda_create_backend)>(
-      dlsym(lib, "alexnet_cuda_create_backend"));
-  auto destroy = reinterpret_cast<decltype(&alexnet_cuda_destroy_backend)>(
-      dlsym(lib, "alexnet_cuda_destroy_backend"));
-  auto describe = reinterpret_cast<decltype(&alexnet_cuda_describe)>(
-      dlsym(lib, "alexnet_cuda_describe"));
-  auto setTf32 =
-      reinterpret_cast<decltype(&alexnet_cuda_set_tf32)>(dlsym(lib, "alexnet_cuda_set_tf32"));
-  if (!count || !create || !destroy || !describe || !setTf32) {
-    std::printf("an entry point is missing\n");
-    return 1;
-  }
+  CudaModuleEntries module;
+  void* lib = module.open(path);
+  if (lib == nullptr) return 1;
   int failures = 0;
+  const auto [count, create, destroy, describe, setTf32] = module;
   char err[512] = {0};
   const int devices = count(err, sizeof err);
   std::printf("alexnet_cuda_device_count = %d%s%s\n", devices, devices < 0 ? ": " : "", err);

@@ -148,6 +148,11 @@ class Backend {
     if (enable) throw Error("INVALID_ARGUMENT", std::string(name()) + " has no TF32 mode");
   }
 
+  // How many host threads a CPU backend's compute uses (OpenMP and oneDNN). Called on the stream's
+  // own thread, since OpenMP keeps the count per calling thread. Backends that compute elsewhere
+  // (a GPU) ignore it.
+  virtual void setNumThreads(int count) { (void)count; }
+
   // ---- compute: the methods of the op table (alexnet/op_table.hpp), contracts below ---------
 #define ALEXNET_DECLARE_BACKEND_OP(name, dtypes, params) virtual void name params = 0;
 #define ALEXNET_DECLARE_UNARY_OP(name, dtypes)                                         \

@@ -130,6 +130,12 @@ class Device {
   // themselves stay (tensors that were never freed still refer to them).
   static void shutdownAll();
   static std::string describeCuda(int index);
+  // The host threads each CPU device's compute uses (OpenMP and oneDNN), for the devices that exist
+  // and those made later; work submitted after the call uses the new count. 1..kMaxThreads, else
+  // INVALID_ARGUMENT. numThreads() is the count set, or the default (OMP_NUM_THREADS, else the cores).
+  static constexpr int kMaxThreads = 1024;
+  static void setNumThreads(int count);
+  static int numThreads();
 
   const std::string& name() const { return name_; }
   DeviceKind kind() const { return kind_; }
@@ -160,6 +166,8 @@ class Device {
   Device& operator=(const Device&) = delete;
 
  private:
+  static Device& resolve(const std::string& name);  // get() without the per-thread cache
+
   std::string name_;
   DeviceKind kind_;
   int index_;

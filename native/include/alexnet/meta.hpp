@@ -30,7 +30,7 @@ inline Shape outputShape(const LinearGeometry& g) { return {g.n, g.out}; }
 struct LossGeometry {
   int n, classes;
 };
-// logits [N, classes]; labels [N] when given (softmax has none).
+// logits [N, classes] with classes >= 1; labels [N] when given (softmax has none), and then N >= 1.
 LossGeometry logits(const Shape& logits, const Shape* labels = nullptr);
 // As logits, and k in [1, classes].
 LossGeometry topkCorrect(const Shape& logits, const Shape& labels, const ops::TopkOptions& options);

@@ -128,6 +128,17 @@
   F(uint64_t, seed, 0)            \
   F(uint64_t, offset, 0)
 
+// cropImages: the crop's size and the factor applied to each 8-bit pixel before the mean.
+#define ALEXNET_CROP_OPTIONS(F) \
+  F(int, outH, 224)             \
+  F(int, outW, 224)             \
+  F(float, scale, 1.0f)
+// Channel ranges of [N, C, ...] tensors (the two-column exchange): sliceChannels takes
+// [start, start + count); copyIntoChannels writes its source at channel start.
+#define ALEXNET_CHANNEL_OPTIONS(F) \
+  F(int, start, 0)                 \
+  F(int, count, 1)
+
 // The option structs: O(Struct, FIELDS, "jsName") — jsName is how lib/binding.ts names the type.
 #define ALEXNET_OPTION_STRUCTS(O)                         \
   O(Conv2dOptions, ALEXNET_CONV2D_OPTIONS, "conv2d")      \
@@ -139,4 +150,6 @@
   O(TopkOptions, ALEXNET_TOPK_OPTIONS, "topkCorrect")     \
   O(FillOptions, ALEXNET_FILL_OPTIONS, "fill")            \
   O(ScaleOptions, ALEXNET_SCALE_OPTIONS, "scale")         \
-  O(NormalOptions, ALEXNET_NORMAL_OPTIONS, "normal")
+  O(NormalOptions, ALEXNET_NORMAL_OPTIONS, "normal")      \
+  O(CropOptions, ALEXNET_CROP_OPTIONS, "cropImages")      \
+  O(ChannelOptions, ALEXNET_CHANNEL_OPTIONS, "channels")

@@ -102,16 +102,13 @@ Tensor clone(const Tensor& x);
 // each operation: the data pipeline's host crop, bit for bit. The windows are in device memory and
 // are not checked here: a window that is not whole pixels inside its image makes the CPU backend
 // fail the op (INVALID_ARGUMENT) and the CUDA backend write NaN to that row.
-struct CropOptions {
-  int outH = 224, outW = 224;
-  float scale = 1.0f;
-};
 Tensor cropImages(const Tensor& images, const Tensor& params, const Tensor& mean, const CropOptions& options);
 
 // Channel slicing and concatenation of [N, C, ...] tensors (the two-column exchange).
-Tensor sliceChannels(const Tensor& x, int64_t start, int64_t count);
+// sliceChannels: channels [start, start + count) of x.
+Tensor sliceChannels(const Tensor& x, const ChannelOptions& options);
 Tensor concatChannels(const std::vector<Tensor>& parts);
-// Copies src into dst's channels [start, start + src.C).
-void copyIntoChannels(const Tensor& dst, const Tensor& src, int64_t start);
+// Copies src into dst's channels [start, start + src.C) (options.count is not read).
+void copyIntoChannels(const Tensor& dst, const Tensor& src, const ChannelOptions& options);
 
 }  // namespace alexnet::ops

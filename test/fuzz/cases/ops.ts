@@ -29,7 +29,7 @@ interface OpCall {
   options: Record<string, unknown>;
   /** The public call. */
   call(t: Record<string, unknown>, o: Record<string, unknown>): unknown;
-  /** The same call on the native binding (options as its options object, or positional where it takes them so). */
+  /** The same call on the native binding (options as its options object). */
   raw(t: Record<string, unknown>, o: Record<string, unknown>): unknown;
 }
 
@@ -79,17 +79,27 @@ function poolCall(rng: Rng, backward: boolean): OpCall {
   const out = [shape[0]!, shape[1]!, outSize(shape[2]!, k, s, 0), outSize(shape[3]!, k, s, 0)];
   const tensors: Record<string, TensorSpec> = { x: f32(shape) };
   if (backward) Object.assign(tensors, { y: f32(out), dy: f32(out) });
-  const options = { kernel: k, stride: s };
+  return windowOpCall('maxPool2d', backward, tensors, { kernel: k, stride: s }, rawPool);
+}
+
+/**
+ * An op of x alone whose backward takes (dy, x, y): max pooling and LRN, through the checked API
+ * (`call`) and straight into the binding (`raw`, its options converted by `rawOptions`).
+ */
+function windowOpCall(name: 'maxPool2d' | 'localResponseNorm', backward: boolean, tensors: Record<string, TensorSpec>,
+  options: Record<string, unknown>, rawOptions: (o: Record<string, unknown>) => Record<string, number>): OpCall {
+  const checked = ops as unknown as Record<string, (...args: unknown[]) => Tensor>;
+  const bound = native as unknown as Record<string, (...args: unknown[]) => unknown>;
   return backward
     ? {
-      name: 'maxPool2dBackward', tensors, options,
-      call: (t, o) => ops.maxPool2dBackward(t.dy as Tensor, t.x as Tensor, t.y as Tensor, o),
-      raw: (t, o) => native.maxPool2dBackward(t.dy as never, t.x as never, t.y as never, rawPool(o)),
+      name: `${name}Backward`, tensors, options,
+      call: (t, o) => checked[`${name}Backward`]!(t.dy, t.x, t.y, o),
+      raw: (t, o) => bound[`${name}Backward`]!(t.dy, t.x, t.y, rawOptions(o)),
     }
     : {
-      name: 'maxPool2d', tensors, options,
-      call: (t, o) => ops.maxPool2d(t.x as Tensor, o),
-      raw: (t, o) => native.maxPool2d(t.x as never, rawPool(o)),
+      name, tensors, options,
+      call: (t, o) => checked[name]!(t.x, o),
+      raw: (t, o) => bound[name]!(t.x, rawOptions(o)),
     };
 }
 
@@ -99,17 +109,7 @@ function lrnCall(rng: Rng, backward: boolean): OpCall {
   if (backward) Object.assign(tensors, { y: f32(shape), dy: f32(shape) });
   const options = { size: rng.pick([1, 3, 5, 7]), alpha: 1e-4, beta: 0.75, k: 2 };
   const rawOptions = (o: Record<string, unknown>) => ({ size: o.size, alpha: o.alpha, beta: o.beta, k: o.k }) as Record<string, number>;
-  return backward
-    ? {
-      name: 'localResponseNormBackward', tensors, options,
-      call: (t, o) => ops.localResponseNormBackward(t.dy as Tensor, t.x as Tensor, t.y as Tensor, o),
-      raw: (t, o) => native.localResponseNormBackward(t.dy as never, t.x as never, t.y as never, rawOptions(o)),
-    }
-    : {
-      name: 'localResponseNorm', tensors, options,
-      call: (t, o) => ops.localResponseNorm(t.x as Tensor, o),
-      raw: (t, o) => native.localResponseNorm(t.x as never, rawOptions(o)),
-    };
+  return windowOpCall('localResponseNorm', backward, tensors, options, rawOptions);
 }
 
 function linearCall(rng: Rng, backward: boolean): OpCall {
@@ -175,7 +175,7 @@ function channelsCall(rng: Rng): OpCall {
   if (which === 'sliceChannels') {
     const start = rng.int(0, c - 1);
     return { name: which, tensors: { x: f32([n, c, h, w]) }, options: { start, count: rng.int(1, c - start) },
-      call: (t, o) => ops.sliceChannels(t.x as Tensor, o.start as number, o.count as number), raw: (t, o) => native.sliceChannels(t.x as never, o.start as number, o.count as number) };
+      call: (t, o) => ops.sliceChannels(t.x as Tensor, o.start as number, o.count as number), raw: (t, o) => native.sliceChannels(t.x as never, { start: o.start as number, count: o.count as number }) };
   }
   if (which === 'concatChannels')
     return { name: which, tensors: { a: f32([n, c, h, w]), b: f32([n, rng.int(1, 3), h, w]) }, options: {},
@@ -183,8 +183,8 @@ function channelsCall(rng: Rng): OpCall {
   const part = rng.int(1, c);
   return { name: which, tensors: { dst: f32([n, c, h, w]), src: f32([n, part, h, w]) }, options: { start: rng.int(0, c - part) },
     // Not a public op (the two-column model uses it): the "public" call unwraps what it can.
-    call: (t, o) => native.copyIntoChannels(handleOf(t.dst, 'dst'), handleOf(t.src, 'src'), o.start as number),
-    raw: (t, o) => native.copyIntoChannels(t.dst as never, t.src as never, o.start as number) };
+    call: (t, o) => native.copyIntoChannels(handleOf(t.dst, 'dst'), handleOf(t.src, 'src'), { start: o.start as number }),
+    raw: (t, o) => native.copyIntoChannels(t.dst as never, t.src as never, { start: o.start as number }) };
 }
 
 function cropCall(rng: Rng): OpCall {
@@ -197,7 +197,7 @@ function cropCall(rng: Rng): OpCall {
   if (rng.chance(0.5)) tensors.mean = f32(rng.chance(0.5) ? [c] : [c, h, w]);
   return { name: 'cropImages', tensors, options: { crop: [outH, outW], scale: rng.pick([1, 1 / 255]) },
     call: (t, o) => ops.cropImages(t.images as Tensor, t.params as Tensor, { ...o, mean: (t.mean ?? null) as Tensor | null } as never),
-    raw: (t, o) => native.cropImages(t.images as never, t.params as never, (t.mean ?? null) as never, ...pairOf(o.crop) as [number, number], o.scale as number) };
+    raw: (t, o) => native.cropImages(t.images as never, t.params as never, (t.mean ?? null) as never, { outH: pairOf(o.crop)[0] as number, outW: pairOf(o.crop)[1] as number, scale: o.scale as number }) };
 }
 
 function handleOf(v: unknown, name: string): never {
