@@ -209,17 +209,10 @@ void narrow(const float* x, size_t count, BFloat16* out) {
 #pragma omp parallel for schedule(static)
   for (long i = 0; i < static_cast<long>(count); ++i) out[i] = toBf16(x[i]);
 }
-// Float32 scratch for the plain bf16 path, one buffer per operand.
-struct WideBuffers {
-  AlignedBuffer b[4];
-  float* get(int i, size_t count) {
-    b[i].reserve(count * sizeof(float));
-    return static_cast<float*>(b[i].ptr);
-  }
-};
-WideBuffers& wideBuffers() {
-  static thread_local WideBuffers buffers;  // the backend runs on its stream thread
-  return buffers;
+// Float32 scratch of `count` floats in `buffer` (grown on demand, kept by the backend).
+float* wideScratch(AlignedBuffer& buffer, size_t count) {
+  buffer.reserve(count * sizeof(float));
+  return static_cast<float*>(buffer.ptr);
 }
 }  // namespace
 
@@ -227,9 +220,8 @@ void CpuBackend::lrnForward(const LrnGeometry& g, const BFloat16* x, BFloat16* y
   requireBf16("lrnForward");
   if (!useBlocked(g) && g.size % 2 == 1) {
     const size_t count = static_cast<size_t>(g.n) * g.c * g.h * g.w;
-    WideBuffers& w = wideBuffers();
-    float* xf = w.get(0, count);
-    float* yf = w.get(1, count);
+    float* xf = wideScratch(wideX_, count);
+    float* yf = wideScratch(wideDy_, count);
     widen(x, count, xf);
     lrnForwardPlain(g, xf, yf);
     narrow(yf, count, y);
@@ -243,11 +235,10 @@ void CpuBackend::lrnBackward(const LrnGeometry& g, const BFloat16* dy, const BFl
   requireBf16("lrnBackward");
   if (!useBlocked(g) && g.size % 2 == 1) {
     const size_t count = static_cast<size_t>(g.n) * g.c * g.h * g.w;
-    WideBuffers& w = wideBuffers();
-    float* dyf = w.get(0, count);
-    float* xf = w.get(1, count);
-    float* yf = w.get(2, count);
-    float* dxf = w.get(3, count);
+    float* dyf = wideScratch(wideDy_, count);
+    float* xf = wideScratch(wideX_, count);
+    float* yf = wideScratch(wideY_, count);
+    float* dxf = wideScratch(wideDx_, count);
     widen(dy, count, dyf);
     widen(x, count, xf);
     widen(y, count, yf);

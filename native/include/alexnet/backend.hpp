@@ -165,7 +165,8 @@ class Backend {
 
   // ---- bfloat16: the table's F32_BF16 ops again with bfloat16 activations ---------------------
   // Whether this backend computes in bfloat16 on this machine; when not, `reason` says why (shown
-  // by `alexnet info`). Every bfloat16 compute method throws BF16_UNSUPPORTED then.
+  // by `alexnet info`). Every bfloat16 compute method throws BF16_UNSUPPORTED then. Called from
+  // any thread (the core asks before queuing an op): it must only read fixed facts.
   virtual bool bf16Supported(std::string* reason) const {
     if (reason) *reason = std::string(name()) + " has no bfloat16 kernels";
     return false;
