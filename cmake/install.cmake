@@ -2,6 +2,7 @@
 #   include/alexnet/*.hpp                    the public API (native/include)
 #   lib/libalexnet_core.a, libalexnet_cpu.a  the core and its CPU backend (static)
 #   lib/libalexnet_cuda.so                   the CUDA backend module, where it was built
+#   lib/libalexnet_mpi.so, libalexnet_nccl.so the transports of data parallelism, where built
 #   lib/cmake/AlexNet/                       find_package(AlexNet CONFIG) -> target AlexNet::core
 #   lib/pkgconfig/alexnet.pc                 pkg-config --cflags --libs alexnet
 # A program finds the CUDA module beside its executable, or where ALEXNET_CUDA_MODULE points.
@@ -18,9 +19,11 @@ install(TARGETS alexnet_core alexnet_cpu EXPORT AlexNetTargets
 set_target_properties(alexnet_core PROPERTIES EXPORT_NAME core)
 set_target_properties(alexnet_cpu PROPERTIES EXPORT_NAME cpu)
 install(EXPORT AlexNetTargets NAMESPACE AlexNet:: DESTINATION ${_alexnet_cmake_dir})
-if(TARGET alexnet_cuda)
-  install(TARGETS alexnet_cuda LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-endif()
+foreach(module alexnet_cuda alexnet_mpi alexnet_nccl)
+  if(TARGET ${module})
+    install(TARGETS ${module} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  endif()
+endforeach()
 
 # The config re-finds what the static libraries link: oneDNN (by the same finder as this build,
 # which avoids Debian's OpenCL-requiring oneDNN package), OpenMP and threads.

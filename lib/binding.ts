@@ -34,7 +34,7 @@ export const OPTION_FIELDS = {
   grads: ['wantDx', 'wantDb'],
   localResponseNorm: ['size', 'alpha', 'beta', 'k'],
   maxPool2d: ['kernelH', 'kernelW', 'strideH', 'strideW'],
-  dropout: ['p', 'seed'],
+  dropout: ['p', 'seed', 'offset'],
   sgdStep: ['lr', 'momentum', 'weightDecay'],
   topkCorrect: ['k'],
   fill: ['value'],
@@ -48,6 +48,17 @@ export type NativeOptions<K extends keyof typeof OPTION_FIELDS> =
   { [F in (typeof OPTION_FIELDS)[K][number]]?: K extends 'grads' ? boolean : number };
 type UnaryBindings = { [K in UnaryOp]: (x: NativeTensor) => NativeTensor } &
   { [K in `${UnaryOp}Backward`]: (dy: NativeTensor, y: NativeTensor) => NativeTensor };
+
+export interface NativeGroupInfo {
+  rank: number;
+  size: number;
+  localRank: number;
+  timeoutSeconds: number;
+  cpuTransport: string;
+  cudaTransport: string;
+}
+/** A collective in flight (an opaque handle). */
+export type NativeCollective = { readonly __collective: unique symbol };
 
 export interface NativeBinding extends UnaryBindings {
   NativeTensor: abstract new (...args: never[]) => NativeTensor;
@@ -99,6 +110,17 @@ export interface NativeBinding extends UnaryBindings {
   checkDevice(device: string): string;
   setTensorFloat32(device: string, enable: boolean): void;
   tensorFloat32(device: string): boolean;
+  // The process group (native/include/alexnet/distributed.hpp).
+  initDistributed(timeoutSeconds: number): Promise<NativeGroupInfo>;
+  distributedGroup(): NativeGroupInfo | null;
+  allReduceStart(tensors: T[], mean: boolean): NativeCollective;
+  broadcastStart(tensors: T[], root: number): NativeCollective;
+  collectiveWait(handle: NativeCollective): void;
+  collectiveDone(handle: NativeCollective): Promise<void>;
+  barrier(): Promise<void>;
+  abortAtShutdown(): void;
+  transportInfo(): { mpi: string; nccl: string };
+  requireNccl(): void;
   setNumThreads(threads: number): void;
   numThreads(): number;
   // The data pipeline's native side (native/data), when built.

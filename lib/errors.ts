@@ -9,7 +9,10 @@ export const ERROR_CODES = [
   'OUT_OF_MEMORY',      // device or host memory
   'RESOURCE_EXHAUSTED', // threads or other system resources
   'CUDA_UNAVAILABLE',   // no driver, no GPU, or cuDNN/cuBLAS not found
-  'CUDA_ERROR', 'CUDNN_ERROR', 'CUBLAS_ERROR', 'DNNL_ERROR',  // a library status
+  'MPI_UNAVAILABLE',    // a group of several processes where the MPI module or libmpi is missing
+  'NCCL_UNAVAILABLE',   // NCCL asked for where the NCCL module, NCCL or a GPU is missing
+  'RANK_LOST',          // another process of the group died, stopped or hung (named in the message)
+  'CUDA_ERROR', 'CUDNN_ERROR', 'CUBLAS_ERROR', 'DNNL_ERROR', 'MPI_ERROR', 'NCCL_ERROR',  // a library status
   'IO_ERROR',           // the operating system refused a read or write
   'BAD_FILE',           // a file that is not what it should be (corrupt, truncated, wrong kind)
   'DATA_UNAVAILABLE',   // a data set that is not installed

@@ -15,3 +15,4 @@ export * from './train/index.js';
 export * from './io/index.js';
 export * from './export/index.js';
 export * from './data/index.js';
+export * from './distributed/index.js';

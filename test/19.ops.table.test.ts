@@ -184,7 +184,7 @@ describe('checked conversions of JS numbers to C++ integers in the addon', () =>
     const config: NativePipelineConfig = {
       batchSize: 2, workers: 1, prefetch: 1, size: 8, channels: 1, cropHeight: 8, cropWidth: 8, crop: 'centre',
       randomFlip: false, shuffle: false, dropLast: false, skipBad: false, scale: 1, mean: 'none', meanData: null,
-      pcaStd: 0, eigvec: null, eigval: null, seed: 1, output: 'float',
+      pcaStd: 0, eigvec: null, eigval: null, seed: 1, output: 'float', shardIndex: 0, shardCount: 1,
     };
     const refused = (patch: Partial<NativePipelineConfig>, type: ErrorConstructor, pattern: RegExp) => {
       let pipeline: { close(): Promise<void> } | undefined;

@@ -68,6 +68,8 @@ export interface LoaderSettings {
   augmentOn?: 'host' | 'device';
   /** A bad image fails its batch (default) or is left out, so the others still get through. */
   onBadImage?: 'error' | 'skip';
+  /** Data parallelism: this rank's share of every batch. */
+  shard?: { index: number; count: number };
 }
 
 /**
@@ -88,6 +90,7 @@ export async function trainLoader(ds: Dataset, p: Preprocessing, s: LoaderSettin
   return createLoader(ds, {
     batchSize: s.batchSize, train: true, seed: s.seed, workers: s.workers, size: p.size, crop: p.crop, channels: p.channels,
     flip: p.flip, mean: p.mean, pixelScale: p.pixelScale, pca: p.pca && p.channels === 3 ? {} : false, augmentOn: s.augmentOn,
+    shard: s.shard,
   });
 }
 
@@ -95,7 +98,7 @@ export async function evalLoader(ds: Dataset, p: Preprocessing, stats: DatasetSt
   return createLoader(ds, {
     batchSize: s.batchSize, train: false, seed: s.seed, workers: s.workers, size: p.size, crop: p.crop, channels: p.channels,
     mean: stats ? p.mean : 'none', pixelScale: p.pixelScale, stats: stats ?? undefined, tenCrop: s.tenCrop ?? false,
-    augmentOn: s.augmentOn, onBadImage: s.onBadImage,
+    augmentOn: s.augmentOn, onBadImage: s.onBadImage, shard: s.shard,
   });
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { addonPath, ompWaitPolicy, packageRoot } from '../binding.js';
 import { availableDevices, cudaInfo, numThreads } from '../device.js';
 import { bf16Support } from '../tensor.js';
+import { transportInfo } from '../distributed/index.js';
 import { parse } from './args.js';
 
 export const infoHelp = `Usage: alexnet info [--json] [--version]
@@ -35,11 +36,14 @@ export async function infoCommand(argv: string[]): Promise<number> {
   } catch (e) {
     data = `unavailable: ${(e as Error).message.split('\n')[0]}`;
   }
+  // Loading the transport modules only reports on them: no process group is formed.
+  const transports = transportInfo();
   const info = {
     version: version(),
     node: process.version,
     addon: addonPath,
     backends: { cpu: 'oneDNN', cuda: cuda.status },
+    transports,
     ompWaitPolicy,
     cpuThreads: numThreads(),
     dataPipeline: data,
@@ -63,6 +67,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
   console.log(`CUDA backend:   ${cuda.status}`);
   for (const d of cuda.devices) console.log(`                ${d}`);
   console.log(`data pipeline:  ${data}`);
+  console.log(`data parallel:  mpi: ${transports.mpi}`);
+  console.log(`                nccl: ${transports.nccl}`);
   console.log(`devices:        ${info.devices.join(', ')} (best first)`);
   return 0;
 }

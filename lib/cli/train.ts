@@ -4,7 +4,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { DataLoader } from '../data/index.js';
-import { checkDevice, defaultDevice, synchronize } from '../device.js';
+import { checkDevice, cudaInfo, defaultDevice, synchronize } from '../device.js';
+import { initDistributed, type ProcessGroup } from '../distributed/index.js';
 import { loadResumeCheckpoint } from '../io/checkpoint.js';
 import { AlexNetError } from '../errors.js';
 import { TwoColumnAlexNet } from '../models/two_column.js';
@@ -63,6 +64,16 @@ ${threadsHelp(21)}
   --progress MODE      auto, bar, plain, none (default auto: a bar on a terminal)
   --max-steps N        stop (and checkpoint) after N steps in total
   -h, --help
+
+Data parallelism: launched by Open MPI (mpirun -n 4 alexnet train …, or mpirun -H a,b … across
+machines), each process is a rank with its share of every global batch (--batch-size stays the
+global batch and must be a multiple of the ranks); one rank per GPU (cuda:<local rank>) or per CPU
+device. The update equals one process's (up to the order of the sums). Rank 0 writes --out, which
+every rank must be able to read to --resume. Every rank stops after the same step. Ctrl-C on
+mpirun reaches the ranks as SIGTERM after odls_base_sigkill_timeout seconds (1 by default) and is
+followed by SIGKILL as long after: pass --mca odls_base_sigkill_timeout 10 so that they can save,
+or send SIGUSR1 to mpirun, which forwards it at once (saves and exits with status 138).
+A rank that dies or hangs ends the job within ALEXNET_DIST_TIMEOUT seconds (default 30), naming it.
 
 Presets:
 ${Object.entries(presets).map(([n, p]) => `  ${n.padEnd(20)} ${p.description}`).join('\n')}
@@ -127,8 +138,8 @@ function savedRunConfig(file: string, training: unknown): RunConfig {
   return t as unknown as RunConfig;
 }
 
-function stamp(): string {
-  const d = new Date();
+function stamp(ms: number): string {
+  const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
@@ -179,18 +190,35 @@ function runConfig(v: Record<string, unknown>): RunConfig {
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const c = 'train';
-  const { values: flags } = parse(c, argv, options);
+  const { values: flags } = parse('train', argv, options);
   if (flags.help) {
     console.log(trainHelp);
     return 0;
   }
+  // Under mpirun, the ranks of the job; otherwise a group of one.
+  const group = await initDistributed();
+  try {
+    return await train(flags, group);
+  } catch (e) {
+    // The other ranks would wait for this one until their timeout: end the job at exit instead.
+    if (group.size > 1) group.abortOnExit();
+    throw e;
+  }
+}
+
+async function train(flags: Record<string, unknown>, group: ProcessGroup): Promise<number> {
+  const c = 'train';
+  const distributed = group.size > 1;
+  const rank0 = group.rank === 0;
+  const say = (text: string): void => { if (rank0) process.stderr.write(text); };
   const fromFile = typeof flags.config === 'string' ? readConfig(c, flags.config, options) : {};
   const v: Record<string, unknown> = { ...fromFile, ...flags };
   const columns = typeof v.devices === 'string' ? v.devices.split(',').map((d) => deviceFlag(c, 'devices', d.trim())!) : undefined;
   if (columns && columns.length !== 2) usage(c, `--devices takes two devices separated by a comma (e.g. cuda:0,cuda:1), got ${JSON.stringify(v.devices)}`);
   if (columns && typeof v.device === 'string') usage(c, '--device and --devices cannot both be given');
-  const device = columns ? columns[0]! : deviceFlag(c, 'device', v.device) ?? defaultDevice();
+  // One rank per GPU of its machine, or the CPU.
+  const rankDevice = distributed && cudaInfo().count > 0 ? `cuda:${group.localRank % cudaInfo().count}` as const : undefined;
+  const device = columns ? columns[0]! : deviceFlag(c, 'device', v.device) ?? rankDevice ?? defaultDevice();
   checkDevice(device);
   columns?.forEach((d) => checkDevice(d));
   applyThreadsFlag(c, v.threads);
@@ -218,9 +246,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     resumeFrom = ckpt.file;
     config = { ...saved, epochs: intFlag(c, 'epochs', v.epochs, 1) ?? saved.epochs, tenCrop: config.tenCrop };
   }
-  out ??= join('runs', `${config.preset}-${stamp()}`);
+  // Every rank names the run after rank 0's clock.
+  out ??= join('runs', `${config.preset}-${stamp(distributed ? (await group.sumNumbers([rank0 ? Date.now() : 0]))[0]! : Date.now())}`);
   // Before the data is read: a run that cannot save should not start.
-  prepareRunDirectory(out);
+  if (rank0) prepareRunDirectory(out);
 
   const dataDir = typeof v['data-dir'] === 'string' ? v['data-dir'] : defaultDataDir(config.dataset);
   const trainSet = await openDataset(config.dataset, 'train', dataDir, config.data.channels, config.limit);
@@ -228,26 +257,34 @@ export async function trainCommand(argv: string[]): Promise<number> {
   config.model.numClasses = trainSet.numClasses;
   config.classNames = [...trainSet.classNames];
   const loaders: DataLoader[] = [];
-  // SIGINT (Ctrl-C) and SIGTERM (kill, a job scheduler's time limit) both save the step in
-  // progress; the exit status is the shell's for the first signal (130, 143); a second quits at once.
+  // SIGINT (Ctrl-C), SIGTERM (kill, a job scheduler's time limit) and SIGUSR1 (forwarded by mpirun) save the step in
+  // progress; the exit status is the shell's for the first signal (130, 143, 138); a second quits at once.
   let interrupts = 0;
   let signalStatus = 0;
   let trainer: Trainer | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    const status = signal === 'SIGTERM' ? 143 : 130;
-    if (++interrupts > 1 || !trainer) process.exit(signalStatus || status);
+    const status = signal === 'SIGTERM' ? 143 : signal === 'SIGUSR1' ? 138 : 130;
+    if (++interrupts > 1 || !trainer) {
+      // Quitting at once leaves the other ranks nothing to wait for: end the whole job.
+      if (distributed) group.abortOnExit();
+      process.exit(signalStatus || status);
+    }
     signalStatus = status;
-    process.stderr.write(`\ninterrupted${signal === 'SIGINT' ? '' : ` (${signal})`}: saving a checkpoint after this step (Ctrl-C again to quit at once)\n`);
+    say(`\ninterrupted${signal === 'SIGINT' ? '' : ` (${signal})`}: saving a checkpoint after this step (Ctrl-C again to quit at once)\n`);
     trainer.stop();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGUSR1', onSignal);
   // The devices in use: the same device twice becomes two streams of it (cuda:0 and cuda:0/1).
   let streams = columns ?? [device];
   try {
-    const train = await trainLoader(trainSet, config.data, { batchSize: config.batchSize, seed: config.seed, workers, augmentOn });
+    if (config.batchSize % group.size !== 0)
+      usage(c, `--batch-size ${config.batchSize} (the global batch) must be a multiple of the ${group.size} ranks`);
+    const shard = { index: group.rank, count: group.size };
+    const train = await trainLoader(trainSet, config.data, { batchSize: config.batchSize, seed: config.seed, workers, augmentOn, shard });
     loaders.push(train);
-    const test = await evalLoader(testSet, config.data, train.datasetStats, { batchSize: config.batchSize, seed: config.seed, workers, tenCrop: config.tenCrop, augmentOn });
+    const test = await evalLoader(testSet, config.data, train.datasetStats, { batchSize: config.batchSize, seed: config.seed, workers, tenCrop: config.tenCrop, augmentOn, shard });
     loaders.push(test);
     const model = columns
       ? new TwoColumnAlexNet({ ...config.model, seed: config.seed, devices: [columns[0]!, columns[1]!] })
@@ -258,17 +295,19 @@ export async function trainCommand(argv: string[]): Promise<number> {
       model, train, val: test, epochs: config.epochs, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay,
       schedule: config.schedule, seed: config.seed, outDir: out, resume: resumeFrom, progress, maxSteps, precision,
       modelConfig, trainingConfig: config as unknown as Record<string, unknown>, extraTensors: statsTensors(train.datasetStats),
+      group,
     });
-    process.stderr.write(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${columns ? `two columns on ${streams.join(' + ')}` : device}), ` +
+    const ranks = distributed ? `, ${group.size} ranks over ${device.startsWith('cuda') ? group.transports.cuda : group.transports.cpu}` : '';
+    say(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${columns ? `two columns on ${streams.join(' + ')}` : device}${ranks}), ` +
       `${config.epochs} epochs of ${train.batchesPerEpoch} batches of ${config.batchSize}, precision ${trainer.precision}; output in ${out}\n`);
     const started = performance.now();
     const result = await trainer.fit();
     if (result.interrupted) {
-      process.stderr.write(`stopped; continue with: alexnet train --resume --out ${out}\n`);
+      say(`stopped; continue with: ${distributed ? `mpirun -n ${group.size} ` : ''}alexnet train --resume --out ${out}\n`);
       return signalStatus;
     }
     const last = result.epochs.at(-1)?.val;
-    if (last) {
+    if (last && rank0) {
       console.log(`test accuracy ${(100 * (1 - last.top1Error)).toFixed(2)}% (top-1 error ${(100 * last.top1Error).toFixed(2)}%, ` +
         `top-5 error ${(100 * last.top5Error).toFixed(2)}%) on ${last.images} ${config.dataset} test images` +
         `${last.crops === 10 ? ' (ten crops)' : ''}, after ${result.state.epoch} epochs in ${formatDuration((performance.now() - started) / 1000)}`);
@@ -279,6 +318,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGUSR1', onSignal);
     for (const l of loaders) await l.close();
     // Let queued device work finish before the process exits (also after an error).
     for (const d of streams) await synchronize(d).catch(() => undefined);

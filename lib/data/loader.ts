@@ -79,6 +79,13 @@ export interface LoaderOptions {
    * with ten crops) and leaves the host threads only decoding and resizing.
    */
   augmentOn?: 'host' | 'device';
+  /**
+   * Data parallelism: produce only share `index` of `count` of every batch (rows
+   * [n·index/count, n·(index+1)/count) of a batch of n), with the draws those images get in the
+   * unsharded loader. `batchSize` stays the whole (global) batch. A ProcessGroup ({ rank, size })
+   * can be passed as it is. Default: the whole batch.
+   */
+  shard?: { index: number; count: number } | { rank: number; size: number };
 }
 
 /** The random choices for one image (see native/data/include/alexnet/data/sampling.hpp). */
@@ -102,6 +109,8 @@ export class DataLoader implements BatchLoader {
   readonly crops: number;
   /** Where batches are cropped and normalised (options.augmentOn). */
   readonly augmentOn: 'host' | 'device';
+  /** Which share of every batch this loader produces (options.shard); { index: 0, count: 1 } for all of it. */
+  readonly shard: { index: number; count: number };
   private readonly pipeline: NativePipeline;
   private readonly size: number;
   private readonly input: DeviceInput | null;
@@ -122,6 +131,7 @@ export class DataLoader implements BatchLoader {
     this.crops = config.crop === 'ten' ? 10 : 1;
     this.size = config.size;
     this.augmentOn = config.output === 'raw' ? 'device' : 'host';
+    this.shard = { index: config.shardIndex, count: config.shardCount };
     this.input = config.output === 'raw'
       ? new DeviceInput(config.scale, config.meanData,
         config.mean === 'pixel' ? [config.channels, config.size, config.size] : [config.channels])
@@ -216,6 +226,8 @@ export async function createLoader(dataset: Dataset, options: LoaderOptions): Pr
   if (augmentOn !== 'host' && augmentOn !== 'device')
     throw new TypeError(`options.augmentOn must be "host" or "device", got ${describe(augmentOn)}`);
 
+  const shard = shardOption(options.shard);
+
   const source = options.cache === undefined ? dataset
     : await cacheDataset(dataset, options.cache, { size, channels, workers, onBadImage });
   let stats: DatasetStats | null = null;
@@ -234,6 +246,7 @@ export async function createLoader(dataset: Dataset, options: LoaderOptions): Pr
     meanData: stats === null || mean === 'none' ? null
       : Float32Array.from(mean === 'pixel' ? stats.meanImage : stats.channelMean, (v) => v * pixelScale),
     pcaStd: 0, eigvec: null, eigval: null, seed, output: augmentOn === 'device' ? 'raw' : 'float',
+    shardIndex: shard.index, shardCount: shard.count,
   };
   if (pca && stats) {
     // Eigenvalues measured at pca.pixelScale, the offset converted to the output's scale.
@@ -252,6 +265,15 @@ const EMPTY = new Float32Array(0);
 function bool(value: unknown, name: string): boolean {
   if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(value)}`);
   return value;
+}
+
+function shardOption(value: LoaderOptions['shard']): { index: number; count: number } {
+  if (value === undefined) return { index: 0, count: 1 };
+  if (value === null || typeof value !== 'object')
+    throw new TypeError(`options.shard must be { index, count } or a process group, got ${describe(value)}`);
+  const [index, count] = 'rank' in value ? [value.rank, value.size] : [value.index, value.count];
+  const n = integer(count, 'options.shard.count', 1, 1 << 20);
+  return { index: integer(index, 'options.shard.index', 0, n - 1), count: n };
 }
 
 function pcaSettings(value: LoaderOptions['pca'], byDefault: boolean): { std: number; pixelScale: number } | null {

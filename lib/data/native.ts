@@ -82,6 +82,9 @@ export interface NativePipelineConfig {
   seed: number;
   /** float: cropped and normalised network input; raw: prepared images and crop parameters. */
   output: 'float' | 'raw';
+  /** This process's share of every batch: rows [n·index/count, n·(index+1)/count) of a batch of n. */
+  shardIndex: number;
+  shardCount: number;
 }
 
 export interface NativeDraws {

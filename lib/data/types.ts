@@ -57,6 +57,12 @@ export interface BatchGeometry {
 /** A source of batches, epoch by epoch, deterministic for a given (seed, epoch). */
 export interface BatchLoader extends BatchGeometry {
   /**
+   * Data parallelism: which share of every batch this loader produces (rows
+   * [n·index/count, n·(index+1)/count) of a batch of n; `batchSize` is the whole batch). Absent or
+   * { index: 0, count: 1 }: all of it.
+   */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /**
    * The batches of one epoch, in order. `startBatch` skips the first batches (for resuming an
    * interrupted epoch exactly): the batches that follow are the same as in an uninterrupted run.
    */

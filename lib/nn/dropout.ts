@@ -31,9 +31,11 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor {
     this.releaseOwn();
     if (!this.training || this.p === 0) return x.reshape(x.shape);
+    // A rank's rows of a global batch draw the mask elements those rows get in the whole batch.
+    const offset = this.rowOffset === 0 ? 0 : this.rowOffset * (x.size / x.shape[0]!);
     // Dropout is float32 only: bfloat16 activations (mixed precision) are widened, exactly.
     const xf = inDType(x, 'float32');
-    const { y, mask } = ops.dropout(xf, { p: this.p, seed: this.seed });
+    const { y, mask } = ops.dropout(xf, { p: this.p, seed: this.seed, offset });
     xf.dispose();
     this.seed = deriveSeed(this.seed, 1);
     this.mask = keep(mask);

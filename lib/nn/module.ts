@@ -126,6 +126,19 @@ export abstract class Module {
     return this.parameters()[0]?.device;
   }
 
+  /**
+   * The row of the whole batch that this module's input starts at (default 0). A data-parallel
+   * rank that computes rows [r, r + n) of a global batch sets r, so that its random layers draw
+   * what those rows get in one process (dropout: the same mask elements).
+   */
+  rowOffset = 0;
+
+  /** Sets `rowOffset` here and on every module below. */
+  setRowOffset(row: number): void {
+    if (!Number.isSafeInteger(row) || row < 0) throw new RangeError(`row must be a non-negative integer, got ${describe(row)}`);
+    for (const m of this.modules()) m.rowOffset = row;
+  }
+
   /** Sets the seeds of every random layer below from one seed (dropout masks of one step). */
   reseed(seed: number): void {
     this.children().forEach(([, c], i) => c.reseed(deriveSeed(seed, i)));

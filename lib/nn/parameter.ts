@@ -9,6 +9,11 @@ export class Parameter {
   value: Tensor;
   /** dL/d(value) from the last backward pass, or null before the first one. */
   grad: Tensor | null = null;
+  /**
+   * Called when a backward pass has set a new gradient (its computation queued, perhaps not yet
+   * run): data parallelism starts reducing a bucket of gradients as soon as all of them are queued.
+   */
+  onGrad: ((parameter: Parameter) => void) | null = null;
 
   constructor(value: Tensor) {
     this.value = keep(value);
@@ -21,6 +26,7 @@ export class Parameter {
   setGrad(grad: Tensor | null): void {
     if (this.grad && this.grad !== grad) this.grad.dispose();
     this.grad = grad && keep(grad);
+    if (this.grad && this.onGrad) this.onGrad(this);
   }
 
   /** Takes ownership of `value`, disposing the previous value. */

@@ -1,6 +1,6 @@
 import { native, type UnaryOp } from '../binding.js';
 import type { Tensor } from '../tensor.js';
-import { finite, seed as seedArg } from '../validate.js';
+import { finite, integer, seed as seedArg } from '../validate.js';
 import { activationArg, activationLike, floatArg, floatLike, wrap } from './check.js';
 
 // The unary elementwise ops of the op table: y = f(x), and dx from dy and the forward output y.
@@ -31,8 +31,13 @@ export const tanhBackward = (dy: Tensor, y: Tensor): Tensor => unaryBackward('ta
 export interface DropoutOptions {
   /** Probability of dropping a unit; the paper's 0.5. */
   p?: number;
-  /** The mask is a pure function of (seed, element index): the same on every device. */
+  /** The mask is a pure function of (seed, offset + element index): the same on every device. */
   seed: number;
+  /**
+   * Where in a longer draw this tensor's mask starts (default 0): rows [r, r + n) of a batch drawn
+   * alone with offset r × (elements per row) get the mask those rows get in the whole batch.
+   */
+  offset?: number;
 }
 
 /**
@@ -45,7 +50,8 @@ export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: 
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be { p, seed }');
   const p = finite(options.p ?? 0.5, 'p', 0, 0.999999);
   const s = seedArg(options.seed);
-  const r = native.dropout(xt, { p, seed: s });
+  const offset = integer(options.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  const r = native.dropout(xt, { p, seed: s, offset });
   return { y: wrap(r.y), mask: wrap(r.mask) };
 }
 

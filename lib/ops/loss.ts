@@ -23,7 +23,7 @@ async function readScalar(t: Tensor): Promise<number> {
 
 /**
  * Mean softmax cross-entropy over the batch, stable for huge logits. `loss` resolves once the
- * device has computed it; `lossTensor` keeps it on the device for callers who do not want to wait.
+ * device has computed it (softmaxCrossEntropyTensor keeps it on the device instead).
  * Labels must lie in [0, classes); the device checks it and the loss rejects otherwise.
  */
 export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): { loss: Promise<number>; dlogits: Tensor } {
@@ -32,6 +32,16 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): { loss: Pro
   const loss = readScalar(wrap(r.loss));
   loss.catch(() => undefined); // the caller may never await it; the error is theirs if they do
   return { loss, dlogits: wrap(r.dlogits) };
+}
+
+/**
+ * softmaxCrossEntropy with the loss left on the device as a float32 tensor of shape [] (for
+ * callers that combine it with other work before reading it, e.g. a mean over processes).
+ */
+export function softmaxCrossEntropyTensor(logits: Tensor, labels: Tensor): { loss: Tensor; dlogits: Tensor } {
+  logitsAndLabels(logits, labels);
+  const r = native.softmaxCrossEntropy(logits.native, labels.native);
+  return { loss: wrap(r.loss), dlogits: wrap(r.dlogits) };
 }
 
 /** Row-wise softmax probabilities of [N, classes] logits. */

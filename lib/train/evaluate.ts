@@ -3,6 +3,7 @@
 // with several models (an ensemble, §6) their softmax outputs are averaged too.
 import { batchToDevice } from '../data/device_input.js';
 import type { Batch, BatchLoader } from '../data/types.js';
+import type { ProcessGroup } from '../distributed/group.js';
 import { AlexNetError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import * as ops from '../ops/index.js';
@@ -33,6 +34,12 @@ export interface EvaluateOptions {
   maxInFlight?: number;
   /** Called with each image's averaged probabilities (for predictions). */
   onProbabilities?: (probs: Float32Array, batch: Batch) => void;
+  /**
+   * Data parallelism: the loader gives this rank its share of the data (createLoader({ shard:
+   * group })), and the counts and sums are added over the ranks, so every rank returns the result
+   * for the whole data set.
+   */
+  group?: ProcessGroup;
 }
 
 /** Averages the rows of each image over crops and models: probs[m] is [images·crops, K]. */
@@ -126,7 +133,9 @@ export async function evaluate(models: Module | Module[], loader: BatchLoader, o
       while (pending.length > maxInFlight) await accountNext();
     }
     while (pending.length > 0) await accountNext();
-    const missing = loader.batchesPerEpoch - totals.batches;
+    // A rank's share of a last batch smaller than the group is empty, and such a batch is not given.
+    const emptyShares = (loader.shard?.count ?? 1) > 1 ? 1 : 0;
+    const missing = loader.batchesPerEpoch - totals.batches - emptyShares;
     if (missing > 0 && loader.stats().skipped < missing)
       throw new AlexNetError(`the evaluation loader ended after ${totals.batches} of its ${loader.batchesPerEpoch} batches (was it closed?); ` +
         'an evaluation of part of the data is not reported as one of all of it', 'LOADER_CLOSED');
@@ -134,6 +143,12 @@ export async function evaluate(models: Module | Module[], loader: BatchLoader, o
     // Let queued reads finish before leaving, so nothing touches disposed tensors later.
     await Promise.allSettled(pending.map((p) => p.probs));
     list.forEach((m, i) => m.train(wasTraining[i]));
+  }
+  const group = options.group && options.group.size > 1 ? options.group : null;
+  if (group) {
+    const device = list[0]!.device ?? 'cpu';
+    [totals.images, totals.loss, totals.top1, totals.top5, totals.nonFinite] =
+      await group.sumNumbers([totals.images, totals.loss, totals.top1, totals.top5, totals.nonFinite], device);
   }
   const n = Math.max(totals.images, 1);
   return {

@@ -2,6 +2,15 @@
 // checkpoints (last and best), metrics as JSON lines, progress. Every random draw derives from
 // (seed, epoch, batch) — dropout masks here, the data order in the loader — so a run resumed from
 // a checkpoint continues exactly as the uninterrupted run would have.
+//
+// Data parallelism (a ProcessGroup of several ranks): the loaders are sharded (each rank gets its
+// share of every global batch, with the draws of the global positions), dropout masks are drawn at
+// the rank's rows of the global batch, the weights are broadcast from rank 0 at the start and on
+// resume, gradients are averaged in buckets that start during the backward pass, the loss is the
+// mean over the ranks, and evaluation counts are summed: every rank computes the update one
+// process would (up to the order of the sums). Rank 0 alone writes checkpoints, metrics and
+// progress. A stop request (stop(), a signal) travels with the next step's loss, so that every rank
+// stops after the same step.
 import type { DeviceName } from '../device_name.js';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -19,6 +28,8 @@ import * as ops from '../ops/index.js';
 import { bf16Support, disposeAll, Tensor } from '../tensor.js';
 import { precision as devicePrecision, setPrecision as setDevicePrecision, synchronize } from '../device.js';
 import { describe, finite, integer, positiveInteger, seed as seedArg } from '../validate.js';
+import type { ProcessGroup } from '../distributed/group.js';
+import { GradientReducer } from '../distributed/reducer.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
 import { Progress, type ProgressMode } from './progress.js';
@@ -68,6 +79,15 @@ export interface TrainerOptions {
   /** Stop after this many optimiser steps in total (for tests and time-boxed runs); saves like stop(). */
   maxSteps?: number;
   /**
+   * Data parallelism: the process group (initDistributed()). With more than one rank, `train` (and
+   * `val`) must be sharded for it (createLoader({ shard: group })), the batch size of `train` (the
+   * global batch) must be a multiple of the group's size, and `outDir` must be a directory every
+   * rank can read (rank 0 writes it; all resume from it). A group of one changes nothing.
+   */
+  group?: ProcessGroup;
+  /** Bytes of gradients per all-reduce bucket (default 4 MiB). */
+  bucketBytes?: number;
+  /**
    * Told what the run worked around: a last checkpoint that could not be resumed from (the best
    * one was used), temporaries of a killed run deleted. Default: a line on stderr.
    */
@@ -108,6 +128,13 @@ export class Trainer {
   private readonly maxInFlight: number;
   private readonly logEvery: number;
   private stopRequested = false;
+  /** Data parallelism: a stop asked for on this rank, not yet agreed by all (see step()). */
+  private localStop = false;
+  private readonly group: ProcessGroup | null;
+  private readonly reducer: GradientReducer | null;
+  /** Whether this process writes checkpoints, metrics and progress (rank 0, or a single process). */
+  private readonly writes: boolean;
+  private stepStops: Promise<boolean>[] = [];
   private state: TrainingState;
   private latestLoss = NaN;
   private windowLoss = { sum: 0, count: 0 };
@@ -133,11 +160,15 @@ export class Trainer {
     this.maxInFlight = positiveInteger(options.maxInFlight ?? 2, 'maxInFlight');
     this.logEvery = positiveInteger(options.logEvery ?? 50, 'logEvery');
     if (options.maxSteps !== undefined) integer(options.maxSteps, 'maxSteps', 0);
-    this.progress = new Progress(options.progress ?? 'auto', options.progressStream);
+    this.group = options.group && options.group.size > 1 ? options.group : null;
+    this.writes = !this.group || this.group.rank === 0;
+    if (this.group) checkSharded(this.group, train, options.val);
+    this.reducer = this.group ? new GradientReducer(this.group, model.namedParameters(), { bucketBytes: options.bucketBytes }) : null;
+    this.progress = new Progress(this.writes ? options.progress ?? 'auto' : 'none', options.progressStream);
     if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
       throw new TypeError(`onWarning must be a function, got ${describe(options.onWarning)}`);
     this.warn = options.onWarning ?? ((message) => { process.stderr.write(`warning: ${message}\n`); });
-    if (options.outDir) {
+    if (options.outDir && this.writes) {
       const removed = prepareRunDirectory(options.outDir);
       if (removed.length > 0) this.warn(`deleted ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left in ${options.outDir} by a run that was killed while saving`);
       this.metrics = new MetricsLog(join(options.outDir, 'metrics.jsonl'));
@@ -160,7 +191,9 @@ export class Trainer {
 
   /** Asks the loop to stop after the current step; fit() then saves `last` and resolves with interrupted. */
   stop(): void {
-    this.stopRequested = true;
+    // Several ranks must stop after the same step: the request travels with the next step's loss.
+    if (this.group) this.localStop = true;
+    else this.stopRequested = true;
   }
 
   /**
@@ -197,12 +230,23 @@ export class Trainer {
   }
 
   async fit(): Promise<FitResult> {
+    try {
+      return await this.fitLoop();
+    } finally {
+      this.reducer?.dispose();
+    }
+  }
+
+  private async fitLoop(): Promise<FitResult> {
     const o = this.options;
-    if (o.outDir) {
+    if (o.outDir && this.writes) {
       const repaired = await repairStateCopies(o.outDir);
       if (repaired.length > 0) this.warn(`rewrote ${repaired.join(', ')} from the state inside the checkpoint (the run was stopped between the two writes)`);
     }
     if (o.resume) await this.restore(typeof o.resume === 'string' ? o.resume : this.requireOutDir());
+    // Every rank starts from rank 0's weights and momentum (the same init or checkpoint anyway, but
+    // one source makes sure).
+    if (this.group) this.broadcastState();
     const records: EpochRecord[] = [];
     let checkpoint: string | undefined;
     this.metrics?.write('start', { epoch: this.state.epoch, batch: this.state.batch, step: this.state.step, epochs: o.epochs, seed: this.seed, resumed: Boolean(o.resume), precision: this.precision });
@@ -211,6 +255,8 @@ export class Trainer {
         const finished = await this.trainEpoch();
         if (!finished) {
           checkpoint = await this.save(['last']);
+          // No rank leaves (and ends the job) before rank 0 has written the checkpoint.
+          await this.group?.barrier();
           this.progress.line(`stopped at epoch ${this.state.epoch + 1} batch ${this.state.batch}` + (checkpoint ? `; saved ${checkpoint}` : ''));
           this.metrics?.write('interrupted', { epoch: this.state.epoch, batch: this.state.batch, step: this.state.step });
           return { epochs: records, interrupted: true, state: this.trainingState, checkpoint };
@@ -220,6 +266,7 @@ export class Trainer {
         const improved = this.state.bestEpoch === record.epoch;
         checkpoint = await this.save(improved ? ['last', 'best'] : ['last']);
         if (this.stopRequested && this.state.epoch < o.epochs) {
+          await this.group?.barrier();
           this.metrics?.write('interrupted', { epoch: this.state.epoch, batch: 0, step: this.state.step });
           return { epochs: records, interrupted: true, state: this.trainingState, checkpoint };
         }
@@ -230,6 +277,7 @@ export class Trainer {
       // The last step's update may still be queued: when fit() settles, the weights are final.
       await synchronize(this.device).catch(() => undefined);
     }
+    await this.group?.barrier();
     this.metrics?.write('end', { step: this.state.step, bestError: this.state.bestError, bestEpoch: this.state.bestEpoch });
     return { epochs: records, interrupted: false, state: this.trainingState, checkpoint };
   }
@@ -237,7 +285,15 @@ export class Trainer {
   /** Evaluates the model on `loader` (the validation loader by default). */
   evaluate(loader: BatchLoader | undefined = this.options.val): Promise<EvalResult> {
     if (!loader) throw new TypeError('evaluate needs a loader (no val loader was given)');
-    return evaluate(this.model, loader, { epoch: this.state.epoch });
+    return evaluate(this.model, loader, { epoch: this.state.epoch, group: this.group ?? undefined });
+  }
+
+  /** Rank 0's parameters and velocities to every rank (one collective per device). */
+  private broadcastState(): void {
+    const tensors = [...this.model.parameters().map((p) => p.value), ...Object.values(this.optimizer.stateDict())];
+    const byDevice = new Map<string, Tensor[]>();
+    for (const t of tensors) byDevice.set(t.device, [...(byDevice.get(t.device) ?? []), t]);
+    for (const list of byDevice.values()) this.group!.broadcast(list, { root: 0 }).wait();
   }
 
   private requireOutDir(): string {
@@ -257,6 +313,7 @@ export class Trainer {
     this.model.train();
     this.optimizer.lr = this.schedule.lr;
     this.latestLoss = NaN;
+    this.stepStops = [];
     const iterator = train.epoch(epoch, { startBatch: this.state.batch })[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -276,7 +333,7 @@ export class Trainer {
         pending.push({ loss: this.step(batch), epoch, batch: this.state.batch, step: this.state.step });
         this.state.batch++;
         this.state.step++;
-        images += batch.labels.length;
+        images += batch.labels.length * (this.group?.size ?? 1);
         // Read losses back a few steps behind: the device stays busy and memory stays bounded.
         while (pending.length > this.maxInFlight) await this.settle(pending.shift()!);
         const seconds = (performance.now() - started) / 1000;
@@ -313,6 +370,7 @@ export class Trainer {
 
   /** One SGD step; returns the loss as it resolves (the device may still be working). */
   private step(batch: Batch): Promise<number> {
+    if (this.group) return this.stepDistributed(batch, this.group, this.reducer!);
     const x = batchToDevice(batch, this.device);
     const y = Tensor.fromArray(batch.labels, [batch.labels.length], this.device);
     this.model.reseed(deriveSeed(this.seed, this.state.epoch, this.state.batch));
@@ -324,8 +382,35 @@ export class Trainer {
     return loss;
   }
 
+  /**
+   * One step on this rank's share of the global batch: dropout drawn at its rows of the global
+   * batch; the loss and this rank's stop request averaged over the ranks; the gradients averaged
+   * in buckets that start while the backward pass is still being computed.
+   */
+  private stepDistributed(batch: Batch, group: ProcessGroup, reducer: GradientReducer): Promise<number> {
+    const x = batchToDevice(batch, this.device);
+    const y = Tensor.fromArray(batch.labels, [batch.labels.length], this.device);
+    this.model.reseed(deriveSeed(this.seed, this.state.epoch, this.state.batch));
+    this.model.setRowOffset((group.rank * this.options.train.batchSize) / group.size);
+    const logits = this.model.forward(x);
+    const { loss, dlogits } = ops.softmaxCrossEntropyTensor(logits, y);
+    const stop = Tensor.fromArray(Float32Array.of(this.localStop ? 1 : 0), [1], this.device);
+    const shared = group.allReduce([loss, stop], { op: 'mean' });
+    reducer.beginStep();
+    this.model.backward(dlogits)?.dispose();
+    reducer.finish();
+    shared.wait();
+    this.optimizer.step();
+    disposeAll(x, y, logits, dlogits);
+    const read = Promise.all([loss.toArray(), stop.toArray()]).finally(() => disposeAll(loss, stop));
+    this.stepStops.push(read.then(([, s]) => s[0]! > 0, () => false));
+    return read.then(([l]) => l[0]!);
+  }
+
   private async settle(p: PendingLoss): Promise<void> {
     const value = await p.loss;
+    // Every rank settles the same steps in the same order, so all see the same agreed stop.
+    if (this.group && (await this.stepStops.shift())) this.stopRequested = true;
     if (!Number.isFinite(value))
       throw new AlexNetError(`the training loss became ${value} at epoch ${p.epoch + 1}, batch ${p.batch} (step ${p.step})`,
         'NON_FINITE_LOSS', '', 'training stopped; the last good checkpoint is kept. Try a lower learning rate, or check the input data for NaN/Inf');
@@ -348,7 +433,7 @@ export class Trainer {
     const epoch = this.state.epoch;
     const { seconds, images, waitSeconds } = this.lastEpochTiming;
     const trainLoss = this.state.epochLoss.sum / Math.max(this.state.epochLoss.count, 1);
-    const val = this.options.val ? await evaluate(this.model, this.options.val, { epoch }) : undefined;
+    const val = this.options.val ? await evaluate(this.model, this.options.val, { epoch, group: this.group ?? undefined }) : undefined;
     const error = val ? val.top1Error : trainLoss;
     const lr = this.optimizer.lr;
     const nextLr = this.schedule.update(epoch, error);
@@ -371,7 +456,7 @@ export class Trainer {
   }
 
   private async save(tags: string[]): Promise<string | undefined> {
-    if (!this.options.outDir) return undefined;
+    if (!this.options.outDir || !this.writes) return undefined;
     this.state.savedAt = new Date().toISOString();
     this.state.lr = this.optimizer.lr;
     this.state.schedule = this.schedule.state();
@@ -388,6 +473,20 @@ export class Trainer {
       disposeDerived(momentum, velocities);
     }
   }
+}
+
+/** Data parallelism needs loaders that give each rank its share of every global batch. */
+function checkSharded(group: ProcessGroup, train: BatchLoader, val: BatchLoader | undefined): void {
+  for (const [name, loader] of [['train', train], ['val', val]] as const) {
+    if (!loader) continue;
+    const shard = loader.shard ?? { index: 0, count: 1 };
+    if (shard.count !== group.size || shard.index !== group.rank)
+      throw new TypeError(`${name} must be sharded for rank ${group.rank} of ${group.size} (createLoader({ shard: group })), ` +
+        `but it gives share ${shard.index} of ${shard.count}`);
+  }
+  if (train.batchSize % group.size !== 0)
+    throw new RangeError(`the batch size ${train.batchSize} (the global batch) must be a multiple of the ${group.size} ranks, ` +
+      'so that every rank computes the same number of rows');
 }
 
 function isSchedule(s: unknown): s is LrSchedule {

@@ -26,6 +26,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   initTensor(env, exports);
   initOps(env, exports);
   initRuntime(env, exports);
+  initDistributed(env, exports);
 #ifdef ALEXNET_HAVE_DATA
   initData(env, exports);
 #endif

@@ -155,6 +155,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports);
 void initTensor(Napi::Env env, Napi::Object exports);
 void initOps(Napi::Env env, Napi::Object exports);
 void initRuntime(Napi::Env env, Napi::Object exports);
+void initDistributed(Napi::Env env, Napi::Object exports);
 // The data pipeline's bindings (native/addon/data_binding.cpp), when native/data is built.
 void initData(Napi::Env env, Napi::Object exports);
 

@@ -382,6 +382,8 @@ data::PipelineConfig pipelineConfig(Napi::Env env, const Napi::Object& o, Source
   std::string output = stringField(env, o, "output");
   c.output = output == "float" ? data::OutputMode::Float : output == "raw" ? data::OutputMode::Raw
            : throw Napi::TypeError::New(env, "config.output must be \"float\" or \"raw\"");
+  c.shardCount = static_cast<int>(checkedInteger(env, o.Get("shardCount"), "config.shardCount", 1, 1 << 20));
+  c.shardIndex = static_cast<int>(checkedInteger(env, o.Get("shardIndex"), "config.shardIndex", 0, c.shardCount - 1));
   return c;
 }
 

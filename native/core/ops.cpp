@@ -360,7 +360,7 @@ DropoutResult dropout(const Tensor& x, const DropoutOptions& o) {
   meta::dropout(x.shape(), o);
   DropoutResult r{Tensor::empty(x.device(), x.shape()), Tensor::empty(x.device(), x.shape())};
   submit(x, {x}, {r.y, r.mask}, [x, o, r](Backend& b) {
-    b.dropoutForward(size_t(x.numel()), o.p, o.seed, x.f32(), r.y.f32(), r.mask.f32());
+    b.dropoutForward(size_t(x.numel()), o.p, o.seed, o.offset, x.f32(), r.y.f32(), r.mask.f32());
   });
   return r;
 }

@@ -58,6 +58,7 @@ class CudaBackend final : public Backend {
   Precision precision() const { return precision_; }
   int device() const { return device_; }
   cudaStream_t stream() const { return stream_.get(); }
+  void* nativeStream() override { return stream_.get(); }
 
  private:
   using ConvKey = std::array<int, 12>;

@@ -95,6 +95,9 @@ void validate(const PipelineConfig& c) {
   if (c.workers > kMaxWorkers)
     invalidArgument("workers must be at most " + std::to_string(kMaxWorkers) + ", got " + std::to_string(c.workers));
   if (c.channels != 1 && c.channels != 3) invalidArgument("channels must be 1 or 3");
+  if (c.shardCount < 1 || c.shardIndex < 0 || c.shardIndex >= c.shardCount)
+    invalidArgument("shardIndex must be in [0, shardCount) and shardCount >= 1, got " +
+                    std::to_string(c.shardIndex) + " of " + std::to_string(c.shardCount));
   if (c.size < 1 || c.cropHeight < 1 || c.cropWidth < 1 || c.cropHeight > c.size || c.cropWidth > c.size)
     invalidArgument("crop " + std::to_string(c.cropHeight) + "x" + std::to_string(c.cropWidth) +
                     " must fit in the prepared size " + std::to_string(c.size));
@@ -167,6 +170,13 @@ uint64_t Pipeline::start(int64_t epoch, int64_t startBatch) {
   return generation;
 }
 
+std::pair<int64_t, int64_t> Pipeline::shardOf(int64_t b) const {
+  const int64_t begin = b * config_.batchSize;
+  const int64_t n = std::min<int64_t>(config_.batchSize, images_ - begin);
+  return {begin + n * config_.shardIndex / config_.shardCount,
+          begin + n * (config_.shardIndex + 1) / config_.shardCount};
+}
+
 bool Pipeline::hasTask() const {
   return active_ && nextPosition_ < images_ && nextPosition_ / config_.batchSize <= consume_ + config_.prefetch;
 }
@@ -191,13 +201,15 @@ void Pipeline::work(int) {
     workCv_.wait(lock, [&] { return stopping_ || hasTask(); });
     if (stopping_) return;
     const int64_t b = nextPosition_ / config_.batchSize;
+    const auto [shardBegin, shardEnd] = shardOf(b);
+    nextPosition_ = std::max(nextPosition_, shardBegin);  // other processes' rows are skipped
     std::shared_ptr<Slot>& entry = slots_[b];
     if (!entry) {
       entry = std::make_shared<Slot>();
       Slot& s = *entry;
       s.pool = pool_;
-      s.begin = b * config_.batchSize;
-      s.end = std::min(s.begin + config_.batchSize, images_);
+      s.begin = shardBegin;
+      s.end = shardEnd;
       s.remaining = s.end - s.begin;
       s.buffer = pool_->acquire();
       if (!s.buffer) {
@@ -213,7 +225,8 @@ void Pipeline::work(int) {
     }
     std::shared_ptr<Slot> slot = entry;
     const int64_t p0 = nextPosition_, p1 = std::min(slot->end, p0 + chunk);
-    nextPosition_ = p1;
+    // At the end of this process's share the next batch begins (an empty share completes at once).
+    nextPosition_ = p1 < slot->end ? p1 : (b + 1) * config_.batchSize;
     const uint64_t generation = generation_;
     const int64_t epoch = epoch_;
     busyChange(+1);

@@ -4,6 +4,7 @@
 #include "alexnet/backend.hpp"
 #include "alexnet/crop.hpp"
 #include "alexnet/device.hpp"
+#include "alexnet/distributed.hpp"
 #include "alexnet/error.hpp"
 #include "alexnet/ops.hpp"
 #include "alexnet/random.hpp"

@@ -139,6 +139,9 @@ class Backend {
     (void)srcDevice;
     copyOnDevice(dst, src, bytes);
   }
+  // The device's own queue for libraries that enqueue work on it themselves (the cudaStream_t of a
+  // CUDA backend, for NCCL); null where work runs on the calling thread (the CPU).
+  virtual void* nativeStream() { return nullptr; }
   // Where temporaries come from; set by the device before any work, and to null (give every block
   // back) before the device's caches go. Without one a backend allocates temporaries itself.
   virtual void setBlockSource(BlockSource* source) { (void)source; }
@@ -210,8 +213,8 @@ class Backend {
   //   dw and db are float32. castToBFloat16 rounds to nearest even (alexnet/bfloat16.hpp),
   //   castToFloat32 is exact.
   // dropoutForward: inverted dropout, mask[i] = keep ? 1 / (1 - p) : 0, y = x * mask. keep is
-  //   decided by alexnet::counterUniform(seed, i) >= p (see random.hpp) so every backend draws the
-  //   same mask. mask may be null.
+  //   decided by alexnet::counterUniform(seed, offset + i) >= p (see random.hpp) so every backend
+  //   draws the same mask. mask may be null.
   // softmaxCrossEntropy: mean softmax cross-entropy over the batch, stable for huge logits (max
   //   subtracted). loss: one float; dlogits = (softmax - onehot) / n. Labels outside [0, classes)
   //   are an error that the backend finds (the core does not read labels): INVALID_ARGUMENT

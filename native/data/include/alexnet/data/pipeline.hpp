@@ -51,6 +51,12 @@ struct PipelineConfig {
   float eigval[3] = {};         // lambda in output units
   uint64_t seed = 0;
   OutputMode output = OutputMode::Float;
+  // Data parallelism: this process produces only its share of every batch, rows
+  // [n * shardIndex / shardCount, n * (shardIndex + 1) / shardCount) of a batch of n images, with
+  // the draws of those images' positions in the whole epoch (so the shards of all processes put
+  // together are the batch one process would produce).
+  int shardIndex = 0;
+  int shardCount = 1;
 };
 
 // Batch buffers are recycled: a fresh allocation of tens of megabytes costs page faults and
@@ -150,6 +156,8 @@ class Pipeline {
   struct Slot;
   void work(int worker);
   bool hasTask() const;
+  // This process's share [begin, end) of the positions of batch b (the whole batch unsharded).
+  std::pair<int64_t, int64_t> shardOf(int64_t b) const;
   void produce(int64_t position, int64_t epoch, int64_t index, void* buffer, size_t k, Scratch& scratch) const;
   void moveImage(void* buffer, size_t from, size_t to) const;
   void finish(Slot& slot) const;

@@ -1,0 +1,164 @@
+// The process group of data parallelism: one process per rank, launched by MPI (`mpirun -n 4 …`),
+// formed from Open MPI's environment with no flags. Collectives run on the tensors' streams like
+// ops: start one, queue its wait, and later work on that stream sees the result; the event loop
+// never blocks. Transports: MPI for CPU tensors, NCCL for CUDA tensors (or MPI through host memory
+// where NCCL is absent). A single process is a group of one, whose collectives change nothing.
+import { native, type NativeCollective, type NativeGroupInfo } from '../binding.js';
+import type { DeviceName } from '../device_name.js';
+import { floatArg } from '../ops/check.js';
+import { Tensor } from '../tensor.js';
+import { describe, finite, integer } from '../validate.js';
+
+export interface DistributedOptions {
+  /**
+   * Seconds a collective waits for the slowest rank before the group declares the missing ranks
+   * lost (AlexNetError RANK_LOST naming them) and the job is ended. Default: ALEXNET_DIST_TIMEOUT
+   * from the environment, else 30.
+   */
+  timeoutSeconds?: number;
+}
+
+/** A collective in flight. */
+export class Collective {
+  private waited = false;
+
+  /** @internal */
+  constructor(private readonly handle: NativeCollective) {}
+
+  /**
+   * Queues the wait for the result on the tensors' stream: work queued after it sees the reduced
+   * (or broadcast) values. Once per collective. If the collective fails (RANK_LOST), the tensors
+   * are poisoned with the error: reading them, or anything computed from them, rejects with it.
+   */
+  wait(): void {
+    if (this.waited) throw new Error('wait() was already called for this collective');
+    this.waited = true;
+    native.collectiveWait(this.handle);
+  }
+
+  /** Resolves when the transfer has finished (rejects with its error). */
+  done(): Promise<void> {
+    return native.collectiveDone(this.handle);
+  }
+}
+
+export type ReduceOp = 'sum' | 'mean';
+
+export class ProcessGroup {
+  readonly rank: number;
+  readonly size: number;
+  /** The rank among the processes on this machine: the GPU it should use (cuda:<localRank>). */
+  readonly localRank: number;
+  readonly timeoutSeconds: number;
+  /** What moves tensors of each device kind: "none" (a group of one), "mpi", "nccl", or "mpi (staged through host memory)". */
+  readonly transports: { readonly cpu: string; readonly cuda: string };
+
+  /** @internal Use initDistributed(). */
+  constructor(info: NativeGroupInfo) {
+    this.rank = info.rank;
+    this.size = info.size;
+    this.localRank = info.localRank;
+    this.timeoutSeconds = info.timeoutSeconds;
+    this.transports = { cpu: info.cpuTransport, cuda: info.cudaTransport };
+  }
+
+  /**
+   * Starts the sum or mean over the ranks of each tensor, in place (float32 tensors of one device;
+   * several tensors travel as one message: a bucket). Returns at once; call wait() on the result.
+   * Every rank must start the same collectives in the same order.
+   */
+  allReduce(tensors: readonly Tensor[], options: { op?: ReduceOp } = {}): Collective {
+    const op = options.op ?? 'sum';
+    if (op !== 'sum' && op !== 'mean') throw new TypeError(`options.op must be "sum" or "mean", got ${describe(op)}`);
+    return new Collective(native.allReduceStart(tensorList(tensors), op === 'mean'));
+  }
+
+  /** Starts sending root's values of the tensors to every rank, in place. */
+  broadcast(tensors: readonly Tensor[], options: { root?: number } = {}): Collective {
+    const root = integer(options.root ?? 0, 'options.root', 0, this.size - 1);
+    return new Collective(native.broadcastStart(tensorList(tensors), root));
+  }
+
+  /** Resolves when every rank has reached the barrier. */
+  barrier(): Promise<void> {
+    return native.barrier();
+  }
+
+  /**
+   * Numbers summed over the ranks, in double precision (each is sent as two float32 parts). Waits
+   * for `device` to get there; for counts and sums at the end of an evaluation.
+   */
+  async sumNumbers(values: readonly number[], device: DeviceName = 'cpu'): Promise<number[]> {
+    if (this.size === 1) return [...values];
+    const parts = new Float32Array(values.length * 2);
+    values.forEach((v, i) => {
+      const hi = Math.fround(v);
+      parts[2 * i] = hi;
+      parts[2 * i + 1] = Math.fround(v - hi);
+    });
+    const t = Tensor.fromArray(parts, [parts.length], device);
+    try {
+      this.allReduce([t]).wait();
+      const sums = (await t.toArray()) as Float32Array;
+      return values.map((_, i) => sums[2 * i]! + sums[2 * i + 1]!);
+    } finally {
+      t.dispose();
+    }
+  }
+
+  /**
+   * This rank is failing: when the process exits, end the whole job through the launcher
+   * (MPI_Abort) rather than leave the other ranks waiting for this one until their timeout.
+   */
+  abortOnExit(): void {
+    native.abortAtShutdown();
+  }
+}
+
+function tensorList(tensors: readonly Tensor[]): ReturnType<typeof floatArg>[] {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new TypeError(`tensors must be a non-empty array of tensors, got ${describe(tensors)}`);
+  return tensors.map((t, i) => floatArg(t, `tensors[${i}]`));
+}
+
+function defaultTimeout(): number {
+  const env = process.env.ALEXNET_DIST_TIMEOUT;
+  if (env === undefined || env === '') return 30;
+  const n = Number(env);
+  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`ALEXNET_DIST_TIMEOUT must be a positive number of seconds, got ${JSON.stringify(env)}`);
+  return n;
+}
+
+/**
+ * The process group this process belongs to. Under `mpirun` (Open MPI's OMPI_COMM_WORLD_SIZE > 1)
+ * it initialises MPI (AlexNetError MPI_UNAVAILABLE, with the install hint, where the MPI module or
+ * libmpi is missing); otherwise it is a group of one. Forming it waits for every rank to start.
+ * Later calls return the same group.
+ */
+export async function initDistributed(options: DistributedOptions = {}): Promise<ProcessGroup> {
+  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const timeout = finite(options.timeoutSeconds ?? defaultTimeout(), 'options.timeoutSeconds', Number.MIN_VALUE, 1e7);
+  return new ProcessGroup(await native.initDistributed(timeout));
+}
+
+/** The group formed by initDistributed(), or null before. */
+export function currentGroup(): ProcessGroup | null {
+  const info = native.distributedGroup();
+  return info ? new ProcessGroup(info) : null;
+}
+
+export interface TransportInfo {
+  /** "available: Open MPI v4.1.4" or "unavailable: <why>". */
+  mpi: string;
+  /** "available: NCCL 2.x, N CUDA device(s)" or "unavailable: <why>". */
+  nccl: string;
+}
+
+/** Whether each transport module can be loaded here (loading it if not done yet). */
+export function transportInfo(): TransportInfo {
+  return native.transportInfo();
+}
+
+/** Throws AlexNetError NCCL_UNAVAILABLE (what was looked for, how to install it) unless NCCL can be used here. */
+export function requireNccl(): void {
+  native.requireNccl();
+}

@@ -1,0 +1,396 @@
+#include "alexnet/distributed.hpp"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "alexnet/error.hpp"
+#include "mpi_loader.hpp"
+#include "nccl_loader.hpp"
+
+namespace alexnet::dist {
+namespace {
+
+// A group of one process: nothing to move.
+class LocalCommunicator final : public Communicator {
+ public:
+  const char* name() const override { return "none"; }
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  void allReduceSum(float*, size_t) override {}
+  void broadcast(void*, size_t, int) override {}
+  void barrier() override {}
+  void finalize() override {}
+  void abort(int) override {}  // a single process has nobody to stop; it exits by itself
+};
+
+Device& checkTensors(const std::vector<Tensor>& tensors, const char* what) {
+  if (tensors.empty()) invalidArgument(std::string(what) + " needs at least one tensor");
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    const std::string name = "tensors[" + std::to_string(i) + "]";
+    if (!t.defined()) invalidArgument(name + " is undefined");
+    if (t.dtype() != DType::Float32)
+      invalidArgument(name + " must be float32, got " + dtypeName(t.dtype()));
+    if (&t.device() != &tensors[0].device())
+      invalidArgument(name + " is on " + t.device().name() + " but tensors[0] is on " + tensors[0].device().name() +
+                      ": one collective covers the tensors of one device");
+  }
+  return tensors[0].device();
+}
+
+std::vector<StorageRef> storagesOf(const std::vector<Tensor>& tensors) {
+  std::vector<StorageRef> out;
+  for (const Tensor& t : tensors) out.push_back(t.storage());
+  return out;
+}
+
+std::shared_future<void> readyFuture() {
+  std::promise<void> p;
+  p.set_value();
+  return p.get_future().share();
+}
+
+class DoneCollective final : public Collective {
+ public:
+  void wait() override {}
+  std::shared_future<void> done() const override { return readyFuture(); }
+};
+
+// Over the group's communicator in host memory: the tensors are copied into one buffer on their
+// stream (a download from a GPU), reduced there on the communication thread, and copied back by the
+// wait. The tensors themselves are not touched in between.
+class HostCollective final : public Collective {
+ public:
+  struct State {
+    std::vector<Tensor> tensors;
+    std::vector<float> buffer;
+    std::promise<void> gathered;
+    std::exception_ptr inputError;  // a poisoned input: the outputs are poisoned with it
+    std::shared_future<void> done;
+  };
+
+  HostCollective(ProcessGroup& group, const std::vector<Tensor>& tensors, ReduceOp op, int root)
+      : state_(std::make_shared<State>()), device_(tensors[0].device()) {
+    auto s = state_;
+    s->tensors = tensors;
+    size_t count = 0;
+    for (const Tensor& t : tensors) count += static_cast<size_t>(t.numel());
+    s->buffer.resize(count);
+    std::shared_future<void> gathered = s->gathered.get_future().share();
+    device_.stream().submit([s](Backend& b) {
+      try {
+        size_t offset = 0;
+        for (const Tensor& t : s->tensors) {
+          if (auto e = t.storage()->poison(); e && !s->inputError) s->inputError = e;
+          if (t.device().kind() == DeviceKind::Cpu) std::memcpy(s->buffer.data() + offset, t.f32(), t.bytes());
+          else b.copyToHost(s->buffer.data() + offset, t.f32(), t.bytes());
+          offset += static_cast<size_t>(t.numel());
+        }
+      } catch (...) {
+        if (!s->inputError) s->inputError = std::current_exception();
+      }
+      s->gathered.set_value();
+    });
+    const int size = group.size();
+    // Every rank takes part even with a poisoned input, so the ranks stay in step.
+    s->done = group.post([s, gathered, op, root, size](Communicator& comm) {
+      gathered.wait();
+      if (root < 0) {
+        comm.allReduceSum(s->buffer.data(), s->buffer.size());
+        if (op == ReduceOp::Mean) {
+          const float n = static_cast<float>(size);
+          for (float& v : s->buffer) v /= n;
+        }
+      } else {
+        comm.broadcast(s->buffer.data(), s->buffer.size() * sizeof(float), root);
+      }
+      if (s->inputError) std::rethrow_exception(s->inputError);
+    });
+  }
+
+  void wait() override {
+    auto s = state_;
+    device_.stream().submit(
+        [s](Backend& b) {
+          s->done.get();
+          size_t offset = 0;
+          for (const Tensor& t : s->tensors) {
+            if (t.device().kind() == DeviceKind::Cpu) std::memcpy(t.f32(), s->buffer.data() + offset, t.bytes());
+            else b.copyFromHost(t.f32(), s->buffer.data() + offset, t.bytes());
+            offset += static_cast<size_t>(t.numel());
+          }
+        },
+        {}, storagesOf(s->tensors));
+  }
+
+  std::shared_future<void> done() const override { return state_->done; }
+
+ private:
+  std::shared_ptr<State> state_;
+  Device& device_;
+};
+
+// NCCL on the GPU: started on the device's stream thread (NCCL queues the transfer on a CUDA stream
+// of its own after the work queued so far), waited for by an event on the device's CUDA stream.
+class NcclCollective final : public Collective {
+ public:
+  struct State {
+    std::vector<Tensor> tensors;
+    std::vector<void*> pending;
+    std::promise<void> waited;
+    std::shared_future<void> done;
+  };
+  NcclCollective(void* comm, const std::vector<Tensor>& tensors, ReduceOp op, int root)
+      : state_(std::make_shared<State>()), device_(tensors[0].device()) {
+    auto s = state_;
+    s->tensors = tensors;
+    s->done = s->waited.get_future().share();
+    device_.stream().submit(
+        [s, comm, op, root](Backend& b) {
+          for (const Tensor& t : s->tensors)
+            s->pending.push_back(nccl_loader::start(comm, t.f32(), static_cast<size_t>(t.numel()),
+                                                    op == ReduceOp::Mean, root, b.nativeStream()));
+        },
+        storagesOf(tensors), storagesOf(tensors));
+  }
+  void wait() override {
+    auto s = state_;
+    device_.stream().submit(
+        [s](Backend& b) {
+          try {
+            for (void* p : s->pending) nccl_loader::wait(p, b.nativeStream());
+            s->pending.clear();
+            s->waited.set_value();
+          } catch (...) {
+            s->waited.set_exception(std::current_exception());
+            throw;
+          }
+        },
+        {}, storagesOf(s->tensors));
+  }
+  std::shared_future<void> done() const override { return state_->done; }
+
+ private:
+  std::shared_ptr<State> state_;
+  Device& device_;
+};
+
+std::mutex& groupMutex() {
+  static auto* m = new std::mutex();
+  return *m;
+}
+std::shared_ptr<ProcessGroup>& theGroup() {
+  static auto* g = new std::shared_ptr<ProcessGroup>();
+  return *g;
+}
+
+int envInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  return (*end == '\0' && n >= 0 && n < (1 << 24)) ? static_cast<int>(n) : fallback;
+}
+
+}  // namespace
+
+struct ProcessGroup::Impl {
+  std::unique_ptr<Communicator> comm;
+  std::mutex mutex;
+  std::condition_variable wake;
+  struct Entry {
+    std::function<void(Communicator&)> job;
+    std::shared_ptr<std::promise<void>> promise;
+  };
+  std::deque<Entry> queue;
+  bool stopping = false, ended = false, abortAtShutdown = false;
+  std::exception_ptr lost;  // RANK_LOST or an MPI failure: every later collective fails with it
+  std::thread thread;
+  std::mutex shutdownMutex;
+  std::map<Device*, void*> ncclComms;  // per CUDA device, created on first use
+
+  void run() {
+    for (;;) {
+      Entry entry;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        wake.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;
+        entry = std::move(queue.front());
+        queue.pop_front();
+      }
+      if (lost) {
+        entry.promise->set_exception(lost);
+        continue;
+      }
+      try {
+        entry.job(*comm);
+        entry.promise->set_value();
+      } catch (const Error& e) {
+        if (e.code() == "RANK_LOST" || e.code() == "MPI_ERROR") lost = std::current_exception();
+        entry.promise->set_exception(std::current_exception());
+      } catch (...) {
+        entry.promise->set_exception(std::current_exception());
+      }
+    }
+  }
+};
+
+ProcessGroup::ProcessGroup(std::unique_ptr<Communicator> comm, int localRank, const GroupOptions& options)
+    : impl_(std::make_unique<Impl>()), localRank_(localRank), timeoutSeconds_(options.timeoutSeconds) {
+  rank_ = comm->rank();
+  size_ = comm->size();
+  impl_->comm = std::move(comm);
+  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+ProcessGroup::~ProcessGroup() { shutdown(); }
+
+std::shared_future<void> ProcessGroup::post(std::function<void(Communicator&)> job) {
+  auto promise = std::make_shared<std::promise<void>>();
+  std::shared_future<void> future = promise->get_future().share();
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->ended) {
+      promise->set_exception(std::make_exception_ptr(
+          Error("INVALID_ARGUMENT", "the process group has shut down: no more collectives")));
+      return future;
+    }
+    impl_->queue.push_back({std::move(job), promise});
+  }
+  impl_->wake.notify_one();
+  return future;
+}
+
+void ProcessGroup::abortAtShutdown() {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->abortAtShutdown = true;
+}
+
+void ProcessGroup::shutdown() {
+  std::lock_guard<std::mutex> once(impl_->shutdownMutex);
+  if (!impl_->thread.joinable()) return;
+  Impl* impl = impl_.get();
+  for (auto& [device, comm] : impl->ncclComms) {
+    device->synchronize();
+    nccl_loader::destroy(comm);
+  }
+  impl->ncclComms.clear();
+  bool abort;
+  {
+    std::lock_guard<std::mutex> lock(impl->mutex);
+    abort = impl->abortAtShutdown;
+  }
+  // A failed rank ends the job at once, even while a collective of its thread waits for peers that
+  // wait for nothing more from it (MPI_Abort is the one call made beside that thread's).
+  if (abort) impl->comm->abort(1);
+  std::shared_future<void> last = post([](Communicator& comm) { comm.finalize(); });
+  {
+    std::lock_guard<std::mutex> lock(impl->mutex);
+    impl->ended = true;
+  }
+  // After a lost rank the job above is refused (run() fails it): the whole job must end instead.
+  try {
+    last.get();
+  } catch (...) {
+    if (impl->lost) impl->comm->abort(1);
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl->mutex);
+    impl->stopping = true;
+  }
+  impl->wake.notify_all();
+  impl->thread.join();
+}
+
+std::string ProcessGroup::transport(DeviceKind kind) const {
+  if (size_ == 1) return "none";
+  if (kind == DeviceKind::Cpu) return "mpi";
+  return nccl_loader::available(nullptr) ? "nccl" : "mpi (staged through host memory)";
+}
+
+std::shared_ptr<Collective> ProcessGroup::allReduce(const std::vector<Tensor>& tensors, ReduceOp op) {
+  Device& device = checkTensors(tensors, "allReduce");
+  if (size_ == 1) return std::make_shared<DoneCollective>();
+  if (device.kind() == DeviceKind::Cuda && nccl_loader::available(nullptr)) {
+    void* comm = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(impl_->mutex);
+      auto it = impl_->ncclComms.find(&device);
+      if (it != impl_->ncclComms.end()) comm = it->second;
+    }
+    if (!comm) {
+      // The unique id goes from rank 0 to every rank over MPI (once per device).
+      auto id = std::make_shared<std::vector<char>>(128);
+      const int rank = rank_;
+      post([id, rank](Communicator& c) {
+        if (rank == 0) nccl_loader::uniqueId(id->data(), id->size());
+        c.broadcast(id->data(), id->size(), 0);
+      }).get();
+      comm = nccl_loader::create(device.index(), rank_, size_, id->data(), id->size());
+      std::lock_guard<std::mutex> lock(impl_->mutex);
+      impl_->ncclComms[&device] = comm;
+    }
+    return std::make_shared<NcclCollective>(comm, tensors, op, -1);
+  }
+  return std::make_shared<HostCollective>(*this, tensors, op, -1);
+}
+
+std::shared_ptr<Collective> ProcessGroup::broadcast(const std::vector<Tensor>& tensors, int root) {
+  checkTensors(tensors, "broadcast");
+  if (root < 0 || root >= size_)
+    invalidArgument("root must be a rank in [0, " + std::to_string(size_) + "), got " + std::to_string(root));
+  if (size_ == 1) return std::make_shared<DoneCollective>();
+  // Broadcasts happen at start and on resume only: staged through the host on every device kind.
+  return std::make_shared<HostCollective>(*this, tensors, ReduceOp::Sum, root);
+}
+
+std::shared_future<void> ProcessGroup::barrier() {
+  if (size_ == 1) return readyFuture();
+  return post([](Communicator& c) { c.barrier(); });
+}
+
+std::shared_ptr<ProcessGroup> ProcessGroup::fromEnvironment(const GroupOptions& options) {
+  std::lock_guard<std::mutex> lock(groupMutex());
+  std::shared_ptr<ProcessGroup>& group = theGroup();
+  if (group) return group;
+  if (!(options.timeoutSeconds > 0)) invalidArgument("timeoutSeconds must be positive");
+  const int size = envInt("OMPI_COMM_WORLD_SIZE", 1);
+  const int localRank = envInt("OMPI_COMM_WORLD_LOCAL_RANK", 0);
+  std::unique_ptr<Communicator> comm;
+  if (size <= 1) comm = std::make_unique<LocalCommunicator>();
+  else comm = mpi_loader::create(options.timeoutSeconds);
+  const int envRank = envInt("OMPI_COMM_WORLD_RANK", comm->rank());
+  if (comm->size() != size || comm->rank() != envRank)
+    throw Error("MPI_ERROR", "MPI reports rank " + std::to_string(comm->rank()) + " of " + std::to_string(comm->size()) +
+                                 " but the launcher's environment says " + std::to_string(envRank) + " of " +
+                                 std::to_string(size), "MPI_Comm_rank");
+  group = std::make_shared<ProcessGroup>(std::move(comm), localRank, options);
+  // At exit (registered after the devices' own hook, so it runs before it): finalize, or end the
+  // job after a lost rank.
+  std::atexit([] {
+    std::shared_ptr<ProcessGroup> g;
+    {
+      std::lock_guard<std::mutex> l(groupMutex());
+      g = theGroup();
+    }
+    if (g) g->shutdown();
+  });
+  return group;
+}
+
+std::shared_ptr<ProcessGroup> ProcessGroup::current() {
+  std::lock_guard<std::mutex> lock(groupMutex());
+  return theGroup();
+}
+
+std::string ProcessGroup::mpiStatus() { return mpi_loader::status(); }
+std::string ProcessGroup::ncclStatus() { return nccl_loader::status(); }
+void ProcessGroup::requireNccl() { nccl_loader::require(); }
+
+}  // namespace alexnet::dist

@@ -1,0 +1,25 @@
+// Lazy loading of the NCCL transport module (libalexnet_nccl.so): CUDA tensors in a group of more
+// than one process are reduced with NCCL when the module, NCCL and a GPU are there; a group that
+// needs it where they are not reports NCCL_UNAVAILABLE with the install hint.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace alexnet::nccl_loader {
+
+// Whether the module loads and sees a GPU; `why` says what is missing otherwise.
+bool available(std::string* why);
+// "available: NCCL 2.x, N CUDA device(s)" or "unavailable: <why>".
+std::string status();
+// Throws NCCL_UNAVAILABLE (naming what was looked for and how to install it) unless available().
+void require();
+
+// Thin wrappers of the module's entry points; throw NCCL_ERROR with the module's message.
+void uniqueId(char* id, size_t idLen);
+void* create(int device, int rank, int size, const char* id, size_t idLen);
+void destroy(void* comm);
+void* start(void* comm, float* data, size_t count, bool mean, int root, void* stream);
+void wait(void* pending, void* stream);
+
+}  // namespace alexnet::nccl_loader

@@ -1,0 +1,29 @@
+// The C entry points of libalexnet_nccl.so, the NCCL transport module (it links libnccl.so.2 and
+// the CUDA runtime). The core dlopens it only for CUDA tensors in a group of more than one process,
+// so the addon loads where NCCL or a GPU is absent. Take function types from here with decltype.
+//
+// Every function returns 0 on success, or -1 with a message (NUL-terminated, truncated to errLen)
+// in err; none throws. Streams are cudaStream_t passed as void*.
+#pragma once
+
+#include <cstddef>
+
+#define ALEXNET_NCCL_EXPORT __attribute__((visibility("default")))
+
+extern "C" {
+
+// "NCCL 2.27.3, N CUDA device(s)"; -1 when there is no usable GPU (the reason in out).
+ALEXNET_NCCL_EXPORT int alexnet_nccl_probe(char* out, size_t outLen);
+// Rank 0 makes the id (128 bytes, ncclUniqueId), every rank receives it out of band (over MPI).
+ALEXNET_NCCL_EXPORT int alexnet_nccl_unique_id(char* id, size_t idLen, char* err, size_t errLen);
+// A communicator of `size` ranks on GPU `device`, with a CUDA stream of its own for the transfers.
+ALEXNET_NCCL_EXPORT int alexnet_nccl_create(int device, int rank, int size, const char* id, size_t idLen,
+                                            void** comm, char* err, size_t errLen);
+ALEXNET_NCCL_EXPORT void alexnet_nccl_destroy(void* comm);
+// Enqueues, after the work queued so far on `stream`, a collective on the communicator's own
+// stream (mean: ncclAvg, sum: ncclSum; root >= 0: a broadcast from root instead); `*pending`
+// receives its completion, which alexnet_nccl_wait makes `stream` wait for (and then frees).
+ALEXNET_NCCL_EXPORT int alexnet_nccl_start(void* comm, float* data, size_t count, int mean, int root,
+                                           void* stream, void** pending, char* err, size_t errLen);
+ALEXNET_NCCL_EXPORT int alexnet_nccl_wait(void* pending, void* stream, char* err, size_t errLen);
+}
