@@ -168,12 +168,13 @@ export class Trainer {
     if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
       throw new TypeError(`onWarning must be a function, got ${describe(options.onWarning)}`);
     this.warn = options.onWarning ?? ((message) => { process.stderr.write(`warning: ${message}\n`); });
+    // Before anything is written: a precision the device lacks fails here.
+    this.precision = applyPrecision(model, this.device, options.precision, this.warn);
     if (options.outDir && this.writes) {
       const removed = prepareRunDirectory(options.outDir);
       if (removed.length > 0) this.warn(`deleted ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left in ${options.outDir} by a run that was killed while saving`);
       this.metrics = new MetricsLog(join(options.outDir, 'metrics.jsonl'));
     }
-    this.precision = applyPrecision(model, this.device, options.precision, this.warn);
     // The model's first layer sees the image: its input gradient is never needed.
     model.inputGrad = false;
     this.state = {
