@@ -14,8 +14,9 @@
 // a few percent of max|ref| at most, and the wrong LRN alpha is 65%.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { AlexNetError, Tensor, bf16Support, nn, ops, type DeviceName } from '../lib/index.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AlexNetError, Tensor, bf16Support, ops, type DeviceName } from '../lib/index.js';
 import { referenceSets, type ReferenceCase } from './helpers/references.js';
 
 const U = 2 ** -8;
@@ -199,7 +200,7 @@ describe('bfloat16 ops against the float64 references (CPU)', function () {
 });
 
 describe('bfloat16 where the CPU cannot compute in it', () => {
-  it('raises BF16_UNSUPPORTED (a typed AlexNetError) at the op, while conversions still work', () => {
+  it('raises BF16_UNSUPPORTED (a typed AlexNetError) at the op and in the Trainer before it writes, while conversions still work', () => {
     // oneDNN reads ONEDNN_MAX_CPU_ISA once per process: a child without AVX512_BF16.
     const script = `
       import { Tensor, ops, bf16Support, AlexNetError } from ${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)};
@@ -207,6 +208,15 @@ describe('bfloat16 where the CPU cannot compute in it', () => {
       const x = Tensor.fromArray(new Float32Array(16), [1, 1, 4, 4], 'cpu', 'bfloat16');
       out.converted = Array.from(await x.to('float32').toArray()).length;
       try { ops.maxPool2d(x); out.error = null; } catch (e) { out.error = { code: e.code, isAlexNetError: e instanceof AlexNetError, message: e.message }; }
+      // The Trainer refuses before it writes anything.
+      const { ArrayLoader, Trainer, alexnet } = await import(${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)});
+      const { existsSync } = await import('node:fs');
+      const outDir = ${JSON.stringify(join(tmpdir(), `alexnet-bf16-refused-${process.pid}`))};
+      const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', device: 'cpu' });
+      const train = new ArrayLoader({ images: new Float32Array(16 * 64 * 64), labels: new Int32Array(16), imageShape: [1, 64, 64], batchSize: 16 });
+      try { new Trainer({ model, train, epochs: 1, outDir, precision: 'bf16' }); out.trainer = 'constructed'; }
+      catch (e) { out.trainer = e.code; }
+      out.outDirWritten = existsSync(outDir);
       console.log(JSON.stringify(out));`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, ONEDNN_MAX_CPU_ISA: 'AVX512_CORE' }, encoding: 'utf8', timeout: 60_000,
@@ -214,12 +224,15 @@ describe('bfloat16 where the CPU cannot compute in it', () => {
     expect(r.status, r.stderr).to.equal(0);
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
       support: { supported: boolean; reason: string }; converted: number; error: { code: string; isAlexNetError: boolean; message: string } | null;
+      trainer: string; outDirWritten: boolean;
     };
     expect(out.support.supported).to.equal(false);
     expect(out.support.reason).to.match(/AVX512_BF16/);
     expect(out.converted).to.equal(16);
     expect(out.error?.code).to.equal('BF16_UNSUPPORTED');
     expect(out.error?.isAlexNetError).to.equal(true);
+    expect(out.trainer).to.equal('BF16_UNSUPPORTED');
+    expect(out.outDirWritten).to.equal(false);
   });
 
   it('is reported as an AlexNetError code', () => {
@@ -227,5 +240,3 @@ describe('bfloat16 where the CPU cannot compute in it', () => {
   });
 });
 
-void fileURLToPath;
-void nn;
