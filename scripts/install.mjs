@@ -90,7 +90,7 @@ function linkCudaLibraries(m) {
   rmSync(linkDir, { recursive: true, force: true });
   const wheelDirs = nvidiaWheelDirs();
   const linked = [];
-  for (const sub of ['cudnn', 'cu13', 'cublas']) {
+  for (const sub of ['cudnn', 'cu13', 'cublas', 'nccl']) {
     const target = wheelDirs.map((d) => join(d, sub)).find((d) => existsSync(join(d, 'lib')));
     if (!target) continue;
     mkdirSync(linkDir, { recursive: true });
@@ -110,6 +110,16 @@ function linkCudaLibraries(m) {
   return `${missing.join(', ')} not found, so CUDA stays off until: pip install nvidia-cudnn-cu13 nvidia-cublas, then npm rebuild alexnet-cudnn`;
 }
 
+// Whether the MPI module's Open MPI is on this system (it is never carried: it must be the one the
+// user's mpirun starts the processes with).
+function mpiStatus(m) {
+  if (!m.mpiModule) return 'no MPI module';
+  const system = spawnSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' }).stdout ?? '';
+  const missing = m.mpiModule.needs.filter((lib) => !system.includes(`${lib} `));
+  return missing.length === 0 ? 'MPI module: the system\'s Open MPI'
+    : `MPI module: ${missing.join(', ')} not found, so data parallelism stays off until: apt-get install openmpi-bin libopenmpi3`;
+}
+
 function buildFromSource() {
   const npm = process.env.npm_execpath;
   const [cmd, args] = npm ? [process.execPath, [npm, 'run', 'build:native']] : ['npm', ['run', 'build:native']];
@@ -125,7 +135,7 @@ const reason = whyNotPrebuilt();
 if (reason === null) {
   const glibc = process.report.getReport().header.glibcVersionRuntime;
   const cuda = manifest.cudaModule ? `CUDA module: ${linkCudaLibraries(manifest)}` : 'no CUDA module';
-  say(`using the prebuilt binaries for ${tag} (glibc ${glibc} >= ${manifest.glibc}; ${cuda})`);
+  say(`using the prebuilt binaries for ${tag} (glibc ${glibc} >= ${manifest.glibc}; ${cuda}; ${mpiStatus(manifest)})`);
 } else {
   say(`building from source with cmake-js: ${reason}`);
   if (process.env.ALEXNET_INSTALL_DRY_RUN !== '1') buildFromSource();

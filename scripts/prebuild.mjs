@@ -3,6 +3,9 @@
 // that the npm package carries, prebuilds/<platform>-<arch>/:
 //   alexnet.node            the addon (CPU backend, data pipeline, bindings)
 //   libalexnet_cuda.so      the CUDA module, when the build made one; the addon loads it lazily
+//   libalexnet_mpi.so       the MPI module (data parallelism), when built; loaded lazily, it uses the
+//                           system's Open MPI (libmpi.so.40), which must match the user's mpirun
+//   libalexnet_nccl.so      the NCCL module, when built; loaded lazily, NCCL from NVIDIA's wheel
 //   lib*.so.*               every shared library they need that is not part of a bare glibc system
 //                           (oneDNN and its libOpenCL and libgomp, libjpeg-turbo, libpng), copied
 //                           from this machine under their SONAME
@@ -33,10 +36,15 @@ const out = join(root, 'prebuilds', tag);
 // libgcc_s) or by glibc: carrying a second copy would not even be used.
 const SYSTEM = /^(linux-vdso|libc|libm|libdl|libpthread|librt|libresolv|ld-linux-x86-64|libstdc\+\+|libgcc_s|libz)\.so/;
 // NVIDIA's libraries come from the user's driver and wheels, never from this package.
-const NVIDIA = /^lib(cudnn|cublas|cublasLt|cudart|cuda|nvidia|nvrtc|nvJitLink|cufft|curand|cusparse)[._]/;
+const NVIDIA = /^lib(cudnn|cublas|cublasLt|cudart|cuda|nvidia|nvrtc|nvJitLink|cufft|curand|cusparse|nccl)[._]/;
+// Open MPI and what it loads come from the user's system: the library must be the one their mpirun
+// starts the processes with.
+const MPI = /^lib(mpi|open-rte|open-pal|hwloc|event|pmix|ucp|ucs|uct|ucm|fabric|psm|ibverbs|rdmacm|munge)[._-]/;
 // Where the CUDA module looks for cuDNN and cuBLAS besides $ORIGIN: NVIDIA's wheel layout
 // (nvidia/cudnn/lib, nvidia/cu13/lib for CUDA 13's cuBLAS, nvidia/cublas/lib for CUDA 12's).
 const CUDA_RUNPATH = ['$ORIGIN', '$ORIGIN/nvidia/cudnn/lib', '$ORIGIN/nvidia/cu13/lib', '$ORIGIN/nvidia/cublas/lib'];
+// The NCCL module also finds libnccl in the NCCL wheel (nvidia/nccl/lib).
+const NCCL_RUNPATH = [...CUDA_RUNPATH, '$ORIGIN/nvidia/nccl/lib'];
 
 function fail(message) {
   console.error(`prebuild: ${message}`);
@@ -109,7 +117,12 @@ need('objdump', 'binutils');
 const addon = join(from, 'alexnet.node');
 if (!existsSync(addon)) fail(`${addon} not found: build first (npm run build)`);
 const cudaModule = join(from, 'libalexnet_cuda.so');
-const binaries = [addon, ...(existsSync(cudaModule) ? [cudaModule] : [])];
+const mpiModule = join(from, 'libalexnet_mpi.so');
+const ncclModule = join(from, 'libalexnet_nccl.so');
+// The modules the addon loads on first use, each with the run path it searches.
+const modules = [[cudaModule, CUDA_RUNPATH], [mpiModule, ['$ORIGIN']], [ncclModule, NCCL_RUNPATH]]
+  .filter(([file]) => existsSync(file));
+const binaries = [addon, ...modules.map(([file]) => file)];
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'licenses'), { recursive: true });
@@ -118,11 +131,14 @@ mkdirSync(join(out, 'licenses'), { recursive: true });
 // NVIDIA's libraries. ldd resolves the closure recursively, so oneDNN's libOpenCL comes along.
 const carried = new Map();  // SONAME -> path on this machine
 let cudaNeeds = [];
+const runtimeNeeds = new Map();  // module -> the NVIDIA or MPI libraries it finds at run time
 for (const binary of binaries) {
   for (const [name, path] of dependencies(binary)) {
     if (SYSTEM.test(name)) continue;
-    if (NVIDIA.test(name)) {
+    // Everything the MPI module needs besides the system comes with the user's Open MPI.
+    if (NVIDIA.test(name) || MPI.test(name) || binary === mpiModule) {
       if (binary === cudaModule) cudaNeeds.push(name);
+      if (binary !== addon) runtimeNeeds.set(binary, [...(runtimeNeeds.get(binary) ?? []), name]);
       continue;
     }
     if (path === 'not found') fail(`${basename(binary)} needs ${name}, which this machine does not have`);
@@ -151,7 +167,7 @@ for (const [name, path] of carried) {
 }
 
 for (const name of [basename(addon), ...carried.keys()]) run('patchelf', ['--set-rpath', '$ORIGIN', join(out, name)]);
-if (existsSync(cudaModule)) run('patchelf', ['--set-rpath', CUDA_RUNPATH.join(':'), join(out, basename(cudaModule))]);
+for (const [file, runpath] of modules) run('patchelf', ['--set-rpath', runpath.join(':'), join(out, basename(file))]);
 
 // Every carried library must now resolve to its copy here, from the addon and from each other.
 for (const name of [basename(addon), ...carried.keys()]) {
@@ -161,8 +177,14 @@ for (const name of [basename(addon), ...carried.keys()]) {
 }
 
 const versions = {};
-for (const name of [basename(addon), ...carried.keys(), ...(existsSync(cudaModule) ? [basename(cudaModule)] : [])])
+for (const name of [basename(addon), ...carried.keys(), ...modules.map(([file]) => basename(file))])
   requiredVersions(join(out, name), versions);
+
+// A module's direct needs among what it finds at run time (not what those pull in themselves).
+function directNeeds(file) {
+  const direct = run('readelf', ['-d', file]);
+  return (runtimeNeeds.get(file) ?? []).filter((n) => direct.includes(`[${n}]`));
+}
 
 const napiVersions = pkg.binary?.napi_versions ?? [8];
 const manifest = {
@@ -178,6 +200,8 @@ const manifest = {
   cudaModule: existsSync(cudaModule)
     ? { file: basename(cudaModule), cuda: cudaVersion(), needs: cudaNeeds, searches: CUDA_RUNPATH }
     : null,
+  mpiModule: existsSync(mpiModule) ? { file: basename(mpiModule), needs: directNeeds(mpiModule), searches: ['$ORIGIN', 'the system'] } : null,
+  ncclModule: existsSync(ncclModule) ? { file: basename(ncclModule), needs: directNeeds(ncclModule), searches: NCCL_RUNPATH } : null,
   carried: packages,
   builtOn: /^PRETTY_NAME="?([^"\n]*)/m.exec(existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '')?.[1] ?? 'unknown',
   commit: spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || null,
@@ -198,7 +222,7 @@ const probe = spawnSync(process.execPath, ['-e', `
 if (probe.status !== 0) fail(`the prebuilt addon does not load: ${probe.stderr || probe.error}`);
 
 let bytes = 0;
-for (const name of [basename(addon), ...carried.keys(), ...(existsSync(cudaModule) ? [basename(cudaModule)] : [])])
+for (const name of [basename(addon), ...carried.keys(), ...modules.map(([file]) => basename(file))])
   bytes += statSync(join(out, name)).size;
 console.log(`prebuild: ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB): ${binaries.map((b) => basename(b)).join(', ')}` +
   ` + ${[...carried.keys()].join(', ')}; needs glibc >= ${manifest.glibc}, libstdc++ GLIBCXX_${manifest.glibcxx}` +

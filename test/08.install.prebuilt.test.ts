@@ -51,7 +51,15 @@ describe('install: prebuilt binaries or a build from source', function () {
   }
 
   it('uses a prebuild that fits: this version, glibc, N-API, the listed file, and it loads', () => {
-    expect(install()).to.match(new RegExp(`^alexnet-cudnn: using the prebuilt binaries for ${tag} \\(glibc [\\d.]+ >= 2\\.17; no CUDA module\\)$`));
+    expect(install()).to.match(new RegExp(`^alexnet-cudnn: using the prebuilt binaries for ${tag} \\(glibc [\\d.]+ >= 2\\.17; no CUDA module; no MPI module\\)$`));
+  });
+
+  it('says whether the MPI module finds Open MPI on the system (never carried: it must match mpirun)', () => {
+    const mpiModule = { file: 'libalexnet_mpi.so', needs: ['libalexnet-no-such-mpi.so.40'], searches: ['$ORIGIN', 'the system'] };
+    manifest.mpiModule = mpiModule;
+    expect(install()).to.match(/; MPI module: libalexnet-no-such-mpi\.so\.40 not found, so data parallelism stays off until: apt-get install openmpi-bin libopenmpi3\)$/);
+    mpiModule.needs = ['libc.so.6'];
+    expect(install()).to.match(/; MPI module: the system's Open MPI\)$/);
   });
 
   it('builds from source in a git checkout, or when asked to', () => {
@@ -93,13 +101,13 @@ describe('install: prebuilt binaries or a build from source', function () {
       searches: ['$ORIGIN', '$ORIGIN/nvidia/cudnn/lib', '$ORIGIN/nvidia/cu13/lib', '$ORIGIN/nvidia/cublas/lib'],
     };
     const path = `${bin}:${process.env.PATH}`;
-    expect(install({ PATH: path })).to.match(/; CUDA module: cuDNN\/cuBLAS from NVIDIA's wheels at .*site-packages\/nvidia\)$/);
+    expect(install({ PATH: path })).to.match(/; CUDA module: cuDNN\/cuBLAS from NVIDIA's wheels at .*site-packages\/nvidia; no MPI module\)$/);
     expect(existsSync(join(pkg, 'prebuilds', tag, 'nvidia', 'cudnn', 'lib', 'libfake_cudnn.so.9'))).to.equal(true);
     expect(existsSync(join(pkg, 'prebuilds', tag, 'nvidia', 'cu13', 'lib', 'libfake_cublas.so.13'))).to.equal(true);
 
     writeFileSync(join(bin, 'python3'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
     writeFileSync(join(bin, 'python'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
-    expect(install({ PATH: path })).to.match(/; CUDA module: libfake_cudnn\.so\.9, libfake_cublas\.so\.13 not found, so CUDA stays off until: pip install nvidia-cudnn-cu13 nvidia-cublas, then npm rebuild alexnet-cudnn\)$/);
+    expect(install({ PATH: path })).to.match(/; CUDA module: libfake_cudnn\.so\.9, libfake_cublas\.so\.13 not found, so CUDA stays off until: pip install nvidia-cudnn-cu13 nvidia-cublas, then npm rebuild alexnet-cudnn; no MPI module\)$/);
     expect(existsSync(join(pkg, 'prebuilds', tag, 'nvidia'))).to.equal(false);
   });
 

@@ -1,7 +1,7 @@
 // The paper's network: layer shapes, options, presets, initialisation.
 import { expect } from 'chai';
 import { Tensor, disposeAll, ops } from '../lib/index.js';
-import { alexnet, preset, presets, resolveAlexNetOptions } from '../lib/models/index.js';
+import { alexnet, alexnetParameterShapes, preset, presets, resolveAlexNetOptions } from '../lib/models/index.js';
 import { Conv2d, Dropout, LocalResponseNorm, MaxPool2d } from '../lib/nn/index.js';
 import { SGD } from '../lib/optim/index.js';
 import { randn, rng } from './helpers/random.js';
@@ -101,6 +101,28 @@ describe('alexnet', () => {
     expect((net.get('drop7') as Dropout).p).to.equal(0.3);
     expect(net.inputShape).to.deep.equal([1, 64, 64]);
     net.dispose();
+  });
+
+  it("singleColumn: the paper's one-column comparison network (half the kernels in conv1-conv4, no grouping, conv5 and FC whole)", () => {
+    const base = { numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he' as const };
+    const two = Object.fromEntries(alexnetParameterShapes(base));
+    const one = Object.fromEntries(alexnetParameterShapes({ ...base, singleColumn: true }));
+    expect(two['conv2.weight']).to.deep.equal([64, 12, 5, 5]);  // groups 2: each kernel sees its column's 12 maps
+    expect(one['conv1.weight']).to.deep.equal([12, 1, 11, 11]);
+    expect(one['conv2.weight']).to.deep.equal([32, 12, 5, 5]);  // half the kernels, each sees every map
+    expect(one['conv3.weight']).to.deep.equal([48, 32, 3, 3]);
+    expect(one['conv4.weight']).to.deep.equal([48, 48, 3, 3]);
+    expect(one['conv5.weight']).to.deep.equal([64, 48, 3, 3]);  // conv5 keeps its width ...
+    expect(one['fc6.weight']).to.deep.equal(two['fc6.weight']);  // ... so fc6 does too
+    const count = (shapes: Record<string, readonly number[]>) => Object.values(shapes).reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+    expect(count(one) / count(two)).to.be.within(0.9, 1);  // about as many parameters
+    const net = alexnet({ ...base, singleColumn: true });
+    expect((net.get('lrn1') as LocalResponseNorm).groups).to.equal(1);
+    expect((net.get('conv2') as Conv2d).groups).to.equal(1);
+    expect(net.forward(Tensor.zeros([2, 1, 64, 64])).shape).to.deep.equal([2, 10]);
+    net.dispose();
+    expect(() => alexnet({ ...base, singleColumn: true, columns: 2, devices: ['cpu:0', 'cpu:1'] })).to.throw(RangeError, /singleColumn .*one device/);
+    expect(() => resolveAlexNetOptions({ singleColumn: 1 as never })).to.throw(TypeError, /singleColumn must be a boolean/);
   });
 
   it('rejects input sizes that do not fit, with the computed shapes in the message', () => {

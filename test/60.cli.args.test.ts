@@ -22,7 +22,7 @@ describe('alexnet CLI: usage', () => {
   }
 
   const bad: [string[], RegExp][] = [
-    [['frobnicate'], /^alexnet: unknown command "frobnicate" \(commands: train, eval, predict, export, info, filters, plot, experiment\)$/],
+    [['frobnicate'], /^alexnet: unknown command "frobnicate" \(commands: train, eval, predict, export, info, filters, plot, neighbours, experiment\)$/],
     [['train', '--bogus'], /^alexnet train: Unknown option '--bogus'.*--help/],
     [['train', '--epochs', 'ten'], /^alexnet train: --epochs must be an integer >= 1, got "ten"$/],
     [['train', '--epochs', '0'], /^alexnet train: --epochs must be an integer >= 1, got "0"$/],

@@ -2,28 +2,13 @@
 // flags are refused with the flag named before any data is read. The conclusions are not tested
 // here (a few iterations on random pixels decide nothing); docs/EXPERIMENTS.md reports them.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { iterationsToReach, summarise } from '../lib/experiments/index.js';
 import { runCli } from './helpers/cli.js';
-
-/** A CIFAR-10 folder of random images in the binary format (label byte + 3072 pixel bytes). */
-function fakeCifar(imagesPerBatch: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'alexnet-experiment-cifar-'));
-  let state = 12345;
-  const next = () => (state = (state * 1103515245 + 12345) >>> 0) >>> 24;
-  for (const name of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch']) {
-    const bytes = Buffer.alloc(imagesPerBatch * 3073);
-    for (let i = 0; i < imagesPerBatch; i++) {
-      bytes[i * 3073] = i % 10;
-      for (let p = 1; p < 3073; p++) bytes[i * 3073 + p] = next();
-    }
-    writeFileSync(join(dir, `${name}.bin`), bytes);
-  }
-  return dir;
-}
+import { fakeCifar } from './helpers/fake_cifar.js';
 
 describe('alexnet experiment', function () {
   this.timeout(180_000);
@@ -31,8 +16,8 @@ describe('alexnet experiment', function () {
   it('--help lists the experiments and the options', async () => {
     const r = await runCli(['experiment', '--help']);
     expect(r.code).to.equal(0);
-    expect(r.stdout).to.contain('relu-vs-tanh');
-    for (const flag of ['--seeds', '--out', '--data-dir', '--dataset', '--limit', '--epochs', '--json', '--quick']) expect(r.stdout).to.contain(flag);
+    for (const name of ['relu-vs-tanh', 'two-columns', 'lrn', 'overlapping-pool', 'pca-colour', 'dropout', 'ten-crop']) expect(r.stdout).to.contain(name);
+    for (const flag of ['--seeds', '--out', '--data-dir', '--dataset', '--limit', '--epochs', '--json', '--quick', '--test-limit', '--lr', '--devices']) expect(r.stdout).to.contain(flag);
     expect((await runCli(['--help'])).stdout).to.match(/experiment\s+re-measures/);
   });
 
@@ -64,8 +49,57 @@ describe('alexnet experiment', function () {
     expect(png.width).to.be.above(400);
   });
 
+  // The ablations, each in its quick form on random CIFAR-10-like images (three channels, so PCA
+  // colour noise has colours to work on): they run, and write what they promise.
+  const ABLATION_NAMES = ['two-columns', 'lrn', 'overlapping-pool', 'pca-colour', 'dropout', 'ten-crop'];
+  let ablationData: string | undefined;
+  for (const name of ABLATION_NAMES) {
+    it(`${name} --quick trains its variants and writes results.json and figure.png`, async () => {
+      ablationData ??= fakeCifar(40);
+      const out = join(mkdtempSync(join(tmpdir(), 'alexnet-experiment-out-')), name);
+      const r = await runCli(['experiment', name, '--quick', '--dataset', 'cifar10', '--data-dir', ablationData, '--out', out, '--json']);
+      expect(r.code, r.stderr).to.equal(0);
+      const printed = JSON.parse(r.stdout);
+      const saved = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+      expect(saved.experiment).to.equal(name);
+      expect(saved.command).to.contain(`experiment ${name} --quick`);
+      expect(saved.rows).to.deep.equal(printed.rows);
+      expect(saved.data).to.deep.include({ trainImages: 96, testImages: 40, classes: 10 });
+      expect(saved.settings).to.deep.include({ seeds: 1, epochs: 1, batchSize: 32, iterationsPerEpoch: 3, crop: 64, size: 72 });
+      expect(saved.variants).to.have.length(name === 'ten-crop' ? 1 : 2);
+      expect(saved.rows).to.have.length(2);
+      for (const v of saved.variants) {
+        expect(v.parameters).to.be.above(0);
+        expect(v.runs).to.have.length(1);
+        const run = v.runs[0];
+        expect(run.curve.length).to.be.within(1, 3);
+        expect(run.test).to.have.length(1);
+        for (const e of saved.settings.evaluations) expect(run.final.test[e]).to.be.within(0, 1);
+        expect(run.final.train).to.be.within(0, 1);
+      }
+      for (const row of saved.rows) {
+        expect(row.testError.n).to.equal(1);
+        expect(row.gap.mean).to.be.closeTo(row.testError.mean - row.trainError.mean, 1e-5);  // summaries keep 6 digits
+      }
+      if (name === 'ten-crop') expect(saved.rows.map((row: { evaluation: string }) => row.evaluation)).to.deep.equal(['ten-crop', 'centre']);
+      if (name === 'two-columns') {
+        const [two, one] = saved.variants;
+        expect(one.parameters / two.parameters).to.be.within(0.85, 1.0);
+      }
+      const png = PNG.sync.read(readFileSync(join(out, 'figure.png')));
+      expect(png.width).to.be.above(1000);
+    });
+  }
+
   for (const [args, pattern] of [
     [[], /give one experiment name/],
+    [['lrn', '--rates', '0.1'], /--rates is not an option of lrn/],
+    [['dropout', '--threshold', '20'], /--threshold is not an option of dropout/],
+    [['relu-vs-tanh', '--lr', '0.1'], /--lr is not an option of relu-vs-tanh/],
+    [['two-columns', '--devices', 'cpu:0'], /--devices must be two device names/],
+    [['two-columns', '--devices', 'cpu:0,tpu'], /--devices must be two device names/],
+    [['lrn', '--lr', '0'], /--lr must be a positive number/],
+    [['lrn', '--test-limit', '0'], /--test-limit must be an integer/],
     [['nonesuch'], /unknown experiment "nonesuch".*relu-vs-tanh/],
     [['relu-vs-tanh', '--seeds', '0'], /--seeds must be an integer/],
     [['relu-vs-tanh', '--epochs', '1.5'], /--epochs must be an integer/],

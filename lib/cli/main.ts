@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `alexnet` command: train, eval, predict, export, info, filters, plot, experiment.
+// The `alexnet` command: train, eval, predict, export, info, filters, plot, neighbours, experiment.
 import { AlexNetError } from '../errors.js';
 import { UsageError } from './args.js';
 
@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<(argv: str
   info: { summary: 'version, backends built, devices seen (and why not)', load: async () => (await import('./info.js')).infoCommand },
   filters: { summary: "conv1's kernels as a PNG by column (the paper's Figure 3), with colour statistics", load: async () => (await import('./filters.js')).filtersCommand },
   plot: { summary: "loss and error curves of a run's metrics as a PNG", load: async () => (await import('./plot.js')).plotCommand },
+  neighbours: { summary: "a few test images and the training images nearest to them in fc7 space as a PNG (the paper's Figure 4, right)", load: async () => (await import('./neighbours.js')).neighboursCommand },
   experiment: { summary: "re-measures one of the paper's claims (e.g. relu-vs-tanh, Figure 1) with results and a figure", load: async () => (await import('./experiment.js')).experimentCommand },
 };
 

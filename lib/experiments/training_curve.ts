@@ -1,8 +1,12 @@
 // One training run recorded the way the paper's Figure 1 plots it: the training error rate as
 // training goes, measured on the mini-batches the network is trained on (before each update), so
-// it costs no extra pass over the data.
+// it costs no extra pass over the data. The batches come from images in memory or from any
+// BatchLoader (the data pipeline, with its crops, flips and colour noise).
+import { batchToDevice } from '../data/device_input.js';
+import type { BatchLoader } from '../data/types.js';
 import { ArrayLoader } from '../train/array_loader.js';
 import type { Module } from '../nn/module.js';
+import { deriveSeed } from '../nn/seed.js';
 import { SGD } from '../optim/sgd.js';
 import * as ops from '../ops/index.js';
 import { disposeAll, Tensor } from '../tensor.js';
@@ -26,6 +30,10 @@ export interface CurveOptions {
   window: number;
   seed: number;
   device: DeviceName;
+  /** Default 0: Figure 1's networks have no regularisation. */
+  weightDecay?: number;
+  /** Called after every epoch with the iterations done so far (to evaluate on held-out images). */
+  afterEpoch?: (epoch: number, iterations: number) => Promise<void>;
 }
 
 export interface Curve {
@@ -53,10 +61,20 @@ function argmaxRows(values: Float32Array, cols: number): Int32Array {
   return out;
 }
 
-/** Trains `model` with SGD (no weight decay: the figure's networks have no regularisation). */
-export async function trainingCurve(model: Module, data: ImageSet, o: CurveOptions): Promise<Curve> {
-  const loader = new ArrayLoader({ images: data.images, labels: data.labels, imageShape: data.shape, batchSize: o.batchSize, numClasses: data.classes, seed: o.seed, dropLast: true });
-  const sgd = new SGD(model, { lr: o.lr, momentum: o.momentum, weightDecay: 0 });
+function isLoader(data: ImageSet | BatchLoader): data is BatchLoader {
+  return typeof (data as BatchLoader).epoch === 'function';
+}
+
+/**
+ * Trains `model` with SGD (no weight decay unless asked). Dropout masks derive from (seed, epoch,
+ * batch), as in the Trainer. A loader's own batch size and order are used; `batchSize` and `seed`
+ * shape the batches only of images in memory.
+ */
+export async function trainingCurve(model: Module, data: ImageSet | BatchLoader, o: CurveOptions): Promise<Curve> {
+  const loader = isLoader(data) ? data
+    : new ArrayLoader({ images: data.images, labels: data.labels, imageShape: data.shape, batchSize: o.batchSize, numClasses: data.classes, seed: o.seed, dropLast: true });
+  const classes = loader.numClasses;
+  const sgd = new SGD(model, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay ?? 0 });
   model.train();
   model.inputGrad = false;
   const started = performance.now();
@@ -67,12 +85,14 @@ export async function trainingCurve(model: Module, data: ImageSet, o: CurveOptio
   let diverged = false;
   try {
     outer: for (let epoch = 0; epoch < o.epochs; epoch++) {
+      let batchIndex = 0;
       for await (const batch of loader.epoch(epoch)) {
-        const x = Tensor.fromArray(batch.images, batch.shape, o.device);
+        const x = batchToDevice(batch, o.device);
         const y = Tensor.fromArray(batch.labels, [batch.labels.length], o.device);
+        model.reseed(deriveSeed(o.seed, epoch, batchIndex++));
         const logits = model.forward(x);
         const { loss, dlogits } = ops.softmaxCrossEntropy(logits, y);
-        const predicted = argmaxRows((await logits.toArray()) as Float32Array, data.classes);
+        const predicted = argmaxRows((await logits.toArray()) as Float32Array, classes);
         model.backward(dlogits)?.dispose();
         sgd.step();
         disposeAll(x, y, logits, dlogits);
@@ -88,6 +108,10 @@ export async function trainingCurve(model: Module, data: ImageSet, o: CurveOptio
           wrong = 0;
           seen = 0;
         }
+      }
+      if (o.afterEpoch) {
+        await o.afterEpoch(epoch, iterations);
+        model.train();
       }
     }
   } finally {

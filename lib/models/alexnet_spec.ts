@@ -32,6 +32,13 @@ export interface AlexNetOptions {
   overlappingPool?: boolean;
   /** Dropout on fc6 and fc7: true = p 0.5 (§4.2), false = none, or a probability. */
   dropout?: boolean | number;
+  /**
+   * The one-column network the paper compares its two columns with (§3.2): half of the kernels in
+   * conv1–conv4, every convolution reading all channels of the one before (no grouping; LRN over
+   * all channels), conv5 and the fully connected layers at full width, so that it has about as
+   * many parameters. It has one column, so it runs on one device only. Default false.
+   */
+  singleColumn?: boolean;
   /** 'paper': N(0, 0.01²) with biases 1 in conv2/4/5 and FC; 'he': N(0, 2/fan_in), biases 0. */
   init?: InitScheme;
   seed?: number;
@@ -41,7 +48,7 @@ export interface AlexNetOptions {
 /** The options with every default filled in: enough to rebuild the same network (checkpoints store it). */
 export type AlexNetConfig = Required<Omit<AlexNetOptions, 'dropout'>> & { dropout: number };
 
-const KEYS = new Set(['numClasses', 'inChannels', 'inputSize', 'width', 'conv1Stride', 'lrn', 'overlappingPool', 'dropout', 'init', 'seed', 'device']);
+const KEYS = new Set(['numClasses', 'inChannels', 'inputSize', 'width', 'conv1Stride', 'lrn', 'overlappingPool', 'singleColumn', 'dropout', 'init', 'seed', 'device']);
 
 export function resolveAlexNetOptions(options: AlexNetOptions = {}): AlexNetConfig {
   if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -66,6 +73,7 @@ export function resolveAlexNetOptions(options: AlexNetOptions = {}): AlexNetConf
     conv1Stride: positiveInteger(options.conv1Stride ?? 4, 'conv1Stride'),
     lrn: bool(options.lrn, 'lrn', true),
     overlappingPool: bool(options.overlappingPool, 'overlappingPool', true),
+    singleColumn: bool(options.singleColumn, 'singleColumn', false),
     dropout,
     init,
     seed: seedArg(options.seed ?? 0),
@@ -82,11 +90,14 @@ export function resolveAlexNetOptions(options: AlexNetOptions = {}): AlexNetConf
 export type ColumnSplit = 'own' | 'both' | 'single';
 
 export type LayerSpec =
-  | { kind: 'conv'; name: string; inChannels: number; outChannels: number; kernel: number; stride: number; padding: number; columns: 'own' | 'both' }
+  | { kind: 'conv'; name: string; inChannels: number; outChannels: number; kernel: number; stride: number; padding: number; columns: 'own' | 'both' | 'single' }
   | { kind: 'linear'; name: string; inFeatures: number; outFeatures: number; columns: 'both' | 'single' }
   | { kind: 'relu'; name: string }
-  /** Normalises within each column's channels (the paper's GPUs each normalised their own maps). */
-  | { kind: 'lrn'; name: string; size: number; alpha: number; beta: number; k: number }
+  /**
+   * 'own': normalises within each column's channels (the paper's GPUs each normalised their own
+   * maps); 'single': over all channels (the one-column network).
+   */
+  | { kind: 'lrn'; name: string; size: number; alpha: number; beta: number; k: number; columns: 'own' | 'single' }
   | { kind: 'maxpool'; name: string; window: number; stride: number }
   | { kind: 'flatten'; name: string }
   | { kind: 'dropout'; name: string; p: number };
@@ -123,20 +134,25 @@ function channels(base: number, width: number): number {
  */
 export function alexnetSpec(config: AlexNetConfig): AlexNetSpec {
   const c = config;
-  const [c1, c2, c3, c4, c5] = [96, 256, 384, 384, 256].map((n) => channels(n, c.width)) as [number, number, number, number, number];
+  // The one-column network halves conv1–conv4 and keeps conv5 (§3.2: most parameters are in fc6, which reads conv5).
+  const halved = c.singleColumn ? 0.5 : 1;
+  const [c1, c2, c3, c4] = [96, 256, 384, 384].map((n) => channels(n * halved, c.width)) as [number, number, number, number];
+  const c5 = channels(256, c.width);
+  const own = c.singleColumn ? 'single' : 'own';
+  const both = c.singleColumn ? 'single' : 'both';
   const fc = Math.max(1, Math.round(4096 * c.width));
   const pool = (name: string): LayerSpec => ({ kind: 'maxpool', name, ...(c.overlappingPool ? { window: 3, stride: 2 } : { window: 2, stride: 2 }) });
-  const lrn = (name: string): LayerSpec[] => (c.lrn ? [{ kind: 'lrn', name, size: 5, alpha: 1e-4, beta: 0.75, k: 2 }] : []);
+  const lrn = (name: string): LayerSpec[] => (c.lrn ? [{ kind: 'lrn', name, size: 5, alpha: 1e-4, beta: 0.75, k: 2, columns: own }] : []);
   const drop = (name: string): LayerSpec[] => (c.dropout > 0 ? [{ kind: 'dropout', name, p: c.dropout }] : []);
   const relu = (name: string): LayerSpec => ({ kind: 'relu', name });
-  const conv = (name: string, inChannels: number, outChannels: number, kernel: number, stride: number, padding: number, columns: 'own' | 'both'): LayerSpec =>
+  const conv = (name: string, inChannels: number, outChannels: number, kernel: number, stride: number, padding: number, columns: 'own' | 'both' | 'single'): LayerSpec =>
     ({ kind: 'conv', name, inChannels, outChannels, kernel, stride, padding, columns });
   const features: LayerSpec[] = [
-    conv('conv1', c.inChannels, c1, 11, c.conv1Stride, 2, 'both'), relu('relu1'), ...lrn('lrn1'), pool('pool1'),
-    conv('conv2', c1, c2, 5, 1, 2, 'own'), relu('relu2'), ...lrn('lrn2'), pool('pool2'),
-    conv('conv3', c2, c3, 3, 1, 1, 'both'), relu('relu3'),
-    conv('conv4', c3, c4, 3, 1, 1, 'own'), relu('relu4'),
-    conv('conv5', c4, c5, 3, 1, 1, 'own'), relu('relu5'), pool('pool5'),
+    conv('conv1', c.inChannels, c1, 11, c.conv1Stride, 2, both), relu('relu1'), ...lrn('lrn1'), pool('pool1'),
+    conv('conv2', c1, c2, 5, 1, 2, own), relu('relu2'), ...lrn('lrn2'), pool('pool2'),
+    conv('conv3', c2, c3, 3, 1, 1, both), relu('relu3'),
+    conv('conv4', c3, c4, 3, 1, 1, own), relu('relu4'),
+    conv('conv5', c4, c5, 3, 1, 1, own), relu('relu5'), pool('pool5'),
     { kind: 'flatten', name: 'flatten' },
   ];
   const input = [1, c.inChannels, c.inputSize, c.inputSize];
@@ -149,8 +165,8 @@ export function alexnetSpec(config: AlexNetConfig): AlexNetSpec {
   }
   const flat = featureShapes.at(-1)![1];
   const classifier: LayerSpec[] = [
-    { kind: 'linear', name: 'fc6', inFeatures: flat[1]!, outFeatures: fc, columns: 'both' }, relu('relu6'), ...drop('drop6'),
-    { kind: 'linear', name: 'fc7', inFeatures: fc, outFeatures: fc, columns: 'both' }, relu('relu7'), ...drop('drop7'),
+    { kind: 'linear', name: 'fc6', inFeatures: flat[1]!, outFeatures: fc, columns: both }, relu('relu6'), ...drop('drop6'),
+    { kind: 'linear', name: 'fc7', inFeatures: fc, outFeatures: fc, columns: both }, relu('relu7'), ...drop('drop7'),
     { kind: 'linear', name: 'fc8', inFeatures: fc, outFeatures: c.numClasses, columns: 'single' },
   ];
   const shapes = [...featureShapes, ...shapesThrough(classifier.map((l) => [l.name, shapeRule(l)]), flat)];
@@ -189,7 +205,7 @@ export function placeLayer(layer: LayerSpec, part: 'whole' | 'column', device: D
       return new Linear(layer.inFeatures, column && layer.columns !== 'single' ? layer.outFeatures / 2 : layer.outFeatures, { device });
     case 'lrn': {
       const { size, alpha, beta, k } = layer;
-      return new LocalResponseNorm({ size, alpha, beta, k, groups: column ? 1 : 2 });
+      return new LocalResponseNorm({ size, alpha, beta, k, groups: column || layer.columns === 'single' ? 1 : 2 });
     }
     case 'relu':
       return new ReLU();

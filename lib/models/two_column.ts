@@ -125,6 +125,7 @@ export class TwoColumnAlexNet extends Module {
     const second = checkDevice(devices[1]);
     this.devices = [first, second === first ? checkDevice(nextLane(first)) : second];
     this.config = resolveAlexNetOptions({ ...rest, device: this.devices[0] });
+    if (this.config.singleColumn) throw new RangeError('singleColumn is the one-column network: it has no second column to place on devices[1]; build it with one device');
     const spec = alexnetSpec(this.config);
     for (const layer of spec.layers.filter(isWeighted)) {
       const width = weightShape(layer)[0]!;

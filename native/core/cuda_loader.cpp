@@ -1,74 +1,33 @@
 #include "cuda_loader.hpp"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
 #include <mutex>
 
 #include "../cuda/module.hpp"
 #include "alexnet/error.hpp"
+#include "module_loader.hpp"
 
 namespace alexnet::cuda_loader {
 namespace {
-
-// Function types come from the module's own header, so a signature change cannot go unnoticed.
-using DeviceCountFn = decltype(&alexnet_cuda_device_count);
-using CreateFn = decltype(&alexnet_cuda_create_backend);
-using DestroyFn = decltype(&alexnet_cuda_destroy_backend);
-using DescribeFn = decltype(&alexnet_cuda_describe);
 
 constexpr const char* kInstallHint =
     "The CUDA backend needs an NVIDIA GPU with its driver, cuDNN 9 and cuBLAS "
     "(pip install nvidia-cudnn-cu13 nvidia-cublas, or CUDNN_ROOT/CUBLAS_ROOT at build time), and "
     "an addon built with nvcc (npm run build prints which backends it built).";
 
-struct Module {
-  void* handle = nullptr;
-  std::string path;
-  std::string error;  // why it is unusable, when handle is null
-  DeviceCountFn deviceCount = nullptr;
-  CreateFn create = nullptr;
-  DestroyFn destroy = nullptr;
-  DescribeFn describe = nullptr;
+#define ALEXNET_CUDA_ENTRY_POINTS(X)               \
+  X(deviceCount, alexnet_cuda_device_count)        \
+  X(create, alexnet_cuda_create_backend)           \
+  X(destroy, alexnet_cuda_destroy_backend)         \
+  X(describe, alexnet_cuda_describe)
+
+struct Module : LoadedModule {
+  ALEXNET_CUDA_ENTRY_POINTS(ALEXNET_MODULE_FIELD)
+  void bindAll() { ALEXNET_CUDA_ENTRY_POINTS(ALEXNET_MODULE_BIND) }
 };
 
-// The module sits next to the binary that contains this code (the addon, or a C++ program's
+// The module sits next to the binary that contains the core (the addon, or a C++ program's
 // executable); ALEXNET_CUDA_MODULE overrides the path.
-std::string defaultModulePath() {
-  if (const char* env = std::getenv("ALEXNET_CUDA_MODULE")) return env;
-  Dl_info info{};
-  std::string dir = ".";
-  if (dladdr(reinterpret_cast<void*>(&defaultModulePath), &info) && info.dli_fname) {
-    std::string self = info.dli_fname;
-    auto slash = self.rfind('/');
-    if (slash != std::string::npos) dir = self.substr(0, slash);
-  }
-  return dir + "/libalexnet_cuda.so";
-}
-
-Module& module() {
-  static Module* loaded = [] {
-    auto* m = new Module();  // never destroyed: backends may outlive static teardown
-    m->path = defaultModulePath();
-    m->handle = dlopen(m->path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!m->handle) {
-      const char* why = dlerror();
-      m->error = std::string("could not load ") + m->path + ": " + (why ? why : "unknown error");
-      return m;
-    }
-    m->deviceCount = reinterpret_cast<DeviceCountFn>(dlsym(m->handle, "alexnet_cuda_device_count"));
-    m->create = reinterpret_cast<CreateFn>(dlsym(m->handle, "alexnet_cuda_create_backend"));
-    m->destroy = reinterpret_cast<DestroyFn>(dlsym(m->handle, "alexnet_cuda_destroy_backend"));
-    m->describe = reinterpret_cast<DescribeFn>(dlsym(m->handle, "alexnet_cuda_describe"));
-    if (!m->deviceCount || !m->create || !m->destroy) {
-      m->error = m->path + " does not export the alexnet_cuda_* entry points (stale build?)";
-      dlclose(m->handle);
-      m->handle = nullptr;
-    }
-    return m;
-  }();
-  return *loaded;
-}
+Module& module() { return loadOnce<Module>("ALEXNET_CUDA_MODULE", "libalexnet_cuda.so"); }
 
 }  // namespace
 

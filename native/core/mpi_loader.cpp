@@ -1,11 +1,8 @@
 #include "mpi_loader.hpp"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
-
 #include "../mpi/module.hpp"
 #include "alexnet/error.hpp"
+#include "module_loader.hpp"
 
 namespace alexnet::mpi_loader {
 namespace {
@@ -15,60 +12,21 @@ constexpr const char* kInstallHint =
     "openmpi-bin) when the addon is built, so that libalexnet_mpi.so is built beside it "
     "(npm run build prints whether it was).";
 
-struct Module {
-  void* handle = nullptr;
-  std::string path, error;
-  decltype(&alexnet_mpi_init) init = nullptr;
-  decltype(&alexnet_mpi_allreduce_sum_f32) allReduce = nullptr;
-  decltype(&alexnet_mpi_broadcast) broadcast = nullptr;
-  decltype(&alexnet_mpi_barrier) barrier = nullptr;
-  decltype(&alexnet_mpi_finalize) finalize = nullptr;
-  decltype(&alexnet_mpi_abort) abort = nullptr;
-  decltype(&alexnet_mpi_version) version = nullptr;
+#define ALEXNET_MPI_ENTRY_POINTS(X)           \
+  X(init, alexnet_mpi_init)                   \
+  X(allReduce, alexnet_mpi_allreduce_sum_f32) \
+  X(broadcast, alexnet_mpi_broadcast)         \
+  X(barrier, alexnet_mpi_barrier)             \
+  X(finalize, alexnet_mpi_finalize)           \
+  X(abort, alexnet_mpi_abort)                 \
+  X(version, alexnet_mpi_version)
+
+struct Module : LoadedModule {
+  ALEXNET_MPI_ENTRY_POINTS(ALEXNET_MODULE_FIELD)
+  void bindAll() { ALEXNET_MPI_ENTRY_POINTS(ALEXNET_MODULE_BIND) }
 };
 
-// Beside the binary that contains this code (the addon, or a C++ program); ALEXNET_MPI_MODULE
-// overrides the path.
-std::string defaultModulePath() {
-  if (const char* env = std::getenv("ALEXNET_MPI_MODULE")) return env;
-  Dl_info info{};
-  std::string dir = ".";
-  if (dladdr(reinterpret_cast<void*>(&defaultModulePath), &info) && info.dli_fname) {
-    std::string self = info.dli_fname;
-    auto slash = self.rfind('/');
-    if (slash != std::string::npos) dir = self.substr(0, slash);
-  }
-  return dir + "/libalexnet_mpi.so";
-}
-
-template <typename F>
-void bind(Module& m, F& fn, const char* name) {
-  fn = reinterpret_cast<F>(dlsym(m.handle, name));
-  if (!fn && m.error.empty()) m.error = m.path + " does not export " + name + " (stale build?)";
-}
-
-Module& module() {
-  static Module* loaded = [] {
-    auto* m = new Module();  // never destroyed: used at exit
-    m->path = defaultModulePath();
-    m->handle = dlopen(m->path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!m->handle) {
-      const char* why = dlerror();
-      m->error = std::string("could not load ") + m->path + ": " + (why ? why : "unknown error");
-      return m;
-    }
-    bind(*m, m->init, "alexnet_mpi_init");
-    bind(*m, m->allReduce, "alexnet_mpi_allreduce_sum_f32");
-    bind(*m, m->broadcast, "alexnet_mpi_broadcast");
-    bind(*m, m->barrier, "alexnet_mpi_barrier");
-    bind(*m, m->finalize, "alexnet_mpi_finalize");
-    bind(*m, m->abort, "alexnet_mpi_abort");
-    bind(*m, m->version, "alexnet_mpi_version");
-    if (!m->error.empty()) m->handle = nullptr;
-    return m;
-  }();
-  return *loaded;
-}
+Module& module() { return loadOnce<Module>("ALEXNET_MPI_MODULE", "libalexnet_mpi.so"); }
 
 // A failed status: RANK_LOST after the watchdog's timeout, MPI_ERROR otherwise.
 [[noreturn]] void raise(int status, const char* err, const char* call) {

@@ -1,11 +1,8 @@
 #include "nccl_loader.hpp"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
-
 #include "../nccl/module.hpp"
 #include "alexnet/error.hpp"
+#include "module_loader.hpp"
 
 namespace alexnet::nccl_loader {
 namespace {
@@ -15,56 +12,20 @@ constexpr const char* kInstallHint =
     "(pip install nvidia-nccl-cu13, or NCCL_ROOT at build time) and an addon built with the CUDA "
     "backend (npm run build prints which modules it built).";
 
-struct Module {
-  void* handle = nullptr;
-  std::string path, error;
-  decltype(&alexnet_nccl_probe) probe = nullptr;
-  decltype(&alexnet_nccl_unique_id) uniqueId = nullptr;
-  decltype(&alexnet_nccl_create) create = nullptr;
-  decltype(&alexnet_nccl_destroy) destroy = nullptr;
-  decltype(&alexnet_nccl_start) start = nullptr;
-  decltype(&alexnet_nccl_wait) wait = nullptr;
+#define ALEXNET_NCCL_ENTRY_POINTS(X)   \
+  X(probe, alexnet_nccl_probe)         \
+  X(uniqueId, alexnet_nccl_unique_id)  \
+  X(create, alexnet_nccl_create)       \
+  X(destroy, alexnet_nccl_destroy)     \
+  X(start, alexnet_nccl_start)         \
+  X(wait, alexnet_nccl_wait)
+
+struct Module : LoadedModule {
+  ALEXNET_NCCL_ENTRY_POINTS(ALEXNET_MODULE_FIELD)
+  void bindAll() { ALEXNET_NCCL_ENTRY_POINTS(ALEXNET_MODULE_BIND) }
 };
 
-std::string defaultModulePath() {
-  if (const char* env = std::getenv("ALEXNET_NCCL_MODULE")) return env;
-  Dl_info info{};
-  std::string dir = ".";
-  if (dladdr(reinterpret_cast<void*>(&defaultModulePath), &info) && info.dli_fname) {
-    std::string self = info.dli_fname;
-    auto slash = self.rfind('/');
-    if (slash != std::string::npos) dir = self.substr(0, slash);
-  }
-  return dir + "/libalexnet_nccl.so";
-}
-
-template <typename F>
-void bind(Module& m, F& fn, const char* name) {
-  fn = reinterpret_cast<F>(dlsym(m.handle, name));
-  if (!fn && m.error.empty()) m.error = m.path + " does not export " + name + " (stale build?)";
-}
-
-Module& module() {
-  static Module* loaded = [] {
-    auto* m = new Module();
-    m->path = defaultModulePath();
-    m->handle = dlopen(m->path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!m->handle) {
-      const char* why = dlerror();
-      m->error = std::string("could not load ") + m->path + ": " + (why ? why : "unknown error");
-      return m;
-    }
-    bind(*m, m->probe, "alexnet_nccl_probe");
-    bind(*m, m->uniqueId, "alexnet_nccl_unique_id");
-    bind(*m, m->create, "alexnet_nccl_create");
-    bind(*m, m->destroy, "alexnet_nccl_destroy");
-    bind(*m, m->start, "alexnet_nccl_start");
-    bind(*m, m->wait, "alexnet_nccl_wait");
-    if (!m->error.empty()) m->handle = nullptr;
-    return m;
-  }();
-  return *loaded;
-}
+Module& module() { return loadOnce<Module>("ALEXNET_NCCL_MODULE", "libalexnet_nccl.so"); }
 
 [[noreturn]] void raise(const char* err, const char* call) { throw Error("NCCL_ERROR", err, call); }
 
