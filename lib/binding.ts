@@ -34,7 +34,7 @@ export const OPTION_FIELDS = {
   grads: ['wantDx', 'wantDb'],
   localResponseNorm: ['size', 'alpha', 'beta', 'k'],
   maxPool2d: ['kernelH', 'kernelW', 'strideH', 'strideW'],
-  dropout: ['p', 'seed', 'offset'],
+  dropout: ['p', 'seed', 'offset', 'rowStride'],
   sgdStep: ['lr', 'momentum', 'weightDecay'],
   topkCorrect: ['k'],
   fill: ['value'],
@@ -115,6 +115,8 @@ export interface NativeBinding extends UnaryBindings {
   distributedGroup(): NativeGroupInfo | null;
   allReduceStart(tensors: T[], mean: boolean): NativeCollective;
   broadcastStart(tensors: T[], root: number): NativeCollective;
+  allGatherStart(input: T, output: T, dim: number, counts: number[]): NativeCollective;
+  reduceScatterStart(input: T, output: T, dim: number, counts: number[], mean: boolean): NativeCollective;
   collectiveWait(handle: NativeCollective): void;
   collectiveDone(handle: NativeCollective): Promise<void>;
   barrier(): Promise<void>;

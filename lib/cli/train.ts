@@ -9,7 +9,7 @@ import { initDistributed, type ProcessGroup } from '../distributed/index.js';
 import { loadResumeCheckpoint } from '../io/checkpoint.js';
 import { AlexNetError } from '../errors.js';
 import { TwoColumnAlexNet } from '../models/two_column.js';
-import { alexnet, preset as getPreset, presets, type AlexNetOptions, type Preset, type TrainingConfig } from '../models/index.js';
+import { alexnet, hybridAlexNet, resolveAlexNetOptions, preset as getPreset, presets, type AlexNetOptions, type Preset, type TrainingConfig } from '../models/index.js';
 import type { ScheduleConfig } from '../optim/schedule.js';
 import { Trainer, TRAINING_PRECISIONS } from '../train/trainer.js';
 import { checkCheckpointModel } from '../train/load_model.js';
@@ -63,6 +63,9 @@ ${threadsHelp(21)}
                        CPU it trains in fp32 and says so
   --progress MODE      auto, bar, plain, none (default auto: a bar on a terminal)
   --max-steps N        stop (and checkpoint) after N steps in total
+  --parallel MODE      under mpirun: data (default: every rank holds the whole model) or hybrid
+                       (convolutional layers data parallel, fc6-fc8 split over the ranks by
+                       output features); checkpoints are the same either way
   -h, --help
 
 Data parallelism: launched by Open MPI (mpirun -n 4 alexnet train …, or mpirun -H a,b … across
@@ -92,7 +95,7 @@ const options: Options = {
   resume: { type: 'boolean' }, config: { type: 'string' }, 'input-size': { type: 'string' }, width: { type: 'string' },
   'conv1-stride': { type: 'string' }, init: { type: 'string' }, 'no-lrn': { type: 'boolean' }, 'no-dropout': { type: 'boolean' },
   'no-overlap': { type: 'boolean' }, 'ten-crop': { type: 'boolean' }, workers: { type: 'string' }, progress: { type: 'string' },
-  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' }, precision: { type: 'string' }, ...THREADS_OPTION,
+  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' }, precision: { type: 'string' }, parallel: { type: 'string' }, ...THREADS_OPTION,
 };
 
 /** Settings a resumed run takes from its checkpoint; giving them again would change the run. */
@@ -216,6 +219,9 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   const columns = typeof v.devices === 'string' ? v.devices.split(',').map((d) => deviceFlag(c, 'devices', d.trim())!) : undefined;
   if (columns && columns.length !== 2) usage(c, `--devices takes two devices separated by a comma (e.g. cuda:0,cuda:1), got ${JSON.stringify(v.devices)}`);
   if (columns && typeof v.device === 'string') usage(c, '--device and --devices cannot both be given');
+  const parallel = choiceFlag(c, 'parallel', v.parallel, ['data', 'hybrid'] as const) ?? 'data';
+  if (parallel === 'hybrid' && columns) usage(c, '--parallel hybrid splits the fully connected layers over the ranks; it does not combine with --devices (two columns)');
+  const hybrid = parallel === 'hybrid' && distributed;
   // One rank per GPU of its machine, or the CPU.
   const rankDevice = distributed && cudaInfo().count > 0 ? `cuda:${group.localRank % cudaInfo().count}` as const : undefined;
   const device = columns ? columns[0]! : deviceFlag(c, 'device', v.device) ?? rankDevice ?? defaultDevice();
@@ -230,6 +236,7 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   const augmentOn = augmentOnFlag(c, v['augment-on'], device);
   const precision = choiceFlag(c, 'precision', v.precision, TRAINING_PRECISIONS) ?? 'fp32';
   if (precision === 'bf16' && columns) usage(c, '--precision bf16 trains the one-device model; leave out --devices');
+  if (precision === 'bf16' && parallel === 'hybrid') usage(c, '--precision bf16 trains the one-device model; leave out --parallel hybrid');
 
   let config = runConfig(v);
   let out = typeof v.out === 'string' ? v.out : undefined;
@@ -288,16 +295,17 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
     loaders.push(test);
     const model = columns
       ? new TwoColumnAlexNet({ ...config.model, seed: config.seed, devices: [columns[0]!, columns[1]!] })
-      : alexnet({ ...config.model, seed: config.seed, device });
+      : hybrid ? hybridAlexNet({ ...config.model, seed: config.seed, device }, group) : alexnet({ ...config.model, seed: config.seed, device });
     if (model instanceof TwoColumnAlexNet) streams = model.devices;
-    const { device: _ignored, ...modelConfig } = model.config;
+    const { device: _ignored, ...modelConfig } = resolveAlexNetOptions({ ...config.model, seed: config.seed, device });
+    const ranks = distributed ? `, ${group.size} ranks over ${device.startsWith('cuda') ? group.transports.cuda : group.transports.cpu}` +
+      (hybrid ? ', fully connected layers split over them (hybrid)' : '') : '';
     trainer = new Trainer({
       model, train, val: test, epochs: config.epochs, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay,
       schedule: config.schedule, seed: config.seed, outDir: out, resume: resumeFrom, progress, maxSteps, precision,
       modelConfig, trainingConfig: config as unknown as Record<string, unknown>, extraTensors: statsTensors(train.datasetStats),
-      group,
+      group, parallel: hybrid ? 'hybrid' : 'data',
     });
-    const ranks = distributed ? `, ${group.size} ranks over ${device.startsWith('cuda') ? group.transports.cuda : group.transports.cpu}` : '';
     say(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${columns ? `two columns on ${streams.join(' + ')}` : device}${ranks}), ` +
       `${config.epochs} epochs of ${train.batchesPerEpoch} batches of ${config.batchSize}, precision ${trainer.precision}; output in ${out}\n`);
     const started = performance.now();

@@ -79,6 +79,57 @@ export class ProcessGroup {
     return new Collective(native.broadcastStart(tensorList(tensors), root));
   }
 
+  /**
+   * Starts gathering every rank's `input` into `output` along `options.dim` (default 0), in rank
+   * order: rank q's input has `counts[q]` slices along that dimension (default: the even split of
+   * output's, see split()), output the sum; every other dimension is the same. For model
+   * parallelism: the rows of every rank (dim 0), or the features each rank computed (dim 1).
+   * Every rank passes the same counts. A group of one copies input to output.
+   */
+  allGather(input: Tensor, output: Tensor, options: { dim?: number; counts?: readonly number[] } = {}): Collective {
+    const { dim, counts } = this.exchangeArgs(output, options, 'output');
+    return new Collective(native.allGatherStart(floatArg(input, 'input'), floatArg(output, 'output'), dim, counts));
+  }
+
+  /**
+   * The inverse of allGather: starts writing into `output` (this rank's `counts[rank]` slices
+   * along `options.dim`) the sum (or mean) over the ranks of their `input`'s slices at this rank's
+   * place along that dimension (input holds the sum of counts). For model parallelism: each rank's
+   * share of gradients every rank computed a part of.
+   */
+  reduceScatter(input: Tensor, output: Tensor, options: { dim?: number; counts?: readonly number[]; op?: ReduceOp } = {}): Collective {
+    const { dim, counts } = this.exchangeArgs(input, options, 'input');
+    const op = options.op ?? 'sum';
+    if (op !== 'sum' && op !== 'mean') throw new TypeError(`options.op must be "sum" or "mean", got ${describe(op)}`);
+    return new Collective(native.reduceScatterStart(floatArg(input, 'input'), floatArg(output, 'output'), dim, counts, op === 'mean'));
+  }
+
+  /**
+   * `n` split over the ranks as evenly as the rows of a sharded loader are: rank q gets
+   * [⌊n·q/size⌋, ⌊n·(q+1)/size⌋). The counts, and this rank's start.
+   */
+  split(n: number): { counts: number[]; start: number } {
+    integer(n, 'n', 0, Number.MAX_SAFE_INTEGER);
+    const edge = (q: number): number => Math.floor((n * q) / this.size);
+    return { counts: Array.from({ length: this.size }, (_, q) => edge(q + 1) - edge(q)), start: edge(this.rank) };
+  }
+
+  /** One number from every rank, in rank order (waits for `device` to get there). */
+  async gatherNumber(value: number, device: DeviceName = 'cpu'): Promise<number[]> {
+    const slots = Array.from({ length: this.size }, (_, q) => (q === this.rank ? value : 0));
+    return this.sumNumbers(slots, device);
+  }
+
+  private exchangeArgs(whole: Tensor, options: { dim?: number; counts?: readonly number[] }, wholeName: string): { dim: number; counts: number[] } {
+    if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+    if (!(whole instanceof Tensor)) throw new TypeError(`${wholeName} must be a Tensor, got ${describe(whole)}`);
+    const dim = integer(options.dim ?? 0, 'options.dim', 0, Math.max(whole.shape.length - 1, 0));
+    if (options.counts === undefined) return { dim, counts: this.split(whole.shape[dim] ?? 0).counts };
+    if (!Array.isArray(options.counts) || options.counts.length !== this.size)
+      throw new TypeError(`options.counts must be an array of ${this.size} integers (one per rank), got ${describe(options.counts)}`);
+    return { dim, counts: options.counts.map((c, q) => integer(c, `options.counts[${q}]`, 0, Number.MAX_SAFE_INTEGER)) };
+  }
+
   /** Resolves when every rank has reached the barrier. */
   barrier(): Promise<void> {
     return native.barrier();

@@ -7,11 +7,16 @@
 import type { Parameter } from '../nn/parameter.js';
 import type { Tensor } from '../tensor.js';
 import { describe, integer } from '../validate.js';
-import type { Collective, ProcessGroup } from './group.js';
+import type { Collective, ProcessGroup, ReduceOp } from './group.js';
 
 export interface ReducerOptions {
   /** Bytes of gradients per bucket (default 4 MiB; a parameter larger than that is a bucket of its own). */
   bucketBytes?: number;
+  /**
+   * 'mean' (default): each rank's gradients are of its own loss and the mean over the ranks is the
+   * update. 'sum': they are parts of one gradient (the hybrid's, of the global batch's loss).
+   */
+  op?: ReduceOp;
 }
 
 interface Bucket {
@@ -27,10 +32,14 @@ export class GradientReducer {
   private readonly bucketOf = new Map<Parameter, Bucket>();
   private readonly names = new Map<Parameter, string>();
   private active = false;
+  private readonly op: ReduceOp;
 
   constructor(group: ProcessGroup, params: readonly [string, Parameter][], options: ReducerOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
     const cap = integer(options.bucketBytes ?? 4 << 20, 'options.bucketBytes', 1);
+    const op = options.op ?? 'mean';
+    if (op !== 'sum' && op !== 'mean') throw new TypeError(`options.op must be "sum" or "mean", got ${describe(op)}`);
+    this.op = op;
     this.group = group;
     // A bucket holds parameters of one device only (a collective covers one device).
     const open = new Map<string, Bucket & { bytes: number }>();
@@ -85,6 +94,6 @@ export class GradientReducer {
     if (!this.active) return;
     const b = this.bucketOf.get(p)!;
     b.ready.add(p);
-    if (b.ready.size === b.params.length && b.collective === null) b.collective = this.group.allReduce(b.params.map((q) => q.grad as Tensor), { op: 'mean' });
+    if (b.ready.size === b.params.length && b.collective === null) b.collective = this.group.allReduce(b.params.map((q) => q.grad as Tensor), { op: this.op });
   }
 }

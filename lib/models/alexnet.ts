@@ -3,12 +3,15 @@
 // in conv2, conv4, conv5, and in LRN), which is the same function. `alexnet({ columns: 2, devices })`
 // places the same list across two devices instead (./two_column.ts).
 import { checkDevice } from '../device.js';
+import type { ProcessGroup } from '../distributed/group.js';
+import { HybridParallel } from '../distributed/hybrid.js';
+import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor.js';
 import { Sequential } from '../nn/sequential.js';
 import { describe } from '../validate.js';
-import { alexnetSpec, placeLayer, resolveAlexNetOptions, type AlexNetConfig, type AlexNetOptions } from './alexnet_spec.js';
-import { initialize } from './init.js';
+import { alexnetSpec, isWeighted, placeLayer, resolveAlexNetOptions, weightShape, type AlexNetConfig, type AlexNetOptions } from './alexnet_spec.js';
+import { drawLayer, initialize, layerInits } from './init.js';
 import { TwoColumnAlexNet, type TwoColumnOptions } from './two_column.js';
 
 export { alexnetParameterShapes, resolveAlexNetOptions, type AlexNetConfig, type AlexNetOptions } from './alexnet_spec.js';
@@ -73,4 +76,34 @@ function oneDeviceAlexNet(options: AlexNetOptions): AlexNet {
   const layers: [string, Module][] = spec.layers.map((l) => [l.name, placeLayer(l, 'whole', config.device)]);
   initialize(layers, config.init, config.seed);
   return new AlexNet(config, layers, spec.shapes);
+}
+
+/**
+ * This rank's part of the network in the hybrid of data and model parallelism (HybridParallel):
+ * the convolutional layers whole, and of fc6, fc7 and fc8 the rank's slice of the output features
+ * (group.split() of each width), drawn directly as those rows of the one-device network's weights
+ * for the same seed — nothing is allocated for the other ranks' slices. The N ranks' slices
+ * together are the one-device network; a group of one gives the whole network in the hybrid's
+ * wrapper.
+ */
+export function hybridAlexNet(options: AlexNetOptions, group: ProcessGroup): HybridParallel {
+  const config = resolveAlexNetOptions(options);
+  checkDevice(config.device);
+  const spec = alexnetSpec(config);
+  const widths: Record<string, number> = {};
+  const starts = new Map<string, number>();
+  const layers = spec.layers.map((l): [string, Module] => {
+    if (l.kind !== 'linear') return [l.name, placeLayer(l, 'whole', config.device)];
+    if (l.outFeatures < group.size)
+      throw new RangeError(`${l.name} has ${l.outFeatures} output features, fewer than the ${group.size} ranks that would each hold some of them`);
+    const { counts, start } = group.split(l.outFeatures);
+    widths[l.name] = l.outFeatures;
+    starts.set(l.name, start);
+    return [l.name, new Linear(l.inFeatures, counts[group.rank]!, { device: config.device })];
+  });
+  const weighted = spec.layers.filter(isWeighted);
+  const inits = layerInits(weighted.map((l) => ({ name: l.name, weightShape: weightShape(l) })), config.init, config.seed);
+  const byName = new Map(layers);
+  weighted.forEach((l, i) => drawLayer(byName.get(l.name) as Parameters<typeof drawLayer>[0], inits[i]!, starts.get(l.name) ?? 0));
+  return new HybridParallel(layers, group, widths);
 }

@@ -1,4 +1,4 @@
-export { alexnet, AlexNet, alexnetParameterShapes, resolveAlexNetOptions, type AlexNetOptions, type AlexNetConfig } from './alexnet.js';
+export { alexnet, hybridAlexNet, AlexNet, alexnetParameterShapes, resolveAlexNetOptions, type AlexNetOptions, type AlexNetConfig } from './alexnet.js';
 export { alexnetSpec, type AlexNetSpec, type LayerSpec, type ColumnSplit } from './alexnet_spec.js';
 export { initialize, type InitScheme } from './init.js';
 export { presets, preset, type Preset, type PresetName, type TrainingConfig, type DataConfig } from './presets.js';

@@ -4,7 +4,7 @@
 import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
 import { keep } from '../tidy.js';
-import { finite, seed as seedArg } from '../validate.js';
+import { finite, integer, seed as seedArg, shapeString } from '../validate.js';
 import { Module, inDType } from './module.js';
 import { deriveSeed } from './seed.js';
 
@@ -13,6 +13,8 @@ export class Dropout extends Module {
   /** The seed of the next mask; `reseed` sets it, each training forward advances it. */
   seed: number;
   private mask: Tensor | null = null;
+  /** Model parallelism: the input's columns are [start, start + its width) of rows `width` wide. */
+  private columns: { start: number; width: number } | null = null;
 
   constructor(p = 0.5, seed = 0) {
     super();
@@ -24,6 +26,19 @@ export class Dropout extends Module {
     this.seed = seedArg(seed);
   }
 
+  /**
+   * Model parallelism: this layer's input holds the columns [start, start + n) of a layer `width`
+   * wide (a rank's share of the features), so its mask is drawn as those columns of the whole
+   * layer's mask. null: the input is the whole width.
+   */
+  setColumns(columns: { start: number; width: number } | null): void {
+    if (columns !== null) {
+      integer(columns.width, 'columns.width', 1);
+      integer(columns.start, 'columns.start', 0, columns.width - 1);
+    }
+    this.columns = columns && { start: columns.start, width: columns.width };
+  }
+
   override outputShape(shape: readonly number[]): number[] {
     return [...shape];
   }
@@ -32,10 +47,14 @@ export class Dropout extends Module {
     this.releaseOwn();
     if (!this.training || this.p === 0) return x.reshape(x.shape);
     // A rank's rows of a global batch draw the mask elements those rows get in the whole batch.
-    const offset = this.rowOffset === 0 ? 0 : this.rowOffset * (x.size / x.shape[0]!);
+    // A model-parallel rank's columns draw the mask elements of those columns of the whole layer.
+    const width = this.columns?.width ?? x.size / x.shape[0]!;
+    if (this.columns && (x.shape.length !== 2 || this.columns.start + x.shape[1]! > width))
+      throw new RangeError(`Dropout: input ${shapeString(x.shape)} is not columns ${this.columns.start}.. of rows ${width} wide`);
+    const offset = this.rowOffset * width + (this.columns?.start ?? 0);
     // Dropout is float32 only: bfloat16 activations (mixed precision) are widened, exactly.
     const xf = inDType(x, 'float32');
-    const { y, mask } = ops.dropout(xf, { p: this.p, seed: this.seed, offset });
+    const { y, mask } = ops.dropout(xf, { p: this.p, seed: this.seed, offset, rowStride: this.columns ? width : 0 });
     xf.dispose();
     this.seed = deriveSeed(this.seed, 1);
     this.mask = keep(mask);

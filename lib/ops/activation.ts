@@ -38,6 +38,12 @@ export interface DropoutOptions {
    * alone with offset r × (elements per row) get the mask those rows get in the whole batch.
    */
   offset?: number;
+  /**
+   * Counters between the starts of consecutive rows (of the last dimension); 0, the default, is the
+   * row's own length. Columns [c, c + n) of rows W wide drawn alone with offset c and rowStride W
+   * get the mask those columns get in the whole tensor (a model-parallel rank's features).
+   */
+  rowStride?: number;
 }
 
 /**
@@ -51,7 +57,8 @@ export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: 
   const p = finite(options.p ?? 0.5, 'p', 0, 0.999999);
   const s = seedArg(options.seed);
   const offset = integer(options.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
-  const r = native.dropout(xt, { p, seed: s, offset });
+  const rowStride = integer(options.rowStride ?? 0, 'rowStride', 0, Number.MAX_SAFE_INTEGER);
+  const r = native.dropout(xt, { p, seed: s, offset, rowStride });
   return { y: wrap(r.y), mask: wrap(r.mask) };
 }
 

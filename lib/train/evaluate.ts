@@ -4,6 +4,7 @@
 import { batchToDevice } from '../data/device_input.js';
 import type { Batch, BatchLoader } from '../data/types.js';
 import type { ProcessGroup } from '../distributed/group.js';
+import { HybridParallel } from '../distributed/hybrid.js';
 import { AlexNetError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import * as ops from '../ops/index.js';
@@ -110,6 +111,12 @@ export async function evaluate(models: Module | Module[], loader: BatchLoader, o
     for await (const batch of loader.epoch(options.epoch ?? 0)) {
       if ((!batch.raw && batch.images.length !== batch.shape.reduce((a, b) => a * b, 1)) || batch.labels.length * batch.crops !== batch.shape[0])
         throw new RangeError(`the loader gave a batch of shape [${batch.shape.join(', ')}] with ${batch.labels.length} labels and ${batch.crops} crops`);
+      // The hybrid computes every rank's rows together: it is told how many each rank has.
+      const hybrids = list.filter((m): m is HybridParallel => m instanceof HybridParallel && m.group.size > 1);
+      if (hybrids.length > 0) {
+        const rows = await hybrids[0]!.group.gatherNumber(batch.shape[0]);
+        hybrids.forEach((m) => m.setNextRows(rows));
+      }
       const inputs = new Map<string, Tensor>();
       const reads = list.map((m) => {
         const device = m.device ?? 'cpu';

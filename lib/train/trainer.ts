@@ -11,6 +11,13 @@
 // process would (up to the order of the sums). Rank 0 alone writes checkpoints, metrics and
 // progress. A stop request (stop(), a signal) travels with the next step's loss, so that every rank
 // stops after the same step.
+//
+// The hybrid (parallel: 'hybrid', distributed/hybrid.ts) keeps all of that for the convolutional
+// layers, while each rank holds a slice of every fully connected layer and computes it for the
+// whole global batch: each rank's logit gradients are divided by the group's size (its rows' share
+// of the gradient of the global batch's mean loss), the convolutional gradients are summed over the
+// ranks, and the slices' gradients need no communication. Checkpoints gather the slices (every rank
+// takes part; rank 0 writes), so they hold the one-process layout and resume in either mode.
 import type { DeviceName } from '../device_name.js';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -30,6 +37,7 @@ import { precision as devicePrecision, setPrecision as setDevicePrecision, synch
 import { describe, finite, integer, positiveInteger, seed as seedArg } from '../validate.js';
 import type { ProcessGroup } from '../distributed/group.js';
 import { GradientReducer } from '../distributed/reducer.js';
+import { HybridParallel } from '../distributed/hybrid.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
 import { Progress, type ProgressMode } from './progress.js';
@@ -88,6 +96,15 @@ export interface TrainerOptions {
   /** Bytes of gradients per all-reduce bucket (default 4 MiB). */
   bucketBytes?: number;
   /**
+   * With a group of several ranks: 'data' (default) replicates the whole model on every rank;
+   * 'hybrid' keeps the layers before the first fully connected one data parallel and splits the
+   * fully connected layers over the ranks by output features (Krizhevsky 2014). A whole model
+   * (a Sequential such as AlexNet) is split by HybridParallel.fromModel — `trainer.model` is then
+   * the split model and the one passed in must not be used — or pass one built in that layout
+   * (hybridAlexNet). Default: 'hybrid' for a HybridParallel model, else 'data'.
+   */
+  parallel?: 'data' | 'hybrid';
+  /**
    * Told what the run worked around: a last checkpoint that could not be resumed from (the best
    * one was used), temporaries of a killed run deleted. Default: a line on stderr.
    */
@@ -132,6 +149,8 @@ export class Trainer {
   private localStop = false;
   private readonly group: ProcessGroup | null;
   private readonly reducer: GradientReducer | null;
+  /** The hybrid's model (the same object as `model`), or null for data parallelism and one process. */
+  private readonly hybrid: HybridParallel | null;
   /** Whether this process writes checkpoints, metrics and progress (rank 0, or a single process). */
   private readonly writes: boolean;
   private stepStops: Promise<boolean>[] = [];
@@ -144,12 +163,23 @@ export class Trainer {
 
   constructor(options: TrainerOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
-    const { model, train } = options;
+    const { train } = options;
+    let model = options.model;
     if (!model || typeof model.forward !== 'function') throw new TypeError(`model must be a Module, got ${describe(model)}`);
     if (!train || typeof train.epoch !== 'function') throw new TypeError(`train must be a BatchLoader, got ${describe(train)}`);
     if (options.val !== undefined && typeof options.val?.epoch !== 'function') throw new TypeError(`val must be a BatchLoader, got ${describe(options.val)}`);
     positiveInteger(options.epochs, 'epochs');
     this.options = options;
+    const parallel = options.parallel ?? (model instanceof HybridParallel ? 'hybrid' : 'data');
+    if (parallel !== 'data' && parallel !== 'hybrid') throw new TypeError(`parallel must be 'data' or 'hybrid', got ${describe(parallel)}`);
+    if (parallel === 'data' && model instanceof HybridParallel) throw new TypeError("the model is split for the hybrid (a HybridParallel): pass parallel: 'hybrid'");
+    const group = options.group && options.group.size > 1 ? options.group : null;
+    if (parallel === 'hybrid' && group) {
+      if (model instanceof HybridParallel && (model.group.rank !== group.rank || model.group.size !== group.size))
+        throw new TypeError(`the model is split for rank ${model.group.rank} of ${model.group.size}, but the group is rank ${group.rank} of ${group.size}`);
+      if (!(model instanceof HybridParallel)) model = HybridParallel.fromModel(model, group);
+    }
+    this.hybrid = group && model instanceof HybridParallel ? model : null;
     this.model = model;
     this.seed = seedArg(options.seed ?? 0);
     this.device = model.device ?? 'cpu';
@@ -160,10 +190,14 @@ export class Trainer {
     this.maxInFlight = positiveInteger(options.maxInFlight ?? 2, 'maxInFlight');
     this.logEvery = positiveInteger(options.logEvery ?? 50, 'logEvery');
     if (options.maxSteps !== undefined) integer(options.maxSteps, 'maxSteps', 0);
-    this.group = options.group && options.group.size > 1 ? options.group : null;
+    this.group = group;
     this.writes = !this.group || this.group.rank === 0;
-    if (this.group) checkSharded(this.group, train, options.val);
-    this.reducer = this.group ? new GradientReducer(this.group, model.namedParameters(), { bucketBytes: options.bucketBytes }) : null;
+    if (this.group) checkSharded(this.group, train, options.val, this.hybrid !== null);
+    // The hybrid's fully connected slices saw every rank's rows: only the replicated layers' gradients are reduced.
+    this.reducer = this.group
+      ? new GradientReducer(this.group, this.hybrid ? this.hybrid.replicatedParameters() : model.namedParameters(),
+        { bucketBytes: options.bucketBytes, op: this.hybrid ? 'sum' : 'mean' })
+      : null;
     this.progress = new Progress(this.writes ? options.progress ?? 'auto' : 'none', options.progressStream);
     if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
       throw new TypeError(`onWarning must be a function, got ${describe(options.onWarning)}`);
@@ -291,7 +325,10 @@ export class Trainer {
 
   /** Rank 0's parameters and velocities to every rank (one collective per device). */
   private broadcastState(): void {
-    const tensors = [...this.model.parameters().map((p) => p.value), ...Object.values(this.optimizer.stateDict())];
+    // The hybrid's slices differ from rank to rank: only the replicated parameters are rank 0's.
+    const params = this.hybrid ? this.hybrid.replicatedParameters() : this.model.namedParameters();
+    const velocities = this.optimizer.stateDict();
+    const tensors = [...params.map(([, p]) => p.value), ...params.map(([n]) => velocities[MOMENTUM_PREFIX + n]).filter((v): v is Tensor => v !== undefined)];
     const byDevice = new Map<string, Tensor[]>();
     for (const t of tensors) byDevice.set(t.device, [...(byDevice.get(t.device) ?? []), t]);
     for (const list of byDevice.values()) this.group!.broadcast(list, { root: 0 }).wait();
@@ -394,7 +431,11 @@ export class Trainer {
     this.model.reseed(deriveSeed(this.seed, this.state.epoch, this.state.batch));
     this.model.setRowOffset((group.rank * this.options.train.batchSize) / group.size);
     const logits = this.model.forward(x);
-    const { loss, dlogits } = ops.softmaxCrossEntropyTensor(logits, y);
+    const { loss, dlogits: ownGradient } = ops.softmaxCrossEntropyTensor(logits, y);
+    // The hybrid's backward works on the gradient of the global batch's mean loss: each rank's
+    // rows' share of it is the gradient of its own mean over the ranks' count.
+    const dlogits = this.hybrid ? ops.scale(ownGradient, 1 / group.size) : ownGradient;
+    if (dlogits !== ownGradient) ownGradient.dispose();
     const stop = Tensor.fromArray(Float32Array.of(this.localStop ? 1 : 0), [1], this.device);
     const shared = group.allReduce([loss, stop], { op: 'mean' });
     reducer.beginStep();
@@ -457,7 +498,8 @@ export class Trainer {
   }
 
   private async save(tags: string[]): Promise<string | undefined> {
-    if (!this.options.outDir || !this.writes) return undefined;
+    // The hybrid's slices are gathered by every rank together (exportState is a collective).
+    if (!this.options.outDir || (!this.writes && !this.hybrid)) return undefined;
     this.state.savedAt = new Date().toISOString();
     this.state.lr = this.optimizer.lr;
     this.state.schedule = this.schedule.state();
@@ -466,6 +508,11 @@ export class Trainer {
     const velocities = this.optimizer.stateDict();
     const weights = this.model.exportState(parameters);
     const momentum = this.model.exportState(velocities, MOMENTUM_PREFIX);
+    if (!this.writes) {
+      disposeDerived(weights, parameters);
+      disposeDerived(momentum, velocities);
+      return undefined;
+    }
     try {
       const [path] = await saveCheckpoint(this.options.outDir, tags, weights, momentum, this.state, this.options.extraTensors);
       return path;
@@ -477,7 +524,7 @@ export class Trainer {
 }
 
 /** Data parallelism needs loaders that give each rank its share of every global batch. */
-function checkSharded(group: ProcessGroup, train: BatchLoader, val: BatchLoader | undefined): void {
+function checkSharded(group: ProcessGroup, train: BatchLoader, val: BatchLoader | undefined, hybrid: boolean): void {
   for (const [name, loader] of [['train', train], ['val', val]] as const) {
     if (!loader) continue;
     const shard = loader.shard ?? { index: 0, count: 1 };
@@ -485,6 +532,12 @@ function checkSharded(group: ProcessGroup, train: BatchLoader, val: BatchLoader 
       throw new TypeError(`${name} must be sharded for rank ${group.rank} of ${group.size} (createLoader({ shard: group })), ` +
         `but it gives share ${shard.index} of ${shard.count}`);
   }
+  // A rank's share of a last batch smaller than the group is empty and not given to it; in the hybrid
+  // every rank must take part in every batch's forward.
+  const last = val ? val.imagesPerEpoch % val.batchSize : 0;
+  if (hybrid && val && last > 0 && last < group.size)
+    throw new RangeError(`the hybrid needs every rank in every batch, but the last validation batch has ${last} images for ${group.size} ranks; ` +
+      'choose a batch size that leaves none, or at least one per rank');
   if (train.batchSize % group.size !== 0)
     throw new RangeError(`the batch size ${train.batchSize} (the global batch) must be a multiple of the ${group.size} ranks, ` +
       'so that every rank computes the same number of rows');

@@ -101,6 +101,42 @@ Napi::Value broadcastStart(const Info& info) {
   });
 }
 
+// Counts along the dimension, one per rank (checked by the core).
+std::vector<int64_t> countsArg(const Info& info, size_t i) {
+  if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), "counts must be an array of integers");
+  Napi::Array a = info[i].As<Napi::Array>();
+  std::vector<int64_t> out;
+  for (uint32_t k = 0; k < a.Length(); ++k) {
+    Napi::Value v = a.Get(k);
+    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && d <= 9007199254740991.0 && d == static_cast<double>(static_cast<int64_t>(d))))
+      throw Napi::TypeError::New(info.Env(), "counts[" + std::to_string(k) + "] must be a non-negative integer");
+    out.push_back(static_cast<int64_t>(d));
+  }
+  return out;
+}
+
+// allGatherStart(input, output, dim, counts)
+Napi::Value allGatherStart(const Info& info) {
+  return guarded(info, [&] {
+    auto g = requireGroup(info.Env());
+    const Tensor& input = unwrapTensor(info[0], "input");
+    const Tensor& output = unwrapTensor(info[1], "output");
+    return wrapCollective(info.Env(), g->allGather(input, output, intArg(info, 2, "dim"), countsArg(info, 3)));
+  });
+}
+
+// reduceScatterStart(input, output, dim, counts, mean)
+Napi::Value reduceScatterStart(const Info& info) {
+  return guarded(info, [&] {
+    auto g = requireGroup(info.Env());
+    const Tensor& input = unwrapTensor(info[0], "input");
+    const Tensor& output = unwrapTensor(info[1], "output");
+    auto op = boolArg(info, 4, "mean") ? dist::ReduceOp::Mean : dist::ReduceOp::Sum;
+    return wrapCollective(info.Env(), g->reduceScatter(input, output, intArg(info, 2, "dim"), countsArg(info, 3), op));
+  });
+}
+
 Napi::Value collectiveWait(const Info& info) {
   return guarded(info, [&] {
     collectiveArg(info, 0)->wait();
@@ -151,6 +187,8 @@ void initDistributed(Napi::Env env, Napi::Object exports) {
   exports.Set("distributedGroup", Napi::Function::New(env, distributedGroup, "distributedGroup"));
   exports.Set("allReduceStart", Napi::Function::New(env, allReduceStart, "allReduceStart"));
   exports.Set("broadcastStart", Napi::Function::New(env, broadcastStart, "broadcastStart"));
+  exports.Set("allGatherStart", Napi::Function::New(env, allGatherStart, "allGatherStart"));
+  exports.Set("reduceScatterStart", Napi::Function::New(env, reduceScatterStart, "reduceScatterStart"));
   exports.Set("collectiveWait", Napi::Function::New(env, collectiveWait, "collectiveWait"));
   exports.Set("collectiveDone", Napi::Function::New(env, collectiveDone, "collectiveDone"));
   exports.Set("barrier", Napi::Function::New(env, barrier, "barrier"));

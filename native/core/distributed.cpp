@@ -22,6 +22,12 @@ class LocalCommunicator final : public Communicator {
   int rank() const override { return 0; }
   int size() const override { return 1; }
   void allReduceSum(float*, size_t) override {}
+  void allGather(const float* send, float* recv, const std::vector<size_t>& counts) override {
+    std::memcpy(recv, send, counts[0] * sizeof(float));
+  }
+  void reduceScatterSum(const float* send, float* recv, const std::vector<size_t>& counts) override {
+    std::memcpy(recv, send, counts[0] * sizeof(float));
+  }
   void broadcast(void*, size_t, int) override {}
   void barrier() override {}
   void finalize() override {}
@@ -180,6 +186,209 @@ class NcclCollective final : public Collective {
   Device& device_;
 };
 
+// The geometry of an all-gather or reduce-scatter along one dimension: the tensors as [outer,
+// total columns], rank q owning `inner[q]` of the columns of every row (its slices along the
+// dimension times the elements below it).
+struct Split {
+  size_t outer = 1;
+  std::vector<size_t> inner, offset;
+  size_t total = 0;
+};
+
+Split checkSplit(const Tensor& whole, const Tensor& part, int dim, const std::vector<int64_t>& counts, int rank,
+                 int size, const char* what, const char* wholeName, const char* partName) {
+  checkTensors({whole, part}, what);
+  const Shape& ws = whole.shape();
+  const Shape& ps = part.shape();
+  const std::string op(what);
+  if (dim < 0 || dim >= static_cast<int>(ws.size()))
+    invalidArgument(op + ": dim must be in [0, " + std::to_string(ws.size()) + ") for " + wholeName + " " +
+                    shapeString(ws) + ", got " + std::to_string(dim));
+  if (counts.size() != static_cast<size_t>(size))
+    invalidArgument(op + ": counts must have one entry per rank (" + std::to_string(size) + "), got " +
+                    std::to_string(counts.size()));
+  int64_t sum = 0;
+  for (size_t q = 0; q < counts.size(); ++q) {
+    if (counts[q] < 0) invalidArgument(op + ": counts[" + std::to_string(q) + "] is negative");
+    sum += counts[q];
+  }
+  Shape want = ws;
+  want[static_cast<size_t>(dim)] = counts[static_cast<size_t>(rank)];
+  if (ws[static_cast<size_t>(dim)] != sum)
+    invalidArgument(op + ": " + wholeName + " " + shapeString(ws) + " must have the sum of counts (" + std::to_string(sum) +
+                    ") along dim " + std::to_string(dim));
+  if (ps != want)
+    invalidArgument(op + ": " + partName + " must have shape " + shapeString(want) + " (rank " + std::to_string(rank) +
+                    "'s counts along dim " + std::to_string(dim) + "), got " + shapeString(ps));
+  if (whole.storage() == part.storage())
+    invalidArgument(op + ": " + wholeName + " and " + partName + " must not share storage");
+  Split s;
+  size_t below = 1;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    if (static_cast<int>(i) < dim) s.outer *= static_cast<size_t>(ws[i]);
+    if (static_cast<int>(i) > dim) below *= static_cast<size_t>(ws[i]);
+  }
+  for (int64_t c : counts) {
+    s.offset.push_back(s.total);
+    s.inner.push_back(static_cast<size_t>(c) * below);
+    s.total += static_cast<size_t>(c) * below;
+  }
+  return s;
+}
+
+// Rank-major blocks [outer, inner[q]] (`packed`) to and from the columns of [outer, total] (`whole`).
+void packColumns(const Split& s, const float* whole, float* packed) {
+  size_t at = 0;
+  for (size_t q = 0; q < s.inner.size(); ++q)
+    for (size_t o = 0; o < s.outer; ++o, at += s.inner[q])
+      std::memcpy(packed + at, whole + o * s.total + s.offset[q], s.inner[q] * sizeof(float));
+}
+void unpackColumns(const Split& s, const float* packed, float* whole) {
+  size_t at = 0;
+  for (size_t q = 0; q < s.inner.size(); ++q)
+    for (size_t o = 0; o < s.outer; ++o, at += s.inner[q])
+      std::memcpy(whole + o * s.total + s.offset[q], packed + at, s.inner[q] * sizeof(float));
+}
+
+void download(Backend& b, const Tensor& t, float* to) {
+  if (t.device().kind() == DeviceKind::Cpu) std::memcpy(to, t.f32(), t.bytes());
+  else b.copyToHost(to, t.f32(), t.bytes());
+}
+void upload(Backend& b, const float* from, const Tensor& t) {
+  if (t.device().kind() == DeviceKind::Cpu) std::memcpy(t.f32(), from, t.bytes());
+  else b.copyFromHost(t.f32(), from, t.bytes());
+}
+
+// All-gather or reduce-scatter over the group's communicator in host memory, like HostCollective:
+// the input is downloaded (and, for a reduce-scatter, its columns packed into rank-major blocks) on
+// its stream, exchanged on the communication thread, and the wait writes the output (unpacking a
+// gather's blocks into their columns).
+class HostExchange final : public Collective {
+ public:
+  enum class Kind { AllGather, ReduceScatter };
+  struct State {
+    Tensor input, output;
+    Split split;
+    std::vector<float> send, recv;
+    std::promise<void> staged;
+    std::exception_ptr inputError;
+    std::shared_future<void> done;
+  };
+
+  HostExchange(ProcessGroup& group, const Tensor& input, const Tensor& output, Split split, Kind kind, ReduceOp op)
+      : state_(std::make_shared<State>()), device_(input.device()) {
+    auto s = state_;
+    s->input = input;
+    s->output = output;
+    s->split = std::move(split);
+    const int rank = group.rank(), size = group.size();
+    const size_t own = s->split.outer * s->split.inner[static_cast<size_t>(rank)];
+    s->send.resize(kind == Kind::AllGather ? own : s->split.outer * s->split.total);
+    s->recv.resize(kind == Kind::AllGather ? s->split.outer * s->split.total : own);
+    std::shared_future<void> staged = s->staged.get_future().share();
+    device_.stream().submit([s, kind](Backend& b) {
+      try {
+        if (auto e = s->input.storage()->poison()) s->inputError = e;
+        if (kind == Kind::AllGather) {
+          download(b, s->input, s->send.data());
+        } else {
+          std::vector<float> whole(s->send.size());
+          download(b, s->input, whole.data());
+          packColumns(s->split, whole.data(), s->send.data());
+        }
+      } catch (...) {
+        if (!s->inputError) s->inputError = std::current_exception();
+      }
+      s->staged.set_value();
+    });
+    // Every rank takes part even with a poisoned input, so the ranks stay in step.
+    s->done = group.post([s, staged, kind, op, size](Communicator& comm) {
+      staged.wait();
+      std::vector<size_t> counts;
+      for (size_t n : s->split.inner) counts.push_back(n * s->split.outer);
+      if (kind == Kind::AllGather) {
+        comm.allGather(s->send.data(), s->recv.data(), counts);
+      } else {
+        comm.reduceScatterSum(s->send.data(), s->recv.data(), counts);
+        if (op == ReduceOp::Mean)
+          for (float& v : s->recv) v /= static_cast<float>(size);
+      }
+      if (s->inputError) std::rethrow_exception(s->inputError);
+    });
+    kind_ = kind;
+  }
+
+  void wait() override {
+    auto s = state_;
+    const Kind kind = kind_;
+    device_.stream().submit(
+        [s, kind](Backend& b) {
+          s->done.get();
+          if (kind == Kind::ReduceScatter || s->split.outer == 1) {
+            upload(b, s->recv.data(), s->output);
+          } else {
+            std::vector<float> whole(s->recv.size());
+            unpackColumns(s->split, s->recv.data(), whole.data());
+            upload(b, whole.data(), s->output);
+          }
+        },
+        {}, {s->output.storage()});
+  }
+
+  std::shared_future<void> done() const override { return state_->done; }
+
+ private:
+  std::shared_ptr<State> state_;
+  Device& device_;
+  Kind kind_ = Kind::AllGather;
+};
+
+// An all-gather or reduce-scatter with NCCL on the communicator's stream, like NcclCollective.
+class NcclExchange final : public Collective {
+ public:
+  struct State {
+    Tensor input, output;
+    void* pending = nullptr;
+    std::promise<void> waited;
+    std::shared_future<void> done;
+  };
+  NcclExchange(void* comm, const Tensor& input, const Tensor& output, Split split, HostExchange::Kind kind, ReduceOp op)
+      : state_(std::make_shared<State>()), device_(input.device()) {
+    auto s = state_;
+    s->input = input;
+    s->output = output;
+    s->done = s->waited.get_future().share();
+    device_.stream().submit(
+        [s, comm, split, kind, op](Backend& b) {
+          s->pending = kind == HostExchange::Kind::AllGather
+              ? nccl_loader::startAllGather(comm, s->input.f32(), s->output.f32(), split.outer, split.inner, b.nativeStream())
+              : nccl_loader::startReduceScatter(comm, s->input.f32(), s->output.f32(), split.outer, split.inner,
+                                                op == ReduceOp::Mean, b.nativeStream());
+        },
+        {input.storage()}, {output.storage()});
+  }
+  void wait() override {
+    auto s = state_;
+    device_.stream().submit(
+        [s](Backend& b) {
+          try {
+            if (s->pending) nccl_loader::wait(s->pending, b.nativeStream());
+            s->pending = nullptr;
+            s->waited.set_value();
+          } catch (...) {
+            s->waited.set_exception(std::current_exception());
+            throw;
+          }
+        },
+        {}, {s->output.storage()});
+  }
+  std::shared_future<void> done() const override { return state_->done; }
+
+ private:
+  std::shared_ptr<State> state_;
+  Device& device_;
+};
+
 std::mutex& groupMutex() {
   static auto* m = new std::mutex();
   return *m;
@@ -318,27 +527,49 @@ std::shared_ptr<Collective> ProcessGroup::allReduce(const std::vector<Tensor>& t
   Device& device = checkTensors(tensors, "allReduce");
   if (size_ == 1) return std::make_shared<DoneCollective>();
   if (device.kind() == DeviceKind::Cuda && nccl_loader::available(nullptr)) {
-    void* comm = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(impl_->mutex);
-      auto it = impl_->ncclComms.find(&device);
-      if (it != impl_->ncclComms.end()) comm = it->second;
-    }
-    if (!comm) {
-      // The unique id goes from rank 0 to every rank over MPI (once per device).
-      auto id = std::make_shared<std::vector<char>>(128);
-      const int rank = rank_;
-      post([id, rank](Communicator& c) {
-        if (rank == 0) nccl_loader::uniqueId(id->data(), id->size());
-        c.broadcast(id->data(), id->size(), 0);
-      }).get();
-      comm = nccl_loader::create(device.index(), rank_, size_, id->data(), id->size());
-      std::lock_guard<std::mutex> lock(impl_->mutex);
-      impl_->ncclComms[&device] = comm;
-    }
+    void* comm = ncclCommunicator(device);
     return std::make_shared<NcclCollective>(comm, tensors, op, -1);
   }
   return std::make_shared<HostCollective>(*this, tensors, op, -1);
+}
+
+void* ProcessGroup::ncclCommunicator(Device& device) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    auto it = impl_->ncclComms.find(&device);
+    if (it != impl_->ncclComms.end()) return it->second;
+  }
+  // The unique id goes from rank 0 to every rank over MPI (once per device).
+  auto id = std::make_shared<std::vector<char>>(128);
+  const int rank = rank_;
+  post([id, rank](Communicator& c) {
+    if (rank == 0) nccl_loader::uniqueId(id->data(), id->size());
+    c.broadcast(id->data(), id->size(), 0);
+  }).get();
+  void* comm = nccl_loader::create(device.index(), rank_, size_, id->data(), id->size());
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->ncclComms[&device] = comm;
+  return comm;
+}
+
+std::shared_ptr<Collective> ProcessGroup::allGather(const Tensor& input, const Tensor& output, int dim,
+                                                    const std::vector<int64_t>& counts) {
+  Split split = checkSplit(output, input, dim, counts, rank_, size_, "allGather", "output", "input");
+  Device& device = input.device();
+  if (size_ > 1 && device.kind() == DeviceKind::Cuda && nccl_loader::available(nullptr))
+    return std::make_shared<NcclExchange>(ncclCommunicator(device), input, output, std::move(split),
+                                          HostExchange::Kind::AllGather, ReduceOp::Sum);
+  return std::make_shared<HostExchange>(*this, input, output, std::move(split), HostExchange::Kind::AllGather, ReduceOp::Sum);
+}
+
+std::shared_ptr<Collective> ProcessGroup::reduceScatter(const Tensor& input, const Tensor& output, int dim,
+                                                        const std::vector<int64_t>& counts, ReduceOp op) {
+  Split split = checkSplit(input, output, dim, counts, rank_, size_, "reduceScatter", "input", "output");
+  Device& device = input.device();
+  if (size_ > 1 && device.kind() == DeviceKind::Cuda && nccl_loader::available(nullptr))
+    return std::make_shared<NcclExchange>(ncclCommunicator(device), input, output, std::move(split),
+                                          HostExchange::Kind::ReduceScatter, op);
+  return std::make_shared<HostExchange>(*this, input, output, std::move(split), HostExchange::Kind::ReduceScatter, op);
 }
 
 std::shared_ptr<Collective> ProcessGroup::broadcast(const std::vector<Tensor>& tensors, int root) {

@@ -126,8 +126,12 @@ LossGeometry topkCorrect(const Shape& logitsShape, const Shape& labels, const op
   return g;
 }
 
-void dropout(const Shape&, const ops::DropoutOptions& o) {
+void dropout(const Shape& x, const ops::DropoutOptions& o) {
   if (!(o.p >= 0.0f && o.p < 1.0f)) invalidArgument("p must be in [0, 1), got " + std::to_string(o.p));
+  const uint64_t rowLength = x.empty() ? 1 : static_cast<uint64_t>(x.back());
+  if (o.rowStride != 0 && o.rowStride < rowLength)
+    invalidArgument("rowStride must be 0 or at least the last dimension (" + std::to_string(rowLength) +
+                    ") so that no two elements share a draw, got " + std::to_string(o.rowStride));
 }
 
 void sgdStep(const Shape& param, const Shape& velocity, const Shape& grad, const ops::SgdOptions&) {

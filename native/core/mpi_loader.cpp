@@ -1,5 +1,7 @@
 #include "mpi_loader.hpp"
 
+#include <vector>
+
 #include "../mpi/module.hpp"
 #include "alexnet/error.hpp"
 #include "module_loader.hpp"
@@ -12,13 +14,15 @@ constexpr const char* kInstallHint =
     "openmpi-bin) when the addon is built, so that libalexnet_mpi.so is built beside it "
     "(npm run build prints whether it was).";
 
-#define ALEXNET_MPI_ENTRY_POINTS(X)           \
-  X(init, alexnet_mpi_init)                   \
-  X(allReduce, alexnet_mpi_allreduce_sum_f32) \
-  X(broadcast, alexnet_mpi_broadcast)         \
-  X(barrier, alexnet_mpi_barrier)             \
-  X(finalize, alexnet_mpi_finalize)           \
-  X(abort, alexnet_mpi_abort)                 \
+#define ALEXNET_MPI_ENTRY_POINTS(X)                    \
+  X(init, alexnet_mpi_init)                            \
+  X(allReduce, alexnet_mpi_allreduce_sum_f32)          \
+  X(allGather, alexnet_mpi_allgather_f32)              \
+  X(reduceScatter, alexnet_mpi_reduce_scatter_sum_f32) \
+  X(broadcast, alexnet_mpi_broadcast)                  \
+  X(barrier, alexnet_mpi_barrier)                      \
+  X(finalize, alexnet_mpi_finalize)                    \
+  X(abort, alexnet_mpi_abort)                          \
   X(version, alexnet_mpi_version)
 
 struct Module : LoadedModule {
@@ -49,6 +53,14 @@ class MpiCommunicator final : public dist::Communicator {
   void allReduceSum(float* data, size_t count) override {
     char err[1024] = {0};
     if (int s = m_.allReduce(data, count, timeout_, err, sizeof err)) raise(s, err, "MPI_Iallreduce");
+  }
+  void allGather(const float* send, float* recv, const std::vector<size_t>& counts) override {
+    char err[1024] = {0};
+    if (int s = m_.allGather(send, recv, counts.data(), timeout_, err, sizeof err)) raise(s, err, "MPI_Iallgatherv");
+  }
+  void reduceScatterSum(const float* send, float* recv, const std::vector<size_t>& counts) override {
+    char err[1024] = {0};
+    if (int s = m_.reduceScatter(send, recv, counts.data(), timeout_, err, sizeof err)) raise(s, err, "MPI_Ireduce_scatter");
   }
   void broadcast(void* data, size_t bytes, int root) override {
     char err[1024] = {0};

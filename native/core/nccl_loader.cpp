@@ -12,12 +12,14 @@ constexpr const char* kInstallHint =
     "(pip install nvidia-nccl-cu13, or NCCL_ROOT at build time) and an addon built with the CUDA "
     "backend (npm run build prints which modules it built).";
 
-#define ALEXNET_NCCL_ENTRY_POINTS(X)   \
-  X(probe, alexnet_nccl_probe)         \
-  X(uniqueId, alexnet_nccl_unique_id)  \
-  X(create, alexnet_nccl_create)       \
-  X(destroy, alexnet_nccl_destroy)     \
-  X(start, alexnet_nccl_start)         \
+#define ALEXNET_NCCL_ENTRY_POINTS(X)            \
+  X(probe, alexnet_nccl_probe)                  \
+  X(uniqueId, alexnet_nccl_unique_id)           \
+  X(create, alexnet_nccl_create)                \
+  X(destroy, alexnet_nccl_destroy)              \
+  X(start, alexnet_nccl_start)                  \
+  X(allGather, alexnet_nccl_all_gather)         \
+  X(reduceScatter, alexnet_nccl_reduce_scatter) \
   X(wait, alexnet_nccl_wait)
 
 struct Module : LoadedModule {
@@ -77,6 +79,24 @@ void* start(void* comm, float* data, size_t count, bool mean, int root, void* st
   void* pending = nullptr;
   if (module().start(comm, data, count, mean ? 1 : 0, root, stream, &pending, err, sizeof err))
     raise(err, root >= 0 ? "ncclBroadcast" : "ncclAllReduce");
+  return pending;
+}
+
+void* startAllGather(void* comm, const float* send, float* recv, size_t outer, const std::vector<size_t>& inner,
+                     void* stream) {
+  char err[512] = {0};
+  void* pending = nullptr;
+  if (module().allGather(comm, send, recv, outer, inner.data(), stream, &pending, err, sizeof err))
+    raise(err, "ncclAllGather");
+  return pending;
+}
+
+void* startReduceScatter(void* comm, const float* send, float* recv, size_t outer, const std::vector<size_t>& inner,
+                         bool mean, void* stream) {
+  char err[512] = {0};
+  void* pending = nullptr;
+  if (module().reduceScatter(comm, send, recv, outer, inner.data(), mean ? 1 : 0, stream, &pending, err, sizeof err))
+    raise(err, "ncclReduceScatter");
   return pending;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace alexnet::nccl_loader {
 
@@ -20,6 +21,11 @@ void uniqueId(char* id, size_t idLen);
 void* create(int device, int rank, int size, const char* id, size_t idLen);
 void destroy(void* comm);
 void* start(void* comm, float* data, size_t count, bool mean, int root, void* stream);
+// Model parallelism (module.hpp): [outer, total] tensors, rank q's columns inner[q] wide.
+void* startAllGather(void* comm, const float* send, float* recv, size_t outer, const std::vector<size_t>& inner,
+                     void* stream);
+void* startReduceScatter(void* comm, const float* send, float* recv, size_t outer, const std::vector<size_t>& inner,
+                         bool mean, void* stream);
 void wait(void* pending, void* stream);
 
 }  // namespace alexnet::nccl_loader

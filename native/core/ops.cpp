@@ -359,8 +359,10 @@ DropoutResult dropout(const Tensor& x, const DropoutOptions& o) {
   requireFloat(x, "x");
   meta::dropout(x.shape(), o);
   DropoutResult r{Tensor::empty(x.device(), x.shape()), Tensor::empty(x.device(), x.shape())};
-  submit(x, {x}, {r.y, r.mask}, [x, o, r](Backend& b) {
-    b.dropoutForward(size_t(x.numel()), o.p, o.seed, o.offset, x.f32(), r.y.f32(), r.mask.f32());
+  const size_t rowLength = x.shape().empty() ? 1 : static_cast<size_t>(x.shape().back());
+  const uint64_t rowStride = o.rowStride == 0 ? rowLength : o.rowStride;
+  submit(x, {x}, {r.y, r.mask}, [x, o, r, rowLength, rowStride](Backend& b) {
+    b.dropoutForward(size_t(x.numel()), o.p, o.seed, o.offset, rowLength, rowStride, x.f32(), r.y.f32(), r.mask.f32());
   });
   return r;
 }

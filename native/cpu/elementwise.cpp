@@ -45,15 +45,17 @@ void CpuBackend::tanhBackward(size_t count, const float* dy, const float* y, flo
   for (Index i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
 }
 
-void CpuBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, const float* x,
-                                float* y, float* mask) {
+void CpuBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
+                                uint64_t rowStride, const float* x, float* y, float* mask) {
   const Index n = static_cast<Index>(count);
   const float keepScale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
   // The keep decision is a pure function of (seed, i) (random.hpp), so every backend and every
   // thread partition produces the same mask.
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (Index i = 0; i < n; ++i) {
-    float m = counterUniform(seed, offset + static_cast<uint64_t>(i)) >= p ? keepScale : 0.0f;
+    const uint64_t k = static_cast<uint64_t>(i);
+    const uint64_t counter = rowStride == rowLength ? offset + k : offset + (k / rowLength) * rowStride + k % rowLength;
+    float m = counterUniform(seed, counter) >= p ? keepScale : 0.0f;
     if (mask) mask[i] = m;
     y[i] = x[i] * m;
   }

@@ -158,10 +158,10 @@ void CudaBackend::synchronize() {
 ALEXNET_UNARY_OPS(ALEXNET_DEFINE_UNARY_OP)
 #undef ALEXNET_DEFINE_UNARY_OP
 
-void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, const float* x, float* y,
-                                 float* mask) {
+void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
+                                 uint64_t rowStride, const float* x, float* y, float* mask) {
   bind();
-  kernels::dropoutForward(count, p, seed, offset, x, y, mask, stream_.get());
+  kernels::dropoutForward(count, p, seed, offset, rowLength, rowStride, x, y, mask, stream_.get());
 }
 
 void CudaBackend::dropoutBackward(size_t count, const float* dy, const float* mask, float* dx) {

@@ -87,6 +87,20 @@ int awaitCollective(MPI_Request request, const char* what, double timeoutSeconds
   }
 }
 
+// The int counts and displacements of the v-collectives, one block per rank; false when the
+// total does not fit in an int.
+bool blockLayout(const size_t* counts, std::vector<int>& sizes, std::vector<int>& offsets) {
+  size_t total = 0;
+  for (int q = 0; q < worldSize; ++q) {
+    const size_t n = counts[q];
+    if (n > static_cast<size_t>(INT_MAX) || total > static_cast<size_t>(INT_MAX) - n) return false;
+    sizes.push_back(static_cast<int>(n));
+    offsets.push_back(static_cast<int>(total));
+    total += n;
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" {
@@ -131,6 +145,27 @@ int alexnet_mpi_allreduce_sum_f32(float* data, size_t count, double timeoutSecon
     if (count == 0) break;
   }
   return 0;
+}
+
+int alexnet_mpi_allgather_f32(const float* send, float* recv, const size_t* counts, double timeoutSeconds,
+                              char* err, size_t errLen) {
+  std::vector<int> sizes, offsets;
+  if (!blockLayout(counts, sizes, offsets)) return fail(err, errLen, "all-gather of 2^31 floats or more (MPI counts are int)");
+  MPI_Request request;
+  const int rc = MPI_Iallgatherv(send, sizes[static_cast<size_t>(worldRank)], MPI_FLOAT, recv, sizes.data(), offsets.data(),
+                                 MPI_FLOAT, MPI_COMM_WORLD, &request);
+  if (rc != MPI_SUCCESS) return fail(err, errLen, mpiError("MPI_Iallgatherv", rc));
+  return awaitCollective(request, "all-gather", timeoutSeconds, err, errLen);
+}
+
+int alexnet_mpi_reduce_scatter_sum_f32(const float* send, float* recv, const size_t* counts, double timeoutSeconds,
+                                       char* err, size_t errLen) {
+  std::vector<int> sizes, offsets;
+  if (!blockLayout(counts, sizes, offsets)) return fail(err, errLen, "reduce-scatter of 2^31 floats or more (MPI counts are int)");
+  MPI_Request request;
+  const int rc = MPI_Ireduce_scatter(send, recv, sizes.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request);
+  if (rc != MPI_SUCCESS) return fail(err, errLen, mpiError("MPI_Ireduce_scatter", rc));
+  return awaitCollective(request, "reduce-scatter", timeoutSeconds, err, errLen);
 }
 
 int alexnet_mpi_broadcast(void* data, size_t bytes, int root, double timeoutSeconds, char* err, size_t errLen) {

@@ -28,6 +28,14 @@ ALEXNET_MPI_EXPORT int alexnet_mpi_init(int* rank, int* size, char* err, size_t 
 // In place: data[i] <- the sum over the ranks of data[i].
 ALEXNET_MPI_EXPORT int alexnet_mpi_allreduce_sum_f32(float* data, size_t count, double timeoutSeconds,
                                                      char* err, size_t errLen);
+// recv <- every rank's send concatenated in rank order, counts[q] floats from rank q (counts has
+// one entry per rank; this rank sends counts[rank]). The total must be below 2^31 floats.
+ALEXNET_MPI_EXPORT int alexnet_mpi_allgather_f32(const float* send, float* recv, const size_t* counts,
+                                                 double timeoutSeconds, char* err, size_t errLen);
+// send holds one block per rank in rank order (counts[q] floats); recv <- the sum over the ranks of
+// their block `rank` (counts[rank] floats). The total must be below 2^31 floats.
+ALEXNET_MPI_EXPORT int alexnet_mpi_reduce_scatter_sum_f32(const float* send, float* recv, const size_t* counts,
+                                                          double timeoutSeconds, char* err, size_t errLen);
 ALEXNET_MPI_EXPORT int alexnet_mpi_broadcast(void* data, size_t bytes, int root, double timeoutSeconds,
                                              char* err, size_t errLen);
 ALEXNET_MPI_EXPORT int alexnet_mpi_barrier(double timeoutSeconds, char* err, size_t errLen);

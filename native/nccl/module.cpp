@@ -8,13 +8,14 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 
 struct Comm {
   ncclComm_t comm = nullptr;
   cudaStream_t stream = nullptr;
-  int device = 0;
+  int device = 0, rank = 0, size = 1;
 };
 
 struct Pending {
@@ -64,6 +65,8 @@ int alexnet_nccl_create(int device, int rank, int size, const char* id, size_t i
   if (cudaError_t e = cudaSetDevice(device); e != cudaSuccess) return cudaFail(err, errLen, "cudaSetDevice", e);
   auto* c = new Comm();
   c->device = device;
+  c->rank = rank;
+  c->size = size;
   if (cudaError_t e = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking); e != cudaSuccess) {
     delete c;
     return cudaFail(err, errLen, "cudaStreamCreateWithFlags", e);
@@ -119,6 +122,153 @@ int alexnet_nccl_start(void* comm, float* data, size_t count, int mean, int root
   }
   *pending = p;
   return 0;
+}
+
+namespace {
+
+// The communicator's stream waits for the work queued so far on `stream`; `*p` gets its done event.
+int beginOnCommStream(Comm* c, void* stream, Pending** p, char* err, size_t errLen) {
+  cudaSetDevice(c->device);
+  cudaEvent_t ready = nullptr;
+  auto* pending = new Pending();
+  cudaError_t e = cudaEventCreateWithFlags(&ready, cudaEventDisableTiming);
+  if (e == cudaSuccess) e = cudaEventCreateWithFlags(&pending->done, cudaEventDisableTiming);
+  if (e == cudaSuccess) e = cudaEventRecord(ready, static_cast<cudaStream_t>(stream));
+  if (e == cudaSuccess) e = cudaStreamWaitEvent(c->stream, ready, 0);
+  if (ready) cudaEventDestroy(ready);
+  if (e != cudaSuccess) {
+    if (pending->done) cudaEventDestroy(pending->done);
+    delete pending;
+    return cudaFail(err, errLen, "cudaEventRecord", e);
+  }
+  *p = pending;
+  return 0;
+}
+
+int endOnCommStream(Comm* c, Pending* p, void** pending, char* err, size_t errLen) {
+  if (cudaError_t e = cudaEventRecord(p->done, c->stream); e != cudaSuccess) {
+    cudaEventDestroy(p->done);
+    delete p;
+    return cudaFail(err, errLen, "cudaEventRecord", e);
+  }
+  *pending = p;
+  return 0;
+}
+
+int abandon(Pending* p, int status) {
+  cudaEventDestroy(p->done);
+  delete p;
+  return status;
+}
+
+struct Blocks {
+  std::vector<size_t> offset;  // columns before rank q
+  size_t total = 0;
+  bool equal = true;
+};
+
+Blocks blocksOf(const Comm* c, const size_t* inner) {
+  Blocks b;
+  for (int q = 0; q < c->size; ++q) {
+    b.offset.push_back(b.total);
+    b.total += inner[q];
+    if (inner[q] != inner[0]) b.equal = false;
+  }
+  return b;
+}
+
+// Rank-major blocks [outer, inner[q]] of `packed` to and from the columns of `whole` [outer, total].
+cudaError_t copyBlocks(const Comm* c, const Blocks& b, const size_t* inner, size_t outer, float* packed, float* whole,
+                       bool toWhole) {
+  size_t at = 0;
+  for (int q = 0; q < c->size; ++q) {
+    const size_t w = inner[q] * sizeof(float);
+    float* block = packed + at;
+    float* columns = whole + b.offset[static_cast<size_t>(q)];
+    cudaError_t e = inner[q] == 0 ? cudaSuccess
+        : toWhole ? cudaMemcpy2DAsync(columns, b.total * sizeof(float), block, w, w, outer, cudaMemcpyDeviceToDevice, c->stream)
+                  : cudaMemcpy2DAsync(block, w, columns, b.total * sizeof(float), w, outer, cudaMemcpyDeviceToDevice, c->stream);
+    if (e != cudaSuccess) return e;
+    at += outer * inner[q];
+  }
+  return cudaSuccess;
+}
+
+}  // namespace
+
+int alexnet_nccl_all_gather(void* comm, const float* send, float* recv, size_t outer, const size_t* inner, void* stream,
+                            void** pending, char* err, size_t errLen) {
+  auto* c = static_cast<Comm*>(comm);
+  Pending* p = nullptr;
+  if (int s = beginOnCommStream(c, stream, &p, err, errLen)) return s;
+  const Blocks b = blocksOf(c, inner);
+  // Rows of one column block each are gathered straight into recv; otherwise into rank-major
+  // blocks, then moved into their columns.
+  float* packed = recv;
+  if (outer > 1) {
+    void* tmp = nullptr;
+    if (cudaError_t e = cudaMallocAsync(&tmp, outer * b.total * sizeof(float), c->stream); e != cudaSuccess)
+      return abandon(p, cudaFail(err, errLen, "cudaMallocAsync", e));
+    packed = static_cast<float*>(tmp);
+  }
+  ncclResult_t r = ncclSuccess;
+  if (b.equal) {
+    r = ncclAllGather(send, packed, outer * inner[0], ncclFloat32, c->comm, c->stream);
+  } else {
+    // Unequal blocks: one broadcast from each rank, as one group (send is read on its root only;
+    // every rank passes a valid pointer).
+    ncclGroupStart();
+    for (int q = 0; q < c->size && r == ncclSuccess; ++q)
+      r = ncclBroadcast(send, packed + outer * b.offset[static_cast<size_t>(q)],
+                        outer * inner[q], ncclFloat32, q, c->comm, c->stream);
+    const ncclResult_t g = ncclGroupEnd();
+    if (r == ncclSuccess) r = g;
+  }
+  if (r != ncclSuccess) return abandon(p, ncclFail(err, errLen, b.equal ? "ncclAllGather" : "ncclBroadcast", r));
+  if (packed != recv) {
+    cudaError_t e = copyBlocks(c, b, inner, outer, packed, recv, true);
+    cudaFreeAsync(packed, c->stream);
+    if (e != cudaSuccess) return abandon(p, cudaFail(err, errLen, "cudaMemcpy2DAsync", e));
+  }
+  return endOnCommStream(c, p, pending, err, errLen);
+}
+
+int alexnet_nccl_reduce_scatter(void* comm, const float* send, float* recv, size_t outer, const size_t* inner, int mean,
+                                void* stream, void** pending, char* err, size_t errLen) {
+  auto* c = static_cast<Comm*>(comm);
+  Pending* p = nullptr;
+  if (int s = beginOnCommStream(c, stream, &p, err, errLen)) return s;
+  const Blocks b = blocksOf(c, inner);
+  const float* packed = send;
+  void* tmp = nullptr;
+  if (outer > 1) {
+    if (cudaError_t e = cudaMallocAsync(&tmp, outer * b.total * sizeof(float), c->stream); e != cudaSuccess)
+      return abandon(p, cudaFail(err, errLen, "cudaMallocAsync", e));
+    if (cudaError_t e = copyBlocks(c, b, inner, outer, static_cast<float*>(tmp), const_cast<float*>(send), false);
+        e != cudaSuccess) {
+      cudaFreeAsync(tmp, c->stream);
+      return abandon(p, cudaFail(err, errLen, "cudaMemcpy2DAsync", e));
+    }
+    packed = static_cast<const float*>(tmp);
+  }
+  const ncclRedOp_t op = mean ? ncclAvg : ncclSum;
+  ncclResult_t r = ncclSuccess;
+  if (b.equal) {
+    r = ncclReduceScatter(packed, recv, outer * inner[0], ncclFloat32, op, c->comm, c->stream);
+  } else {
+    // Unequal blocks: one reduce to each rank, as one group (recv is written on its root only).
+    ncclGroupStart();
+    size_t at = 0;
+    for (int q = 0; q < c->size && r == ncclSuccess; ++q) {
+      r = ncclReduce(packed + at, recv, outer * inner[q], ncclFloat32, op, q, c->comm, c->stream);
+      at += outer * inner[q];
+    }
+    const ncclResult_t g = ncclGroupEnd();
+    if (r == ncclSuccess) r = g;
+  }
+  if (tmp) cudaFreeAsync(tmp, c->stream);
+  if (r != ncclSuccess) return abandon(p, ncclFail(err, errLen, b.equal ? "ncclReduceScatter" : "ncclReduce", r));
+  return endOnCommStream(c, p, pending, err, errLen);
 }
 
 int alexnet_nccl_wait(void* pending, void* stream, char* err, size_t errLen) {

@@ -25,5 +25,16 @@ ALEXNET_NCCL_EXPORT void alexnet_nccl_destroy(void* comm);
 // receives its completion, which alexnet_nccl_wait makes `stream` wait for (and then frees).
 ALEXNET_NCCL_EXPORT int alexnet_nccl_start(void* comm, float* data, size_t count, int mean, int root,
                                            void* stream, void** pending, char* err, size_t errLen);
+// Model parallelism, on the same streams as alexnet_nccl_start. The tensors are [outer, total]
+// with rank q owning columns [offset_q, offset_q + inner[q]) of every row (offset_q the sum of the
+// inner counts before q; inner has one entry per rank). all_gather: recv [outer, total] <- every
+// rank's send [outer, inner[q]] in its columns. reduce_scatter: recv [outer, inner[rank]] <- the
+// sum (mean: the average) over the ranks of their send [outer, total]'s columns of this rank.
+ALEXNET_NCCL_EXPORT int alexnet_nccl_all_gather(void* comm, const float* send, float* recv, size_t outer,
+                                                const size_t* inner, void* stream, void** pending, char* err,
+                                                size_t errLen);
+ALEXNET_NCCL_EXPORT int alexnet_nccl_reduce_scatter(void* comm, const float* send, float* recv, size_t outer,
+                                                    const size_t* inner, int mean, void* stream, void** pending,
+                                                    char* err, size_t errLen);
 ALEXNET_NCCL_EXPORT int alexnet_nccl_wait(void* pending, void* stream, char* err, size_t errLen);
 }

@@ -8,9 +8,12 @@ namespace alexnet::cuda::kernels {
 namespace {
 
 __global__ void dropoutForwardKernel(size_t count, float p, float keepScale, uint64_t seed,
-                                     uint64_t offset, const float* x, float* y, float* mask) {
+                                     uint64_t offset, size_t rowLength, uint64_t rowStride,
+                                     const float* x, float* y, float* mask) {
   for (size_t i = globalIndex(); i < count; i += globalStride()) {
-    const float m = counterUniform(seed, offset + i) >= p ? keepScale : 0.0f;
+    const uint64_t counter =
+        rowStride == rowLength ? offset + i : offset + (i / rowLength) * rowStride + i % rowLength;
+    const float m = counterUniform(seed, counter) >= p ? keepScale : 0.0f;
     mask[i] = m;
     y[i] = x[i] * m;
   }
@@ -23,12 +26,13 @@ __global__ void dropoutBackwardKernel(size_t count, const float* dy, const float
 
 }  // namespace
 
-void dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, const float* x, float* y, float* mask,
-                    cudaStream_t stream) {
+void dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength, uint64_t rowStride,
+                    const float* x, float* y, float* mask, cudaStream_t stream) {
   if (count == 0) return;
   // Computed once on the host, in float, as the contract writes it: 1 / (1 - p).
   const float keepScale = 1.0f / (1.0f - p);
-  dropoutForwardKernel<<<gridFor(count), kThreads, 0, stream>>>(count, p, keepScale, seed, offset, x, y,
+  dropoutForwardKernel<<<gridFor(count), kThreads, 0, stream>>>(count, p, keepScale, seed, offset, rowLength,
+                                                                 rowStride, x, y,
                                                                  mask);
   checkLaunch("dropoutForwardKernel");
 }

@@ -20,7 +20,8 @@ ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_LAUNCHERS)
 #undef ALEXNET_DECLARE_UNARY_LAUNCHERS
 
 // dropout.cu
-void dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, const float* x, float* y, float* mask,
+void dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength, uint64_t rowStride,
+                    const float* x, float* y, float* mask,
                     cudaStream_t stream);
 void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx,
                      cudaStream_t stream);

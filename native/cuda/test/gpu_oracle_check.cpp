@@ -227,7 +227,7 @@ void checkAgainstHost(Backend& b) {
 
   // Dropout: the mask must equal the host's draw bit for bit.
   const float p = 0.5f;
-  b.dropoutForward(count, p, 1234, 0, dx_, y, mask);
+  b.dropoutForward(count, p, 1234, 0, count, count, dx_, y, mask);
   std::vector<float> wantMask(count), wantY(count), wantDx(count);
   for (size_t i = 0; i < count; ++i) {
     wantMask[i] = alexnet::counterUniform(1234, i) >= p ? 1.0f / (1.0f - p) : 0.0f;
@@ -239,9 +239,14 @@ void checkAgainstHost(Backend& b) {
   b.dropoutBackward(count, ddy, mask, out);
   compare("dropout backward", s.download(out, count), wantDx, 0);
   // With an element offset (a data-parallel rank's rows of a global batch): the draws continue.
-  b.dropoutForward(count, p, 1234, 1000, dx_, y, out);
+  b.dropoutForward(count, p, 1234, 1000, count, count, dx_, y, out);
   for (size_t i = 0; i < count; ++i) wantMask[i] = alexnet::counterUniform(1234, 1000 + i) >= p ? 1.0f / (1.0f - p) : 0.0f;
   compare("dropout forward mask at an offset", s.download(out, count), wantMask, 0);
+  // Columns [7, 7 + 16) of rows 40 wide (a model-parallel rank's features): counters row * 40 + 7 + column.
+  b.dropoutForward(count, p, 1234, 7, 16, 40, dx_, y, out);
+  for (size_t i = 0; i < count; ++i)
+    wantMask[i] = alexnet::counterUniform(1234, 7 + (i / 16) * 40 + i % 16) >= p ? 1.0f / (1.0f - p) : 0.0f;
+  compare("dropout forward mask of strided rows", s.download(out, count), wantMask, 0);
 
   // normalInit: identical up to the device's double log/cos (within an ulp of float).
   b.normalInit(count, 0.5f, 0.01f, 99, 0, out);

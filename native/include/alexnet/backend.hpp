@@ -213,8 +213,9 @@ class Backend {
   //   dw and db are float32. castToBFloat16 rounds to nearest even (alexnet/bfloat16.hpp),
   //   castToFloat32 is exact.
   // dropoutForward: inverted dropout, mask[i] = keep ? 1 / (1 - p) : 0, y = x * mask. keep is
-  //   decided by alexnet::counterUniform(seed, offset + i) >= p (see random.hpp) so every backend
-  //   draws the same mask. mask may be null.
+  //   decided by alexnet::counterUniform(seed, offset + (i / rowLength) * rowStride + i % rowLength)
+  //   >= p (see random.hpp) so every backend draws the same mask (rowStride == rowLength: the
+  //   counters offset + i). mask may be null.
   // softmaxCrossEntropy: mean softmax cross-entropy over the batch, stable for huge logits (max
   //   subtracted). loss: one float; dlogits = (softmax - onehot) / n. Labels outside [0, classes)
   //   are an error that the backend finds (the core does not read labels): INVALID_ARGUMENT

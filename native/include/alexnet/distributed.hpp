@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -41,6 +42,12 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual void allReduceSum(float* data, size_t count) = 0;     // in place
+  // recv <- the concatenation, in rank order, of every rank's send (counts[q] floats from rank q;
+  // this rank's send holds counts[rank()]).
+  virtual void allGather(const float* send, float* recv, const std::vector<size_t>& counts) = 0;
+  // send holds size() blocks in rank order (counts[q] floats each); recv (counts[rank()] floats)
+  // <- the sum over the ranks of their block rank(). The inverse of allGather's data movement.
+  virtual void reduceScatterSum(const float* send, float* recv, const std::vector<size_t>& counts) = 0;
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
   virtual void barrier() = 0;
   // The orderly end (MPI_Finalize), and the end after a lost rank (MPI_Abort: the launcher ends
@@ -93,6 +100,17 @@ class ProcessGroup {
   // Float32 tensors on one device. Mean divides the sum by size(). Broadcast sends root's values.
   std::shared_ptr<Collective> allReduce(const std::vector<Tensor>& tensors, ReduceOp op);
   std::shared_ptr<Collective> broadcast(const std::vector<Tensor>& tensors, int root);
+  // Along dimension `dim` of float32 tensors of one device (model parallelism): rank q holds
+  // counts[q] slices along it, the whole tensor sum(counts); every other dimension is the same
+  // everywhere. allGather: output (the whole) <- every rank's input concatenated along dim in rank
+  // order. reduceScatter: output (this rank's counts[rank()] slices) <- the sum (or mean) over the
+  // ranks of their input's (the whole's) slices [start, start + counts[rank()]) along dim, start
+  // being the counts of the ranks before. Every rank passes the same counts. In a group of one
+  // both copy input to output.
+  std::shared_ptr<Collective> allGather(const Tensor& input, const Tensor& output, int dim,
+                                        const std::vector<int64_t>& counts);
+  std::shared_ptr<Collective> reduceScatter(const Tensor& input, const Tensor& output, int dim,
+                                            const std::vector<int64_t>& counts, ReduceOp op);
   // Ready when every rank has reached the barrier (RANK_LOST otherwise).
   std::shared_future<void> barrier();
 
@@ -115,6 +133,8 @@ class ProcessGroup {
 
  private:
   struct Impl;
+  // The NCCL communicator of a CUDA device, created (its id sent from rank 0 over MPI) on first use.
+  void* ncclCommunicator(Device& device);
   std::unique_ptr<Impl> impl_;
   int rank_ = 0, size_ = 1, localRank_ = 0;
   double timeoutSeconds_ = 30.0;

@@ -43,8 +43,8 @@
                               A* y))                                                              \
   X(linearBackward, F32_BF16, (int n, int in, int out, const A* dy, const A* x, const A* w,       \
                                A* dx, float* dw, float* db))                                      \
-  X(dropoutForward, F32, (size_t count, float p, uint64_t seed, uint64_t offset, const float* x,  \
-                          float* y, float* mask))                                                 \
+  X(dropoutForward, F32, (size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength, \
+                          uint64_t rowStride, const float* x, float* y, float* mask))             \
   X(dropoutBackward, F32, (size_t count, const float* dy, const float* mask, float* dx))          \
   X(softmaxCrossEntropy, F32, (int n, int classes, const float* logits, const int32_t* labels,    \
                                float* loss, float* dlogits))                                      \
@@ -104,13 +104,17 @@
   F(int, kernelW, 3)            \
   F(int, strideH, 2)            \
   F(int, strideW, 2)
-// Inverted dropout: the mask is a pure function of (seed, offset + element index), so rows
-// [r, r + n) of a larger batch can be drawn alone (a data-parallel rank's share of the global batch)
-// with offset = r * (elements per row).
+// Inverted dropout: the mask is a pure function of (seed, counter), element i of x (row i / L,
+// column i % L, L the last dimension) drawing counter offset + row * rowStride + column; rowStride
+// 0 means L (the elements in order). So rows [r, r + n) of a larger batch can be drawn alone (a
+// data-parallel rank's share of the global batch) with offset = r * (elements per row), and
+// columns [c, c + L) of rows W wide (a model-parallel rank's features) with offset = c and
+// rowStride = W.
 #define ALEXNET_DROPOUT_OPTIONS(F) \
   F(float, p, 0.5f)                \
   F(uint64_t, seed, 0)             \
-  F(uint64_t, offset, 0)
+  F(uint64_t, offset, 0)           \
+  F(uint64_t, rowStride, 0)
 // The paper's update rule and its hyperparameters (lr 0.01 at the start, momentum 0.9, weight
 // decay 0.0005).
 #define ALEXNET_SGD_OPTIONS(F) \
