@@ -3,8 +3,11 @@
 Reads {"model": AlexNetConfig, "batch", "steps", "device"} as JSON on stdin and prints
 {"imagesPerSecond", "torch"}. The network mirrors lib/models/alexnet.ts layer for layer (grouped
 conv2/4/5, LRN with alpha * size since torch divides by size, overlapping pooling, dropout), and the
-update is SGD with momentum 0.9 and weight decay 5e-4. Strict FP32 on GPUs (no TF32), as ours.
+update is SGD with momentum 0.9 and weight decay 5e-4. Strict FP32 on GPUs (no TF32), as ours;
+with "precision": "bf16" the forward and the loss run under torch.autocast(dtype=torch.bfloat16)
+(float32 parameters and update), the mixed precision ours runs.
 """
+import contextlib
 import json
 import math
 import sys
@@ -53,10 +56,13 @@ def main():
     x = torch.randn(batch, cfg["inChannels"], cfg["inputSize"], cfg["inputSize"], device=device)
     y = torch.arange(batch, device=device) % cfg["numClasses"]
     loss_fn = nn.CrossEntropyLoss()
+    bf16 = spec.get("precision") == "bf16"
+    device_type = "cuda" if device.startswith("cuda") else "cpu"
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        with torch.autocast(device_type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
+            loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         return loss

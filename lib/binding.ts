@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 
 export interface NativeTensor {
   readonly shape: number[];
-  readonly dtype: 'float32' | 'int32' | 'uint8';
+  readonly dtype: 'float32' | 'int32' | 'uint8' | 'bfloat16';
   readonly device: string;
   readonly disposed: boolean;
   reshape(shape: number[]): NativeTensor;
   to(device: string): NativeTensor;
-  toArray(): Promise<Float32Array | Int32Array | Uint8Array>;
+  /** bfloat16 widened to a Float32Array, or with raw = true its bits in a Uint16Array. */
+  toArray(raw?: boolean): Promise<Float32Array | Int32Array | Uint8Array | Uint16Array>;
   dispose(): void;
 }
 
@@ -61,7 +62,11 @@ export type NativeCollective = { readonly __collective: unique symbol };
 
 export interface NativeBinding extends UnaryBindings {
   NativeTensor: abstract new (...args: never[]) => NativeTensor;
-  fromArray(data: Float32Array | Int32Array | Uint8Array, shape: number[], device: string): T;
+  /** With dtype 'bfloat16': a Float32Array rounded to nearest even, or a Uint16Array of raw bits. */
+  fromArray(data: Float32Array | Int32Array | Uint8Array | Uint16Array, shape: number[], device: string, dtype?: string): T;
+  /** float32 <-> bfloat16 (a copy when the dtype is the same). */
+  toDType(x: T, dtype: string): T;
+  bf16Support(device: string): { supported: boolean; reason: string };
   empty(shape: number[], dtype: string, device: string): T;
   // The op table's ops: tensors, then one options object. The shape queries run the core's
   // meta functions (checks and output shape) and throw a RangeError when the shapes and options do

@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'LOADER_CLOSED',      // a data loader closed while an epoch was read from it
   'NON_FINITE_LOSS',    // training diverged
   'NON_FINITE_OUTPUT',  // the network's outputs were NaN or infinite
+  'BF16_UNSUPPORTED',   // bfloat16 compute asked of a device that cannot (a CPU without AVX512_BF16)
   'INTERNAL',           // a broken invariant of the library itself
 ] as const;
 

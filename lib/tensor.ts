@@ -10,13 +10,22 @@ export { MAX_DIMENSION, MAX_ELEMENTS };
 
 native.setErrorClass(AlexNetError);
 
-export type DType = 'float32' | 'int32' | 'uint8';
+export type DType = 'float32' | 'int32' | 'uint8' | 'bfloat16';
+/** The floating-point dtypes a tensor converts between with `to(dtype)`. */
+export type FloatDType = 'float32' | 'bfloat16';
+const FLOAT_DTYPES: readonly string[] = ['float32', 'bfloat16'];
 export type { DeviceName } from './device_name.js';
 
 const WRAP = Symbol('wrap');
 
 /**
- * A dense row-major float32 (or int32, or uint8 for raw images) tensor on one device.
+ * A dense row-major float32 (or int32, uint8 for raw images, bfloat16 for mixed precision) tensor
+ * on one device.
+ *
+ * bfloat16 keeps float32's 8 exponent bits and 8 significant bits (unit roundoff 2^-8). Uploads
+ * from a Float32Array round to nearest even; `toArray()` gives the exact values as a Float32Array
+ * and `toBits()` the raw bits as a Uint16Array (which `fromArray(bits, shape, device, 'bfloat16')`
+ * takes back).
  *
  * Sizes: every dimension is in [1, MAX_DIMENSION] (2^31 - 1) and a tensor has at most
  * MAX_ELEMENTS (2^40) elements; shapes beyond either are a RangeError naming the shape.
@@ -51,15 +60,21 @@ export class Tensor {
    * Copies `data` to a new tensor of `shape` on `device` ("cpu", "cpu:1", "cuda:0"...). `data` may
    * be a view of an ArrayBuffer or of a SharedArrayBuffer; its values are read once, during the call.
    */
-  static fromArray(data: Float32Array | Int32Array | Uint8Array, shape: readonly number[], device: DeviceName = 'cpu'): Tensor {
-    if (!(data instanceof Float32Array) && !(data instanceof Int32Array) && !(data instanceof Uint8Array))
+  static fromArray(data: Float32Array | Int32Array | Uint8Array | Uint16Array, shape: readonly number[],
+    device: DeviceName = 'cpu', dtype?: DType): Tensor {
+    if (dtype !== undefined && dtype !== 'bfloat16' && dtype !== dtypeOfArray(data))
+      throw new TypeError(`dtype must be "bfloat16" or left out (the array's own dtype), got ${describe(dtype)}`);
+    if (dtype === 'bfloat16') {
+      if (!(data instanceof Float32Array) && !(data instanceof Uint16Array))
+        throw new TypeError(`bfloat16 data must be a Float32Array (rounded to nearest even) or a Uint16Array of raw bits, got ${describe(data)}`);
+    } else if (!(data instanceof Float32Array) && !(data instanceof Int32Array) && !(data instanceof Uint8Array))
       throw new TypeError(`data must be a Float32Array, an Int32Array or a Uint8Array (over an ArrayBuffer or a SharedArrayBuffer), got ${describe(data)}`);
     const dims = validShape([...shape]);
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length)
       throw new RangeError(`data has ${data.length} elements but shape ${shapeString(dims)} needs ${count}`);
     if (typeof device !== 'string') throw new TypeError(`device must be a string, got ${describe(device)}`);
-    return Tensor.wrap(native.fromArray(data, dims, device));
+    return Tensor.wrap(native.fromArray(data, dims, device, dtype === 'bfloat16' ? 'bfloat16' : undefined));
   }
 
   /** A tensor of zeros. */
@@ -102,10 +117,20 @@ export class Tensor {
     return Tensor.wrap(this.native.reshape(dims));
   }
 
-  /** A copy on another device (ordered after pending work on both devices). */
-  to(device: DeviceName): Tensor {
+  /**
+   * A copy on another device (ordered after pending work on both devices), or, given a dtype
+   * ('float32' or 'bfloat16'), a copy in that dtype on the same device: to bfloat16 rounds to
+   * nearest even, to float32 is exact. Converting works on every device; computing in bfloat16
+   * needs a device that supports it (see `bf16Support`).
+   */
+  to(target: DeviceName | FloatDType): Tensor {
     this.live('tensor');
-    return Tensor.wrap(this.native.to(device));
+    if (typeof target === 'string' && FLOAT_DTYPES.includes(target)) {
+      if (!FLOAT_DTYPES.includes(this.dtype))
+        throw new TypeError(`to(${target}) converts float32 and bfloat16 tensors, not ${this.dtype}`);
+      return Tensor.wrap(native.toDType(this.native, target));
+    }
+    return Tensor.wrap(this.native.to(target));
   }
 
   /**
@@ -114,7 +139,14 @@ export class Tensor {
    */
   toArray(): Promise<Float32Array | Int32Array | Uint8Array> {
     this.live('tensor');
-    return this.native.toArray();
+    return this.native.toArray() as Promise<Float32Array | Int32Array | Uint8Array>;
+  }
+
+  /** The raw bits of a bfloat16 tensor, once queued work is done (a TypeError for other dtypes). */
+  toBits(): Promise<Uint16Array> {
+    const t = this.live('tensor');
+    if (t.dtype !== 'bfloat16') throw new TypeError(`toBits() reads bfloat16 tensors, got ${t.dtype}`);
+    return t.toArray(true) as Promise<Uint16Array>;
   }
 
   /** Releases the storage now (it returns to the device cache once queued work is done). */
@@ -131,6 +163,23 @@ export class Tensor {
   toString(): string {
     return this.disposed ? 'Tensor(disposed)' : `Tensor(${shapeString(this.shape)}, ${this.dtype}, ${this.device})`;
   }
+}
+
+function dtypeOfArray(data: unknown): DType | undefined {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Uint8Array) return 'uint8';
+  return undefined;
+}
+
+/**
+ * Whether `device` computes in bfloat16 here, and why (not): on CPUs that needs AVX512_BF16
+ * (oneDNN's avx512_core_bf16 kernels); elsewhere bfloat16 ops throw an AlexNetError with code
+ * BF16_UNSUPPORTED rather than emulate it slower than float32.
+ */
+export function bf16Support(device: DeviceName = 'cpu'): { supported: boolean; reason: string } {
+  if (typeof device !== 'string') throw new TypeError(`device must be a string, got ${describe(device)}`);
+  return native.bf16Support(device);
 }
 
 /** Disposes every tensor in a (possibly nested) structure of tensors; ignores everything else. */

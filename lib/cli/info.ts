@@ -3,13 +3,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addonPath, ompWaitPolicy, packageRoot } from '../binding.js';
 import { availableDevices, cudaInfo, numThreads } from '../device.js';
+import { bf16Support } from '../tensor.js';
 import { transportInfo } from '../distributed/index.js';
 import { parse } from './args.js';
 
 export const infoHelp = `Usage: alexnet info [--json] [--version]
 
 Prints the version, the addon file in use (built from source or prebuilt), the backends built into
-it, and the devices seen (and, for CUDA, why not).`;
+it, whether the CPU computes in bfloat16 (--precision bf16 needs AVX512_BF16), and the devices seen
+(and, for CUDA, why not).`;
 
 export function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -45,6 +47,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
     ompWaitPolicy,
     cpuThreads: numThreads(),
     dataPipeline: data,
+    // bfloat16 compute (precision bf16) on the CPU: AVX512_BF16 through oneDNN, or why not.
+    bf16: { cpu: bf16Support('cpu') },
     devices: availableDevices(),
     gpus: cuda.devices,
   };
@@ -58,6 +62,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
     (process.env.OMP_WAIT_POLICY ? '' : ' (the default here; set OMP_WAIT_POLICY to change it)'));
   console.log(`CPU threads:    ${info.cpuThreads}` +
     (process.env.OMP_NUM_THREADS ? ' (OMP_NUM_THREADS)' : ' (every core; --threads N or OMP_NUM_THREADS to change)'));
+  console.log(`CPU bfloat16:   ${info.bf16.cpu.supported ? 'yes' : 'no'}: ${info.bf16.cpu.reason}` +
+    (info.bf16.cpu.supported ? '' : ' (precision bf16 raises BF16_UNSUPPORTED here)'));
   console.log(`CUDA backend:   ${cuda.status}`);
   for (const d of cuda.devices) console.log(`                ${d}`);
   console.log(`data pipeline:  ${data}`);

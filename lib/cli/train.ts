@@ -11,7 +11,7 @@ import { AlexNetError } from '../errors.js';
 import { TwoColumnAlexNet } from '../models/two_column.js';
 import { alexnet, hybridAlexNet, resolveAlexNetOptions, preset as getPreset, presets, type AlexNetOptions, type Preset, type TrainingConfig } from '../models/index.js';
 import type { ScheduleConfig } from '../optim/schedule.js';
-import { Trainer } from '../train/trainer.js';
+import { Trainer, TRAINING_PRECISIONS } from '../train/trainer.js';
 import { checkCheckpointModel } from '../train/load_model.js';
 import { prepareRunDirectory } from '../train/run_dir.js';
 import { formatDuration } from '../train/progress.js';
@@ -56,6 +56,11 @@ ${threadsHelp(21)}
   --workers N          data pipeline threads (default: a quarter of the cores on CPU, all on CUDA)
   --augment-on WHERE   host or device: where crops, flips, the mean and colour noise are applied
                        (default: device on CUDA, host on CPU); the numbers are the same either way
+  --precision P        fp32 (default), bf16 or tf32. bf16: mixed precision as PyTorch's autocast
+                       (convolutions, LRN, pooling and the fully connected layers on bfloat16,
+                       float32 master weights, update, loss and checkpoints; one-device model, on a
+                       CPU with AVX512_BF16, see alexnet info). tf32: CUDA's TF32 tensor cores; on a
+                       CPU it trains in fp32 and says so
   --progress MODE      auto, bar, plain, none (default auto: a bar on a terminal)
   --max-steps N        stop (and checkpoint) after N steps in total
   --parallel MODE      under mpirun: data (default: every rank holds the whole model) or hybrid
@@ -90,7 +95,7 @@ const options: Options = {
   resume: { type: 'boolean' }, config: { type: 'string' }, 'input-size': { type: 'string' }, width: { type: 'string' },
   'conv1-stride': { type: 'string' }, init: { type: 'string' }, 'no-lrn': { type: 'boolean' }, 'no-dropout': { type: 'boolean' },
   'no-overlap': { type: 'boolean' }, 'ten-crop': { type: 'boolean' }, workers: { type: 'string' }, progress: { type: 'string' },
-  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' }, parallel: { type: 'string' }, ...THREADS_OPTION,
+  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' }, precision: { type: 'string' }, parallel: { type: 'string' }, ...THREADS_OPTION,
 };
 
 /** Settings a resumed run takes from its checkpoint; giving them again would change the run. */
@@ -229,6 +234,9 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   const workers = intFlag(c, 'workers', v.workers, 1) ?? (device.startsWith('cpu') ? Math.max(1, Math.floor(availableParallelism() / 4)) : undefined);
   const maxSteps = intFlag(c, 'max-steps', v['max-steps'], 0);
   const augmentOn = augmentOnFlag(c, v['augment-on'], device);
+  const precision = choiceFlag(c, 'precision', v.precision, TRAINING_PRECISIONS) ?? 'fp32';
+  if (precision === 'bf16' && columns) usage(c, '--precision bf16 trains the one-device model; leave out --devices');
+  if (precision === 'bf16' && parallel === 'hybrid') usage(c, '--precision bf16 trains the one-device model; leave out --parallel hybrid');
 
   let config = runConfig(v);
   let out = typeof v.out === 'string' ? v.out : undefined;
@@ -292,14 +300,14 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
     const { device: _ignored, ...modelConfig } = resolveAlexNetOptions({ ...config.model, seed: config.seed, device });
     const ranks = distributed ? `, ${group.size} ranks over ${device.startsWith('cuda') ? group.transports.cuda : group.transports.cpu}` +
       (hybrid ? ', fully connected layers split over them (hybrid)' : '') : '';
-    say(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${columns ? `two columns on ${streams.join(' + ')}` : device}${ranks}), ` +
-      `${config.epochs} epochs of ${train.batchesPerEpoch} batches of ${config.batchSize}; output in ${out}\n`);
     trainer = new Trainer({
       model, train, val: test, epochs: config.epochs, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay,
-      schedule: config.schedule, seed: config.seed, outDir: out, resume: resumeFrom, progress, maxSteps,
+      schedule: config.schedule, seed: config.seed, outDir: out, resume: resumeFrom, progress, maxSteps, precision,
       modelConfig, trainingConfig: config as unknown as Record<string, unknown>, extraTensors: statsTensors(train.datasetStats),
       group, parallel: hybrid ? 'hybrid' : 'data',
     });
+    say(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${columns ? `two columns on ${streams.join(' + ')}` : device}${ranks}), ` +
+      `${config.epochs} epochs of ${train.batchesPerEpoch} batches of ${config.batchSize}, precision ${trainer.precision}; output in ${out}\n`);
     const started = performance.now();
     const result = await trainer.fit();
     if (result.interrupted) {

@@ -7,6 +7,7 @@ import type { ProcessGroup } from '../distributed/group.js';
 import { HybridParallel } from '../distributed/hybrid.js';
 import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor.js';
 import { Sequential } from '../nn/sequential.js';
 import { describe } from '../validate.js';
 import { alexnetSpec, isWeighted, placeLayer, resolveAlexNetOptions, weightShape, type AlexNetConfig, type AlexNetOptions } from './alexnet_spec.js';
@@ -25,6 +26,15 @@ export class AlexNet extends Sequential {
     super(layers);
     this.config = config;
     this.layerShapes = shapes;
+  }
+
+  /** Logits in float32 whatever the precision: with 'bf16' the loss still sees float32, as under autocast. */
+  override forward(x: Tensor): Tensor {
+    const y = super.forward(x);
+    if (y.dtype === 'float32') return y;
+    const f = y.to('float32');
+    y.dispose();
+    return f;
   }
 
   /** [C, H, W] of the input the network takes. */

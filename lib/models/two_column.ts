@@ -10,7 +10,7 @@ import { deviceName, type DeviceName } from '../device_name.js';
 import { checkDevice } from '../device.js';
 import type { Conv2d } from '../nn/conv2d.js';
 import type { Linear } from '../nn/linear.js';
-import { Module, type StateDict } from '../nn/module.js';
+import { Module, type Precision, type StateDict } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import { deriveSeed } from '../nn/seed.js';
 import { Sequential } from '../nn/sequential.js';
@@ -102,6 +102,12 @@ type Flow = { whole: Tensor } | { halves: Tensor[] };
 type Gradient = { whole: Tensor } | { partials: Tensor[] } | null;
 
 export class TwoColumnAlexNet extends Module {
+  /** bf16 mixed precision is for the one-device model so far: the columns' exchange is float32. */
+  override setPrecision(precision: Precision): this {
+    if (precision === 'bf16') throw new RangeError('precision bf16 is not available for the two-column model; use the one-device model (columns: 1)');
+    return super.setPrecision(precision);
+  }
+
   readonly config: AlexNetConfig;
   readonly devices: [DeviceName, DeviceName];
   private readonly stages: Stage[];

@@ -4,7 +4,7 @@ import type { DeviceName } from '../device_name.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { pair, positiveInteger, shapeString } from '../validate.js';
-import { Module } from './module.js';
+import { Module, inDType } from './module.js';
 import { SavedTensors } from './saved.js';
 import { Parameter } from './parameter.js';
 
@@ -44,7 +44,7 @@ export class Conv2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly groups: number;
-  private readonly saved = new SavedTensors<{ x: Tensor }>();
+  private readonly saved = new SavedTensors<{ x: Tensor; w?: Tensor }>()  // w: the bfloat16 weights (precision 'bf16');
 
   /** Parameters start at zero; the model initialises them (see models/init.ts). */
   constructor(inChannels: number, outChannels: number, kernel: number | [number, number], options: Conv2dOptions = {}) {
@@ -75,18 +75,32 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const y = ops.conv2d(x, this.weight.value, this.bias?.value ?? null, this.opts);
-    this.saved.hold(this.training, { x });
+    if (this.precision === 'fp32') {
+      const y = ops.conv2d(x, this.weight.value, this.bias?.value ?? null, this.opts);
+      this.saved.hold(this.training, { x });
+      return y;
+    }
+    // Mixed precision: bfloat16 input and a bfloat16 copy of the float32 weights, made here.
+    const xh = inDType(x, 'bfloat16'), wh = this.weight.value.to('bfloat16');
+    const y = ops.conv2d(xh, wh, this.bias?.value ?? null, this.opts);
+    this.saved.hold(this.training, { x: xh, w: wh });
+    xh.dispose();
+    wh.dispose();
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
-    const { x } = this.saved.get() ?? this.noForward();
-    const g = ops.conv2dBackward(dy, x, this.weight.value, { ...this.opts, inputGrad: this.inputGrad, bias: this.bias !== null });
-    this.weight.setGrad(g.dw);
-    this.bias?.setGrad(g.db);
-    this.releaseOwn();
-    return g.dx;
+    const { x, w } = this.saved.get() ?? this.noForward();
+    const dyIn = inDType(dy, x.dtype as 'float32' | 'bfloat16');  // dy as x (a view when it is)
+    try {
+      const g = ops.conv2dBackward(dyIn, x, w ?? this.weight.value, { ...this.opts, inputGrad: this.inputGrad, bias: this.bias !== null });
+      this.weight.setGrad(g.dw);
+      this.bias?.setGrad(g.db);
+      return g.dx;
+    } finally {
+      dyIn.dispose();
+      this.releaseOwn();
+    }
   }
 
   protected override releaseOwn(): void {

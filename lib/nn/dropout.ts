@@ -5,7 +5,7 @@ import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
 import { keep } from '../tidy.js';
 import { finite, integer, seed as seedArg, shapeString } from '../validate.js';
-import { Module } from './module.js';
+import { Module, inDType } from './module.js';
 import { deriveSeed } from './seed.js';
 
 export class Dropout extends Module {
@@ -52,7 +52,10 @@ export class Dropout extends Module {
     if (this.columns && (x.shape.length !== 2 || this.columns.start + x.shape[1]! > width))
       throw new RangeError(`Dropout: input ${shapeString(x.shape)} is not columns ${this.columns.start}.. of rows ${width} wide`);
     const offset = this.rowOffset * width + (this.columns?.start ?? 0);
-    const { y, mask } = ops.dropout(x, { p: this.p, seed: this.seed, offset, rowStride: this.columns ? width : 0 });
+    // Dropout is float32 only: bfloat16 activations (mixed precision) are widened, exactly.
+    const xf = inDType(x, 'float32');
+    const { y, mask } = ops.dropout(xf, { p: this.p, seed: this.seed, offset, rowStride: this.columns ? width : 0 });
+    xf.dispose();
     this.seed = deriveSeed(this.seed, 1);
     this.mask = keep(mask);
     return y;
@@ -60,7 +63,12 @@ export class Dropout extends Module {
 
   backward(dy: Tensor): Tensor | null {
     if (!this.training) this.noForward();
-    const dx = !this.inputGrad ? null : this.mask ? ops.dropoutBackward(dy, this.mask) : dy.reshape(dy.shape);
+    let dx: Tensor | null = null;
+    if (this.inputGrad && this.mask) {
+      const dyf = inDType(dy, 'float32');  // the mask is float32 (see forward)
+      dx = ops.dropoutBackward(dyf, this.mask);
+      dyf.dispose();
+    } else if (this.inputGrad) dx = dy.reshape(dy.shape);
     this.releaseOwn();
     return dx;
   }

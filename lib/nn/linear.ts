@@ -3,7 +3,7 @@ import type { DeviceName } from '../device_name.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { positiveInteger, shapeString } from '../validate.js';
-import { Module } from './module.js';
+import { Module, inDType } from './module.js';
 import { SavedTensors } from './saved.js';
 import { Parameter } from './parameter.js';
 
@@ -20,7 +20,7 @@ export class Linear extends Module {
   readonly bias: Parameter | null;
   readonly inFeatures: number;
   readonly outFeatures: number;
-  private readonly saved = new SavedTensors<{ x: Tensor }>();
+  private readonly saved = new SavedTensors<{ x: Tensor; w?: Tensor }>()  // w: the bfloat16 weights (precision 'bf16');
 
   /** Parameters start at zero; the model initialises them. */
   constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean; device?: DeviceName } = {}) {
@@ -41,18 +41,32 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const y = ops.linear(x, this.weight.value, this.bias?.value ?? null);
-    this.saved.hold(this.training, { x });
+    if (this.precision === 'fp32') {
+      const y = ops.linear(x, this.weight.value, this.bias?.value ?? null);
+      this.saved.hold(this.training, { x });
+      return y;
+    }
+    // Mixed precision: bfloat16 input and a bfloat16 copy of the float32 weights, made here.
+    const xh = inDType(x, 'bfloat16'), wh = this.weight.value.to('bfloat16');
+    const y = ops.linear(xh, wh, this.bias?.value ?? null);
+    this.saved.hold(this.training, { x: xh, w: wh });
+    xh.dispose();
+    wh.dispose();
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
-    const { x } = this.saved.get() ?? this.noForward();
-    const g = ops.linearBackward(dy, x, this.weight.value, { inputGrad: this.inputGrad, bias: this.bias !== null });
-    this.weight.setGrad(g.dw);
-    this.bias?.setGrad(g.db);
-    this.releaseOwn();
-    return g.dx;
+    const { x, w } = this.saved.get() ?? this.noForward();
+    const dyIn = inDType(dy, x.dtype as 'float32' | 'bfloat16');  // dy as x (a view when it is)
+    try {
+      const g = ops.linearBackward(dyIn, x, w ?? this.weight.value, { inputGrad: this.inputGrad, bias: this.bias !== null });
+      this.weight.setGrad(g.dw);
+      this.bias?.setGrad(g.db);
+      return g.dx;
+    } finally {
+      dyIn.dispose();
+      this.releaseOwn();
+    }
   }
 
   protected override releaseOwn(): void {

@@ -4,7 +4,7 @@
 // soon as a new forward or `release()` makes it stale, so a training step leaks nothing. What a
 // layer keeps is exempt from tidy() scopes, so forward and backward may run inside one.
 import type { DeviceName } from '../device_name.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, type FloatDType } from '../tensor.js';
 import { keep } from '../tidy.js';
 import { describe, shapeString } from '../validate.js';
 import type { Parameter } from './parameter.js';
@@ -20,6 +20,24 @@ export function retain(t: Tensor): Tensor {
 
 export type StateDict = Record<string, Tensor>;
 
+/**
+ * How a module computes. 'fp32': everything in float32. 'bf16': mixed precision as PyTorch's
+ * autocast does it: convolutions, LRN, pooling, ReLU and the fully connected layers compute on
+ * bfloat16 activations with bfloat16 copies of the weights made at each forward (float32
+ * accumulation inside the ops), while the parameters, their gradients and the update stay float32
+ * (the master weights); a model returns float32 logits, so the loss and softmax run in float32.
+ */
+export type Precision = 'fp32' | 'bf16';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
+
+/**
+ * A new handle on `t` in `dtype`, which the caller disposes: a view when `t` has that dtype already,
+ * else a converted copy (rounded to nearest even into bfloat16, exact into float32).
+ */
+export function inDType(t: Tensor, dtype: FloatDType): Tensor {
+  return t.dtype === dtype ? t.reshape(t.shape) : t.to(dtype);
+}
+
 /** Disposes the tensors of `derived` that are not tensors of `source`: those exportState or importState made. */
 export function disposeDerived(derived: StateDict, source: StateDict): void {
   const kept = new Set(Object.values(source));
@@ -29,6 +47,8 @@ export function disposeDerived(derived: StateDict, source: StateDict): void {
 export abstract class Module {
   /** Training mode keeps activations for backward and turns dropout on. */
   training = true;
+  /** How this module computes (set with setPrecision for a whole tree). */
+  precision: Precision = 'fp32';
   private inputGradFlag = true;
 
   /**
@@ -89,6 +109,16 @@ export abstract class Module {
 
   eval(): this {
     return this.train(false);
+  }
+
+  /** Sets how this module and every module below compute: 'fp32' or 'bf16' (see Precision). */
+  setPrecision(precision: Precision): this {
+    if (!PRECISIONS.includes(precision)) throw new RangeError(`precision must be one of ${PRECISIONS.join(', ')}, got ${describe(precision)}`);
+    for (const m of this.modules()) {
+      m.releaseOwn();
+      m.precision = precision;
+    }
+    return this;
   }
 
   /** The device of the parameters (the first one's), or undefined for a module without any. */

@@ -1,5 +1,5 @@
 import type { Tensor } from '../tensor.js';
-import { Module, retain } from './module.js';
+import { Module, inDType, retain } from './module.js';
 
 /**
  * An element-wise activation whose gradient needs only its output (ReLU, tanh): keeps y from a
@@ -24,9 +24,17 @@ export abstract class OutputGradActivation extends Module {
 
   backward(dy: Tensor): Tensor | null {
     const y = this.output ?? this.noForward();
-    const dx = this.inputGrad ? this.gradient(dy, y) : null;
-    this.releaseOwn();
-    return dx;
+    if (!this.inputGrad) {
+      this.releaseOwn();
+      return null;
+    }
+    const dyIn = inDType(dy, y.dtype as 'float32' | 'bfloat16');  // mixed precision: dy as y
+    try {
+      return this.gradient(dyIn, y);
+    } finally {
+      dyIn.dispose();
+      this.releaseOwn();
+    }
   }
 
   protected override releaseOwn(): void {

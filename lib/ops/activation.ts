@@ -1,16 +1,23 @@
 import { native, type UnaryOp } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { finite, integer, seed as seedArg } from '../validate.js';
-import { floatArg, floatLike, wrap } from './check.js';
+import { activationArg, activationLike, floatArg, floatLike, wrap } from './check.js';
 
 // The unary elementwise ops of the op table: y = f(x), and dx from dy and the forward output y.
+// ReLU also takes bfloat16 (the op table's dtypes column).
+const BF16_UNARY: readonly UnaryOp[] = ['relu'];
+function unaryArg(op: UnaryOp, value: unknown, name: string) {
+  return BF16_UNARY.includes(op) ? activationArg(value, name) : floatArg(value, name);
+}
+
 function unary(op: UnaryOp, x: Tensor): Tensor {
-  return wrap(native[op](floatArg(x, 'x')));
+  return wrap(native[op](unaryArg(op, x, 'x')));
 }
 
 function unaryBackward(op: UnaryOp, dy: Tensor, y: Tensor): Tensor {
-  const yt = floatArg(y, 'y');
-  return wrap(native[`${op}Backward`](floatLike(dy, 'dy', [yt, 'y']), yt));
+  const yt = unaryArg(op, y, 'y');
+  const dyt = BF16_UNARY.includes(op) ? activationLike(dy, 'dy', [yt, 'y']) : floatLike(dy, 'dy', [yt, 'y']);
+  return wrap(native[`${op}Backward`](dyt, yt));
 }
 
 export const relu = (x: Tensor): Tensor => unary('relu', x);

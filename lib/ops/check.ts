@@ -16,6 +16,25 @@ export function floatArg(value: unknown, name: string, rank?: number): NativeTen
   return t;
 }
 
+/**
+ * An activation of the mixed-precision ops (conv2d, localResponseNorm, maxPool2d, linear, relu and
+ * their backwards): float32 or bfloat16.
+ */
+export function activationArg(value: unknown, name: string, rank?: number): NativeTensor {
+  const t = tensorArg(value, name);
+  if (t.dtype !== 'float32' && t.dtype !== 'bfloat16') throw new TypeError(`${name} must be float32 or bfloat16, got ${t.dtype}`);
+  if (rank !== undefined && t.shape.length !== rank)
+    throw new RangeError(`${name} must have rank ${rank}, got shape ${shapeString(t.shape)}`);
+  return t;
+}
+
+/** The tensors of one op's activations share a dtype: a TypeError naming the odd one and the cast. */
+export function sameDType(first: [NativeTensor, string], ...others: [NativeTensor, string][]): void {
+  for (const [t, name] of others)
+    if (t.dtype !== first[0].dtype)
+      throw new TypeError(`${name} is ${t.dtype} but ${first[1]} is ${first[0].dtype}; convert it with .to('${first[0].dtype}')`);
+}
+
 export function optionalFloatArg(value: unknown, name: string): NativeTensor | null {
   return value === null || value === undefined ? null : floatArg(value, name);
 }
@@ -35,6 +54,18 @@ export function expectShape(t: NativeTensor, name: string, expected: readonly nu
 export function floatLike(value: unknown, name: string, ref: [NativeTensor, string]): NativeTensor {
   const t = floatArg(value, name);
   sameDevice(ref, [t, name]);
+  expectShape(t, name, ref[0].shape);
+  return t;
+}
+
+/**
+ * An activation (float32 or bfloat16, see activationArg) on `ref`'s device with its shape and
+ * dtype (a gradient or output beside its forward tensor).
+ */
+export function activationLike(value: unknown, name: string, ref: [NativeTensor, string]): NativeTensor {
+  const t = activationArg(value, name);
+  sameDevice(ref, [t, name]);
+  sameDType(ref, [t, name]);
   expectShape(t, name, ref[0].shape);
   return t;
 }

@@ -1,7 +1,7 @@
 import { native, type NativeOptions } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { pair, positiveInteger } from '../validate.js';
-import { expectShape, floatArg, optionalFloatArg, sameDevice, wrap, wrapOptional } from './check.js';
+import { activationArg, expectShape, optionalFloatArg, sameDType, sameDevice, wrap, wrapOptional } from './check.js';
 
 export interface Conv2dOptions {
   /** One number or [h, w]; default 1. */
@@ -29,8 +29,10 @@ export function conv2dShape(x: readonly number[], w: readonly number[], options:
 }
 
 function resolve(x: Tensor, w: Tensor, options: Conv2dOptions): Resolved {
-  const xs = floatArg(x, 'x', 4).shape;
-  const ws = floatArg(w, 'w', 4).shape;
+  const xt = activationArg(x, 'x', 4);
+  const wt = activationArg(w, 'w', 4);
+  sameDType([xt, 'x'], [wt, 'w']);
+  const xs = xt.shape, ws = wt.shape;
   const resolved = nativeOptions(options);
   return { options: resolved, outShape: native.conv2dShape(xs, ws, resolved) };
 }
@@ -49,7 +51,8 @@ export interface Conv2dGrads { dx: Tensor | null; dw: Tensor; db: Tensor | null 
 /** Gradients of conv2d given dy = dL/dy. `dx` can be skipped (first layer); `db` with `bias: false`. */
 export function conv2dBackward(dy: Tensor, x: Tensor, w: Tensor, options: Conv2dOptions & { inputGrad?: boolean; bias?: boolean } = {}): Conv2dGrads {
   const r = resolve(x, w, options);
-  const dyt = floatArg(dy, 'dy');
+  const dyt = activationArg(dy, 'dy');
+  sameDType([x.native, 'x'], [dyt, 'dy']);
   sameDevice([x.native, 'x'], [w.native, 'w'], [dyt, 'dy']);
   expectShape(dyt, 'dy', r.outShape);
   const g = native.conv2dBackward(dyt, x.native, w.native,

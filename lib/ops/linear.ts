@@ -1,12 +1,14 @@
 import { native } from '../binding.js';
 import type { Tensor } from '../tensor.js';
-import { expectShape, floatArg, optionalFloatArg, sameDevice, wrap, wrapOptional } from './check.js';
+import { activationArg, expectShape, optionalFloatArg, sameDType, sameDevice, wrap, wrapOptional } from './check.js';
 
 // The output shape [N, out] from the core's meta function (a RangeError naming x or w when the
 // shapes do not fit together).
 function outputShape(x: Tensor, w: Tensor): [number, number] {
-  const xs = floatArg(x, 'x').shape;
-  const ws = floatArg(w, 'w', 2).shape;
+  const xt = activationArg(x, 'x');
+  const wt = activationArg(w, 'w', 2);
+  sameDType([xt, 'x'], [wt, 'w']);
+  const xs = xt.shape, ws = wt.shape;
   return native.linearShape(xs, ws) as [number, number];
 }
 
@@ -28,7 +30,8 @@ export interface LinearGrads { dx: Tensor | null; dw: Tensor; db: Tensor | null 
 
 export function linearBackward(dy: Tensor, x: Tensor, w: Tensor, options: { inputGrad?: boolean; bias?: boolean } = {}): LinearGrads {
   const [n, out] = outputShape(x, w);
-  const dyt = floatArg(dy, 'dy');
+  const dyt = activationArg(dy, 'dy');
+  sameDType([x.native, 'x'], [dyt, 'dy']);
   sameDevice([x.native, 'x'], [w.native, 'w'], [dyt, 'dy']);
   expectShape(dyt, 'dy', [n, out]);
   const g = native.linearBackward(dyt, x.native, w.native, { wantDx: options.inputGrad ?? true, wantDb: options.bias ?? true });

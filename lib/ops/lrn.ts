@@ -1,7 +1,7 @@
 import { native, type NativeOptions } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { dimension, finiteFloat32 } from '../validate.js';
-import { floatArg, floatLike, wrap } from './check.js';
+import { activationArg, activationLike, wrap } from './check.js';
 
 /**
  * Cross-channel local response normalisation (paper §3.3):
@@ -24,12 +24,12 @@ function resolve(options: LrnOptions): NativeOptions<'localResponseNorm'> {
 
 export function localResponseNorm(x: Tensor, options: LrnOptions = {}): Tensor {
   const o = resolve(options);
-  return wrap(native.localResponseNorm(floatArg(x, 'x', 4), o));
+  return wrap(native.localResponseNorm(activationArg(x, 'x', 4), o));
 }
 
 /** dL/dx of LRN from dy, the input x and the forward output y. */
 export function localResponseNormBackward(dy: Tensor, x: Tensor, y: Tensor, options: LrnOptions = {}): Tensor {
   const o = resolve(options);
-  const xt = floatArg(x, 'x', 4);
-  return wrap(native.localResponseNormBackward(floatLike(dy, 'dy', [xt, 'x']), xt, floatLike(y, 'y', [xt, 'x']), o));
+  const xt = activationArg(x, 'x', 4);
+  return wrap(native.localResponseNormBackward(activationLike(dy, 'dy', [xt, 'x']), xt, activationLike(y, 'y', [xt, 'x']), o));
 }

@@ -1,7 +1,7 @@
 import { native, type NativeOptions } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { pair } from '../validate.js';
-import { expectShape, floatArg, sameDevice, wrap } from './check.js';
+import { activationArg, expectShape, sameDType, sameDevice, wrap } from './check.js';
 
 /** Max pooling without padding. The paper's overlapping pooling is kernel 3, stride 2 (the defaults). */
 export interface MaxPool2dOptions { kernel?: number | [number, number]; stride?: number | [number, number] }
@@ -20,7 +20,7 @@ export function maxPool2dShape(x: readonly number[], options: MaxPool2dOptions =
 }
 
 function resolve(x: Tensor, options: MaxPool2dOptions): { options: NativeOptions<'maxPool2d'>; out: number[] } {
-  const shape = floatArg(x, 'x', 4).shape;
+  const shape = activationArg(x, 'x', 4).shape;
   const resolved = nativeOptions(options);
   return { options: resolved, out: native.maxPool2dShape(shape, resolved) };
 }
@@ -33,9 +33,10 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions = {}): Tensor {
 /** Routes dy to the maximum of each window (summed where windows overlap). */
 export function maxPool2dBackward(dy: Tensor, x: Tensor, y: Tensor, options: MaxPool2dOptions = {}): Tensor {
   const r = resolve(x, options);
-  const dyt = floatArg(dy, 'dy');
-  const yt = floatArg(y, 'y');
+  const dyt = activationArg(dy, 'dy');
+  const yt = activationArg(y, 'y');
   sameDevice([x.native, 'x'], [dyt, 'dy'], [yt, 'y']);
+  sameDType([x.native, 'x'], [dyt, 'dy'], [yt, 'y']);
   expectShape(dyt, 'dy', r.out);
   expectShape(yt, 'y', r.out);
   return wrap(native.maxPool2dBackward(dyt, x.native, yt, r.options));

@@ -1,4 +1,4 @@
-export { Trainer, type TrainerOptions, type FitResult, type EpochRecord } from './trainer.js';
+export { Trainer, TRAINING_PRECISIONS, type TrainingPrecision, type TrainerOptions, type FitResult, type EpochRecord } from './trainer.js';
 export { evaluate, averageProbabilities, type EvalResult, type EvaluateOptions } from './evaluate.js';
 export { ArrayLoader, type ArrayLoaderOptions } from './array_loader.js';
 export { MetricsLog, readMetrics, type MetricsRecord } from './metrics.js';

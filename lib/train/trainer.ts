@@ -32,8 +32,8 @@ import { deriveSeed } from '../nn/seed.js';
 import { SGD } from '../optim/sgd.js';
 import { makeSchedule, type LrSchedule, type ScheduleConfig } from '../optim/schedule.js';
 import * as ops from '../ops/index.js';
-import { disposeAll, Tensor } from '../tensor.js';
-import { synchronize } from '../device.js';
+import { bf16Support, disposeAll, Tensor } from '../tensor.js';
+import { precision as devicePrecision, setPrecision as setDevicePrecision, synchronize } from '../device.js';
 import { describe, finite, integer, positiveInteger, seed as seedArg } from '../validate.js';
 import type { ProcessGroup } from '../distributed/group.js';
 import { GradientReducer } from '../distributed/reducer.js';
@@ -42,6 +42,17 @@ import { evaluate, type EvalResult } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
 import { Progress, type ProgressMode } from './progress.js';
 import { prepareRunDirectory } from './run_dir.js';
+
+/**
+ * How training computes. 'fp32': float32 throughout (the default). 'bf16': mixed precision as
+ * PyTorch's autocast does it (the model's layers on bfloat16 activations and per-step bfloat16 copies
+ * of the weights, float32 master weights, gradients, update, loss and checkpoints; see
+ * nn.Precision); needs a device that computes in bfloat16 (bf16Support), else an AlexNetError
+ * BF16_UNSUPPORTED. 'tf32': the CUDA backend's TF32 tensor-core mode for convolutions and GEMMs; on
+ * a CPU it is float32 (said once through onWarning).
+ */
+export type TrainingPrecision = 'fp32' | 'tf32' | 'bf16';
+export const TRAINING_PRECISIONS: readonly TrainingPrecision[] = ['fp32', 'tf32', 'bf16'];
 
 export interface TrainerOptions {
   model: Module;
@@ -71,6 +82,8 @@ export interface TrainerOptions {
   trainingConfig?: Record<string, unknown>;
   /** Tensors saved with every checkpoint (names `data.*`), e.g. the mean image predict needs. */
   extraTensors?: Record<string, HostTensor>;
+  /** 'fp32', 'tf32' or 'bf16' (see TrainingPrecision). Default: as the model and device are set. */
+  precision?: TrainingPrecision;
   /** Stop after this many optimiser steps in total (for tests and time-boxed runs); saves like stop(). */
   maxSteps?: number;
   /**
@@ -145,6 +158,8 @@ export class Trainer {
   private latestLoss = NaN;
   private windowLoss = { sum: 0, count: 0 };
   private readonly warn: (message: string) => void;
+  /** What the training step computes in ('tf32' only where the device has it). */
+  readonly precision: TrainingPrecision;
 
   constructor(options: TrainerOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -187,6 +202,8 @@ export class Trainer {
     if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
       throw new TypeError(`onWarning must be a function, got ${describe(options.onWarning)}`);
     this.warn = options.onWarning ?? ((message) => { process.stderr.write(`warning: ${message}\n`); });
+    // Before anything is written: a precision the device lacks fails here.
+    this.precision = applyPrecision(model, this.device, options.precision, this.warn);
     if (options.outDir && this.writes) {
       const removed = prepareRunDirectory(options.outDir);
       if (removed.length > 0) this.warn(`deleted ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left in ${options.outDir} by a run that was killed while saving`);
@@ -267,7 +284,7 @@ export class Trainer {
     if (this.group) this.broadcastState();
     const records: EpochRecord[] = [];
     let checkpoint: string | undefined;
-    this.metrics?.write('start', { epoch: this.state.epoch, batch: this.state.batch, step: this.state.step, epochs: o.epochs, seed: this.seed, resumed: Boolean(o.resume) });
+    this.metrics?.write('start', { epoch: this.state.epoch, batch: this.state.batch, step: this.state.step, epochs: o.epochs, seed: this.seed, resumed: Boolean(o.resume), precision: this.precision });
     try {
       while (this.state.epoch < o.epochs) {
         const finished = await this.trainEpoch();
@@ -528,4 +545,28 @@ function checkSharded(group: ProcessGroup, train: BatchLoader, val: BatchLoader 
 
 function isSchedule(s: unknown): s is LrSchedule {
   return typeof s === 'object' && s !== null && typeof (s as LrSchedule).update === 'function';
+}
+
+/** Sets the model and device up for `precision` and says what they compute in. */
+function applyPrecision(model: Module, device: DeviceName, precision: TrainingPrecision | undefined,
+  warn: (message: string) => void): TrainingPrecision {
+  if (precision === undefined)
+    return model.precision === 'bf16' ? 'bf16' : devicePrecision(device) === 'tf32' ? 'tf32' : 'fp32';
+  if (!TRAINING_PRECISIONS.includes(precision))
+    throw new RangeError(`precision must be one of ${TRAINING_PRECISIONS.join(', ')}, got ${describe(precision)}`);
+  if (precision === 'bf16') {
+    const support = bf16Support(device);
+    if (!support.supported)
+      throw new AlexNetError(`precision bf16 is not available on ${device}: ${support.reason}`, 'BF16_UNSUPPORTED', '',
+        'train with precision fp32 on this device');
+    model.setPrecision('bf16');
+    return 'bf16';
+  }
+  model.setPrecision('fp32');
+  if (precision === 'tf32' && !device.startsWith('cuda')) {
+    warn(`precision tf32 exists only on CUDA devices: ${device} trains in fp32`);
+    return 'fp32';
+  }
+  setDevicePrecision(device, precision);
+  return precision;
 }

@@ -70,7 +70,7 @@ Napi::Object optionFields(Napi::Env env) {
 
 Napi::Array unaryOpNames(Napi::Env env) {
   Napi::Array names = Napi::Array::New(env);
-#define ALEXNET_UNARY_NAME(name) names.Set(names.Length(), Napi::String::New(env, #name));
+#define ALEXNET_UNARY_NAME(name, dtypes) names.Set(names.Length(), Napi::String::New(env, #name));
   ALEXNET_UNARY_OPS(ALEXNET_UNARY_NAME)
 #undef ALEXNET_UNARY_NAME
   return names;
@@ -189,7 +189,7 @@ Napi::Value normal(const Info& info) {
 }
 
 // The unary elementwise ops: name(x) and nameBackward(dy, y).
-#define ALEXNET_BIND_UNARY_OP(name)                                                                       \
+#define ALEXNET_BIND_UNARY_OP(name, dtypes)                                                                       \
   Napi::Value name##Binding(const Info& info) {                                                           \
     return guarded(info, [&] { return wrapTensor(info.Env(), ops::name(unwrapTensor(info[0], "x"))); }); \
   }                                                                                                       \
@@ -359,7 +359,7 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"sliceChannels", sliceChannels}, {"concatChannels", concatChannels},
       {"copyIntoChannels", copyIntoChannels}, {"cropImages", cropImages},
   });
-#define ALEXNET_EXPORT_UNARY_OP(name)                                                 \
+#define ALEXNET_EXPORT_UNARY_OP(name, dtypes)                                                 \
   exports.Set(#name, Napi::Function::New(env, name##Binding, #name));                 \
   exports.Set(#name "Backward", Napi::Function::New(env, name##BackwardBinding, #name "Backward"));
   ALEXNET_UNARY_OPS(ALEXNET_EXPORT_UNARY_OP)

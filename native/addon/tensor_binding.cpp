@@ -3,7 +3,10 @@
 // finaliser is only a safety net. V8 is told about the memory so undisposed tensors get collected.
 #include <cstring>
 
+#include <vector>
+
 #include "addon.hpp"
+#include "alexnet/ops.hpp"
 
 namespace alexnet::addon {
 namespace {
@@ -87,18 +90,33 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   int64_t reported_ = 0;
 };
 
+// toArray(raw): bfloat16 comes back widened to a Float32Array (exact), or with raw = true as its
+// bits in a Uint16Array.
 Napi::Value TensorHandle::toArray(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = tensor(info.Env(), "tensor");
+    const bool raw = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
     Tensor::HostDownload download = t.toHostAsync();
     const DType dtype = t.dtype();
     auto data = download.data;
     const size_t size = download.size;
     // The typed array is built on the JS thread once the stream has copied the values out.
-    return FenceWorker::start(info.Env(), download.ready, [data, size, dtype](Napi::Env env) -> Napi::Value {
+    return FenceWorker::start(info.Env(), download.ready, [data, size, dtype, raw](Napi::Env env) -> Napi::Value {
+      const size_t count = size / elementSize(dtype);
+      if (dtype == DType::BFloat16) {
+        const auto* bits = reinterpret_cast<const uint16_t*>(data.get());
+        if (raw) {
+          Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, size);
+          std::memcpy(buffer.Data(), bits, size);
+          return Napi::Uint16Array::New(env, count, buffer, 0);
+        }
+        Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, count * sizeof(float));
+        float* out = static_cast<float*>(buffer.Data());
+        for (size_t i = 0; i < count; ++i) out[i] = floatFromBf16Bits(bits[i]);
+        return Napi::Float32Array::New(env, count, buffer, 0);
+      }
       Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, size);
       std::memcpy(buffer.Data(), data.get(), size);
-      const size_t count = size / elementSize(dtype);
       if (dtype == DType::Float32) return Napi::Float32Array::New(env, count, buffer, 0);
       if (dtype == DType::UInt8) return Napi::Uint8Array::New(env, count, buffer, 0);
       return Napi::Int32Array::New(env, count, buffer, 0);
@@ -109,14 +127,30 @@ Napi::Value TensorHandle::toArray(const Napi::CallbackInfo& info) {
 constexpr const char* kArrayTypes =
     "data must be a Float32Array, an Int32Array or a Uint8Array (over an ArrayBuffer or a SharedArrayBuffer)";
 
+DType parseDType(Napi::Env env, const std::string& dtype) {
+  if (dtype == "float32") return DType::Float32;
+  if (dtype == "int32") return DType::Int32;
+  if (dtype == "uint8") return DType::UInt8;
+  if (dtype == "bfloat16") return DType::BFloat16;
+  throw Napi::TypeError::New(env, "dtype must be \"float32\", \"int32\", \"uint8\" or \"bfloat16\", got \"" + dtype + "\"");
+}
+
 Napi::Value fromArray(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     Napi::Env env = info.Env();
     if (!info[0].IsTypedArray())
       throw Napi::TypeError::New(env, kArrayTypes);
     Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+    // A fourth argument "bfloat16" stores a Float32Array rounded to nearest even, or a
+    // Uint16Array's raw bfloat16 bits.
+    const bool bf16 = info.Length() > 3 && !info[3].IsUndefined() &&
+                      parseDType(env, stringArg(info, 3, "dtype")) == DType::BFloat16;
     DType dtype;
-    if (array.TypedArrayType() == napi_float32_array) dtype = DType::Float32;
+    if (bf16 && (array.TypedArrayType() == napi_float32_array || array.TypedArrayType() == napi_uint16_array))
+      dtype = DType::BFloat16;
+    else if (bf16)
+      throw Napi::TypeError::New(env, "bfloat16 data must be a Float32Array (rounded to nearest even) or a Uint16Array of raw bits");
+    else if (array.TypedArrayType() == napi_float32_array) dtype = DType::Float32;
     else if (array.TypedArrayType() == napi_int32_array) dtype = DType::Int32;
     else if (array.TypedArrayType() == napi_uint8_array) dtype = DType::UInt8;
     else throw Napi::TypeError::New(env, kArrayTypes);
@@ -133,6 +167,12 @@ Napi::Value fromArray(const Napi::CallbackInfo& info) {
     NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, array, nullptr, nullptr, &data, nullptr, nullptr),
                          Napi::Value());
     const uint8_t* bytes = static_cast<const uint8_t*>(data);
+    if (dtype == DType::BFloat16 && array.TypedArrayType() == napi_float32_array) {
+      const float* values = static_cast<const float*>(data);
+      std::vector<uint16_t> bits(array.ElementLength());
+      for (size_t i = 0; i < bits.size(); ++i) bits[i] = bf16BitsFromFloat(values[i]);
+      return wrapTensor(env, Tensor::fromHost(device, bits.data(), shape, dtype));
+    }
     return wrapTensor(env, Tensor::fromHost(device, bytes, shape, dtype));
   });
 }
@@ -140,14 +180,31 @@ Napi::Value fromArray(const Napi::CallbackInfo& info) {
 Napi::Value empty(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     Shape shape = shapeArg(info, 0, "shape");
-    std::string dtype = stringArg(info, 1, "dtype");
-    DType type;
-    if (dtype == "float32") type = DType::Float32;
-    else if (dtype == "int32") type = DType::Int32;
-    else if (dtype == "uint8") type = DType::UInt8;
-    else throw Napi::TypeError::New(info.Env(), "dtype must be \"float32\", \"int32\" or \"uint8\", got \"" + dtype + "\"");
+    const DType type = parseDType(info.Env(), stringArg(info, 1, "dtype"));
     Device& device = Device::get(stringArg(info, 2, "device"));
     return wrapTensor(info.Env(), Tensor::empty(device, shape, type));
+  });
+}
+
+// toDType(x, dtype): ops::toDType, float32 <-> bfloat16.
+Napi::Value toDType(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    const Tensor& x = unwrapTensor(info[0], "x");
+    const DType dtype = parseDType(info.Env(), stringArg(info, 1, "dtype"));
+    return wrapTensor(info.Env(), ops::toDType(x, dtype));
+  });
+}
+
+// bf16Support(device): { supported, reason } for bfloat16 compute on that device.
+Napi::Value bf16Support(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Device& device = Device::get(stringArg(info, 0, "device"));
+    std::string reason;
+    const bool supported = device.bf16Supported(&reason);
+    Napi::Object result = Napi::Object::New(info.Env());
+    result.Set("supported", Napi::Boolean::New(info.Env(), supported));
+    result.Set("reason", Napi::String::New(info.Env(), reason));
+    return Napi::Value(result);
   });
 }
 
@@ -176,7 +233,8 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   Napi::Function cls = TensorHandle::define(env);
   addonData(env).tensorClass = Napi::Persistent(cls);
   exports.Set("NativeTensor", cls);
-  exportFunctions(env, exports, {{"fromArray", fromArray}, {"empty", empty}});
+  exportFunctions(env, exports, {{"fromArray", fromArray}, {"empty", empty}, {"toDType", toDType},
+                                  {"bf16Support", bf16Support}});
 }
 
 }  // namespace alexnet::addon

@@ -26,6 +26,24 @@ void requireFloat(const Tensor& t, const char* name) {
     invalidArgument(std::string(name) + " must be float32, got " + dtypeName(t.dtype()));
 }
 
+// Activations of the mixed-precision ops: float32 or bfloat16. bfloat16 is checked against the
+// device here, before anything is queued, so an unsupported machine gets BF16_UNSUPPORTED at once.
+void requireActivation(const Tensor& t, const char* name) {
+  if (t.dtype() == DType::Float32) return;
+  if (t.dtype() != DType::BFloat16)
+    invalidArgument(std::string(name) + " must be float32 or bfloat16, got " + dtypeName(t.dtype()));
+  std::string reason;
+  if (!t.device().bf16Supported(&reason))
+    throw Error("BF16_UNSUPPORTED", "bfloat16 compute is not available on " + t.device().name() + ": " + reason,
+                "", "use float32 (--precision fp32) on this device");
+}
+
+void requireSameDType(const Tensor& a, const char* aName, const Tensor& b, const char* bName) {
+  if (a.dtype() != b.dtype())
+    invalidArgument(std::string(bName) + " is " + dtypeName(b.dtype()) + " but " + aName + " is " +
+                    dtypeName(a.dtype()) + " (cast one with toDType)");
+}
+
 void requireSameDevice(const Tensor& a, const char* aName, const Tensor& b, const char* bName) {
   if (&a.device() != &b.device())
     invalidArgument(std::string(bName) + " is on " + b.device().name() + " but " + aName + " is on " +
@@ -47,6 +65,20 @@ void requireLike(const Tensor& t, const char* name, const Tensor& ref, const cha
 
 void requirePositive(int v, const char* name) {
   if (v <= 0) invalidArgument(std::string(name) + " must be a positive integer, got " + std::to_string(v));
+}
+
+// The typed device pointer of an activation tensor, A being float or BFloat16.
+template <class A>
+A* ptr(const Tensor& t) {
+  return t.defined() ? static_cast<A*>(t.storage()->data()) : nullptr;
+}
+
+// Calls fn(A{}) with A the C++ type of the activation dtype (float or BFloat16): the backend's
+// overload of that type is then chosen by the pointers' types.
+template <class F>
+void withActivation(DType dtype, F&& fn) {
+  if (dtype == DType::BFloat16) fn(BFloat16{});
+  else fn(float{});
 }
 
 std::vector<StorageRef> storages(std::initializer_list<Tensor> tensors) {
@@ -77,8 +109,8 @@ ConvGeometry convGeometry(const Tensor& x, const Tensor& w, const Conv2dOptions&
   requireDefined(x, "x");
   requireDefined(w, "w");
   ConvGeometry g = meta::conv2d(x.shape(), w.shape(), o);
-  requireFloat(x, "x");
-  requireFloat(w, "w");
+  requireActivation(x, "x");
+  requireSameDType(x, "x", w, "w");
   requireSameDevice(x, "x", w, "w");
   return g;
 }
@@ -86,14 +118,14 @@ ConvGeometry convGeometry(const Tensor& x, const Tensor& w, const Conv2dOptions&
 LrnGeometry lrnGeometry(const Tensor& x, const LrnOptions& o) {
   requireDefined(x, "x");
   LrnGeometry g = meta::localResponseNorm(x.shape(), o);
-  requireFloat(x, "x");
+  requireActivation(x, "x");
   return g;
 }
 
 PoolGeometry poolGeometry(const Tensor& x, const PoolOptions& o) {
   requireDefined(x, "x");
   PoolGeometry g = meta::maxPool2d(x.shape(), o);
-  requireFloat(x, "x");
+  requireActivation(x, "x");
   return g;
 }
 
@@ -114,9 +146,12 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     requireSameDevice(x, "x", bias, "b");
     requireShape(bias, "b", {g.o});
   }
-  Tensor y = output(x, "conv2d output", meta::outputShape(g));
+  Tensor y = output(x, "conv2d output", meta::outputShape(g), x.dtype());
   submit(x, {x, w, bias}, {y}, [g, x, w, bias, y](Backend& b) {
-    b.conv2dForward(g, x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32());
+    withActivation(x.dtype(), [&](auto a) {
+      using A = decltype(a);
+      b.conv2dForward(g, ptr<A>(x), ptr<A>(w), ptr<float>(bias), ptr<A>(y));
+    });
   });
   return y;
 }
@@ -125,26 +160,34 @@ Conv2dGrads conv2dBackward(const Tensor& dy, const Tensor& x, const Tensor& w,
                            const Conv2dOptions& options, const GradOptions& want) {
   ConvGeometry g = convGeometry(x, w, options);
   requireDefined(dy, "dy");
-  requireFloat(dy, "dy");
+  requireSameDType(x, "x", dy, "dy");
   requireSameDevice(x, "x", dy, "dy");
   requireShape(dy, "dy", meta::outputShape(g));
   Conv2dGrads grads;
   Device& dev = x.device();
+  // Weight and bias gradients are float32 in both precisions (what the master update reads).
   grads.dw = Tensor::empty(dev, w.shape());
   if (want.wantDb) grads.db = Tensor::empty(dev, {g.o});
-  if (want.wantDx) grads.dx = Tensor::empty(dev, x.shape());
+  if (want.wantDx) grads.dx = Tensor::empty(dev, x.shape(), x.dtype());
   submit(x, {dy, x, w}, {grads.dw, grads.db, grads.dx}, [g, dy, x, w, grads](Backend& b) {
-    b.conv2dBackwardFilter(g, x.f32(), dy.f32(), grads.dw.f32(),
-                           grads.db.defined() ? grads.db.f32() : nullptr);
-    if (grads.dx.defined()) b.conv2dBackwardData(g, dy.f32(), w.f32(), grads.dx.f32());
+    withActivation(x.dtype(), [&](auto a) {
+      using A = decltype(a);
+      b.conv2dBackwardFilter(g, ptr<A>(x), ptr<A>(dy), ptr<float>(grads.dw), ptr<float>(grads.db));
+      if (grads.dx.defined()) b.conv2dBackwardData(g, ptr<A>(dy), ptr<A>(w), ptr<A>(grads.dx));
+    });
   });
   return grads;
 }
 
 Tensor localResponseNorm(const Tensor& x, const LrnOptions& options) {
   LrnGeometry g = lrnGeometry(x, options);
-  Tensor y = Tensor::empty(x.device(), x.shape());
-  submit(x, {x}, {y}, [g, x, y](Backend& b) { b.lrnForward(g, x.f32(), y.f32()); });
+  Tensor y = Tensor::empty(x.device(), x.shape(), x.dtype());
+  submit(x, {x}, {y}, [g, x, y](Backend& b) {
+    withActivation(x.dtype(), [&](auto a) {
+      using A = decltype(a);
+      b.lrnForward(g, ptr<A>(x), ptr<A>(y));
+    });
+  });
   return y;
 }
 
@@ -153,15 +196,27 @@ Tensor localResponseNormBackward(const Tensor& dy, const Tensor& x, const Tensor
   LrnGeometry g = lrnGeometry(x, options);
   requireLike(dy, "dy", x, "x");
   requireLike(y, "y", x, "x");
-  Tensor dx = Tensor::empty(x.device(), x.shape());
-  submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) { b.lrnBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
+  requireSameDType(x, "x", dy, "dy");
+  requireSameDType(x, "x", y, "y");
+  Tensor dx = Tensor::empty(x.device(), x.shape(), x.dtype());
+  submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) {
+    withActivation(x.dtype(), [&](auto a) {
+      using A = decltype(a);
+      b.lrnBackward(g, ptr<A>(dy), ptr<A>(x), ptr<A>(y), ptr<A>(dx));
+    });
+  });
   return dx;
 }
 
 Tensor maxPool2d(const Tensor& x, const PoolOptions& options) {
   PoolGeometry g = poolGeometry(x, options);
-  Tensor y = Tensor::empty(x.device(), meta::outputShape(g));
-  submit(x, {x}, {y}, [g, x, y](Backend& b) { b.maxPoolForward(g, x.f32(), y.f32()); });
+  Tensor y = Tensor::empty(x.device(), meta::outputShape(g), x.dtype());
+  submit(x, {x}, {y}, [g, x, y](Backend& b) {
+    withActivation(x.dtype(), [&](auto a) {
+      using A = decltype(a);
+      b.maxPoolForward(g, ptr<A>(x), ptr<A>(y));
+    });
+  });
   return y;
 }
 
@@ -173,24 +228,34 @@ Tensor maxPool2dBackward(const Tensor& dy, const Tensor& x, const Tensor& y, con
   requireSameDevice(x, "x", y, "y");
   requireShape(dy, "dy", meta::outputShape(g));
   requireShape(y, "y", meta::outputShape(g));
-  Tensor dx = Tensor::empty(x.device(), x.shape());
-  submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) { b.maxPoolBackward(g, dy.f32(), x.f32(), y.f32(), dx.f32()); });
+  requireSameDType(x, "x", dy, "dy");
+  requireSameDType(x, "x", y, "y");
+  Tensor dx = Tensor::empty(x.device(), x.shape(), x.dtype());
+  submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) {
+    withActivation(x.dtype(), [&](auto a) {
+      using A = decltype(a);
+      b.maxPoolBackward(g, ptr<A>(dy), ptr<A>(x), ptr<A>(y), ptr<A>(dx));
+    });
+  });
   return dx;
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   const meta::LinearGeometry g = linearGeometry(x, w);
-  requireFloat(x, "x");
-  requireFloat(w, "w");
+  requireActivation(x, "x");
+  requireSameDType(x, "x", w, "w");
   const int n = g.n, in = g.in, out = g.out;
   if (bias.defined()) {
     requireFloat(bias, "b");
     requireSameDevice(x, "x", bias, "b");
     requireShape(bias, "b", {out});
   }
-  Tensor y = output(x, "linear output", meta::outputShape(g));
+  Tensor y = output(x, "linear output", meta::outputShape(g), x.dtype());
   submit(x, {x, w, bias}, {y}, [n, in, out, x, w, bias, y](Backend& b) {
-    b.linearForward(n, in, out, x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32());
+    withActivation(x.dtype(), [&](auto a) {
+      using A = decltype(a);
+      b.linearForward(n, in, out, ptr<A>(x), ptr<A>(w), ptr<float>(bias), ptr<A>(y));
+    });
   });
   return y;
 }
@@ -199,49 +264,92 @@ LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, c
   const meta::LinearGeometry g = linearGeometry(x, w);
   requireDefined(dy, "dy");
   requireSameDevice(x, "x", dy, "dy");
+  requireActivation(x, "x");
+  requireSameDType(x, "x", w, "w");
+  requireSameDType(x, "x", dy, "dy");
   const int n = g.n, in = g.in, out = g.out;
   requireShape(dy, "dy", meta::outputShape(g));
   LinearGrads grads;
   Device& dev = x.device();
   grads.dw = Tensor::empty(dev, w.shape());
   if (want.wantDb) grads.db = Tensor::empty(dev, {out});
-  if (want.wantDx) grads.dx = Tensor::empty(dev, x.shape());
+  if (want.wantDx) grads.dx = Tensor::empty(dev, x.shape(), x.dtype());
   submit(x, {dy, x, w}, {grads.dx, grads.dw, grads.db}, [n, in, out, dy, x, w, grads](Backend& b) {
-    b.linearBackward(n, in, out, dy.f32(), x.f32(), w.f32(),
-                     grads.dx.defined() ? grads.dx.f32() : nullptr, grads.dw.f32(),
-                     grads.db.defined() ? grads.db.f32() : nullptr);
+    withActivation(x.dtype(), [&](auto a) {
+      using A = decltype(a);
+      b.linearBackward(n, in, out, ptr<A>(dy), ptr<A>(x), ptr<A>(w), ptr<A>(grads.dx),
+                       ptr<float>(grads.dw), ptr<float>(grads.db));
+    });
   });
   return grads;
 }
 
-// The unary elementwise ops of the table, all checked alike.
-namespace {
-Tensor unaryForward(const Tensor& x, void (Backend::*forward)(size_t, const float*, float*)) {
+Tensor toDType(const Tensor& x, DType dtype) {
   requireDefined(x, "x");
-  requireFloat(x, "x");
-  Tensor y = Tensor::empty(x.device(), x.shape());
-  submit(x, {x}, {y}, [x, y, forward](Backend& b) { (b.*forward)(size_t(x.numel()), x.f32(), y.f32()); });
+  if (dtype != DType::Float32 && dtype != DType::BFloat16)
+    invalidArgument(std::string("toDType converts between float32 and bfloat16, not to ") + dtypeName(dtype));
+  if (x.dtype() != DType::Float32 && x.dtype() != DType::BFloat16)
+    invalidArgument(std::string("toDType converts between float32 and bfloat16, not from ") + dtypeName(x.dtype()));
+  if (x.dtype() == dtype) return clone(x);
+  Tensor y = Tensor::empty(x.device(), x.shape(), dtype);
+  submit(x, {x}, {y}, [x, y](Backend& b) {
+    if (y.dtype() == DType::BFloat16) b.castToBFloat16(size_t(x.numel()), x.f32(), y.bf16());
+    else b.castToFloat32(size_t(x.numel()), x.bf16(), y.f32());
+  });
   return y;
 }
 
-Tensor unaryBackward(const Tensor& dy, const Tensor& y,
-                     void (Backend::*backward)(size_t, const float*, const float*, float*)) {
+// The unary elementwise ops of the table, all checked alike. `bf16` is whether the op has
+// bfloat16 overloads (its dtypes column); forward and backward call the backend's overload for the
+// pointers' type, instantiated for BFloat16 only when it exists.
+namespace {
+template <bool bf16, class Forward>
+Tensor unaryForward(const Tensor& x, Forward forward) {
+  requireDefined(x, "x");
+  if (bf16) requireActivation(x, "x");
+  else requireFloat(x, "x");
+  Tensor y = Tensor::empty(x.device(), x.shape(), x.dtype());
+  submit(x, {x}, {y}, [x, y, forward](Backend& b) {
+    const size_t n = size_t(x.numel());
+    if constexpr (bf16) {
+      if (x.dtype() == DType::BFloat16) return forward(b, n, x.bf16(), y.bf16());
+    }
+    forward(b, n, x.f32(), y.f32());
+  });
+  return y;
+}
+
+template <bool bf16, class Backward>
+Tensor unaryBackward(const Tensor& dy, const Tensor& y, Backward backward) {
   requireDefined(y, "y");
-  requireFloat(y, "y");
+  if (bf16) requireActivation(y, "y");
+  else requireFloat(y, "y");
   requireLike(dy, "dy", y, "y");
-  requireFloat(dy, "dy");
-  Tensor dx = Tensor::empty(y.device(), y.shape());
+  requireSameDType(y, "y", dy, "dy");
+  Tensor dx = Tensor::empty(y.device(), y.shape(), y.dtype());
   submit(y, {dy, y}, {dx}, [dy, y, dx, backward](Backend& b) {
-    (b.*backward)(size_t(y.numel()), dy.f32(), y.f32(), dx.f32());
+    const size_t n = size_t(y.numel());
+    if constexpr (bf16) {
+      if (y.dtype() == DType::BFloat16) return backward(b, n, dy.bf16(), y.bf16(), dx.bf16());
+    }
+    backward(b, n, dy.f32(), y.f32(), dx.f32());
   });
   return dx;
 }
 }  // namespace
 
-#define ALEXNET_DEFINE_UNARY_OP(name)                                                      \
-  Tensor name(const Tensor& x) { return unaryForward(x, &Backend::name##Forward); }       \
-  Tensor name##Backward(const Tensor& dy, const Tensor& y) {                               \
-    return unaryBackward(dy, y, &Backend::name##Backward);                                 \
+#define ALEXNET_UNARY_HAS_BF16_F32 false
+#define ALEXNET_UNARY_HAS_BF16_F32_BF16 true
+#define ALEXNET_DEFINE_UNARY_OP(name, dtypes)                                                     \
+  Tensor name(const Tensor& x) {                                                                \
+    return unaryForward<ALEXNET_UNARY_HAS_BF16_##dtypes>(                                       \
+        x, [](Backend& b, size_t n, const auto* px, auto* py) { b.name##Forward(n, px, py); }); \
+  }                                                                                             \
+  Tensor name##Backward(const Tensor& dy, const Tensor& y) {                                    \
+    return unaryBackward<ALEXNET_UNARY_HAS_BF16_##dtypes>(                                      \
+        dy, y, [](Backend& b, size_t n, const auto* pdy, const auto* py, auto* pdx) {           \
+          b.name##Backward(n, pdy, py, pdx);                                                    \
+        });                                                                                     \
   }
 ALEXNET_UNARY_OPS(ALEXNET_DEFINE_UNARY_OP)
 #undef ALEXNET_DEFINE_UNARY_OP

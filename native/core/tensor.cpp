@@ -11,11 +11,18 @@ const char* dtypeName(DType dtype) {
     case DType::Float32: return "float32";
     case DType::Int32: return "int32";
     case DType::UInt8: return "uint8";
+    case DType::BFloat16: return "bfloat16";
   }
   return "?";
 }
 
-size_t elementSize(DType dtype) { return dtype == DType::UInt8 ? 1 : 4; }
+size_t elementSize(DType dtype) {
+  switch (dtype) {
+    case DType::UInt8: return 1;
+    case DType::BFloat16: return 2;
+    default: return 4;
+  }
+}
 
 std::string shapeString(const Shape& shape) {
   std::string s = "[";

@@ -9,6 +9,12 @@
 // channels per group (conv1: 3): there the blocked diff_src is mostly padding and the plain gemm
 // kernel was about twice as fast. With 12 per group (the quick preset's conv2) the blocked JIT
 // kernel wins instead: 2.5 ms plus 0.7 ms of reorders against 5.6 ms for gemm.
+//
+// bfloat16 (mixed precision): the same primitives with bf16 activations and weights, the same
+// blocked layouts (nChw16c; the weights' bf16 blocking pairs input channels, OIhw8i16o2i, for the
+// vdpbf16ps instructions of the avx512_core_bf16 kernels) and float32 accumulation inside oneDNN.
+// The bias and the weight and bias gradients stay float32 (oneDNN's bf16 backward-weights
+// kernels write f32 diff_weights directly), so no gradient is ever rounded to 8 bits.
 #include <unordered_map>
 
 #include "cpu_internal.hpp"
@@ -25,22 +31,28 @@ namespace {
 struct Descs {
   memory::desc x, w, b, y;            // plain, as the contract lays tensors out
   memory::desc xAny, wAny, yAny;      // what the primitive is offered
+  memory::desc dw, dwAny;             // the weights' gradient: f32 in every precision
   memory::dims strides, padL, padR;
 };
 
-Descs makeDescs(const ConvGeometry& g, bool plain) {
+// `act` is the activations' and weights' type (f32 or bf16); the bias and dw are always f32
+// (descs `b` and `dwAny`/`dw`).
+Descs makeDescs(const ConvGeometry& g, bool plain, dt act = dt::f32) {
   Descs d;
   memory::dims xd{g.n, g.c, g.h, g.w}, yd{g.n, g.o, g.outH, g.outW};
   memory::dims wd = g.groups == 1
                         ? memory::dims{g.o, g.c, g.kh, g.kw}
                         : memory::dims{g.groups, g.o / g.groups, g.c / g.groups, g.kh, g.kw};
-  d.x = memory::desc(xd, dt::f32, tag::nchw);
-  d.y = memory::desc(yd, dt::f32, tag::nchw);
-  d.w = memory::desc(wd, dt::f32, g.groups == 1 ? tag::oihw : tag::goihw);
+  const tag wTag = g.groups == 1 ? tag::oihw : tag::goihw;
+  d.x = memory::desc(xd, act, tag::nchw);
+  d.y = memory::desc(yd, act, tag::nchw);
+  d.w = memory::desc(wd, act, wTag);
+  d.dw = memory::desc(wd, dt::f32, wTag);
   d.b = memory::desc({g.o}, dt::f32, tag::x);
-  d.xAny = plain ? d.x : memory::desc(xd, dt::f32, tag::any);
-  d.yAny = plain ? d.y : memory::desc(yd, dt::f32, tag::any);
-  d.wAny = plain ? d.w : memory::desc(wd, dt::f32, tag::any);
+  d.xAny = plain ? d.x : memory::desc(xd, act, tag::any);
+  d.yAny = plain ? d.y : memory::desc(yd, act, tag::any);
+  d.wAny = plain ? d.w : memory::desc(wd, act, tag::any);
+  d.dwAny = plain ? d.dw : memory::desc(wd, dt::f32, tag::any);
   d.strides = {g.strideH, g.strideW};
   d.padL = {g.padH, g.padW};
   // Right padding equal to the left one: oneDNN checks the output size with the same floor
@@ -58,9 +70,9 @@ dnnl::convolution_forward::primitive_desc forwardPd(DnnlContext& ctx, const Desc
   return dnnl::convolution_forward::primitive_desc(desc, ctx.attr(), ctx.engine);
 }
 
-Key makeKey(const ConvGeometry& g, int flag) {
+Key makeKey(const ConvGeometry& g, int flag, dt act) {
   return Key{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW,
-             g.groups, g.outH, g.outW, flag, 0};
+             g.groups, g.outH, g.outW, flag, static_cast<int>(act)};
 }
 
 struct Forward {
@@ -100,12 +112,73 @@ ConvCache& CpuBackend::convCache() {
 
 void CpuBackend::conv2dForward(const ConvGeometry& g, const float* x, const float* w,
                                const float* bias, float* y) {
+  convForward(g, dt::f32, x, w, bias, y);
+}
+void CpuBackend::conv2dForward(const ConvGeometry& g, const BFloat16* x, const BFloat16* w,
+                               const float* bias, BFloat16* y) {
+  requireBf16("conv2dForward");
+  convForward(g, dt::bf16, x, w, bias, y);
+}
+void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
+                                    float* dx) {
+  convBackwardData(g, dt::f32, dy, w, dx);
+}
+void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const BFloat16* dy, const BFloat16* w,
+                                    BFloat16* dx) {
+  requireBf16("conv2dBackwardData");
+  convBackwardData(g, dt::bf16, dy, w, dx);
+}
+void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy,
+                                      float* dw, float* db) {
+  convBackwardFilter(g, dt::f32, x, dy, dw, db);
+}
+// Where oneDNN 2.6 has no avx512_core_bf16 backward-weights kernel for a geometry (one input
+// channel, as conv1 on grey images; or input channels per group that are not a multiple of 16, as
+// the quick preset's conv2 with 24) it falls back to its gemm-based bf16 implementation on plain
+// layouts, measured here 2-10x slower than the float32 JIT kernel at the same shape (ONEDNN_VERBOSE:
+// x64:gemm:jit, 25-30 ms against 3-10 ms at batch 128). There the inputs are widened to float32
+// (exactly) and the float32 kernel runs: the same products of bf16 values, accumulated in float32.
+void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, const BFloat16* dy,
+                                      float* dw, float* db) {
+  requireBf16("conv2dBackwardFilter");
+  DnnlContext& ctx = dnnl();
+  auto found = bf16FilterOnGemm_.find(makeKey(g, db != nullptr, dt::bf16));
+  bool onGemm;
+  if (found != bf16FilterOnGemm_.end()) {
+    onGemm = found->second;
+  } else {
+    try {
+      Descs d = makeDescs(g, false, dt::bf16);
+      auto hint = forwardPd(ctx, d, db != nullptr);
+      dnnl::convolution_backward_weights::desc desc(
+          dnnl::algorithm::convolution_direct, d.xAny, d.dwAny, db ? d.b : memory::desc(), d.yAny,
+          d.strides, d.padL, d.padR);
+      dnnl::convolution_backward_weights::primitive_desc pd(desc, ctx.attr(), ctx.engine, hint);
+      onGemm = std::string(pd.impl_info_str()).find("gemm") != std::string::npos;
+    } catch (const dnnl::error& err) {
+      throwDnnl(err, "dnnl::convolution_backward_weights", convString(g));
+    }
+    bf16FilterOnGemm_[makeKey(g, db != nullptr, dt::bf16)] = onGemm;
+  }
+  if (!onGemm) return convBackwardFilter(g, dt::bf16, x, dy, dw, db);
+  const size_t xCount = size_t(g.n) * g.c * g.h * g.w, yCount = size_t(g.n) * g.o * g.outH * g.outW;
+  wideX_.reserve(xCount * sizeof(float));
+  wideDy_.reserve(yCount * sizeof(float));
+  float* xf = static_cast<float*>(wideX_.ptr);
+  float* dyf = static_cast<float*>(wideDy_.ptr);
+  castToFloat32(xCount, x, xf);
+  castToFloat32(yCount, dy, dyf);
+  convBackwardFilter(g, dt::f32, xf, dyf, dw, db);
+}
+
+void CpuBackend::convForward(const ConvGeometry& g, dt act, const void* x, const void* w,
+                             const float* bias, void* y) {
   DnnlContext& ctx = dnnl();
   try {
-    auto& slot = convCache().forward[makeKey(g, bias != nullptr)];
+    auto& slot = convCache().forward[makeKey(g, bias != nullptr, act)];
     if (!slot) {
       auto e = std::make_unique<Forward>();
-      Descs d = makeDescs(g, false);
+      Descs d = makeDescs(g, false, act);
       auto pd = forwardPd(ctx, d, bias != nullptr);
       e->prim = dnnl::convolution_forward(pd);
       e->x = Staged(ctx, d.x, pd.src_desc(), true, 0);
@@ -136,16 +209,16 @@ void CpuBackend::conv2dForward(const ConvGeometry& g, const float* x, const floa
   }
 }
 
-void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
-                                    float* dx) {
+void CpuBackend::convBackwardData(const ConvGeometry& g, dt act, const void* dy, const void* w,
+                                  void* dx) {
   DnnlContext& ctx = dnnl();
   try {
-    auto& slot = convCache().backwardData[makeKey(g, 0)];
+    auto& slot = convCache().backwardData[makeKey(g, 0, act)];
     if (!slot) {
       auto e = std::make_unique<BackwardData>();
       // With very few input channels (conv1: 3) the blocked diff_src would be mostly padding,
       // and the plain gemm-based kernel measured about 2x faster there.
-      Descs d = makeDescs(g, (g.c / g.groups) < 8);
+      Descs d = makeDescs(g, (g.c / g.groups) < 8, act);
       auto hint = forwardPd(ctx, d, false);
       dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.xAny,
                                                  d.wAny, d.yAny, d.strides, d.padL, d.padR);
@@ -174,23 +247,23 @@ void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, cons
   }
 }
 
-void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy,
-                                      float* dw, float* db) {
+void CpuBackend::convBackwardFilter(const ConvGeometry& g, dt act, const void* x, const void* dy,
+                                    float* dw, float* db) {
   DnnlContext& ctx = dnnl();
   try {
-    auto& slot = convCache().backwardWeights[makeKey(g, db != nullptr)];
+    auto& slot = convCache().backwardWeights[makeKey(g, db != nullptr, act)];
     if (!slot) {
       auto e = std::make_unique<BackwardWeights>();
-      Descs d = makeDescs(g, false);
+      Descs d = makeDescs(g, false, act);
       auto hint = forwardPd(ctx, d, db != nullptr);
       dnnl::convolution_backward_weights::desc desc(
-          dnnl::algorithm::convolution_direct, d.xAny, d.wAny, db ? d.b : memory::desc(), d.yAny,
+          dnnl::algorithm::convolution_direct, d.xAny, d.dwAny, db ? d.b : memory::desc(), d.yAny,
           d.strides, d.padL, d.padR);
       dnnl::convolution_backward_weights::primitive_desc pd(desc, ctx.attr(), ctx.engine, hint);
       e->prim = dnnl::convolution_backward_weights(pd);
       e->x = Staged(ctx, d.x, pd.src_desc(), true, 0);
       e->dy = Staged(ctx, d.y, pd.diff_dst_desc(), true, 2);
-      e->dw = Staged(ctx, d.w, pd.diff_weights_desc(), false, 1);
+      e->dw = Staged(ctx, d.dw, pd.diff_weights_desc(), false, 1);
       e->scratch = ctx.scratchpadMemory(pd.scratchpad_desc());
       e->args = {{DNNL_ARG_SRC, e->x.mem()},
                  {DNNL_ARG_DIFF_DST, e->dy.mem()},

@@ -118,11 +118,30 @@ class CpuBackend final : public Backend {
   void synchronize() override {}
   void setNumThreads(int count) override;
 
-  // The op table's methods (alexnet/op_table.hpp), one source file per family.
+  // The op table's methods (alexnet/op_table.hpp), one source file per family, and their
+  // bfloat16 overloads.
   ALEXNET_BACKEND_OVERRIDES
+  ALEXNET_BACKEND_BF16_OVERRIDES
+
+  // bfloat16 compute needs the AVX512_BF16 instructions (oneDNN's avx512_core_bf16 kernels):
+  // without them oneDNN would emulate bf16 at a fraction of the float32 speed, so instead every
+  // bfloat16 compute method throws BF16_UNSUPPORTED (see bf16.cpp). The answer follows oneDNN's
+  // effective ISA, so ONEDNN_MAX_CPU_ISA=AVX512_CORE turns it off on a machine that has it.
+  bool bf16Supported(std::string* reason) const override;
 
  private:
   DnnlContext& dnnl();
+  void requireBf16(const char* op) const;  // throws BF16_UNSUPPORTED unless bf16Supported()
+  // The convolutions for either activation type (dnnl f32 or bf16); pointers of that type.
+  void convForward(const ConvGeometry& g, dnnl::memory::data_type act, const void* x, const void* w,
+                   const float* bias, void* y);
+  void convBackwardData(const ConvGeometry& g, dnnl::memory::data_type act, const void* dy,
+                        const void* w, void* dx);
+  void convBackwardFilter(const ConvGeometry& g, dnnl::memory::data_type act, const void* x,
+                          const void* dy, float* dw, float* db);
+  void lrnForwardAny(const LrnGeometry& g, dnnl::memory::data_type act, const void* x, void* y);
+  void lrnBackwardAny(const LrnGeometry& g, dnnl::memory::data_type act, const void* dy,
+                      const void* x, void* dx);
   ConvCache& convCache();
   LrnCache& lrnCache();
   LinearCache& linearCache();
@@ -132,7 +151,12 @@ class CpuBackend final : public Backend {
   std::unique_ptr<ConvCache, ConvCacheDeleter> conv_;
   std::unique_ptr<LrnCache, LrnCacheDeleter> lrn_;
   std::unique_ptr<LinearCache, LinearCacheDeleter> linear_;
-  std::vector<double> rowLoss_;  // per-row losses, summed in order for a deterministic mean
+  std::vector<double> rowLoss_;
+  // bfloat16 backward weights: whether oneDNN has only its gemm kernel for a geometry (conv.cpp).
+  std::unordered_map<Key, bool, KeyHash> bf16FilterOnGemm_;
+  // Float32 copies of bfloat16 operands where a bf16 op computes through float32 (that backward
+  // weights, LRN's plain loops), reused by one op at a time like the staging buffers.
+  AlignedBuffer wideX_, wideDy_, wideY_, wideDx_;  // per-row losses, summed in order for a deterministic mean
 };
 
 }  // namespace cpu

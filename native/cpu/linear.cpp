@@ -4,6 +4,10 @@
 // skinny at training batch sizes (M = N = 32..128 rows against 4096 x 4096 weights), i.e. bound by
 // reading the weights; measured on 2 AVX-512 cores the matmul's brgemm kernels read them faster
 // than sgemm for y = x W^T and dx = dy W, and sgemm is the faster for dw (bench/RESULTS.md).
+//
+// bfloat16: all three are matmuls with bf16 operands and float32 accumulation (oneDNN's brgemm
+// bf16 kernels); y and dx are bf16, dw float32 (written as such, never rounded to bf16), and db
+// is summed from the bf16 dy in double as in float32.
 #include <string>
 
 #include <oneapi/dnnl/dnnl.h>
@@ -28,8 +32,9 @@ void sgemm(char ta, char tb, long m, long n, long k, const float* a, long lda, c
   if (s != dnnl_success) throwDnnlStatus(static_cast<int>(s), "dnnl_sgemm", what);
 }
 
-memory::desc matrix(long rows, long cols, long rowStride, long colStride) {
-  return memory::desc({rows, cols}, memory::data_type::f32, {rowStride, colStride});
+memory::desc matrix(long rows, long cols, long rowStride, long colStride,
+                    memory::data_type type = memory::data_type::f32) {
+  return memory::desc({rows, cols}, type, {rowStride, colStride});
 }
 
 // One cached matmul C[m, n] = A[m, k] B[k, n] (+ bias[n]) over caller-owned pointers.
@@ -55,10 +60,10 @@ struct Matmul {
     }
   }
 
-  void run(DnnlContext& ctx, const float* pa, const float* pb, const float* pbias, float* pc) {
+  void run(DnnlContext& ctx, const void* pa, const void* pb, const float* pbias, void* pc) {
     scratch.set_data_handle(ctx.scratchpad.ptr);
-    a.set_data_handle(const_cast<float*>(pa));
-    b.set_data_handle(const_cast<float*>(pb));
+    a.set_data_handle(const_cast<void*>(pa));
+    b.set_data_handle(const_cast<void*>(pb));
     c.set_data_handle(pc);
     if (pbias) bias.set_data_handle(const_cast<float*>(pbias));
     prim.execute(ctx.stream, args);
@@ -118,6 +123,63 @@ void CpuBackend::linearBackward(int n, int in, int out, const float* dy, const f
     for (int j = 0; j < out; ++j) {
       double s = 0.0;  // double: the batch sum stays exact to float precision for any n
       for (int i = 0; i < n; ++i) s += dy[static_cast<long>(i) * out + j];
+      db[j] = static_cast<float>(s);
+    }
+  }
+}
+
+}  // namespace cpu
+}  // namespace alexnet
+
+namespace alexnet {
+namespace cpu {
+
+void CpuBackend::linearForward(int n, int in, int out, const BFloat16* x, const BFloat16* w,
+                               const float* bias, BFloat16* y) {
+  requireBf16("linearForward");
+  DnnlContext& ctx = dnnl();
+  const auto bf16 = memory::data_type::bf16;
+  try {
+    auto& slot = linearCache().matmuls[linearKey(10, n, in, out, bias != nullptr)];
+    if (!slot)
+      slot = std::make_unique<Matmul>(ctx, matrix(n, in, in, 1, bf16), matrix(in, out, 1, in, bf16),
+                                      matrix(n, out, out, 1, bf16), bias != nullptr);
+    slot->run(ctx, x, w, bias, y);
+  } catch (const dnnl::error& err) {
+    throwDnnl(err, "dnnl::matmul", linearString(n, in, out));
+  }
+}
+
+void CpuBackend::linearBackward(int n, int in, int out, const BFloat16* dy, const BFloat16* x,
+                                const BFloat16* w, BFloat16* dx, float* dw, float* db) {
+  requireBf16("linearBackward");
+  const std::string what = linearString(n, in, out);
+  DnnlContext& ctx = dnnl();
+  const auto bf16 = memory::data_type::bf16;
+  try {
+    if (dx) {
+      auto& slot = linearCache().matmuls[linearKey(11, n, in, out, false)];
+      if (!slot)
+        slot = std::make_unique<Matmul>(ctx, matrix(n, out, out, 1, bf16), matrix(out, in, in, 1, bf16),
+                                        matrix(n, in, in, 1, bf16), false);
+      slot->run(ctx, dy, w, nullptr, dx);
+    }
+    if (dw) {
+      // dw [out, in] = dy^T [out, n] x [n, in], accumulated and written in float32.
+      auto& slot = linearCache().matmuls[linearKey(12, n, in, out, false)];
+      if (!slot)
+        slot = std::make_unique<Matmul>(ctx, matrix(out, n, 1, out, bf16), matrix(n, in, in, 1, bf16),
+                                        matrix(out, in, in, 1), false);
+      slot->run(ctx, dy, x, nullptr, dw);
+    }
+  } catch (const dnnl::error& err) {
+    throwDnnl(err, "dnnl::matmul", what);
+  }
+  if (db) {
+#pragma omp parallel for schedule(static)
+    for (int j = 0; j < out; ++j) {
+      double s = 0.0;
+      for (int i = 0; i < n; ++i) s += toFloat(dy[static_cast<long>(i) * out + j]);
       db[j] = static_cast<float>(s);
     }
   }

@@ -10,6 +10,10 @@
 // The batch is processed in chunks of images (at most 16 MB per buffer, unless one image is larger):
 // the blocked copies and the workspace stay bounded instead of growing to hundreds of MB at batch
 // 128. Larger chunks would save little: each chunk costs a few more OpenMP parallel regions.
+//
+// bfloat16: the same primitives with bf16 data (oneDNN's LRN kernels compute in float32 and round
+// once to the output). Channel counts that are not multiples of 16 take the plain loops in float32
+// between exact widenings and one rounding of the result.
 #include <algorithm>
 #include <cstring>
 #include <sstream>
@@ -39,15 +43,15 @@ std::string lrnString(const LrnGeometry& g) {
   return s.str();
 }
 
-Key makeKey(const LrnGeometry& g) {
+Key makeKey(const LrnGeometry& g, dt act) {
   // Floats go into the key by bit pattern: equal parameters give equal keys.
   auto bits = [](float f) {
     int i;
     std::memcpy(&i, &f, sizeof i);
     return i;
   };
-  return Key{g.n, g.c, g.h, g.w, g.size, bits(g.alpha), bits(g.beta), bits(g.k), 0, 0, 0, 0, 0,
-             0, 0, 0};
+  return Key{g.n, g.c, g.h, g.w, g.size, bits(g.alpha), bits(g.beta), bits(g.k),
+             static_cast<int>(act), 0, 0, 0, 0, 0, 0, 0};
 }
 
 bool useBlocked(const LrnGeometry& g) { return g.c % 16 == 0; }
@@ -57,16 +61,16 @@ int chunkImages(const LrnGeometry& g) {
   long perImage = static_cast<long>(g.c) * g.h * g.w;
   return static_cast<int>(std::clamp<long>(kChunkElements / perImage, 1, g.n));
 }
-memory::desc plainDesc(const LrnGeometry& g, int batch) {
-  return memory::desc({batch, g.c, g.h, g.w}, dt::f32, tag::nchw);
+memory::desc plainDesc(const LrnGeometry& g, int batch, dt act) {
+  return memory::desc({batch, g.c, g.h, g.w}, act, tag::nchw);
 }
-memory::desc innerDesc(const LrnGeometry& g, int batch) {
-  return memory::desc({batch, g.c, g.h, g.w}, dt::f32, useBlocked(g) ? tag::nChw16c : tag::nchw);
+memory::desc innerDesc(const LrnGeometry& g, int batch, dt act) {
+  return memory::desc({batch, g.c, g.h, g.w}, act, useBlocked(g) ? tag::nChw16c : tag::nchw);
 }
 
 dnnl::lrn_forward::primitive_desc forwardPd(DnnlContext& ctx, const LrnGeometry& g, int batch,
-                                            dnnl::prop_kind kind) {
-  dnnl::lrn_forward::desc desc(kind, dnnl::algorithm::lrn_across_channels, innerDesc(g, batch),
+                                            dnnl::prop_kind kind, dt act) {
+  dnnl::lrn_forward::desc desc(kind, dnnl::algorithm::lrn_across_channels, innerDesc(g, batch, act),
                                g.size, g.alpha * static_cast<float>(g.size), g.beta, g.k);
   return dnnl::lrn_forward::primitive_desc(desc, ctx.attr(), ctx.engine);
 }
@@ -79,16 +83,16 @@ struct ForwardPart {
   memory scratch;
   std::unordered_map<int, memory> args;
 
-  ForwardPart(DnnlContext& ctx, const LrnGeometry& g, int b) : batch(b) {
+  ForwardPart(DnnlContext& ctx, const LrnGeometry& g, int b, dt act) : batch(b) {
     // Inference kind: the forward alone never needs a workspace.
-    auto pd = forwardPd(ctx, g, b, dnnl::prop_kind::forward_inference);
+    auto pd = forwardPd(ctx, g, b, dnnl::prop_kind::forward_inference, act);
     prim = dnnl::lrn_forward(pd);
-    x = Staged(ctx, plainDesc(g, b), pd.src_desc(), true, 0);
-    y = Staged(ctx, plainDesc(g, b), pd.dst_desc(), false, 2);
+    x = Staged(ctx, plainDesc(g, b, act), pd.src_desc(), true, 0);
+    y = Staged(ctx, plainDesc(g, b, act), pd.dst_desc(), false, 2);
     scratch = ctx.scratchpadMemory(pd.scratchpad_desc());
     args = {{DNNL_ARG_SRC, x.mem()}, {DNNL_ARG_DST, y.mem()}, {DNNL_ARG_SCRATCHPAD, scratch}};
   }
-  void run(DnnlContext& ctx, const float* xp, float* yp) {
+  void run(DnnlContext& ctx, const void* xp, void* yp) {
     scratch.set_data_handle(ctx.scratchpad.ptr);
     x.in(ctx, xp);
     y.out(ctx, yp);
@@ -109,16 +113,16 @@ struct BackwardPart {
   memory workspace, yScratch, forwardScratch;  // the recomputed y goes to a private buffer
   std::unordered_map<int, memory> forwardArgs;
 
-  BackwardPart(DnnlContext& ctx, const LrnGeometry& g, int b) : batch(b) {
-    auto hint = forwardPd(ctx, g, b, dnnl::prop_kind::forward_training);
-    memory::desc data = innerDesc(g, b);
+  BackwardPart(DnnlContext& ctx, const LrnGeometry& g, int b, dt act) : batch(b) {
+    auto hint = forwardPd(ctx, g, b, dnnl::prop_kind::forward_training, act);
+    memory::desc data = innerDesc(g, b, act);
     dnnl::lrn_backward::desc desc(dnnl::algorithm::lrn_across_channels, data, data, g.size,
                                   g.alpha * static_cast<float>(g.size), g.beta, g.k);
     dnnl::lrn_backward::primitive_desc pd(desc, ctx.attr(), ctx.engine, hint);
     prim = dnnl::lrn_backward(pd);
-    x = Staged(ctx, plainDesc(g, b), pd.src_desc(), true, 0);
-    dy = Staged(ctx, plainDesc(g, b), pd.diff_dst_desc(), true, 1);
-    dx = Staged(ctx, plainDesc(g, b), pd.diff_src_desc(), false, 2);
+    x = Staged(ctx, plainDesc(g, b, act), pd.src_desc(), true, 0);
+    dy = Staged(ctx, plainDesc(g, b, act), pd.diff_dst_desc(), true, 1);
+    dx = Staged(ctx, plainDesc(g, b, act), pd.diff_src_desc(), false, 2);
     scratch = ctx.scratchpadMemory(pd.scratchpad_desc());
     args = {{DNNL_ARG_SRC, x.mem()},
             {DNNL_ARG_DIFF_DST, dy.mem()},
@@ -138,7 +142,7 @@ struct BackwardPart {
       args[DNNL_ARG_WORKSPACE] = workspace;
     }
   }
-  void run(DnnlContext& ctx, const float* dyp, const float* xp, float* dxp) {
+  void run(DnnlContext& ctx, const void* dyp, const void* xp, void* dxp) {
     x.in(ctx, xp);
     if (recompute) {
       forwardScratch.set_data_handle(ctx.scratchpad.ptr);
@@ -156,10 +160,10 @@ struct BackwardPart {
 template <class Part>
 struct Plan {
   std::unique_ptr<Part> full, tail;
-  Plan(DnnlContext& ctx, const LrnGeometry& g) {
+  Plan(DnnlContext& ctx, const LrnGeometry& g, dt act) {
     int chunk = chunkImages(g);
-    full = std::make_unique<Part>(ctx, g, chunk);
-    if (g.n % chunk) tail = std::make_unique<Part>(ctx, g, g.n % chunk);
+    full = std::make_unique<Part>(ctx, g, chunk, act);
+    if (g.n % chunk) tail = std::make_unique<Part>(ctx, g, g.n % chunk, act);
   }
   template <class F>
   void forEachChunk(const LrnGeometry& g, F f) {
@@ -186,25 +190,91 @@ LrnCache& CpuBackend::lrnCache() {
 
 void CpuBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
   if (!useBlocked(g) && g.size % 2 == 1) return lrnForwardPlain(g, x, y);
+  lrnForwardAny(g, dt::f32, x, y);
+}
+
+void CpuBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float* x,
+                             const float* y, float* dx) {
+  if (!useBlocked(g) && g.size % 2 == 1) return lrnBackwardPlain(g, dy, x, y, dx);
+  lrnBackwardAny(g, dt::f32, dy, x, dx);
+}
+
+namespace {
+// Widens bf16 to float32 (exact) into `out`, which holds count floats.
+void widen(const BFloat16* x, size_t count, float* out) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < static_cast<long>(count); ++i) out[i] = toFloat(x[i]);
+}
+void narrow(const float* x, size_t count, BFloat16* out) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < static_cast<long>(count); ++i) out[i] = toBf16(x[i]);
+}
+// Float32 scratch of `count` floats in `buffer` (grown on demand, kept by the backend).
+float* wideScratch(AlignedBuffer& buffer, size_t count) {
+  buffer.reserve(count * sizeof(float));
+  return static_cast<float*>(buffer.ptr);
+}
+}  // namespace
+
+void CpuBackend::lrnForward(const LrnGeometry& g, const BFloat16* x, BFloat16* y) {
+  requireBf16("lrnForward");
+  if (!useBlocked(g) && g.size % 2 == 1) {
+    const size_t count = static_cast<size_t>(g.n) * g.c * g.h * g.w;
+    float* xf = wideScratch(wideX_, count);
+    float* yf = wideScratch(wideDy_, count);
+    widen(x, count, xf);
+    lrnForwardPlain(g, xf, yf);
+    narrow(yf, count, y);
+    return;
+  }
+  lrnForwardAny(g, dt::bf16, x, y);
+}
+
+void CpuBackend::lrnBackward(const LrnGeometry& g, const BFloat16* dy, const BFloat16* x,
+                             const BFloat16* y, BFloat16* dx) {
+  requireBf16("lrnBackward");
+  if (!useBlocked(g) && g.size % 2 == 1) {
+    const size_t count = static_cast<size_t>(g.n) * g.c * g.h * g.w;
+    float* dyf = wideScratch(wideDy_, count);
+    float* xf = wideScratch(wideX_, count);
+    float* yf = wideScratch(wideY_, count);
+    float* dxf = wideScratch(wideDx_, count);
+    widen(dy, count, dyf);
+    widen(x, count, xf);
+    widen(y, count, yf);
+    lrnBackwardPlain(g, dyf, xf, yf, dxf);
+    narrow(dxf, count, dx);
+    return;
+  }
+  lrnBackwardAny(g, dt::bf16, dy, x, dx);
+}
+
+void CpuBackend::lrnForwardAny(const LrnGeometry& g, dt act, const void* x, void* y) {
   DnnlContext& ctx = dnnl();
+  const long esize = act == dt::bf16 ? 2 : 4;
   try {
-    auto& slot = lrnCache().forward[makeKey(g)];
-    if (!slot) slot = std::make_unique<Plan<ForwardPart>>(ctx, g);
-    slot->forEachChunk(g, [&](ForwardPart& p, long off) { p.run(ctx, x + off, y + off); });
+    auto& slot = lrnCache().forward[makeKey(g, act)];
+    if (!slot) slot = std::make_unique<Plan<ForwardPart>>(ctx, g, act);
+    slot->forEachChunk(g, [&](ForwardPart& p, long off) {
+      p.run(ctx, static_cast<const char*>(x) + off * esize, static_cast<char*>(y) + off * esize);
+    });
     ctx.stream.wait();
   } catch (const dnnl::error& err) {
     throwDnnl(err, "dnnl::lrn_forward", lrnString(g));
   }
 }
 
-void CpuBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float* x,
-                             const float* y, float* dx) {
-  if (!useBlocked(g) && g.size % 2 == 1) return lrnBackwardPlain(g, dy, x, y, dx);
+void CpuBackend::lrnBackwardAny(const LrnGeometry& g, dt act, const void* dy, const void* x,
+                                void* dx) {
   DnnlContext& ctx = dnnl();
+  const long esize = act == dt::bf16 ? 2 : 4;
   try {
-    auto& slot = lrnCache().backward[makeKey(g)];
-    if (!slot) slot = std::make_unique<Plan<BackwardPart>>(ctx, g);
-    slot->forEachChunk(g, [&](BackwardPart& p, long off) { p.run(ctx, dy + off, x + off, dx + off); });
+    auto& slot = lrnCache().backward[makeKey(g, act)];
+    if (!slot) slot = std::make_unique<Plan<BackwardPart>>(ctx, g, act);
+    slot->forEachChunk(g, [&](BackwardPart& p, long off) {
+      p.run(ctx, static_cast<const char*>(dy) + off * esize, static_cast<const char*>(x) + off * esize,
+            static_cast<char*>(dx) + off * esize);
+    });
     ctx.stream.wait();
   } catch (const dnnl::error& err) {
     throwDnnl(err, "dnnl::lrn_backward", lrnString(g));

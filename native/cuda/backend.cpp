@@ -146,7 +146,7 @@ void CudaBackend::synchronize() {
 // ---- elementwise, losses, optimisation ------------------------------------------------------
 
 // The unary elementwise ops of the op table: each calls its kernels' launchers.
-#define ALEXNET_DEFINE_UNARY_OP(name)                                                          \
+#define ALEXNET_DEFINE_UNARY_OP(name, dtypes)                                                          \
   void CudaBackend::name##Forward(size_t count, const float* x, float* y) {                  \
     bind();                                                                                    \
     kernels::name##Forward(count, x, y, stream_.get());                                        \
@@ -219,6 +219,16 @@ void CudaBackend::axpy(size_t count, float alpha, const float* x, float* y) {
 void CudaBackend::scale(size_t count, float alpha, const float* x, float* y) {
   bind();
   kernels::scale(count, alpha, x, y, stream_.get());
+}
+
+void CudaBackend::castToBFloat16(size_t count, const float* x, BFloat16* y) {
+  bind();
+  kernels::castToBFloat16(count, x, y, stream_.get());
+}
+
+void CudaBackend::castToFloat32(size_t count, const BFloat16* x, float* y) {
+  bind();
+  kernels::castToFloat32(count, x, y, stream_.get());
 }
 
 // ---- augmentation ---------------------------------------------------------------------------

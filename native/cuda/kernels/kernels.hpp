@@ -13,7 +13,7 @@
 namespace alexnet::cuda::kernels {
 
 // The unary elementwise ops of the op table (alexnet/op_table.hpp), one file each: relu.cu, tanh.cu.
-#define ALEXNET_DECLARE_UNARY_LAUNCHERS(name)                                        \
+#define ALEXNET_DECLARE_UNARY_LAUNCHERS(name, dtypes)                                        \
   void name##Forward(size_t count, const float* x, float* y, cudaStream_t stream); \
   void name##Backward(size_t count, const float* dy, const float* y, float* dx, cudaStream_t stream);
 ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_LAUNCHERS)
@@ -50,6 +50,10 @@ void sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w
 void fill(size_t count, float value, float* y, cudaStream_t stream);
 void axpy(size_t count, float alpha, const float* x, float* y, cudaStream_t stream);
 void scale(size_t count, float alpha, const float* x, float* y, cudaStream_t stream);
+
+// cast.cu: float32 <-> bfloat16 (alexnet/bfloat16.hpp's rounding).
+void castToBFloat16(size_t count, const float* x, BFloat16* y, cudaStream_t stream);
+void castToFloat32(size_t count, const BFloat16* x, float* y, cudaStream_t stream);
 
 // init.cu
 void normalInit(size_t count, float mean, float std, uint64_t seed, uint64_t offset, float* y,

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "alexnet/bfloat16.hpp"
 #include "alexnet/crop.hpp"
 #include "alexnet/error.hpp"
 #include "alexnet/op_table.hpp"
@@ -69,14 +70,25 @@ class BlockSource {
   virtual void release(void* ptr, size_t bytes) = 0;
 };
 
-// Declares every compute method of the op table as an override, inside a backend's class.
-#define ALEXNET_OVERRIDE_BACKEND_OP(name, params) void name params override;
-#define ALEXNET_OVERRIDE_UNARY_OP(name)                                 \
+// Declares every compute method of the op table as an override, inside a backend's class: the
+// float32 methods (all required), and with ALEXNET_BACKEND_BF16_OVERRIDES the bfloat16 overloads of
+// a backend that has bfloat16 kernels.
+#define ALEXNET_OVERRIDE_BACKEND_OP(name, dtypes, params) void name params override;
+#define ALEXNET_OVERRIDE_UNARY_OP(name, dtypes)                        \
   void name##Forward(size_t count, const float* x, float* y) override; \
   void name##Backward(size_t count, const float* dy, const float* y, float* dx) override;
-#define ALEXNET_BACKEND_OVERRIDES                      \
-  ALEXNET_BACKEND_OPS(ALEXNET_OVERRIDE_BACKEND_OP)     \
+#define ALEXNET_BACKEND_OVERRIDES                          \
+  ALEXNET_BACKEND_OPS(ALEXNET_OVERRIDE_BACKEND_OP, float)  \
   ALEXNET_UNARY_OPS(ALEXNET_OVERRIDE_UNARY_OP)
+#define ALEXNET_OVERRIDE_BF16_OP(name, dtypes, params) \
+  ALEXNET_IF_BF16_##dtypes(void name params override;)
+#define ALEXNET_OVERRIDE_BF16_UNARY_OP(name, dtypes)                                           \
+  ALEXNET_IF_BF16_##dtypes(void name##Forward(size_t count, const BFloat16* x, BFloat16* y) override; \
+                           void name##Backward(size_t count, const BFloat16* dy, const BFloat16* y,   \
+                                               BFloat16* dx) override;)
+#define ALEXNET_BACKEND_BF16_OVERRIDES                        \
+  ALEXNET_BACKEND_OPS(ALEXNET_OVERRIDE_BF16_OP, BFloat16)     \
+  ALEXNET_UNARY_OPS(ALEXNET_OVERRIDE_BF16_UNARY_OP)
 
 class Backend {
  public:
@@ -145,14 +157,46 @@ class Backend {
   virtual void setNumThreads(int count) { (void)count; }
 
   // ---- compute: the methods of the op table (alexnet/op_table.hpp), contracts below ---------
-#define ALEXNET_DECLARE_BACKEND_OP(name, params) virtual void name params = 0;
-#define ALEXNET_DECLARE_UNARY_OP(name)                                                 \
+#define ALEXNET_DECLARE_BACKEND_OP(name, dtypes, params) virtual void name params = 0;
+#define ALEXNET_DECLARE_UNARY_OP(name, dtypes)                                         \
   virtual void name##Forward(size_t count, const float* x, float* y) = 0;              \
   virtual void name##Backward(size_t count, const float* dy, const float* y, float* dx) = 0;
-  ALEXNET_BACKEND_OPS(ALEXNET_DECLARE_BACKEND_OP)
+  ALEXNET_BACKEND_OPS(ALEXNET_DECLARE_BACKEND_OP, float)
   ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_OP)
 #undef ALEXNET_DECLARE_BACKEND_OP
 #undef ALEXNET_DECLARE_UNARY_OP
+
+  // ---- bfloat16: the table's F32_BF16 ops again with bfloat16 activations ---------------------
+  // Whether this backend computes in bfloat16 on this machine; when not, `reason` says why (shown
+  // by `alexnet info`). Every bfloat16 compute method throws BF16_UNSUPPORTED then. Called from
+  // any thread (the core asks before queuing an op): it must only read fixed facts.
+  virtual bool bf16Supported(std::string* reason) const {
+    if (reason) *reason = std::string(name()) + " has no bfloat16 kernels";
+    return false;
+  }
+  // The defaults, for a backend without bfloat16 kernels: a typed error, never an emulation.
+  [[noreturn]] void unsupportedBf16(const char* op) const {
+    std::string reason;
+    bf16Supported(&reason);
+    throw Error("BF16_UNSUPPORTED", std::string(op) + " in bfloat16 is not available: " + reason, op,
+                "use float32 (--precision fp32) on this device");
+  }
+#define ALEXNET_DECLARE_BF16_OP(name, dtypes, params) \
+  ALEXNET_IF_BF16_##dtypes(virtual void name params { unsupportedBf16(#name); })
+#define ALEXNET_DECLARE_BF16_UNARY_OP(name, dtypes)                                            \
+  ALEXNET_IF_BF16_##dtypes(                                                                    \
+      virtual void name##Forward(size_t, const BFloat16*, BFloat16*) {                         \
+        unsupportedBf16(#name "Forward");                                                      \
+      } virtual void name##Backward(size_t, const BFloat16*, const BFloat16*, BFloat16*) {      \
+        unsupportedBf16(#name "Backward");                                                     \
+      })
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+  ALEXNET_BACKEND_OPS(ALEXNET_DECLARE_BF16_OP, BFloat16)
+  ALEXNET_UNARY_OPS(ALEXNET_DECLARE_BF16_UNARY_OP)
+#pragma GCC diagnostic pop
+#undef ALEXNET_DECLARE_BF16_OP
+#undef ALEXNET_DECLARE_BF16_UNARY_OP
 
   // ---- the contract of each method -----------------------------------------------------------
   // conv2dForward (cuDNN / oneDNN): bias may be null. conv2dBackwardFilter: dw is overwritten (not
@@ -164,6 +208,10 @@ class Backend {
   // linearForward: y[n, out] = x[n, in] * w[out, in]^T + b[out]; bias may be null.
   //   linearBackward: any of dx, dw, db may be null (not wanted); dw and db are overwritten.
   // Unary elementwise ops (ALEXNET_UNARY_OPS): see the table.
+  // bfloat16 overloads (dtypes F32_BF16): the same contract with bfloat16 activations; sums
+  //   (convolutions, GEMMs, LRN's window) accumulate in float32 and round once to the output;
+  //   dw and db are float32. castToBFloat16 rounds to nearest even (alexnet/bfloat16.hpp),
+  //   castToFloat32 is exact.
   // dropoutForward: inverted dropout, mask[i] = keep ? 1 / (1 - p) : 0, y = x * mask. keep is
   //   decided by alexnet::counterUniform(seed, offset + (i / rowLength) * rowStride + i % rowLength)
   //   >= p (see random.hpp) so every backend draws the same mask (rowStride == rowLength: the

@@ -155,6 +155,9 @@ class Device {
   // work submitted after it uses the new mode. Throws INVALID_ARGUMENT where there is no TF32.
   void setTensorFloat32(bool enable);
   bool tensorFloat32() const { return tf32_; }
+  // Whether the backend computes in bfloat16 on this machine (Backend::bf16Supported); when not,
+  // `reason` says why. Ops on bfloat16 tensors check this before queuing anything.
+  bool bf16Supported(std::string* reason = nullptr) const { return backend_->bf16Supported(reason); }
 
   Device(std::string name, DeviceKind kind, int index, int lane, std::unique_ptr<Backend> backend,
          std::function<void(Backend*)> destroyBackend = nullptr);

@@ -29,6 +29,11 @@ ALEXNET_OPTION_STRUCTS(ALEXNET_OPTION_STRUCT)
 struct Conv2dGrads {
   Tensor dx, dw, db;  // dx undefined when not wanted, db undefined without bias
 };
+// Mixed precision: conv2d, localResponseNorm, maxPool2d, linear and relu (and their backwards) take
+// float32 or bfloat16 activations (x, w, dy, y all of one dtype) and return that dtype; biases are
+// float32 and weight and bias gradients are float32 in both. bfloat16 on a device that cannot
+// compute in it (Device::bf16Supported) throws BF16_UNSUPPORTED before queuing anything.
+//
 // x [N, C, H, W], w [O, C / groups, KH, KW], bias [O] or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& options);
 Conv2dGrads conv2dBackward(const Tensor& dy, const Tensor& x, const Tensor& w,
@@ -51,7 +56,7 @@ struct LinearGrads {
 LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, const GradOptions& want = {});
 
 // The unary elementwise ops of the table: name(x) and nameBackward(dy, y) with y = name(x).
-#define ALEXNET_DECLARE_UNARY_OP(name) \
+#define ALEXNET_DECLARE_UNARY_OP(name, dtypes) \
   Tensor name(const Tensor& x);        \
   Tensor name##Backward(const Tensor& dy, const Tensor& y);
 ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_OP)
@@ -84,6 +89,9 @@ void normal(const Tensor& t, const NormalOptions& options);
 void axpy(const Tensor& x, const Tensor& y, const ScaleOptions& options);  // y += alpha x
 Tensor scale(const Tensor& x, const ScaleOptions& options);
 Tensor add(const Tensor& a, const Tensor& b);
+// A copy of x (float32 or bfloat16) as `dtype` (float32 or bfloat16): to bfloat16 rounds to
+// nearest even, to float32 is exact; the same dtype gives a plain copy.
+Tensor toDType(const Tensor& x, DType dtype);
 Tensor clone(const Tensor& x);
 
 // Network input from raw 8-bit images on the device (paper section 4.1; Backend::cropImages):

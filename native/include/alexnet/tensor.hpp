@@ -20,11 +20,13 @@
 #include <string>
 #include <vector>
 
+#include "alexnet/bfloat16.hpp"
 #include "alexnet/device.hpp"
 
 namespace alexnet {
 
-enum class DType { Float32, Int32, UInt8 };
+// BFloat16: alexnet/bfloat16.hpp (activations of mixed-precision training).
+enum class DType { Float32, Int32, UInt8, BFloat16 };
 const char* dtypeName(DType dtype);
 size_t elementSize(DType dtype);
 
@@ -82,6 +84,7 @@ class Tensor {
   // Device pointers: valid only inside work running on this tensor's stream.
   float* f32() const { return static_cast<float*>(storage_->data()); }
   int32_t* i32() const { return static_cast<int32_t*>(storage_->data()); }
+  BFloat16* bf16() const { return static_cast<BFloat16*>(storage_->data()); }
 
   // A view with the same storage and numel.
   Tensor reshape(const Shape& shape) const;

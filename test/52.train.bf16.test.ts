@@ -1,0 +1,89 @@
+// Mixed-precision (bf16) training beside float32: the same small AlexNet from the same weights on
+// the same batches, a few SGD steps each. The float32 master weights and update mean the two runs
+// differ only by bfloat16's rounding of activations and weight copies (unit roundoff 2^-8), so the
+// losses agree to a few percent and both go down; a layer that lost its gradient or its update
+// (or applied it in bfloat16) would show at once.
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ArrayLoader, SGD, Tensor, Trainer, alexnet, bf16Support, nn, ops, tidy } from '../lib/index.js';
+
+const supported = bf16Support('cpu').supported;
+
+async function trainSteps(precision: 'fp32' | 'bf16', steps: number): Promise<{ losses: number[]; weightDtypes: string[] }> {
+  const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', seed: 3, device: 'cpu' });
+  model.setPrecision(precision);
+  const sgd = new SGD(model, { lr: 0.01 });
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const x = Tensor.normal([16, 1, 64, 64], { seed: nn.deriveSeed(7, s) });
+    const labels = Tensor.fromArray(Int32Array.from({ length: 16 }, (_, i) => (i * 7 + s) % 10), [16]);
+    model.reseed(s);
+    const loss = tidy(() => {
+      const logits = model.forward(x);
+      expect(logits.dtype).to.equal('float32');  // the loss always sees float32
+      const r = ops.softmaxCrossEntropy(logits, labels);
+      model.backward(r.dlogits);
+      sgd.step();
+      return { loss: r.loss };
+    });
+    losses.push(await loss.loss);
+    x.dispose();
+    labels.dispose();
+  }
+  const weightDtypes = [...new Set(model.parameters().flatMap((p) => [p.value.dtype, p.grad?.dtype ?? 'none']))];
+  model.dispose();
+  sgd.dispose();
+  return { losses, weightDtypes };
+}
+
+describe('bf16 mixed-precision training (CPU)', function () {
+  before(function () {
+    if (!supported) this.skip();
+  });
+
+  it('follows float32 step for step: losses within a few percent, master weights and gradients float32', async () => {
+    const steps = 6;
+    const fp32 = await trainSteps('fp32', steps);
+    const bf16 = await trainSteps('bf16', steps);
+    expect(bf16.weightDtypes).to.deep.equal(['float32']);
+    expect(bf16.losses, 'bf16 really computed in bfloat16').to.not.deep.equal(fp32.losses);
+    for (let s = 0; s < steps; s++)
+      expect(Math.abs(bf16.losses[s]! - fp32.losses[s]!) / fp32.losses[s]!, `step ${s}: bf16 ${bf16.losses[s]} fp32 ${fp32.losses[s]}`).to.be.below(0.05);
+    expect(bf16.losses.every(Number.isFinite)).to.equal(true);
+  });
+
+  it('the Trainer: precision bf16 on the model, a finite loss, float32 state', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alexnet-bf16-'));
+    try {
+      const images = new Float32Array(64 * 64 * 64).map((_, i) => Math.sin(i * 0.37));
+      const labels = Int32Array.from({ length: 64 }, (_, i) => i % 10);
+      const train = new ArrayLoader({ images, labels, imageShape: [1, 64, 64], batchSize: 16, shuffle: true, seed: 1 });
+      const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', device: 'cpu' });
+      const trainer = new Trainer({ model, train, epochs: 1, outDir: dir, precision: 'bf16', progress: 'none' });
+      expect(trainer.precision).to.equal('bf16');
+      expect(model.precision).to.equal('bf16');
+      const result = await trainer.fit();
+      expect(result.epochs[0]!.trainLoss).to.be.a('number').and.satisfy(Number.isFinite);
+      const state = model.stateDict();
+      expect(Object.values(state).every((t) => t.dtype === 'float32')).to.equal(true);
+      model.dispose();
+      trainer.optimizer.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects an unknown precision and tf32 on a CPU trains in fp32 with a warning', () => {
+    const images = new Float32Array(16 * 64 * 64);
+    const train = new ArrayLoader({ images, labels: new Int32Array(16), imageShape: [1, 64, 64], batchSize: 16 });
+    const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', device: 'cpu' });
+    expect(() => new Trainer({ model, train, epochs: 1, precision: 'fp16' as never })).to.throw(RangeError, /precision must be one of fp32, tf32, bf16/);
+    const warnings: string[] = [];
+    const t = new Trainer({ model, train, epochs: 1, precision: 'tf32', onWarning: (m) => warnings.push(m) });
+    expect(t.precision).to.equal('fp32');
+    expect(warnings.join()).to.match(/tf32 exists only on CUDA/);
+    model.dispose();
+  });
+});
