@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { iterationsToReach, summarise } from '../lib/experiments/index.js';
-import { runCli } from './helpers/cli.js';
+import { refusesEach, runCli } from './helpers/cli.js';
 import { fakeCifar } from './helpers/fake_cifar.js';
 
 describe('alexnet experiment', function () {
@@ -91,7 +91,7 @@ describe('alexnet experiment', function () {
     });
   }
 
-  for (const [args, pattern] of [
+  refusesEach('experiment', [
     [[], /give one experiment name/],
     [['lrn', '--rates', '0.1'], /--rates is not an option of lrn/],
     [['dropout', '--threshold', '20'], /--threshold is not an option of dropout/],
@@ -110,15 +110,7 @@ describe('alexnet experiment', function () {
     [['relu-vs-tanh', '--dataset', 'imagenet'], /--dataset must be one of fashion-mnist, cifar10/],
     [['relu-vs-tanh', '--device', 'tpu'], /--device must be cpu or cuda/],
     [['relu-vs-tanh', '--bogus'], /Unknown option '--bogus'/],
-  ] as [string[], RegExp][]) {
-    it(`refuses ${JSON.stringify(args.join(' '))} with exit status 2`, async () => {
-      const out = join(mkdtempSync(join(tmpdir(), 'alexnet-experiment-bad-')), 'never');
-      const r = await runCli(['experiment', ...args, '--out', out]);
-      expect(r.code).to.equal(2);
-      expect(r.stderr).to.match(pattern);
-      expect(existsSync(out)).to.equal(false);
-    });
-  }
+  ] as [string[], RegExp][], 'never');
 
   it('a --data-dir without the data set is an error naming the file, and nothing is written', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'alexnet-experiment-empty-'));

@@ -2,12 +2,12 @@
 // random images finds, for test images of different classes, their nearest training images in fc7
 // space and draws them as one grid; the search itself is checked on vectors whose answer is known.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { nearest } from '../lib/cli/neighbours.js';
-import { runCli } from './helpers/cli.js';
+import { refusesEach, runCli } from './helpers/cli.js';
 import { fakeCifar } from './helpers/fake_cifar.js';
 
 describe('alexnet neighbours', function () {
@@ -45,20 +45,12 @@ describe('alexnet neighbours', function () {
     expect(png.width).to.be.above(5 * 84);
   });
 
-  for (const [args, pattern] of [
+  refusesEach('neighbours', [
     [[], /give one checkpoint/],
     [['x', '--layer', 'conv5'], /--layer must be one of fc7, fc6/],
     [['x', '--queries', '0'], /--queries must be an integer from 1 to 50/],
     [['x', '--neighbours', '21'], /--neighbours must be an integer from 1 to 20/],
-  ] as [string[], RegExp][]) {
-    it(`refuses ${JSON.stringify(args.join(' '))} with exit status 2`, async () => {
-      const out = join(mkdtempSync(join(tmpdir(), 'alexnet-neighbours-bad-')), 'never.png');
-      const r = await runCli(['neighbours', ...args, '--out', out]);
-      expect(r.code).to.equal(2);
-      expect(r.stderr).to.match(pattern);
-      expect(existsSync(out)).to.equal(false);
-    });
-  }
+  ] as [string[], RegExp][], 'never.png');
 
   it('a missing checkpoint is an error naming it', async () => {
     const r = await runCli(['neighbours', '/nonexistent/run.safetensors']);

@@ -4,7 +4,7 @@
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { positiveInteger, shapeString } from '../validate.js';
-import { Module, inDType } from './module.js';
+import { Module } from './module.js';
 import { SavedTensors } from './saved.js';
 
 /**
@@ -81,17 +81,7 @@ export class LocalResponseNorm extends Module {
 
   private backwardGroups(dy: Tensor): Tensor | null {
     const s = this.saved.get() ?? this.noForward();
-    if (!this.inputGrad) {
-      this.releaseOwn();
-      return null;
-    }
-    const dyIn = inDType(dy, s.x.dtype as 'float32' | 'bfloat16');  // mixed precision: dy as x
-    try {
-      return ops.localResponseNormBackward(dyIn, s.x, s.y, this.opts);
-    } finally {
-      dyIn.dispose();
-      this.releaseOwn();
-    }
+    return this.inputGradient(dy, s.x, (dyIn) => ops.localResponseNormBackward(dyIn, s.x, s.y, this.opts));
   }
 
   protected override releaseOwn(): void {

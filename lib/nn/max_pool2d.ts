@@ -3,7 +3,7 @@
 import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
 import { pair, shapeString } from '../validate.js';
-import { Module, inDType } from './module.js';
+import { Module } from './module.js';
 import { SavedTensors } from './saved.js';
 
 export class MaxPool2d extends Module {
@@ -30,17 +30,7 @@ export class MaxPool2d extends Module {
 
   backward(dy: Tensor): Tensor | null {
     const s = this.saved.get() ?? this.noForward();
-    if (!this.inputGrad) {
-      this.releaseOwn();
-      return null;
-    }
-    const dyIn = inDType(dy, s.x.dtype as 'float32' | 'bfloat16');  // mixed precision: dy as x
-    try {
-      return ops.maxPool2dBackward(dyIn, s.x, s.y, { kernel: this.kernel, stride: this.stride });
-    } finally {
-      dyIn.dispose();
-      this.releaseOwn();
-    }
+    return this.inputGradient(dy, s.x, (dyIn) => ops.maxPool2dBackward(dyIn, s.x, s.y, { kernel: this.kernel, stride: this.stride }));
   }
 
   protected override releaseOwn(): void {

@@ -223,6 +223,24 @@ export abstract class Module {
   protected releaseOwn(): void {}
 
   /** @internal For backward without a matching forward. */
+  /**
+   * The input gradient `grad` computes from dy (in the dtype of `x`, the input kept from forward:
+   * mixed precision), or null when none is wanted; the layer's kept tensors are released either way.
+   */
+  protected inputGradient(dy: Tensor, x: Tensor, grad: (dy: Tensor) => Tensor): Tensor | null {
+    if (!this.inputGrad) {
+      this.releaseOwn();
+      return null;
+    }
+    const dyIn = inDType(dy, x.dtype as FloatDType);
+    try {
+      return grad(dyIn);
+    } finally {
+      dyIn.dispose();
+      this.releaseOwn();
+    }
+  }
+
   protected noForward(): never {
     throw new Error(`${this.constructor.name}.backward called without a training-mode forward before it`);
   }

@@ -183,18 +183,13 @@ Napi::Value requireNccl(const Info& info) {
 }  // namespace
 
 void initDistributed(Napi::Env env, Napi::Object exports) {
-  exports.Set("initDistributed", Napi::Function::New(env, initGroup, "initDistributed"));
-  exports.Set("distributedGroup", Napi::Function::New(env, distributedGroup, "distributedGroup"));
-  exports.Set("allReduceStart", Napi::Function::New(env, allReduceStart, "allReduceStart"));
-  exports.Set("broadcastStart", Napi::Function::New(env, broadcastStart, "broadcastStart"));
-  exports.Set("allGatherStart", Napi::Function::New(env, allGatherStart, "allGatherStart"));
-  exports.Set("reduceScatterStart", Napi::Function::New(env, reduceScatterStart, "reduceScatterStart"));
-  exports.Set("collectiveWait", Napi::Function::New(env, collectiveWait, "collectiveWait"));
-  exports.Set("collectiveDone", Napi::Function::New(env, collectiveDone, "collectiveDone"));
-  exports.Set("barrier", Napi::Function::New(env, barrier, "barrier"));
-  exports.Set("abortAtShutdown", Napi::Function::New(env, abortAtShutdown, "abortAtShutdown"));
-  exports.Set("transportInfo", Napi::Function::New(env, transportInfo, "transportInfo"));
-  exports.Set("requireNccl", Napi::Function::New(env, requireNccl, "requireNccl"));
+  exportFunctions(env, exports, {
+      {"initDistributed", initGroup}, {"distributedGroup", distributedGroup},
+      {"allReduceStart", allReduceStart}, {"broadcastStart", broadcastStart},
+      {"allGatherStart", allGatherStart}, {"reduceScatterStart", reduceScatterStart},
+      {"collectiveWait", collectiveWait}, {"collectiveDone", collectiveDone}, {"barrier", barrier},
+      {"abortAtShutdown", abortAtShutdown}, {"transportInfo", transportInfo}, {"requireNccl", requireNccl},
+  });
 }
 
 }  // namespace alexnet::addon

@@ -20,10 +20,7 @@ constexpr const char* kInstallHint =
   X(destroy, alexnet_cuda_destroy_backend)         \
   X(describe, alexnet_cuda_describe)
 
-struct Module : LoadedModule {
-  ALEXNET_CUDA_ENTRY_POINTS(ALEXNET_MODULE_FIELD)
-  void bindAll() { ALEXNET_CUDA_ENTRY_POINTS(ALEXNET_MODULE_BIND) }
-};
+ALEXNET_DEFINE_MODULE(ALEXNET_CUDA_ENTRY_POINTS)
 
 // The module sits next to the binary that contains the core (the addon, or a C++ program's
 // executable); ALEXNET_CUDA_MODULE overrides the path.

@@ -36,6 +36,12 @@ struct LoadedModule {
 // (decltype of the symbol), so a signature change cannot go unnoticed.
 #define ALEXNET_MODULE_FIELD(field, symbol) decltype(&symbol) field = nullptr;
 #define ALEXNET_MODULE_BIND(field, symbol) bind(field, #symbol);
+// struct Module: a LoadedModule with a field per entry point and the bindAll() that loadOnce calls.
+#define ALEXNET_DEFINE_MODULE(ENTRY_POINTS)                      \
+  struct Module : LoadedModule {                                 \
+    ENTRY_POINTS(ALEXNET_MODULE_FIELD)                           \
+    void bindAll() { ENTRY_POINTS(ALEXNET_MODULE_BIND) }         \
+  };
 
 // The process-wide instance of M (a LoadedModule with a bindAll()), opened on first use and never
 // destroyed (work at exit may still call it).

@@ -25,10 +25,7 @@ constexpr const char* kInstallHint =
   X(abort, alexnet_mpi_abort)                          \
   X(version, alexnet_mpi_version)
 
-struct Module : LoadedModule {
-  ALEXNET_MPI_ENTRY_POINTS(ALEXNET_MODULE_FIELD)
-  void bindAll() { ALEXNET_MPI_ENTRY_POINTS(ALEXNET_MODULE_BIND) }
-};
+ALEXNET_DEFINE_MODULE(ALEXNET_MPI_ENTRY_POINTS)
 
 Module& module() { return loadOnce<Module>("ALEXNET_MPI_MODULE", "libalexnet_mpi.so"); }
 

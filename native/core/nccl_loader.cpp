@@ -22,10 +22,7 @@ constexpr const char* kInstallHint =
   X(reduceScatter, alexnet_nccl_reduce_scatter) \
   X(wait, alexnet_nccl_wait)
 
-struct Module : LoadedModule {
-  ALEXNET_NCCL_ENTRY_POINTS(ALEXNET_MODULE_FIELD)
-  void bindAll() { ALEXNET_NCCL_ENTRY_POINTS(ALEXNET_MODULE_BIND) }
-};
+ALEXNET_DEFINE_MODULE(ALEXNET_NCCL_ENTRY_POINTS)
 
 Module& module() { return loadOnce<Module>("ALEXNET_NCCL_MODULE", "libalexnet_nccl.so"); }
 

@@ -96,6 +96,28 @@ void submit(const Tensor& on, std::initializer_list<Tensor> reads, std::initiali
   on.device().stream().submit(std::forward<F>(fn), storages(reads), storages(writes));
 }
 
+// The input gradient of an op that keeps its output (LRN, max pooling): dy and y of shape yShape,
+// x, dy and y on one device in one dtype; launch(backend, dy, x, y, dx) with pointers of that dtype.
+template <typename Launch>
+Tensor gradientFromOutput(const Tensor& dy, const Tensor& x, const Tensor& y, const Shape& yShape, Launch launch) {
+  requireDefined(dy, "dy");
+  requireDefined(y, "y");
+  requireSameDevice(x, "x", dy, "dy");
+  requireSameDevice(x, "x", y, "y");
+  requireShape(dy, "dy", yShape);
+  requireShape(y, "y", yShape);
+  requireSameDType(x, "x", dy, "dy");
+  requireSameDType(x, "x", y, "y");
+  Tensor dx = Tensor::empty(x.device(), x.shape(), x.dtype());
+  submit(x, {dy, x, y}, {dx}, [dy, x, y, dx, launch](Backend& b) {
+    withActivation(x.dtype(), [&](auto a) {
+      using A = decltype(a);
+      launch(b, ptr<A>(dy), ptr<A>(x), ptr<A>(y), ptr<A>(dx));
+    });
+  });
+  return dx;
+}
+
 // An output tensor of an op, its shape checked against the size limits first with a message that
 // names the op (the shape comes from the inputs and options, so it can exceed the limits).
 Tensor output(const Tensor& like, const char* what, const Shape& shape, DType dtype = DType::Float32) {
@@ -194,18 +216,9 @@ Tensor localResponseNorm(const Tensor& x, const LrnOptions& options) {
 Tensor localResponseNormBackward(const Tensor& dy, const Tensor& x, const Tensor& y,
                                  const LrnOptions& options) {
   LrnGeometry g = lrnGeometry(x, options);
-  requireLike(dy, "dy", x, "x");
-  requireLike(y, "y", x, "x");
-  requireSameDType(x, "x", dy, "dy");
-  requireSameDType(x, "x", y, "y");
-  Tensor dx = Tensor::empty(x.device(), x.shape(), x.dtype());
-  submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) {
-    withActivation(x.dtype(), [&](auto a) {
-      using A = decltype(a);
-      b.lrnBackward(g, ptr<A>(dy), ptr<A>(x), ptr<A>(y), ptr<A>(dx));
-    });
+  return gradientFromOutput(dy, x, y, x.shape(), [g](Backend& b, auto* dyp, auto* xp, auto* yp, auto* dxp) {
+    b.lrnBackward(g, dyp, xp, yp, dxp);
   });
-  return dx;
 }
 
 Tensor maxPool2d(const Tensor& x, const PoolOptions& options) {
@@ -222,22 +235,9 @@ Tensor maxPool2d(const Tensor& x, const PoolOptions& options) {
 
 Tensor maxPool2dBackward(const Tensor& dy, const Tensor& x, const Tensor& y, const PoolOptions& options) {
   PoolGeometry g = poolGeometry(x, options);
-  requireDefined(dy, "dy");
-  requireDefined(y, "y");
-  requireSameDevice(x, "x", dy, "dy");
-  requireSameDevice(x, "x", y, "y");
-  requireShape(dy, "dy", meta::outputShape(g));
-  requireShape(y, "y", meta::outputShape(g));
-  requireSameDType(x, "x", dy, "dy");
-  requireSameDType(x, "x", y, "y");
-  Tensor dx = Tensor::empty(x.device(), x.shape(), x.dtype());
-  submit(x, {dy, x, y}, {dx}, [g, dy, x, y, dx](Backend& b) {
-    withActivation(x.dtype(), [&](auto a) {
-      using A = decltype(a);
-      b.maxPoolBackward(g, ptr<A>(dy), ptr<A>(x), ptr<A>(y), ptr<A>(dx));
-    });
+  return gradientFromOutput(dy, x, y, meta::outputShape(g), [g](Backend& b, auto* dyp, auto* xp, auto* yp, auto* dxp) {
+    b.maxPoolBackward(g, dyp, xp, yp, dxp);
   });
-  return dx;
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {

@@ -101,6 +101,26 @@ bool blockLayout(const size_t* counts, std::vector<int>& sizes, std::vector<int>
   return true;
 }
 
+// MPI counts are int: a large buffer goes in pieces of at most INT_MAX / 2 elements, one
+// collective after the other; an empty buffer still takes part once (every rank must call).
+// post(offset, n, &request) starts one piece and returns its MPI status.
+template <typename Post>
+int inPieces(size_t count, const char* call, const char* what, double timeoutSeconds, char* err, size_t errLen,
+             Post post) {
+  const size_t piece = INT_MAX / 2;
+  size_t done = 0;
+  do {
+    const int n = static_cast<int>(std::min(piece, count - done));
+    MPI_Request request;
+    const int rc = post(done, n, &request);
+    if (rc != MPI_SUCCESS) return fail(err, errLen, mpiError(call, rc));
+    const int status = awaitCollective(request, what, timeoutSeconds, err, errLen);
+    if (status != 0) return status;
+    done += static_cast<size_t>(n);
+  } while (done < count);
+  return 0;
+}
+
 }  // namespace
 
 extern "C" {
@@ -132,19 +152,10 @@ int alexnet_mpi_init(int* rank, int* size, char* err, size_t errLen) {
 }
 
 int alexnet_mpi_allreduce_sum_f32(float* data, size_t count, double timeoutSeconds, char* err, size_t errLen) {
-  // MPI counts are int: large buffers go in pieces, all started before any is awaited.
-  const size_t piece = INT_MAX / 2;
-  for (size_t done = 0; done < count || (count == 0 && done == 0);) {
-    const int n = static_cast<int>(std::min(piece, count - done));
-    MPI_Request request;
-    const int rc = MPI_Iallreduce(MPI_IN_PLACE, data + done, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request);
-    if (rc != MPI_SUCCESS) return fail(err, errLen, mpiError("MPI_Iallreduce", rc));
-    const int status = awaitCollective(request, "all-reduce", timeoutSeconds, err, errLen);
-    if (status != 0) return status;
-    done += static_cast<size_t>(n);
-    if (count == 0) break;
-  }
-  return 0;
+  return inPieces(count, "MPI_Iallreduce", "all-reduce", timeoutSeconds, err, errLen,
+                  [&](size_t offset, int n, MPI_Request* request) {
+                    return MPI_Iallreduce(MPI_IN_PLACE, data + offset, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, request);
+                  });
 }
 
 int alexnet_mpi_allgather_f32(const float* send, float* recv, const size_t* counts, double timeoutSeconds,
@@ -169,18 +180,10 @@ int alexnet_mpi_reduce_scatter_sum_f32(const float* send, float* recv, const siz
 }
 
 int alexnet_mpi_broadcast(void* data, size_t bytes, int root, double timeoutSeconds, char* err, size_t errLen) {
-  const size_t piece = INT_MAX / 2;
-  for (size_t done = 0; done < bytes || (bytes == 0 && done == 0);) {
-    const int n = static_cast<int>(std::min(piece, bytes - done));
-    MPI_Request request;
-    const int rc = MPI_Ibcast(static_cast<char*>(data) + done, n, MPI_BYTE, root, MPI_COMM_WORLD, &request);
-    if (rc != MPI_SUCCESS) return fail(err, errLen, mpiError("MPI_Ibcast", rc));
-    const int status = awaitCollective(request, "broadcast", timeoutSeconds, err, errLen);
-    if (status != 0) return status;
-    done += static_cast<size_t>(n);
-    if (bytes == 0) break;
-  }
-  return 0;
+  return inPieces(bytes, "MPI_Ibcast", "broadcast", timeoutSeconds, err, errLen,
+                  [&](size_t offset, int n, MPI_Request* request) {
+                    return MPI_Ibcast(static_cast<char*>(data) + offset, n, MPI_BYTE, root, MPI_COMM_WORLD, request);
+                  });
 }
 
 int alexnet_mpi_barrier(double timeoutSeconds, char* err, size_t errLen) {

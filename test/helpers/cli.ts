@@ -1,6 +1,9 @@
 // Runs the `alexnet` command (the compiled dist/lib/cli/main.js) in a child process.
+import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'cli', 'main.js');
@@ -29,5 +32,21 @@ export async function waitFor(predicate: () => boolean, ms: number): Promise<voi
   while (!predicate()) {
     if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * One mocha test per case: `alexnet <command> ...args --out <a fresh path>` exits with status 2 (a
+ * usage error), says what `pattern` matches on stderr, and writes nothing at the path.
+ */
+export function refusesEach(command: string, cases: [string[], RegExp][], outName: string): void {
+  for (const [args, pattern] of cases) {
+    it(`refuses ${JSON.stringify(args.join(' '))} with exit status 2`, async () => {
+      const out = join(mkdtempSync(join(tmpdir(), `alexnet-${command}-bad-`)), outName);
+      const r = await runCli([command, ...args, '--out', out]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.match(pattern);
+      expect(existsSync(out)).to.equal(false);
+    });
   }
 }
