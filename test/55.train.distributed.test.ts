@@ -290,6 +290,17 @@ describe('alexnet train under mpirun -n 2 (Fashion-MNIST, CPU)', function () {
     expect(state.step).to.equal(5);
   });
 
+  it('the two columns compose with data parallelism: each of 2 ranks holds both columns, and the weights are one process\'s within 1e-5', async () => {
+    const args = [...quick, '--limit', '4096', '--epochs', '2', '--max-steps', '5', '--devices', 'cpu:0,cpu:1'];
+    const one = runSingle([...args, '--out', join(dir, 'columns-one')]);
+    expect(one.code, one.stderr).to.equal(0);
+    const two = await mpiTrain([...args, '--out', join(dir, 'columns-two')]);
+    expect(two.code, two.stderr).to.equal(0);
+    expect(two.stderr).to.include('two columns on cpu:0 + cpu:1, 2 ranks over mpi');
+    const { relative } = await weightDifference(join(dir, 'columns-one', 'last.safetensors'), join(dir, 'columns-two', 'last.safetensors'));
+    expect(relative).to.be.below(1e-5);
+  });
+
   it('SIGINT to mpirun, then --resume, gives the weights of an uninterrupted 2-rank run bit for bit', async () => {
     // A run of 12 epochs (longer than Open MPI's delay before it passes the interrupt on, even on
     // an idle machine), cut short: wherever the interrupt lands, the run continues a few steps past
