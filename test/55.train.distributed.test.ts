@@ -277,28 +277,26 @@ describe('alexnet train under mpirun -n 2 (Fashion-MNIST, CPU)', function () {
     }
   });
 
-  it('2 ranks give the weights of one process within 1e-5 (5 steps, dropout on)', async () => {
-    const args = [...quick, '--limit', '4096', '--epochs', '2', '--max-steps', '5'];
-    const one = runSingle([...args, '--out', join(dir, 'one')]);
+  /** Trains 5 steps (dropout on) in one process and under mpirun -n 2; the weights must agree within 1e-5. */
+  async function twoRanksMatchOne(name: string, extra: string[], header: string): Promise<void> {
+    const args = [...quick, '--limit', '4096', '--epochs', '2', '--max-steps', '5', ...extra];
+    const one = runSingle([...args, '--out', join(dir, `${name}-one`)]);
     expect(one.code, one.stderr).to.equal(0);
-    const two = await mpiTrain([...args, '--out', join(dir, 'two')]);
+    const two = await mpiTrain([...args, '--out', join(dir, `${name}-two`)]);
     expect(two.code, two.stderr).to.equal(0);
-    expect(two.stderr).to.include('2 ranks over mpi');
-    const { relative } = await weightDifference(join(dir, 'one', 'last.safetensors'), join(dir, 'two', 'last.safetensors'));
+    expect(two.stderr).to.include(header);
+    const { relative } = await weightDifference(join(dir, `${name}-one`, 'last.safetensors'), join(dir, `${name}-two`, 'last.safetensors'));
     expect(relative).to.be.below(1e-5);
-    const state = JSON.parse(readFileSync(join(dir, 'two', 'last.json'), 'utf8')) as { step: number };
+    const state = JSON.parse(readFileSync(join(dir, `${name}-two`, 'last.json'), 'utf8')) as { step: number };
     expect(state.step).to.equal(5);
+  }
+
+  it('2 ranks give the weights of one process within 1e-5 (5 steps, dropout on)', async () => {
+    await twoRanksMatchOne('plain', [], '(cpu, 2 ranks over mpi)');
   });
 
   it('the two columns compose with data parallelism: each of 2 ranks holds both columns, and the weights are one process\'s within 1e-5', async () => {
-    const args = [...quick, '--limit', '4096', '--epochs', '2', '--max-steps', '5', '--devices', 'cpu:0,cpu:1'];
-    const one = runSingle([...args, '--out', join(dir, 'columns-one')]);
-    expect(one.code, one.stderr).to.equal(0);
-    const two = await mpiTrain([...args, '--out', join(dir, 'columns-two')]);
-    expect(two.code, two.stderr).to.equal(0);
-    expect(two.stderr).to.include('two columns on cpu:0 + cpu:1, 2 ranks over mpi');
-    const { relative } = await weightDifference(join(dir, 'columns-one', 'last.safetensors'), join(dir, 'columns-two', 'last.safetensors'));
-    expect(relative).to.be.below(1e-5);
+    await twoRanksMatchOne('columns', ['--devices', 'cpu:0,cpu:1'], 'two columns on cpu:0 + cpu:1, 2 ranks over mpi');
   });
 
   it('SIGINT to mpirun, then --resume, gives the weights of an uninterrupted 2-rank run bit for bit', async () => {
