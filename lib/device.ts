@@ -99,6 +99,14 @@ export const MAX_THREADS = 1024;
  */
 export function setNumThreads(threads: number): void {
   native.setNumThreads(integer(threads, 'threads', 1, MAX_THREADS));
+  threadsChosen = true;
+}
+
+let threadsChosen = false;
+
+/** @internal Whether setNumThreads was called (then a process group leaves the count alone). */
+export function threadCountChosen(): boolean {
+  return threadsChosen;
 }
 
 /** The CPU backend's thread count: the one set, else OMP_NUM_THREADS, else the cores OpenMP sees. */

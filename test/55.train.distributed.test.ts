@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { arrayDataset, createLoader, FASHION_MNIST_DIR } from '../lib/data/index.js';
 import { GradientReducer, initDistributed, transportInfo, type ProcessGroup } from '../lib/distributed/index.js';
@@ -249,6 +249,24 @@ async function until<T>(get: () => T | null | false, ms: number): Promise<T> {
 }
 
 describe('collectives from C++ without Node', () => {
+  it('ranks on one machine share its cores unless the user chose a thread count', function () {
+    if (!haveMpirun) {
+      console.log('      (skipped: mpirun is not installed here)');
+      this.skip();
+    }
+    const lib = new URL('../lib/index.js', import.meta.url).href;
+    const source = `const m = await import(${JSON.stringify(lib)}); await m.initDistributed();
+      process.stdout.write('threads ' + m.numThreads() + '\\n'); process.exit(0);`;
+    const run = (env: Record<string, string>) => spawnSync('mpirun', ['-n', '2', '--oversubscribe', ...Object.keys(env).flatMap((k) => ['-x', k]),
+      process.execPath, '--input-type=module', '-e', source], { encoding: 'utf8', timeout: 120_000, env: { ...MPI_ENV, ...env } });
+    const shared = run({});
+    expect(shared.status, shared.stderr).to.equal(0);
+    const share = String(Math.max(1, Math.floor(availableParallelism() / 2)));
+    expect(shared.stdout.match(/threads (\d+)/g), shared.stdout).to.deep.equal([`threads ${share}`, `threads ${share}`]);
+    const chosen = run({ OMP_NUM_THREADS: '3' });
+    expect(chosen.stdout.match(/threads (\d+)/g), chosen.stderr).to.deep.equal(['threads 3', 'threads 3']);
+  });
+
   it('the all-reduce example averages over 2 ranks under mpirun, and is a group of one alone', function () {
     const example = join(dirname(CLI), '..', '..', '..', 'build', 'Release', 'alexnet_example_allreduce');
     if (!existsSync(example)) this.skip();
