@@ -130,14 +130,12 @@ mkdirSync(join(out, 'licenses'), { recursive: true });
 // What to carry: the dependency closure of the addon and the CUDA module, less the system and
 // NVIDIA's libraries. ldd resolves the closure recursively, so oneDNN's libOpenCL comes along.
 const carried = new Map();  // SONAME -> path on this machine
-let cudaNeeds = [];
 const runtimeNeeds = new Map();  // module -> the NVIDIA or MPI libraries it finds at run time
 for (const binary of binaries) {
   for (const [name, path] of dependencies(binary)) {
     if (SYSTEM.test(name)) continue;
     // Everything the MPI module needs besides the system comes with the user's Open MPI.
     if (NVIDIA.test(name) || MPI.test(name) || binary === mpiModule) {
-      if (binary === cudaModule) cudaNeeds.push(name);
       if (binary !== addon) runtimeNeeds.set(binary, [...(runtimeNeeds.get(binary) ?? []), name]);
       continue;
     }
@@ -146,10 +144,7 @@ for (const binary of binaries) {
   }
 }
 // Only the CUDA module's direct needs: cuBLAS pulls in cuBLASLt from its own directory.
-if (existsSync(cudaModule)) {
-  const direct = run('readelf', ['-d', cudaModule]);
-  cudaNeeds = cudaNeeds.filter((n) => direct.includes(`[${n}]`));
-}
+const cudaNeeds = existsSync(cudaModule) ? directNeeds(cudaModule) : [];
 
 for (const binary of binaries) copyFileSync(binary, join(out, basename(binary)));
 const packages = [];

@@ -91,39 +91,6 @@ void alexnet_nccl_destroy(void* comm) {
   delete c;
 }
 
-int alexnet_nccl_start(void* comm, float* data, size_t count, int mean, int root, void* stream, void** pending,
-                       char* err, size_t errLen) {
-  auto* c = static_cast<Comm*>(comm);
-  cudaSetDevice(c->device);
-  cudaEvent_t ready = nullptr;
-  auto* p = new Pending();
-  cudaError_t e = cudaEventCreateWithFlags(&ready, cudaEventDisableTiming);
-  if (e == cudaSuccess) e = cudaEventCreateWithFlags(&p->done, cudaEventDisableTiming);
-  if (e == cudaSuccess) e = cudaEventRecord(ready, static_cast<cudaStream_t>(stream));
-  if (e == cudaSuccess) e = cudaStreamWaitEvent(c->stream, ready, 0);
-  if (ready) cudaEventDestroy(ready);  // released once the wait above has passed it
-  if (e != cudaSuccess) {
-    if (p->done) cudaEventDestroy(p->done);
-    delete p;
-    return cudaFail(err, errLen, "cudaEventRecord", e);
-  }
-  ncclResult_t r = root >= 0
-      ? ncclBroadcast(data, data, count, ncclFloat32, root, c->comm, c->stream)
-      : ncclAllReduce(data, data, count, ncclFloat32, mean ? ncclAvg : ncclSum, c->comm, c->stream);
-  if (r != ncclSuccess) {
-    cudaEventDestroy(p->done);
-    delete p;
-    return ncclFail(err, errLen, root >= 0 ? "ncclBroadcast" : "ncclAllReduce", r);
-  }
-  if (cudaError_t e2 = cudaEventRecord(p->done, c->stream); e2 != cudaSuccess) {
-    cudaEventDestroy(p->done);
-    delete p;
-    return cudaFail(err, errLen, "cudaEventRecord", e2);
-  }
-  *pending = p;
-  return 0;
-}
-
 namespace {
 
 // The communicator's stream waits for the work queued so far on `stream`; `*p` gets its done event.
@@ -195,6 +162,18 @@ cudaError_t copyBlocks(const Comm* c, const Blocks& b, const size_t* inner, size
 }
 
 }  // namespace
+
+int alexnet_nccl_start(void* comm, float* data, size_t count, int mean, int root, void* stream, void** pending,
+                       char* err, size_t errLen) {
+  auto* c = static_cast<Comm*>(comm);
+  Pending* p = nullptr;
+  if (int s = beginOnCommStream(c, stream, &p, err, errLen)) return s;
+  ncclResult_t r = root >= 0
+      ? ncclBroadcast(data, data, count, ncclFloat32, root, c->comm, c->stream)
+      : ncclAllReduce(data, data, count, ncclFloat32, mean ? ncclAvg : ncclSum, c->comm, c->stream);
+  if (r != ncclSuccess) return abandon(p, ncclFail(err, errLen, root >= 0 ? "ncclBroadcast" : "ncclAllReduce", r));
+  return endOnCommStream(c, p, pending, err, errLen);
+}
 
 int alexnet_nccl_all_gather(void* comm, const float* send, float* recv, size_t outer, const size_t* inner, void* stream,
                             void** pending, char* err, size_t errLen) {
