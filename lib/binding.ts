@@ -7,12 +7,12 @@ import { fileURLToPath } from 'node:url';
 
 export interface NativeTensor {
   readonly shape: number[];
-  readonly dtype: 'float32' | 'int32' | 'uint8' | 'bfloat16';
+  readonly dtype: 'float32' | 'int32' | 'uint8' | 'bfloat16' | 'float16';
   readonly device: string;
   readonly disposed: boolean;
   reshape(shape: number[]): NativeTensor;
   to(device: string): NativeTensor;
-  /** bfloat16 widened to a Float32Array, or with raw = true its bits in a Uint16Array. */
+  /** bfloat16 and float16 widened to a Float32Array, or with raw = true their bits in a Uint16Array. */
   toArray(raw?: boolean): Promise<Float32Array | Int32Array | Uint8Array | Uint16Array>;
   dispose(): void;
 }
@@ -62,9 +62,9 @@ export type NativeCollective = { readonly __collective: unique symbol };
 
 export interface NativeBinding extends UnaryBindings {
   NativeTensor: abstract new (...args: never[]) => NativeTensor;
-  /** With dtype 'bfloat16': a Float32Array rounded to nearest even, or a Uint16Array of raw bits. */
+  /** With dtype 'bfloat16' or 'float16': a Float32Array rounded to nearest even, or a Uint16Array of raw bits. */
   fromArray(data: Float32Array | Int32Array | Uint8Array | Uint16Array, shape: number[], device: string, dtype?: string): T;
-  /** float32 <-> bfloat16 (a copy when the dtype is the same). */
+  /** Between float32, bfloat16 and float16 (a copy when the dtype is the same). */
   toDType(x: T, dtype: string): T;
   bf16Support(device: string): { supported: boolean; reason: string };
   empty(shape: number[], dtype: string, device: string): T;
@@ -91,6 +91,8 @@ export interface NativeBinding extends UnaryBindings {
   fill(t: T, options: NativeOptions<'fill'>): void;
   axpy(x: T, y: T, options: NativeOptions<'scale'>): void;
   scale(x: T, options: NativeOptions<'scale'>): T;
+  /** Multiplies each gradient by options.alpha (1 / scale) in place; returns the found-inf flag [1] (1 or 0). */
+  unscaleGradients(grads: T[], options: NativeOptions<'scale'>): T;
   normal(t: T, options: NativeOptions<'normal'>): void;
   unaryOps: string[];
   opOptionFields: Record<string, string[]>;

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'NON_FINITE_LOSS',    // training diverged
   'NON_FINITE_OUTPUT',  // the network's outputs were NaN or infinite
   'BF16_UNSUPPORTED',   // bfloat16 compute asked of a device that cannot (a CPU without AVX512_BF16)
+  'FLOAT16_UNSUPPORTED', // float16 compute asked for (float16 tensors are stored and converted only)
   'INTERNAL',           // a broken invariant of the library itself
 ] as const;
 

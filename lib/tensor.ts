@@ -10,22 +10,27 @@ export { MAX_DIMENSION, MAX_ELEMENTS };
 
 native.setErrorClass(AlexNetError);
 
-export type DType = 'float32' | 'int32' | 'uint8' | 'bfloat16';
+export type DType = 'float32' | 'int32' | 'uint8' | 'bfloat16' | 'float16';
 /** The floating-point dtypes a tensor converts between with `to(dtype)`. */
-export type FloatDType = 'float32' | 'bfloat16';
-const FLOAT_DTYPES: readonly string[] = ['float32', 'bfloat16'];
+export type FloatDType = 'float32' | 'bfloat16' | 'float16';
+const FLOAT_DTYPES: readonly string[] = ['float32', 'bfloat16', 'float16'];
+/** The 16-bit dtypes: uploaded from a Float32Array (rounded) or a Uint16Array of raw bits. */
+const HALF_DTYPES: readonly string[] = ['bfloat16', 'float16'];
 export type { DeviceName } from './device_name.js';
 
 const WRAP = Symbol('wrap');
 
 /**
- * A dense row-major float32 (or int32, uint8 for raw images, bfloat16 for mixed precision) tensor
- * on one device.
+ * A dense row-major float32 (or int32, uint8 for raw images, bfloat16 for mixed precision, float16
+ * for storage) tensor on one device.
  *
- * bfloat16 keeps float32's 8 exponent bits and 8 significant bits (unit roundoff 2^-8). Uploads
- * from a Float32Array round to nearest even; `toArray()` gives the exact values as a Float32Array
- * and `toBits()` the raw bits as a Uint16Array (which `fromArray(bits, shape, device, 'bfloat16')`
- * takes back).
+ * bfloat16 keeps float32's 8 exponent bits and 8 significant bits (unit roundoff 2^-8); float16
+ * (IEEE binary16) has 5 exponent bits and 11 significant bits (unit roundoff 2^-11, largest finite
+ * 65504, subnormals down to 2^-24). Uploads from a Float32Array round to nearest even (a float16
+ * beyond 65504 becomes ±Infinity); `toArray()` gives the exact values as a Float32Array and
+ * `toBits()` the raw bits as a Uint16Array (which `fromArray(bits, shape, device, dtype)` takes
+ * back). No op computes in float16: one given a float16 tensor throws an AlexNetError
+ * FLOAT16_UNSUPPORTED naming the op; convert with `to('float32')`.
  *
  * Sizes: every dimension is in [1, MAX_DIMENSION] (2^31 - 1) and a tensor has at most
  * MAX_ELEMENTS (2^40) elements; shapes beyond either are a RangeError naming the shape.
@@ -62,11 +67,12 @@ export class Tensor {
    */
   static fromArray(data: Float32Array | Int32Array | Uint8Array | Uint16Array, shape: readonly number[],
     device: DeviceName = 'cpu', dtype?: DType): Tensor {
-    if (dtype !== undefined && dtype !== 'bfloat16' && dtype !== dtypeOfArray(data))
-      throw new TypeError(`dtype must be "bfloat16" or left out (the array's own dtype), got ${describe(dtype)}`);
-    if (dtype === 'bfloat16') {
+    const half = dtype !== undefined && HALF_DTYPES.includes(dtype);
+    if (dtype !== undefined && !half && dtype !== dtypeOfArray(data))
+      throw new TypeError(`dtype must be "bfloat16", "float16" or left out (the array's own dtype), got ${describe(dtype)}`);
+    if (half) {
       if (!(data instanceof Float32Array) && !(data instanceof Uint16Array))
-        throw new TypeError(`bfloat16 data must be a Float32Array (rounded to nearest even) or a Uint16Array of raw bits, got ${describe(data)}`);
+        throw new TypeError(`${dtype} data must be a Float32Array (rounded to nearest even) or a Uint16Array of raw bits, got ${describe(data)}`);
     } else if (!(data instanceof Float32Array) && !(data instanceof Int32Array) && !(data instanceof Uint8Array))
       throw new TypeError(`data must be a Float32Array, an Int32Array or a Uint8Array (over an ArrayBuffer or a SharedArrayBuffer), got ${describe(data)}`);
     const dims = validShape([...shape]);
@@ -74,7 +80,7 @@ export class Tensor {
     if (count !== data.length)
       throw new RangeError(`data has ${data.length} elements but shape ${shapeString(dims)} needs ${count}`);
     if (typeof device !== 'string') throw new TypeError(`device must be a string, got ${describe(device)}`);
-    return Tensor.wrap(native.fromArray(data, dims, device, dtype === 'bfloat16' ? 'bfloat16' : undefined));
+    return Tensor.wrap(native.fromArray(data, dims, device, half ? dtype : undefined));
   }
 
   /** A tensor of zeros. */
@@ -119,15 +125,16 @@ export class Tensor {
 
   /**
    * A copy on another device (ordered after pending work on both devices), or, given a dtype
-   * ('float32' or 'bfloat16'), a copy in that dtype on the same device: to bfloat16 rounds to
-   * nearest even, to float32 is exact. Converting works on every device; computing in bfloat16
-   * needs a device that supports it (see `bf16Support`).
+   * ('float32', 'bfloat16' or 'float16'), a copy in that dtype on the same device: to bfloat16 or
+   * float16 rounds to nearest even, to float32 is exact (between the two 16-bit types the value
+   * goes through float32). Converting works on every device; computing in bfloat16 needs a device
+   * that supports it (see `bf16Support`), and nothing computes in float16.
    */
   to(target: DeviceName | FloatDType): Tensor {
     this.live('tensor');
     if (typeof target === 'string' && FLOAT_DTYPES.includes(target)) {
       if (!FLOAT_DTYPES.includes(this.dtype))
-        throw new TypeError(`to(${target}) converts float32 and bfloat16 tensors, not ${this.dtype}`);
+        throw new TypeError(`to(${target}) converts float32, bfloat16 and float16 tensors, not ${this.dtype}`);
       return Tensor.wrap(native.toDType(this.native, target));
     }
     return Tensor.wrap(this.native.to(target));
@@ -142,10 +149,10 @@ export class Tensor {
     return this.native.toArray() as Promise<Float32Array | Int32Array | Uint8Array>;
   }
 
-  /** The raw bits of a bfloat16 tensor, once queued work is done (a TypeError for other dtypes). */
+  /** The raw bits of a bfloat16 or float16 tensor, once queued work is done (a TypeError for other dtypes). */
   toBits(): Promise<Uint16Array> {
     const t = this.live('tensor');
-    if (t.dtype !== 'bfloat16') throw new TypeError(`toBits() reads bfloat16 tensors, got ${t.dtype}`);
+    if (!HALF_DTYPES.includes(t.dtype)) throw new TypeError(`toBits() reads bfloat16 and float16 tensors, got ${t.dtype}`);
     return t.toArray(true) as Promise<Uint16Array>;
   }
 

@@ -11,7 +11,8 @@ import { AlexNetError } from '../errors.js';
 import { TwoColumnAlexNet } from '../models/two_column.js';
 import { alexnet, hybridAlexNet, resolveAlexNetOptions, preset as getPreset, presets, type AlexNetOptions, type Preset, type TrainingConfig } from '../models/index.js';
 import type { ScheduleConfig } from '../optim/schedule.js';
-import { Trainer, TRAINING_PRECISIONS } from '../train/trainer.js';
+import { fp16Unavailable, Trainer, TRAINING_PRECISIONS } from '../train/trainer.js';
+import type { LossScaleConfig } from '../optim/loss_scaler.js';
 import { checkCheckpointModel } from '../train/load_model.js';
 import { prepareRunDirectory } from '../train/run_dir.js';
 import { formatDuration } from '../train/progress.js';
@@ -60,7 +61,14 @@ ${threadsHelp(21)}
                        (convolutions, LRN, pooling and the fully connected layers on bfloat16,
                        float32 master weights, update, loss and checkpoints; one-device model, on a
                        CPU with AVX512_BF16, see alexnet info). tf32: CUDA's TF32 tensor cores; on a
-                       CPU it trains in fp32 and says so
+                       CPU it trains in fp32 and says so. fp16: not available yet on any device
+                       (a FLOAT16_UNSUPPORTED error before anything is written)
+  --loss-scale S       dynamic, a number (a fixed scale) or none (default: dynamic for fp16, else
+                       none). dynamic: the loss gradient is multiplied by a scale (2^16 at first,
+                       doubled after 2000 clean steps, halved on an overflow); a step whose
+                       gradients hold Inf or NaN is skipped (counted in metrics.jsonl and the
+                       progress line). Not saved with the run's settings: pass it again on --resume,
+                       which then restores the scale from the checkpoint
   --progress MODE      auto, bar, plain, none (default auto: a bar on a terminal)
   --max-steps N        stop (and checkpoint) after N steps in total
   --parallel MODE      under mpirun: data (default: every rank holds the whole model) or hybrid
@@ -95,7 +103,7 @@ const options: Options = {
   resume: { type: 'boolean' }, config: { type: 'string' }, 'input-size': { type: 'string' }, width: { type: 'string' },
   'conv1-stride': { type: 'string' }, init: { type: 'string' }, 'no-lrn': { type: 'boolean' }, 'no-dropout': { type: 'boolean' },
   'no-overlap': { type: 'boolean' }, 'ten-crop': { type: 'boolean' }, workers: { type: 'string' }, progress: { type: 'string' },
-  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' }, precision: { type: 'string' }, parallel: { type: 'string' }, ...THREADS_OPTION,
+  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' }, precision: { type: 'string' }, 'loss-scale': { type: 'string' }, parallel: { type: 'string' }, ...THREADS_OPTION,
 };
 
 /** Settings a resumed run takes from its checkpoint; giving them again would change the run. */
@@ -237,6 +245,11 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   const precision = choiceFlag(c, 'precision', v.precision, TRAINING_PRECISIONS) ?? 'fp32';
   if (precision === 'bf16' && columns) usage(c, '--precision bf16 trains the one-device model; leave out --devices');
   if (precision === 'bf16' && parallel === 'hybrid') usage(c, '--precision bf16 trains the one-device model; leave out --parallel hybrid');
+  // Before the run directory: a run that cannot compute should not leave one behind.
+  if (precision === 'fp16') throw fp16Unavailable(device);
+  const lossScale = lossScaleFlag(c, v['loss-scale']);
+  if (lossScale !== undefined && lossScale !== 'none' && distributed)
+    usage(c, '--loss-scale works in one process; leave it out under mpirun');
 
   let config = runConfig(v);
   let out = typeof v.out === 'string' ? v.out : undefined;
@@ -302,7 +315,7 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
       (hybrid ? ', fully connected layers split over them (hybrid)' : '') : '';
     trainer = new Trainer({
       model, train, val: test, epochs: config.epochs, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay,
-      schedule: config.schedule, seed: config.seed, outDir: out, resume: resumeFrom, progress, maxSteps, precision,
+      schedule: config.schedule, seed: config.seed, outDir: out, resume: resumeFrom, progress, maxSteps, precision, lossScale,
       modelConfig, trainingConfig: config as unknown as Record<string, unknown>, extraTensors: statsTensors(train.datasetStats),
       group, parallel: hybrid ? 'hybrid' : 'data',
     });
@@ -331,4 +344,14 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
     // Let queued device work finish before the process exits (also after an error).
     for (const d of streams) await synchronize(d).catch(() => undefined);
   }
+}
+
+/** --loss-scale: dynamic, none, or a positive number (a fixed scale). */
+function lossScaleFlag(command: string, value: unknown): LossScaleConfig | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'dynamic' || value === 'none') return value;
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < 2 ** -126 || n > 2 ** 126)
+    usage(command, `--loss-scale must be dynamic, none or a number from 2^-126 to 2^126, got ${JSON.stringify(value)}`);
+  return n;
 }

@@ -4,6 +4,7 @@
 // people and tools). The state inside the safetensors file is the record: everything that resumes
 // or evaluates reads it from there, and the JSON copy is rewritten from it when it lags (see
 // repairStateCopies).
+import type { LossScalerState } from '../optim/loss_scaler.js';
 import type { DeviceName } from '../device_name.js';
 import { open, readFile, stat } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
@@ -40,6 +41,8 @@ export interface TrainingState {
   training: Record<string, unknown>;
   /** The last evaluation, if any. */
   metrics?: Record<string, unknown>;
+  /** Loss scaling's state (optim/loss_scaler.ts), when the run scales its loss. */
+  lossScale?: LossScalerState;
   savedAt: string;
 }
 

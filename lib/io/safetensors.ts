@@ -1,8 +1,9 @@
 // The safetensors format (as Python's `safetensors` package reads it): an 8-byte little-endian
 // header length, a JSON header { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__":
 // { string: string } }, then the tensors' bytes back to back, little-endian, in header order.
-// Written: F32 and F64. Read: also F16 and BF16 (as PyTorch writes half-precision weights), widened
-// to float32 exactly, and I64 (as PyTorch writes counters), as float64 holding the exact integers.
+// Written: F32 and F64, and F16 on request (HostTensor.saveAs, rounded to nearest even). Read: also
+// F16 and BF16 (as PyTorch writes half-precision weights), widened to float32 exactly, and I64 (as
+// PyTorch writes counters), as float64 holding the exact integers.
 import { endianness } from 'node:os';
 import { AlexNetError } from '../errors.js';
 import { describe } from '../validate.js';
@@ -16,6 +17,12 @@ export interface HostTensor {
   shape: number[];
   /** The element type in the file it was read from (absent for tensors made in memory). */
   dtype?: SafetensorsDtype;
+  /**
+   * How encodeSafetensors stores float32 data: 'F32' (the default) or 'F16' (IEEE half, rounded
+   * to nearest even; beyond ±65504 it becomes ±Infinity). Read files never set it, so a tensor
+   * loaded from an F16 file is written back as F32 unless asked.
+   */
+  saveAs?: 'F32' | 'F16';
 }
 
 export interface SafetensorsContents {
@@ -57,6 +64,35 @@ function halfToNumber(h: number): number {
   if (exponent === 0) return sign * fraction * 2 ** -24;  // zero and subnormals
   if (exponent === 31) return fraction === 0 ? sign * Infinity : NaN;
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+const FLOAT_BITS = new Uint32Array(1);
+const FLOAT_VIEW = new Float32Array(FLOAT_BITS.buffer);
+
+// Rounds `value` to nearest even after dropping its low `dropped` bits.
+function shiftRoundEven(value: number, dropped: number): number {
+  const kept = value >>> dropped;
+  const rest = value & ((1 << dropped) - 1);
+  const half = 1 << (dropped - 1);
+  return kept + (rest > half || (rest === half && (kept & 1) === 1) ? 1 : 0);
+}
+
+/**
+ * A float32 value's IEEE half bits, rounded to nearest even (subnormals included); from 65520 up
+ * ±Infinity, NaN a quiet NaN. The same integer steps as the native core's (alexnet/float16.hpp),
+ * so a file written here holds the bits a float16 tensor of the same values holds.
+ */
+export function halfBitsFromNumber(x: number): number {
+  FLOAT_VIEW[0] = x;
+  const u = FLOAT_BITS[0]!;
+  const sign = (u >>> 16) & 0x8000;
+  const a = u & 0x7fffffff;
+  if (a > 0x7f800000) return sign | 0x7e00;
+  if (a >= 0x477ff000) return sign | 0x7c00;
+  const exponent = a >>> 23;
+  const mantissa = a & 0x7fffff;
+  if (exponent < 113) return exponent < 102 ? sign : sign | shiftRoundEven(mantissa | 0x800000, 126 - exponent);
+  return sign | shiftRoundEven(((exponent - 112) << 23) | mantissa, 13);
 }
 
 /**
@@ -107,7 +143,11 @@ function decodeValues(bytes: Uint8Array, dtype: SafetensorsDtype, count: number,
   }
 }
 
-/** Serialises float32/float64 tensors (in the order given) and string metadata. */
+function storedBytes(t: HostTensor): number {
+  return t.saveAs === 'F16' ? 2 * t.data.length : t.data.byteLength;
+}
+
+/** Serialises float32/float64 tensors (in the order given; float32 as F16 where saveAs says) and string metadata. */
 export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata: Record<string, string> = {}): Buffer {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) {
@@ -122,9 +162,14 @@ export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata:
       throw new TypeError(`tensors['${name}'].data must be a Float32Array or a Float64Array, got ${describe(t.data)}`);
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) throw new RangeError(`tensors['${name}'] has ${t.data.length} values but shape [${t.shape.join(', ')}]`);
-    const dtype = t.data instanceof Float32Array ? 'F32' : 'F64';
-    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+    if (t.saveAs !== undefined && t.saveAs !== 'F32' && t.saveAs !== 'F16')
+      throw new TypeError(`tensors['${name}'].saveAs must be 'F32' or 'F16', got ${describe(t.saveAs)}`);
+    if (t.saveAs === 'F16' && !(t.data instanceof Float32Array))
+      throw new TypeError(`tensors['${name}'].saveAs 'F16' needs Float32Array data, got ${describe(t.data)}`);
+    const dtype = t.saveAs === 'F16' ? 'F16' : t.data instanceof Float32Array ? 'F32' : 'F64';
+    const bytes = storedBytes(t);
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   // Pad the header with spaces to a multiple of 8 so the data starts aligned (as the reference writer does).
   let json = JSON.stringify(header);
@@ -135,8 +180,12 @@ export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata:
   headerBytes.copy(out, 8);
   let at = 8 + headerBytes.length;
   for (const t of Object.values(tensors)) {
-    out.set(bytesOf(t.data), at);
-    at += t.data.byteLength;
+    if (t.saveAs === 'F16') {
+      for (let i = 0; i < t.data.length; i++) out.writeUInt16LE(halfBitsFromNumber(t.data[i]!), at + 2 * i);
+    } else {
+      out.set(bytesOf(t.data), at);
+    }
+    at += storedBytes(t);
   }
   return out;
 }

@@ -8,9 +8,12 @@ export function tensorArg(value: unknown, name: string): NativeTensor {
   return value.live(name);
 }
 
+// float16 tensors pass the dtype checks here on purpose: the native binding of every op refuses
+// them in one place, with an AlexNetError FLOAT16_UNSUPPORTED naming the op (which these helpers do
+// not know). The helpers that compare dtypes leave float16 to it too.
 export function floatArg(value: unknown, name: string, rank?: number): NativeTensor {
   const t = tensorArg(value, name);
-  if (t.dtype !== 'float32') throw new TypeError(`${name} must be float32, got ${t.dtype}`);
+  if (t.dtype !== 'float32' && t.dtype !== 'float16') throw new TypeError(`${name} must be float32, got ${t.dtype}`);
   if (rank !== undefined && t.shape.length !== rank)
     throw new RangeError(`${name} must have rank ${rank}, got shape ${shapeString(t.shape)}`);
   return t;
@@ -22,7 +25,7 @@ export function floatArg(value: unknown, name: string, rank?: number): NativeTen
  */
 export function activationArg(value: unknown, name: string, rank?: number): NativeTensor {
   const t = tensorArg(value, name);
-  if (t.dtype !== 'float32' && t.dtype !== 'bfloat16') throw new TypeError(`${name} must be float32 or bfloat16, got ${t.dtype}`);
+  if (t.dtype !== 'float32' && t.dtype !== 'bfloat16' && t.dtype !== 'float16') throw new TypeError(`${name} must be float32 or bfloat16, got ${t.dtype}`);
   if (rank !== undefined && t.shape.length !== rank)
     throw new RangeError(`${name} must have rank ${rank}, got shape ${shapeString(t.shape)}`);
   return t;
@@ -31,7 +34,7 @@ export function activationArg(value: unknown, name: string, rank?: number): Nati
 /** The tensors of one op's activations share a dtype: a TypeError naming the odd one and the cast. */
 export function sameDType(first: [NativeTensor, string], ...others: [NativeTensor, string][]): void {
   for (const [t, name] of others)
-    if (t.dtype !== first[0].dtype)
+    if (t.dtype !== first[0].dtype && t.dtype !== 'float16' && first[0].dtype !== 'float16')
       throw new TypeError(`${name} is ${t.dtype} but ${first[1]} is ${first[0].dtype}; convert it with .to('${first[0].dtype}')`);
 }
 

@@ -1,7 +1,7 @@
 import { native } from '../binding.js';
 import type { Tensor } from '../tensor.js';
-import { finiteFloat32 } from '../validate.js';
-import { expectShape, floatArg, sameDevice } from './check.js';
+import { describe, finite, finiteFloat32 } from '../validate.js';
+import { expectShape, floatArg, sameDevice, wrap } from './check.js';
 
 export interface SgdOptions {
   /** ε, the learning rate (the paper starts at 0.01). */
@@ -30,3 +30,23 @@ export function sgdStep(param: Tensor, velocity: Tensor, grad: Tensor, options: 
   const weightDecay = finiteFloat32(options.weightDecay ?? 5e-4, 'weightDecay', 0);
   native.sgdStep(p, v, g, { lr, momentum, weightDecay });
 }
+
+/**
+ * Dynamic loss scaling's unscale: multiplies every gradient by 1 / `scale` in place and returns a
+ * float32 [1] tensor on their device holding 1 if any result is infinite or NaN, else 0. The flag
+ * stays on the device until read, so a step costs one read however many gradients it has. One job
+ * for the whole list (one backend call per gradient): `grads` are float32, on one device, none
+ * listed twice; `scale` is a positive number whose reciprocal is a normal float32.
+ */
+export function unscaleGradients(grads: Tensor[], scale: number): Tensor {
+  if (!Array.isArray(grads) || grads.length === 0) throw new TypeError(`grads must be a non-empty array of tensors, got ${describe(grads)}`);
+  const ts = grads.map((g, i) => floatArg(g, `grads[${i}]`));
+  sameDevice([ts[0]!, 'grads[0]'], ...ts.map((t, i): [typeof t, string] => [t, `grads[${i}]`]));
+  const inverse = 1 / finite(scale, 'scale', 0);
+  if (!(inverse >= FLOAT32_MIN_NORMAL && inverse <= FLOAT32_MAX))
+    throw new RangeError(`scale must be in [${1 / FLOAT32_MAX}, 2^126] so that 1 / scale is a normal float32, got ${scale}`);
+  return wrap(native.unscaleGradients(ts, { alpha: inverse }));
+}
+
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+const FLOAT32_MAX = 3.4028234663852886e38;

@@ -3,3 +3,4 @@ export {
   ReduceOnPlateau, StepSchedule, makeSchedule,
   type LrSchedule, type PlateauOptions, type StepOptions, type ScheduleConfig, type ScheduleState,
 } from './schedule.js';
+export { LossScaler, makeLossScaler, type LossScalerOptions, type LossScalerState, type LossScaleConfig } from './loss_scaler.js';

@@ -13,6 +13,9 @@ export interface ProgressInfo {
   etaSeconds: number;
   /** Fraction of wall time spent waiting for the data loader this epoch. */
   waitFraction: number;
+  /** With loss scaling: the steps skipped so far (non-finite gradients) and the scale now. */
+  skippedSteps?: number;
+  lossScale?: number;
 }
 
 export type ProgressMode = 'auto' | 'bar' | 'plain' | 'none';
@@ -27,7 +30,10 @@ export function formatDuration(seconds: number): string {
 
 function fields(p: ProgressInfo): string {
   const loss = Number.isFinite(p.loss) ? p.loss.toFixed(4) : '-';
-  return `${Math.round(p.imagesPerSecond)} img/s  loss ${loss}  lr ${p.lr.toPrecision(3)}  ` +
+  const exponent = Math.log2(p.lossScale ?? 1);
+  const scale = Number.isInteger(exponent) ? `2^${exponent}` : (p.lossScale ?? 1).toPrecision(3);
+  const scaling = p.skippedSteps === undefined ? '' : `scale ${scale}  skipped ${p.skippedSteps}  `;
+  return `${Math.round(p.imagesPerSecond)} img/s  loss ${loss}  lr ${p.lr.toPrecision(3)}  ${scaling}` +
     `ETA ${formatDuration(p.etaSeconds)}  data wait ${(100 * p.waitFraction).toFixed(0)}%`;
 }
 

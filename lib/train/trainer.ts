@@ -31,6 +31,7 @@ import { disposeDerived, type Module } from '../nn/module.js';
 import { deriveSeed } from '../nn/seed.js';
 import { SGD } from '../optim/sgd.js';
 import { makeSchedule, type LrSchedule, type ScheduleConfig } from '../optim/schedule.js';
+import { makeLossScaler, type LossScaleConfig, type LossScaler } from '../optim/loss_scaler.js';
 import * as ops from '../ops/index.js';
 import { bf16Support, disposeAll, Tensor } from '../tensor.js';
 import { precision as devicePrecision, setPrecision as setDevicePrecision, synchronize } from '../device.js';
@@ -49,10 +50,12 @@ import { prepareRunDirectory } from './run_dir.js';
  * of the weights, float32 master weights, gradients, update, loss and checkpoints; see
  * nn.Precision); needs a device that computes in bfloat16 (bf16Support), else an AlexNetError
  * BF16_UNSUPPORTED. 'tf32': the CUDA backend's TF32 tensor-core mode for convolutions and GEMMs; on
- * a CPU it is float32 (said once through onWarning).
+ * a CPU it is float32 (said once through onWarning). 'fp16': float16 compute, which no backend has
+ * yet (float16 tensors are stored and converted only): an AlexNetError FLOAT16_UNSUPPORTED before
+ * anything is written, on every device.
  */
-export type TrainingPrecision = 'fp32' | 'tf32' | 'bf16';
-export const TRAINING_PRECISIONS: readonly TrainingPrecision[] = ['fp32', 'tf32', 'bf16'];
+export type TrainingPrecision = 'fp32' | 'tf32' | 'bf16' | 'fp16';
+export const TRAINING_PRECISIONS: readonly TrainingPrecision[] = ['fp32', 'tf32', 'bf16', 'fp16'];
 
 export interface TrainerOptions {
   model: Module;
@@ -84,6 +87,15 @@ export interface TrainerOptions {
   extraTensors?: Record<string, HostTensor>;
   /** 'fp32', 'tf32' or 'bf16' (see TrainingPrecision). Default: as the model and device are set. */
   precision?: TrainingPrecision;
+  /**
+   * Loss scaling (optim/loss_scaler.ts): 'dynamic' (initial scale 2^16, doubled after 2000 clean
+   * steps, halved on a step with an infinite or NaN gradient, which is skipped: weights and
+   * momentum untouched), a number (a fixed scale; such steps are still skipped), options of a
+   * dynamic scaler, or 'none'. Default: 'dynamic' for fp16, else 'none'. Its state is saved in
+   * checkpoints and restored on resume; each step then reads one flag back from the device before
+   * its update. One process only (not with a group of several ranks).
+   */
+  lossScale?: LossScaleConfig;
   /** Stop after this many optimiser steps in total (for tests and time-boxed runs); saves like stop(). */
   maxSteps?: number;
   /**
@@ -160,6 +172,10 @@ export class Trainer {
   private readonly warn: (message: string) => void;
   /** What the training step computes in ('tf32' only where the device has it). */
   readonly precision: TrainingPrecision;
+  /** Loss scaling, or null (TrainerOptions.lossScale). */
+  readonly lossScaler: LossScaler | null;
+  /** The device-side found-inf flags of the step whose update waits for them. */
+  private foundInf: Tensor[] | null = null;
 
   constructor(options: TrainerOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -204,6 +220,8 @@ export class Trainer {
     this.warn = options.onWarning ?? ((message) => { process.stderr.write(`warning: ${message}\n`); });
     // Before anything is written: a precision the device lacks fails here.
     this.precision = applyPrecision(model, this.device, options.precision, this.warn);
+    this.lossScaler = makeLossScaler(options.lossScale ?? (this.precision === 'fp16' ? 'dynamic' : 'none'));
+    if (this.lossScaler && this.group) throw new TypeError('lossScale works in one process; leave it out (or \'none\') with a group of several ranks');
     if (options.outDir && this.writes) {
       const removed = prepareRunDirectory(options.outDir);
       if (removed.length > 0) this.warn(`deleted ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left in ${options.outDir} by a run that was killed while saving`);
@@ -259,6 +277,13 @@ export class Trainer {
       this.schedule.load(ckpt.state.schedule);
     } catch (e) {
       throw new AlexNetError(`checkpoint ${ckpt.file} holds a learning-rate schedule state this run cannot continue: ${(e as Error).message}`, 'BAD_FILE');
+    }
+    if (this.lossScaler && ckpt.state.lossScale) {
+      try {
+        this.lossScaler.load(ckpt.state.lossScale);
+      } catch (e) {
+        throw new AlexNetError(`checkpoint ${ckpt.file} holds a loss-scale state this run cannot continue: ${(e as Error).message}`, 'BAD_FILE');
+      }
     }
     this.state = { ...ckpt.state, model: this.state.model, training: this.state.training };
     this.optimizer.lr = this.state.lr;
@@ -369,6 +394,7 @@ export class Trainer {
         const batch = next.value;
         if (batch.crops !== 1) throw new RangeError(`training batches must have crops = 1, got ${batch.crops}`);
         pending.push({ loss: this.step(batch), epoch, batch: this.state.batch, step: this.state.step });
+        if (this.foundInf) await this.finishScaledStep();
         this.state.batch++;
         this.state.step++;
         images += batch.labels.length * (this.group?.size ?? 1);
@@ -380,6 +406,7 @@ export class Trainer {
         this.progress.update({
           epoch, epochs, batch: this.state.batch, batches: train.batchesPerEpoch, imagesPerSecond: images / seconds,
           loss: this.latestLoss, lr: this.optimizer.lr, etaSeconds: perStep * stepsLeft, waitFraction: waitMs / 1000 / seconds,
+          ...(this.lossScaler ? { skippedSteps: this.lossScaler.skippedSteps, lossScale: this.lossScaler.scale } : {}),
         });
       }
       await this.drain(pending);
@@ -414,10 +441,27 @@ export class Trainer {
     this.model.reseed(deriveSeed(this.seed, this.state.epoch, this.state.batch));
     const logits = this.model.forward(x);
     const { loss, dlogits } = ops.softmaxCrossEntropy(logits, y);
-    this.model.backward(dlogits)?.dispose();
-    this.optimizer.step();
-    disposeAll(x, y, logits, dlogits);
+    // With loss scaling the backward pass starts from the scaled gradient, and the update waits
+    // for the unscaled gradients' found-inf flag (finishScaledStep).
+    const seed = this.lossScaler ? this.lossScaler.scaleGradient(dlogits) : dlogits;
+    this.model.backward(seed)?.dispose();
+    if (this.lossScaler) this.foundInf = this.lossScaler.unscale(this.model.parameters());
+    else this.optimizer.step();
+    disposeAll(x, y, logits, dlogits, seed);
     return loss;
+  }
+
+  /** The step's one read of the device: its update, or a skip and a smaller scale. */
+  private async finishScaledStep(): Promise<void> {
+    const flags = this.foundInf!;
+    this.foundInf = null;
+    let finiteGradients: boolean;
+    try {
+      finiteGradients = (await Promise.all(flags.map((f) => f.toArray()))).every((f) => f[0] === 0);
+    } finally {
+      disposeAll(flags);
+    }
+    if (this.lossScaler!.update(finiteGradients)) this.optimizer.step();
   }
 
   /**
@@ -462,7 +506,10 @@ export class Trainer {
     this.windowLoss.sum += value;
     this.windowLoss.count++;
     if ((p.step + 1) % this.logEvery === 0) {
-      this.metrics?.write('step', { epoch: p.epoch, batch: p.batch, step: p.step + 1, loss: this.windowLoss.sum / this.windowLoss.count, lr: this.optimizer.lr });
+      this.metrics?.write('step', {
+        epoch: p.epoch, batch: p.batch, step: p.step + 1, loss: this.windowLoss.sum / this.windowLoss.count, lr: this.optimizer.lr,
+        ...(this.lossScaler ? { skippedSteps: this.lossScaler.skippedSteps, lossScale: this.lossScaler.scale } : {}),
+      });
       this.windowLoss = { sum: 0, count: 0 };
     }
   }
@@ -489,6 +536,7 @@ export class Trainer {
     this.optimizer.lr = nextLr;
     this.metrics?.write('epoch', {
       epoch, step: this.state.step, trainLoss, lr, nextLr, seconds, imagesPerSecond: record.imagesPerSecond, waitSeconds,
+      ...(this.lossScaler ? { skippedSteps: this.lossScaler.skippedSteps, lossScale: this.lossScaler.scale } : {}),
       ...(val ? { valLoss: val.loss, top1Error: val.top1Error, top5Error: val.top5Error, crops: val.crops, evalSeconds: val.seconds } : {}),
     });
     const valText = val ? `  val loss ${val.loss.toFixed(4)}  top-1 error ${(100 * val.top1Error).toFixed(2)}%  top-5 error ${(100 * val.top5Error).toFixed(2)}%` : '';
@@ -503,6 +551,7 @@ export class Trainer {
     this.state.savedAt = new Date().toISOString();
     this.state.lr = this.optimizer.lr;
     this.state.schedule = this.schedule.state();
+    if (this.lossScaler) this.state.lossScale = this.lossScaler.state();
     // The model's export names (one-device names for every layout): a checkpoint loads into any layout.
     const parameters = Object.fromEntries(this.model.namedParameters().map(([n, p]) => [n, p.value]));
     const velocities = this.optimizer.stateDict();
@@ -554,6 +603,7 @@ function applyPrecision(model: Module, device: DeviceName, precision: TrainingPr
     return model.precision === 'bf16' ? 'bf16' : devicePrecision(device) === 'tf32' ? 'tf32' : 'fp32';
   if (!TRAINING_PRECISIONS.includes(precision))
     throw new RangeError(`precision must be one of ${TRAINING_PRECISIONS.join(', ')}, got ${describe(precision)}`);
+  if (precision === 'fp16') throw fp16Unavailable(device);
   if (precision === 'bf16') {
     const support = bf16Support(device);
     if (!support.supported)
@@ -569,4 +619,13 @@ function applyPrecision(model: Module, device: DeviceName, precision: TrainingPr
   }
   setDevicePrecision(device, precision);
   return precision;
+}
+
+/** Why precision fp16 cannot run on `device` (no backend computes in float16 yet). */
+export function fp16Unavailable(device: string): AlexNetError {
+  const why = device.startsWith('cpu')
+    ? 'this CPU has no AVX512_FP16, and no backend has float16 compute kernels yet'
+    : 'no backend has float16 compute kernels yet';
+  return new AlexNetError(`precision fp16 is not available on ${device}: ${why} (float16 tensors are stored and converted only)`,
+    'FLOAT16_UNSUPPORTED', '', 'train with precision bf16 where supported, or fp32');
 }

@@ -20,6 +20,8 @@ AddonData& addonData(Napi::Env env);
 
 // JS value -> core tensor; throws a TypeError naming `param` if it is not a live tensor.
 const Tensor& unwrapTensor(const Napi::Value& value, const char* param);
+// The core tensor of a live JS tensor handle; null for anything else (no error).
+const Tensor* peekTensor(const Napi::Value& value);
 // Like unwrapTensor, but null/undefined give an undefined Tensor.
 Tensor unwrapOptionalTensor(const Napi::Value& value, const char* param);
 Napi::Value wrapTensor(Napi::Env env, Tensor tensor);

@@ -298,6 +298,18 @@ Napi::Value scale(const Info& info) {
   });
 }
 
+// (grads, options): options.alpha = 1 / scale; returns the found-inf flag, a float32 [1] tensor.
+Napi::Value unscaleGradients(const Info& info) {
+  return guarded(info, [&] {
+    if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "grads must be an array of tensors");
+    Napi::Array array = info[0].As<Napi::Array>();
+    std::vector<Tensor> grads;
+    for (uint32_t i = 0; i < array.Length(); ++i)
+      grads.push_back(unwrapTensor(array.Get(i), ("grads[" + std::to_string(i) + "]").c_str()));
+    return wrapTensor(info.Env(), ops::unscaleGradients(grads, optionsArg<ops::ScaleOptions>(info, 1)));
+  });
+}
+
 // ---- ops of tensors alone, and the channel and crop ops ------------------------------------------
 
 Napi::Value add(const Info& info) {
@@ -343,10 +355,42 @@ Napi::Value copyIntoChannels(const Info& info) {
   });
 }
 
+// float16 tensors are stored and converted (toDType), never computed with: every op binding but
+// clone refuses them here, in one place, with an error naming the op and the argument, before the
+// core sees them (so no op can take their 2-byte elements for float32 ones).
+void refuseFloat16(const Info& info, const char* op) {
+  for (size_t i = 0; i < info.Length(); ++i) {
+    auto check = [&](const Napi::Value& value, const std::string& where) {
+      const Tensor* t = peekTensor(value);
+      if (t && t->dtype() == DType::Float16)
+        throw Error("FLOAT16_UNSUPPORTED", std::string(op) + " does not compute in float16 (" + where + " is float16)", op,
+                    "convert with .to('float32') (float16 tensors are for storage and transfer)");
+    };
+    if (info[i].IsArray()) {
+      Napi::Array array = info[i].As<Napi::Array>();
+      for (uint32_t k = 0; k < array.Length(); ++k)
+        check(array.Get(k), "argument " + std::to_string(i) + "[" + std::to_string(k) + "]");
+    } else {
+      check(info[i], "argument " + std::to_string(i));
+    }
+  }
+}
+
+void exportComputeOps(Napi::Env env, Napi::Object exports, std::initializer_list<NamedBinding> functions) {
+  for (const NamedBinding& f : functions)
+    exports.Set(f.name, Napi::Function::New(env, [f](const Info& info) -> Napi::Value {
+      return guarded(info, [&] {
+        refuseFloat16(info, f.name);
+        return f.fn(info);
+      });
+    }, f.name));
+}
+
 }  // namespace
 
 void initOps(Napi::Env env, Napi::Object exports) {
-  exportFunctions(env, exports, {
+  exportFunctions(env, exports, {{"clone", clone}});
+  exportComputeOps(env, exports, {
       {"conv2d", conv2d}, {"conv2dBackward", conv2dBackward}, {"localResponseNorm", lrn},
       {"localResponseNormBackward", lrnBackward}, {"maxPool2d", maxPool2d},
       {"maxPool2dBackward", maxPool2dBackward}, {"linear", linear}, {"linearBackward", linearBackward},
@@ -355,15 +399,14 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"dropout", dropout},
       {"dropoutBackward", dropoutBackward}, {"softmaxCrossEntropy", softmaxCrossEntropy},
       {"softmax", softmax}, {"topkCorrect", topkCorrect}, {"sgdStep", sgdStep}, {"fill", fill},
-      {"normal", normal}, {"axpy", axpy}, {"scale", scale}, {"add", add}, {"clone", clone},
+      {"normal", normal}, {"axpy", axpy}, {"scale", scale}, {"add", add},
       {"sliceChannels", sliceChannels}, {"concatChannels", concatChannels},
       {"copyIntoChannels", copyIntoChannels}, {"cropImages", cropImages},
-  });
-#define ALEXNET_EXPORT_UNARY_OP(name, dtypes)                                                 \
-  exports.Set(#name, Napi::Function::New(env, name##Binding, #name));                 \
-  exports.Set(#name "Backward", Napi::Function::New(env, name##BackwardBinding, #name "Backward"));
-  ALEXNET_UNARY_OPS(ALEXNET_EXPORT_UNARY_OP)
+      {"unscaleGradients", unscaleGradients},
+#define ALEXNET_EXPORT_UNARY_OP(name, dtypes) {#name, name##Binding}, {#name "Backward", name##BackwardBinding},
+      ALEXNET_UNARY_OPS(ALEXNET_EXPORT_UNARY_OP)
 #undef ALEXNET_EXPORT_UNARY_OP
+  });
   exports.Set("opOptionFields", optionFields(env));
   exports.Set("unaryOps", unaryOpNames(env));
 }

@@ -37,6 +37,9 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
 
   ~TensorHandle() override { release(Env()); }
 
+  bool live() const { return tensor_.defined(); }
+  const Tensor& peek() const { return tensor_; }
+
   const Tensor& tensor(Napi::Env env, const char* param) const {
     if (!tensor_.defined())
       throw Napi::TypeError::New(env, std::string(param) + " has been disposed");
@@ -90,8 +93,8 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   int64_t reported_ = 0;
 };
 
-// toArray(raw): bfloat16 comes back widened to a Float32Array (exact), or with raw = true as its
-// bits in a Uint16Array.
+// toArray(raw): bfloat16 and float16 come back widened to a Float32Array (exact), or with raw =
+// true as their bits in a Uint16Array.
 Napi::Value TensorHandle::toArray(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Tensor& t = tensor(info.Env(), "tensor");
@@ -103,7 +106,7 @@ Napi::Value TensorHandle::toArray(const Napi::CallbackInfo& info) {
     // The typed array is built on the JS thread once the stream has copied the values out.
     return FenceWorker::start(info.Env(), download.ready, [data, size, dtype, raw](Napi::Env env) -> Napi::Value {
       const size_t count = size / elementSize(dtype);
-      if (dtype == DType::BFloat16) {
+      if (dtype == DType::BFloat16 || dtype == DType::Float16) {
         const auto* bits = reinterpret_cast<const uint16_t*>(data.get());
         if (raw) {
           Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, size);
@@ -112,7 +115,10 @@ Napi::Value TensorHandle::toArray(const Napi::CallbackInfo& info) {
         }
         Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, count * sizeof(float));
         float* out = static_cast<float*>(buffer.Data());
-        for (size_t i = 0; i < count; ++i) out[i] = floatFromBf16Bits(bits[i]);
+        if (dtype == DType::BFloat16)
+          for (size_t i = 0; i < count; ++i) out[i] = floatFromBf16Bits(bits[i]);
+        else
+          for (size_t i = 0; i < count; ++i) out[i] = floatFromF16Bits(bits[i]);
         return Napi::Float32Array::New(env, count, buffer, 0);
       }
       Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, size);
@@ -132,7 +138,8 @@ DType parseDType(Napi::Env env, const std::string& dtype) {
   if (dtype == "int32") return DType::Int32;
   if (dtype == "uint8") return DType::UInt8;
   if (dtype == "bfloat16") return DType::BFloat16;
-  throw Napi::TypeError::New(env, "dtype must be \"float32\", \"int32\", \"uint8\" or \"bfloat16\", got \"" + dtype + "\"");
+  if (dtype == "float16") return DType::Float16;
+  throw Napi::TypeError::New(env, "dtype must be \"float32\", \"int32\", \"uint8\", \"bfloat16\" or \"float16\", got \"" + dtype + "\"");
 }
 
 Napi::Value fromArray(const Napi::CallbackInfo& info) {
@@ -141,15 +148,17 @@ Napi::Value fromArray(const Napi::CallbackInfo& info) {
     if (!info[0].IsTypedArray())
       throw Napi::TypeError::New(env, kArrayTypes);
     Napi::TypedArray array = info[0].As<Napi::TypedArray>();
-    // A fourth argument "bfloat16" stores a Float32Array rounded to nearest even, or a
-    // Uint16Array's raw bfloat16 bits.
-    const bool bf16 = info.Length() > 3 && !info[3].IsUndefined() &&
-                      parseDType(env, stringArg(info, 3, "dtype")) == DType::BFloat16;
+    // A fourth argument "bfloat16" or "float16" stores a Float32Array rounded to nearest even, or
+    // a Uint16Array's raw bits.
+    const DType half = info.Length() > 3 && !info[3].IsUndefined() ? parseDType(env, stringArg(info, 3, "dtype"))
+                                                                    : DType::Float32;
+    const bool sixteen = half == DType::BFloat16 || half == DType::Float16;
     DType dtype;
-    if (bf16 && (array.TypedArrayType() == napi_float32_array || array.TypedArrayType() == napi_uint16_array))
-      dtype = DType::BFloat16;
-    else if (bf16)
-      throw Napi::TypeError::New(env, "bfloat16 data must be a Float32Array (rounded to nearest even) or a Uint16Array of raw bits");
+    if (sixteen && (array.TypedArrayType() == napi_float32_array || array.TypedArrayType() == napi_uint16_array))
+      dtype = half;
+    else if (sixteen)
+      throw Napi::TypeError::New(env, std::string(dtypeName(half)) +
+                                          " data must be a Float32Array (rounded to nearest even) or a Uint16Array of raw bits");
     else if (array.TypedArrayType() == napi_float32_array) dtype = DType::Float32;
     else if (array.TypedArrayType() == napi_int32_array) dtype = DType::Int32;
     else if (array.TypedArrayType() == napi_uint8_array) dtype = DType::UInt8;
@@ -167,10 +176,13 @@ Napi::Value fromArray(const Napi::CallbackInfo& info) {
     NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, array, nullptr, nullptr, &data, nullptr, nullptr),
                          Napi::Value());
     const uint8_t* bytes = static_cast<const uint8_t*>(data);
-    if (dtype == DType::BFloat16 && array.TypedArrayType() == napi_float32_array) {
+    if (sixteen && array.TypedArrayType() == napi_float32_array) {
       const float* values = static_cast<const float*>(data);
       std::vector<uint16_t> bits(array.ElementLength());
-      for (size_t i = 0; i < bits.size(); ++i) bits[i] = bf16BitsFromFloat(values[i]);
+      if (dtype == DType::BFloat16)
+        for (size_t i = 0; i < bits.size(); ++i) bits[i] = bf16BitsFromFloat(values[i]);
+      else
+        for (size_t i = 0; i < bits.size(); ++i) bits[i] = f16BitsFromFloat(values[i]);
       return wrapTensor(env, Tensor::fromHost(device, bits.data(), shape, dtype));
     }
     return wrapTensor(env, Tensor::fromHost(device, bytes, shape, dtype));
@@ -186,7 +198,7 @@ Napi::Value empty(const Napi::CallbackInfo& info) {
   });
 }
 
-// toDType(x, dtype): ops::toDType, float32 <-> bfloat16.
+// toDType(x, dtype): ops::toDType, between float32, bfloat16 and float16.
 Napi::Value toDType(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     const Tensor& x = unwrapTensor(info[0], "x");
@@ -216,6 +228,12 @@ const Tensor& unwrapTensor(const Napi::Value& value, const char* param) {
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(data.tensorClass.Value()))
     throw Napi::TypeError::New(env, std::string(param) + " must be a Tensor");
   return TensorHandle::Unwrap(value.As<Napi::Object>())->tensor(env, param);
+}
+
+const Tensor* peekTensor(const Napi::Value& value) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(addonData(value.Env()).tensorClass.Value())) return nullptr;
+  const TensorHandle* handle = TensorHandle::Unwrap(value.As<Napi::Object>());
+  return handle->live() ? &handle->peek() : nullptr;
 }
 
 Tensor unwrapOptionalTensor(const Napi::Value& value, const char* param) {

@@ -284,19 +284,59 @@ LinearGrads linearBackward(const Tensor& dy, const Tensor& x, const Tensor& w, c
   return grads;
 }
 
+namespace {
+bool isFloatDType(DType dtype) {
+  return dtype == DType::Float32 || dtype == DType::BFloat16 || dtype == DType::Float16;
+}
+}  // namespace
+
 Tensor toDType(const Tensor& x, DType dtype) {
   requireDefined(x, "x");
-  if (dtype != DType::Float32 && dtype != DType::BFloat16)
-    invalidArgument(std::string("toDType converts between float32 and bfloat16, not to ") + dtypeName(dtype));
-  if (x.dtype() != DType::Float32 && x.dtype() != DType::BFloat16)
-    invalidArgument(std::string("toDType converts between float32 and bfloat16, not from ") + dtypeName(x.dtype()));
+  if (!isFloatDType(dtype))
+    invalidArgument(std::string("toDType converts between float32, bfloat16 and float16, not to ") + dtypeName(dtype));
+  if (!isFloatDType(x.dtype()))
+    invalidArgument(std::string("toDType converts between float32, bfloat16 and float16, not from ") + dtypeName(x.dtype()));
   if (x.dtype() == dtype) return clone(x);
+  // Between the two 16-bit types: through float32, which holds both exactly.
+  if (x.dtype() != DType::Float32 && dtype != DType::Float32) return toDType(toDType(x, DType::Float32), dtype);
   Tensor y = Tensor::empty(x.device(), x.shape(), dtype);
   submit(x, {x}, {y}, [x, y](Backend& b) {
-    if (y.dtype() == DType::BFloat16) b.castToBFloat16(size_t(x.numel()), x.f32(), y.bf16());
-    else b.castToFloat32(size_t(x.numel()), x.bf16(), y.f32());
+    const size_t n = size_t(x.numel());
+    if (y.dtype() == DType::BFloat16) b.castToBFloat16(n, x.f32(), y.bf16());
+    else if (y.dtype() == DType::Float16) b.castToFloat16(n, x.f32(), y.f16());
+    else if (x.dtype() == DType::BFloat16) b.castToFloat32(n, x.bf16(), y.f32());
+    else b.castFloat16ToFloat32(n, x.f16(), y.f32());
   });
   return y;
+}
+
+Tensor unscaleGradients(const std::vector<Tensor>& grads, const ScaleOptions& o) {
+  if (grads.empty()) invalidArgument("grads must hold at least one tensor");
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const std::string name = "grads[" + std::to_string(i) + "]";
+    requireDefined(grads[i], name.c_str());
+    requireFloat(grads[i], name.c_str());
+    requireSameDevice(grads[0], "grads[0]", grads[i], name.c_str());
+    // A storage listed twice would be multiplied twice.
+    for (size_t j = 0; j < i; ++j)
+      if (grads[j].storage() == grads[i].storage())
+        invalidArgument(name + " shares its storage with grads[" + std::to_string(j) + "]");
+  }
+  if (!(std::isfinite(o.alpha) && o.alpha > 0.0f))
+    invalidArgument("alpha (1 / scale) must be a finite positive number, got " + std::to_string(o.alpha));
+  Tensor found = Tensor::empty(grads[0].device(), {1});
+  std::vector<StorageRef> touched;
+  for (const Tensor& g : grads) touched.push_back(g.storage());
+  std::vector<StorageRef> written = touched;
+  written.push_back(found.storage());
+  const float alpha = o.alpha;
+  grads[0].device().stream().submit(
+      [grads, found, alpha](Backend& b) {
+        b.fill(1, 0.0f, found.f32());
+        for (const Tensor& g : grads) b.unscaleGradient(size_t(g.numel()), alpha, g.f32(), found.f32());
+      },
+      std::move(touched), std::move(written));
+  return found;
 }
 
 // The unary elementwise ops of the table, all checked alike. `bf16` is whether the op has

@@ -12,6 +12,7 @@ const char* dtypeName(DType dtype) {
     case DType::Int32: return "int32";
     case DType::UInt8: return "uint8";
     case DType::BFloat16: return "bfloat16";
+    case DType::Float16: return "float16";
   }
   return "?";
 }
@@ -19,7 +20,8 @@ const char* dtypeName(DType dtype) {
 size_t elementSize(DType dtype) {
   switch (dtype) {
     case DType::UInt8: return 1;
-    case DType::BFloat16: return 2;
+    case DType::BFloat16:
+    case DType::Float16: return 2;
     default: return 4;
   }
 }

@@ -231,6 +231,21 @@ void CudaBackend::castToFloat32(size_t count, const BFloat16* x, float* y) {
   kernels::castToFloat32(count, x, y, stream_.get());
 }
 
+void CudaBackend::castToFloat16(size_t count, const float* x, Float16* y) {
+  bind();
+  kernels::castToFloat16(count, x, y, stream_.get());
+}
+
+void CudaBackend::castFloat16ToFloat32(size_t count, const Float16* x, float* y) {
+  bind();
+  kernels::castFloat16ToFloat32(count, x, y, stream_.get());
+}
+
+void CudaBackend::unscaleGradient(size_t count, float invScale, float* g, float* foundInf) {
+  bind();
+  kernels::unscaleGradient(count, invScale, g, foundInf, stream_.get());
+}
+
 // ---- augmentation ---------------------------------------------------------------------------
 
 // The core validated the geometry; the windows in params are checked per row by the kernel, which

@@ -55,6 +55,12 @@ void scale(size_t count, float alpha, const float* x, float* y, cudaStream_t str
 void castToBFloat16(size_t count, const float* x, BFloat16* y, cudaStream_t stream);
 void castToFloat32(size_t count, const BFloat16* x, float* y, cudaStream_t stream);
 
+// amp.cu: float32 <-> float16 (alexnet/float16.hpp's rounding); loss-scale unscaling (see
+// Backend::unscaleGradient).
+void castToFloat16(size_t count, const float* x, Float16* y, cudaStream_t stream);
+void castFloat16ToFloat32(size_t count, const Float16* x, float* y, cudaStream_t stream);
+void unscaleGradient(size_t count, float invScale, float* g, float* foundInf, cudaStream_t stream);
+
 // init.cu
 void normalInit(size_t count, float mean, float std, uint64_t seed, uint64_t offset, float* y,
                 cudaStream_t stream);

@@ -18,6 +18,7 @@
 #include "alexnet/bfloat16.hpp"
 #include "alexnet/crop.hpp"
 #include "alexnet/error.hpp"
+#include "alexnet/float16.hpp"
 #include "alexnet/op_table.hpp"
 
 namespace alexnet {
@@ -211,7 +212,12 @@ class Backend {
   // bfloat16 overloads (dtypes F32_BF16): the same contract with bfloat16 activations; sums
   //   (convolutions, GEMMs, LRN's window) accumulate in float32 and round once to the output;
   //   dw and db are float32. castToBFloat16 rounds to nearest even (alexnet/bfloat16.hpp),
-  //   castToFloat32 is exact.
+  //   castToFloat32 is exact. castToFloat16 rounds to nearest even (alexnet/float16.hpp),
+  //   castFloat16ToFloat32 is exact.
+  // unscaleGradient (dynamic loss scaling): g[i] *= invScale in place, and *foundInf (one float32
+  //   in device memory) is set to 1 if any result is infinite or NaN, else left as it is: the
+  //   caller zeroes it once and passes it for every gradient of a step, and reads it once. invScale
+  //   is finite and positive (checked by the core).
   // dropoutForward: inverted dropout, mask[i] = keep ? 1 / (1 - p) : 0, y = x * mask. keep is
   //   decided by alexnet::counterUniform(seed, offset + (i / rowLength) * rowStride + i % rowLength)
   //   >= p (see random.hpp) so every backend draws the same mask (rowStride == rowLength: the

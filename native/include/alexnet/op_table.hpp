@@ -61,7 +61,10 @@
   X(cropImages, F32, (const CropGeometry& g, const uint8_t* src, const float* params,             \
                       const float* mean, float* out))                                             \
   X(castToBFloat16, F32, (size_t count, const float* x, BFloat16* y))                             \
-  X(castToFloat32, F32, (size_t count, const BFloat16* x, float* y))
+  X(castToFloat32, F32, (size_t count, const BFloat16* x, float* y))                              \
+  X(castToFloat16, F32, (size_t count, const float* x, Float16* y))                               \
+  X(castFloat16ToFloat32, F32, (size_t count, const Float16* x, float* y))                        \
+  X(unscaleGradient, F32, (size_t count, float invScale, float* g, float* foundInf))
 
 // ---- unary elementwise ops: U(name, dtypes) -----------------------------------------------------
 // y = f(x) elementwise, and dx = f'(x) * dy written as a function of dy and the forward OUTPUT y

@@ -89,9 +89,15 @@ void normal(const Tensor& t, const NormalOptions& options);
 void axpy(const Tensor& x, const Tensor& y, const ScaleOptions& options);  // y += alpha x
 Tensor scale(const Tensor& x, const ScaleOptions& options);
 Tensor add(const Tensor& a, const Tensor& b);
-// A copy of x (float32 or bfloat16) as `dtype` (float32 or bfloat16): to bfloat16 rounds to
-// nearest even, to float32 is exact; the same dtype gives a plain copy.
+// A copy of x (float32, bfloat16 or float16) as `dtype` (one of those): float32 to bfloat16 or
+// float16 rounds to nearest even, to float32 is exact, the same dtype gives a plain copy, and
+// between bfloat16 and float16 the value goes through float32 (one rounding).
 Tensor toDType(const Tensor& x, DType dtype);
+// Dynamic loss scaling: multiplies every gradient (float32, all on one device) by options.alpha
+// (1 / scale: finite and positive) in place, and returns a float32 [1] tensor on that device that
+// is 1 if any product is infinite or NaN, else 0. One job on the stream for the whole list, one
+// backend call per gradient, one flag: the caller reads it once per step.
+Tensor unscaleGradients(const std::vector<Tensor>& grads, const ScaleOptions& options);
 Tensor clone(const Tensor& x);
 
 // Network input from raw 8-bit images on the device (paper section 4.1; Backend::cropImages):

@@ -22,11 +22,13 @@
 
 #include "alexnet/bfloat16.hpp"
 #include "alexnet/device.hpp"
+#include "alexnet/float16.hpp"
 
 namespace alexnet {
 
-// BFloat16: alexnet/bfloat16.hpp (activations of mixed-precision training).
-enum class DType { Float32, Int32, UInt8, BFloat16 };
+// BFloat16: alexnet/bfloat16.hpp (activations of mixed-precision training). Float16:
+// alexnet/float16.hpp (stored and converted, never computed in).
+enum class DType { Float32, Int32, UInt8, BFloat16, Float16 };
 const char* dtypeName(DType dtype);
 size_t elementSize(DType dtype);
 
@@ -85,6 +87,7 @@ class Tensor {
   float* f32() const { return static_cast<float*>(storage_->data()); }
   int32_t* i32() const { return static_cast<int32_t*>(storage_->data()); }
   BFloat16* bf16() const { return static_cast<BFloat16*>(storage_->data()); }
+  Float16* f16() const { return static_cast<Float16*>(storage_->data()); }
 
   // A view with the same storage and numel.
   Tensor reshape(const Shape& shape) const;
