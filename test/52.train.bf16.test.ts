@@ -79,7 +79,7 @@ describe('bf16 mixed-precision training (CPU)', function () {
     const images = new Float32Array(16 * 64 * 64);
     const train = new ArrayLoader({ images, labels: new Int32Array(16), imageShape: [1, 64, 64], batchSize: 16 });
     const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', device: 'cpu' });
-    expect(() => new Trainer({ model, train, epochs: 1, precision: 'fp16' as never })).to.throw(RangeError, /precision must be one of fp32, tf32, bf16/);
+    expect(() => new Trainer({ model, train, epochs: 1, precision: 'fp8' as never })).to.throw(RangeError, /precision must be one of fp32, tf32, bf16, fp16, got "fp8"/);
     const warnings: string[] = [];
     const t = new Trainer({ model, train, epochs: 1, precision: 'tf32', onWarning: (m) => warnings.push(m) });
     expect(t.precision).to.equal('fp32');
