@@ -430,6 +430,55 @@ void checkSgdBits(Backend& b) {
                                                 std::memcmp(gotV.data(), v.data(), count * 4) == 0);
 }
 
+// float16 conversions against alexnet/float16.hpp on the host, bit for bit: every half widened,
+// and float32 values around every half's rounding boundary narrowed; then the loss-scale unscale:
+// products as the host's, the flag 0 over finite gradients, 1 once one holds an infinity, and kept
+// at 1 by a later call over finite ones (it is only ever set).
+void checkFloat16AndUnscale(Backend& b) {
+  Scratch s(b);
+  std::vector<uint16_t> halves(65536);
+  for (size_t i = 0; i < halves.size(); ++i) halves[i] = static_cast<uint16_t>(i);
+  auto* dh = s.alloc<alexnet::Float16>(halves.size());
+  b.copyFromHost(dh, halves.data(), halves.size() * 2);
+  float* wide = s.alloc<float>(halves.size());
+  b.castFloat16ToFloat32(halves.size(), dh, wide);
+  std::vector<float> gotWide = s.download(wide, halves.size()), wantWide(halves.size());
+  for (size_t i = 0; i < halves.size(); ++i) wantWide[i] = alexnet::floatFromF16Bits(halves[i]);
+  report("castFloat16ToFloat32 = host, every half", std::memcmp(gotWide.data(), wantWide.data(), wantWide.size() * 4) == 0);
+  std::vector<float> values;
+  for (size_t i = 0; i + 1 < 0x7c00; ++i) {
+    const float mid = 0.5f * (wantWide[i] + wantWide[i + 1]);
+    values.insert(values.end(), {mid, std::nextafter(mid, 0.0f), std::nextafter(mid, INFINITY), -mid});
+  }
+  values.insert(values.end(), {65520.0f, 1e30f, NAN, -INFINITY, 1e-45f});
+  float* dv = s.upload(values);
+  auto* narrow = s.alloc<alexnet::Float16>(values.size());
+  b.castToFloat16(values.size(), dv, narrow);
+  std::vector<uint16_t> gotNarrow(values.size());
+  b.copyToHost(gotNarrow.data(), narrow, values.size() * 2);
+  bool same = true;
+  for (size_t i = 0; i < values.size(); ++i) same = same && gotNarrow[i] == alexnet::f16BitsFromFloat(values[i]);
+  report("castToFloat16 = host, at every rounding boundary", same);
+
+  std::vector<float> g(100003);
+  for (size_t i = 0; i < g.size(); ++i) g[i] = 65536.0f * alexnet::counterNormal(4, i);
+  float* dg = s.upload(g);
+  float* flag = s.alloc<float>(1);
+  b.fill(1, 0.0f, flag);
+  b.unscaleGradient(g.size(), 1.0f / 65536.0f, dg, flag);
+  std::vector<float> want(g.size());
+  for (size_t i = 0; i < g.size(); ++i) want[i] = g[i] * (1.0f / 65536.0f);
+  const std::vector<float> got = s.download(dg, g.size());
+  report("unscaleGradient = host products, flag 0",
+         std::memcmp(got.data(), want.data(), want.size() * 4) == 0 && s.download(flag, 1)[0] == 0.0f);
+  std::vector<float> bad(5000, 1.0f);
+  bad[4321] = INFINITY;
+  b.unscaleGradient(bad.size(), 0.5f, s.upload(bad), flag);
+  const bool setByInf = s.download(flag, 1)[0] == 1.0f;
+  b.unscaleGradient(g.size(), 1.0f, dg, flag);
+  report("unscaleGradient flag: set by an infinity, kept by finite calls", setByInf && s.download(flag, 1)[0] == 1.0f);
+}
+
 // Backend::cropImages against the host crop of alexnet/crop.hpp (what the data pipeline and the
 // CPU backend run): the same bits, with a rectangular source, ten rows per image, flips, colour
 // offsets and a per-pixel mean; then a row with a window outside the image becomes NaN.
@@ -551,6 +600,7 @@ int main(int argc, char** argv) {
     checkBadLabels(*b);
     checkMaxPoolNaN(*b);
     checkSgdBits(*b);
+    checkFloat16AndUnscale(*b);
     timeAlexNetConvolutions(*b);
     // Errors become alexnet::Error with a code, not a crash.
     try {
