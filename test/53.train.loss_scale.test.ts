@@ -207,6 +207,9 @@ describe('the Trainer with loss scaling: checkpoints and options', function () {
       expect(resumed.trainer.lossScaler!.state()).to.deep.equal(uninterrupted.trainer.lossScaler!.state());
       expect(uninterrupted.trainer.lossScaler!.skippedSteps).to.be.at.least(1);
       expect(sameBits(resumed.weights, uninterrupted.weights)).to.equal(true);
+      // Continued without scaling: its checkpoints no longer carry the old scale.
+      await run({ ...config, lossScale: 'none', maxSteps: 12, outDir: split, resume: true });
+      expect(JSON.parse(readFileSync(join(split, 'last.json'), 'utf8'))).to.include({ step: 12 }).and.not.have.property('lossScale');
     } finally {
       rmSync(whole, { recursive: true, force: true });
       rmSync(split, { recursive: true, force: true });

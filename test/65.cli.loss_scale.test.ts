@@ -32,11 +32,13 @@ describe('alexnet train --loss-scale', function () {
     const out = join(mkdtempSync(join(tmpdir(), 'alexnet-loss-scale-cli-')), 'run');
     const r = await runCli(['train', '--limit', '256', '--epochs', '1', '--loss-scale', 'dynamic', '--out', out, '--progress', 'plain']);
     expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr + r.stdout).to.match(/precision fp32, loss scale dynamic from 65536; output in /);
     expect(r.stderr + r.stdout).to.match(/scale 2\^16  skipped 0/);
     const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const state = JSON.parse(readFileSync(join(out, 'last.json'), 'utf8'));
     expect(state.step).to.equal(2);  // 256 images in batches of 128
     expect(state.lossScale).to.deep.equal({ scale: 65536, growthTracker: 2, skippedSteps: 0, dynamic: true });
     expect(lines.find((l) => l.type === 'epoch')).to.include({ skippedSteps: 0, lossScale: 65536 });
+    expect(lines.find((l) => l.type === 'start')).to.include({ lossScale: 65536, lossScaleDynamic: true });
   });
 });

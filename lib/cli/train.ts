@@ -320,7 +320,8 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
       group, parallel: hybrid ? 'hybrid' : 'data',
     });
     say(`training ${config.preset} on ${trainSet.size} ${config.dataset} images (${columns ? `two columns on ${streams.join(' + ')}` : device}${ranks}), ` +
-      `${config.epochs} epochs of ${train.batchesPerEpoch} batches of ${config.batchSize}, precision ${trainer.precision}; output in ${out}\n`);
+      `${config.epochs} epochs of ${train.batchesPerEpoch} batches of ${config.batchSize}, precision ${trainer.precision}` +
+      `${trainer.lossScaler ? `, loss scale ${trainer.lossScaler.dynamic ? 'dynamic from' : 'fixed at'} ${trainer.lossScaler.scale}` : ''}; output in ${out}\n`);
     const started = performance.now();
     const result = await trainer.fit();
     if (result.interrupted) {

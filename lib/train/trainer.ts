@@ -286,6 +286,8 @@ export class Trainer {
       }
     }
     this.state = { ...ckpt.state, model: this.state.model, training: this.state.training };
+    // A run continued without loss scaling does not carry the old scale in its checkpoints.
+    if (!this.lossScaler) delete this.state.lossScale;
     this.optimizer.lr = this.state.lr;
   }
 
@@ -309,7 +311,8 @@ export class Trainer {
     if (this.group) this.broadcastState();
     const records: EpochRecord[] = [];
     let checkpoint: string | undefined;
-    this.metrics?.write('start', { epoch: this.state.epoch, batch: this.state.batch, step: this.state.step, epochs: o.epochs, seed: this.seed, resumed: Boolean(o.resume), precision: this.precision });
+    this.metrics?.write('start', { epoch: this.state.epoch, batch: this.state.batch, step: this.state.step, epochs: o.epochs, seed: this.seed, resumed: Boolean(o.resume), precision: this.precision,
+      ...(this.lossScaler ? { lossScale: this.lossScaler.scale, lossScaleDynamic: this.lossScaler.dynamic } : {}) });
     try {
       while (this.state.epoch < o.epochs) {
         const finished = await this.trainEpoch();
