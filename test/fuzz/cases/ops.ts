@@ -7,7 +7,7 @@ import { Tensor, ops, synchronize, type DeviceName } from '../../../lib/index.js
 import type { Rng } from '../prng.js';
 import type { CaseContext, Category } from '../types.js';
 
-type DType = 'float32' | 'int32' | 'uint8';
+type DType = 'float32' | 'int32' | 'uint8' | 'float16';
 type Fill = 'normal' | 'labels' | 'crop' | 'mask' | 'pixels';
 
 interface TensorSpec {
@@ -150,7 +150,7 @@ function lossCall(rng: Rng): OpCall {
 
 function elementwiseCall(rng: Rng): OpCall {
   const shape = anyShape(rng);
-  const which = rng.pick(['relu', 'reluBackward', 'dropout', 'dropoutBackward', 'sgdStep', 'fill', 'normal', 'axpy', 'scale', 'add', 'clone'] as const);
+  const which = rng.pick(['relu', 'reluBackward', 'dropout', 'dropoutBackward', 'sgdStep', 'fill', 'normal', 'axpy', 'scale', 'add', 'clone', 'unscaleGradients'] as const);
   const one = { x: f32(shape) };
   const two = { x: f32(shape), y: f32(shape) };
   switch (which) {
@@ -166,6 +166,9 @@ function elementwiseCall(rng: Rng): OpCall {
     case 'scale': return { name: which, tensors: one, options: { alpha: 2 }, call: (t, o) => ops.scale(t.x as Tensor, o.alpha as number), raw: (t, o) => native.scale(t.x as never, o as never) };
     case 'add': return { name: which, tensors: two, options: {}, call: (t) => ops.add(t.x as Tensor, t.y as Tensor), raw: (t) => native.add(t.x as never, t.y as never) };
     case 'clone': return { name: which, tensors: one, options: {}, call: (t) => ops.clone(t.x as Tensor), raw: (t) => native.clone(t.x as never) };
+    case 'unscaleGradients': return { name: which, tensors: two, options: { scale: rng.pick([65536, 0.5, 2 ** 126]) },
+      call: (t, o) => ops.unscaleGradients([t.x as Tensor, t.y as Tensor], o.scale as number),
+      raw: (t, o) => native.unscaleGradients([t.x as never, t.y as never], { alpha: 1 / (o.scale as number) }) };
   }
 }
 
@@ -238,7 +241,7 @@ function mutate(rng: Rng, call: OpCall, kind: string, note: (s: string) => void)
       note(`${name} shape ${JSON.stringify(spec.shape)}`);
       break;
     case 'ops/dtype':
-      spec.dtype = rng.pick((['float32', 'int32', 'uint8'] as const).filter((d) => d !== spec.dtype));
+      spec.dtype = rng.pick((['float32', 'int32', 'uint8', 'float16'] as const).filter((d) => d !== spec.dtype));
       note(`${name} dtype ${spec.dtype}`);
       break;
     case 'ops/disposed': spec.disposed = true; note(`${name} disposed`); break;
@@ -303,7 +306,7 @@ function materialise(rng: Rng, spec: TensorSpec, made: Tensor[], rawDispose: { d
   const small = Number.isSafeInteger(count) && count >= 0 && count <= 1 << 16 && shape.every((d) => Number.isInteger(d) && d >= 0);
   let t: Tensor;
   if (small) {
-    t = Tensor.fromArray(valuesFor(rng, spec, count), shape, spec.device);
+    t = Tensor.fromArray(valuesFor(rng, spec, count), shape, spec.device, spec.dtype === 'float16' ? 'float16' : undefined);
   } else if (raw) {
     // Straight to the native allocator: its checks, not the TypeScript ones.
     const handle = native.empty(shape, spec.dtype, spec.device);
@@ -313,7 +316,8 @@ function materialise(rng: Rng, spec: TensorSpec, made: Tensor[], rawDispose: { d
   } else {
     t = spec.dtype === 'float32' ? rng.pick([() => Tensor.zeros(shape, spec.device), () => Tensor.full(shape, 1, spec.device),
       () => Tensor.normal(shape, { device: spec.device, seed: 1 })])()
-      : Tensor.fromArray(spec.dtype === 'int32' ? new Int32Array(0) : new Uint8Array(0), shape, spec.device);
+      : spec.dtype === 'float16' ? Tensor.fromArray(new Uint16Array(0), shape, spec.device, 'float16')
+        : Tensor.fromArray(spec.dtype === 'int32' ? new Int32Array(0) : new Uint8Array(0), shape, spec.device);
   }
   made.push(t);
   if (raw) {
