@@ -278,7 +278,10 @@ int alexnet_nccl_all_gather(void* comm, const float* send, float* recv, size_t o
     if (r == ncclSuccess || r == ncclInProgress) r = g;
   }
   p->what = "NCCL all-gather";
-  if (int s = settle(c, r, p->what, err, errLen)) return abandon(p, s);
+  if (int s = settle(c, r, p->what, err, errLen)) {
+    if (packed != recv) cudaFreeAsync(packed, c->stream);
+    return abandon(p, s);
+  }
   if (packed != recv) {
     cudaError_t e = copyBlocks(c, b, inner, outer, packed, recv, true);
     cudaFreeAsync(packed, c->stream);
@@ -322,7 +325,7 @@ int alexnet_nccl_reduce_scatter(void* comm, const float* send, float* recv, size
   }
   p->what = "NCCL reduce-scatter";
   const int settled = settle(c, r, p->what, err, errLen);
-  if (tmp && settled == 0) cudaFreeAsync(tmp, c->stream);
+  if (tmp) cudaFreeAsync(tmp, c->stream);  // after the (finished or aborted) transfer on the same stream
   if (settled) return abandon(p, settled);
   return endOnCommStream(c, p, pending, err, errLen);
 }
