@@ -19,7 +19,8 @@
 namespace alexnet::cuda {
 
 // Fp32: strict IEEE single precision (CUDNN_FMA_MATH, cuBLAS default math), as the paper and the
-// CPU backend. Tf32: tensor cores with 10-bit mantissa products, opt-in.
+// CPU backend. Tf32: tensor cores with 10-bit mantissa products, opt-in. Both are about float32
+// data only: the bfloat16 overloads always run on bfloat16 tensor cores with float32 accumulation.
 enum class Precision { Fp32, Tf32 };
 
 class CudaBackend final : public Backend {
