@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { testDevices } from './helpers/devices.js';
 import { randn, rng } from './helpers/random.js';
-import { Tensor, ops } from '../lib/index.js';
+import { Tensor, bf16Support, ops } from '../lib/index.js';
 
 describe('topkCorrect: ties and NaN count against the label', () => {
   for (const device of testDevices()) {
@@ -52,6 +52,64 @@ describe('max pooling propagates NaN from any window position', () => {
     const clean = Tensor.fromArray(new Float32Array([0, 9, 2, 3, 4, 5, 6, 7, 9]), [1, 1, 3, 3]);
     expect(Array.from(await ops.maxPool2d(clean, { kernel: 3, stride: 1 }).toArray())).to.deep.equal([9]);
   });
+});
+
+// Max pooling by the contract, element by element: the window's first maximum in row-major order
+// wins, a NaN beats every number and the first NaN wins; overlapping windows add.
+function poolReference(x: Float32Array, shape: number[], dy: Float32Array, k: [number, number], s: [number, number]) {
+  const [n, c, h, w] = shape as [number, number, number, number];
+  const oh = Math.floor((h - k[0]) / s[0]) + 1, ow = Math.floor((w - k[1]) / s[1]) + 1;
+  const y = new Float32Array(n * c * oh * ow);
+  const dx = new Float64Array(x.length);
+  for (let p = 0; p < n * c; p++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) {
+        let best = -1;
+        for (let a = 0; a < k[0]; a++)
+          for (let b = 0; b < k[1]; b++) {
+            const at = p * h * w + (i * s[0] + a) * w + j * s[1] + b;
+            const v = x[at]!, bv = best < 0 ? Number.NaN : x[best]!;
+            if (best < 0 || v > bv || (Number.isNaN(v) && !Number.isNaN(bv))) best = at;
+          }
+        const out = (p * oh + i) * ow + j;
+        y[out] = x[best]!;
+        dx[best] += dy[out]!;
+      }
+  return { y, dx, outShape: [n, c, oh, ow] };
+}
+
+describe('max pooling against the contract for every window size and stride, with ties and NaN', () => {
+  const windows: Array<[[number, number], [number, number]]> = [
+    [[3, 3], [2, 2]], [[3, 3], [1, 1]], [[3, 3], [3, 3]], [[2, 2], [2, 2]], [[2, 2], [1, 1]],
+    [[3, 2], [2, 1]], [[4, 4], [2, 3]], [[1, 1], [1, 1]], [[5, 3], [1, 2]],
+  ];
+  for (const device of testDevices()) {
+    for (const dtype of ['float32', 'bfloat16'] as const) {
+      it(`${device} ${dtype}: forward and backward equal the element-by-element rule exactly`, async function () {
+        if (dtype === 'bfloat16' && !bf16Support(device).supported) this.skip();
+        const random = rng(7);
+        const shape = [2, 3, 13, 11];
+        for (const [k, s] of windows) {
+          // Small integers make ties common; a few NaNs land anywhere in the windows. bfloat16
+          // holds these values exactly, so both dtypes have the same reference.
+          const xs = Float32Array.from({ length: 2 * 3 * 13 * 11 }, () => (random() < 0.03 ? Number.NaN : Math.floor(random() * 6) - 2));
+          const x32 = Tensor.fromArray(xs, shape, device);
+          const x = dtype === 'float32' ? x32 : x32.to(dtype);
+          const ref = poolReference(xs, shape, new Float32Array(0), k, s);
+          const g = Float32Array.from({ length: ref.y.length }, () => Math.floor(random() * 8) - 4);
+          const want = poolReference(xs, shape, g, k, s);
+          const y = ops.maxPool2d(x, { kernel: k, stride: s });
+          expect(y.shape, `kernel ${k} stride ${s}`).to.deep.equal(want.outShape);
+          expect(Array.from(await y.toArray()).map(String), `forward, kernel ${k} stride ${s}`).to.deep.equal(Array.from(want.y).map(String));
+          const dy32 = Tensor.fromArray(g, want.outShape, device);
+          const dy = dtype === 'float32' ? dy32 : dy32.to(dtype);
+          const dx = ops.maxPool2dBackward(dy, x, y, { kernel: k, stride: s });
+          expect(Array.from(await dx.toArray()), `backward, kernel ${k} stride ${s}`).to.deep.equal(Array.from(want.dx));
+          for (const t of [x32, x, y, dy32, dy, dx]) if (!t.disposed) t.dispose();
+        }
+      });
+    }
+  }
 });
 
 // Float64 LRN in the contract's convention: s_c = k + alpha * sum_{|j - c| <= size/2} x_j^2.

@@ -5,10 +5,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { DataLoader } from '../data/index.js';
 import { checkDevice, cudaInfo, defaultDevice, synchronize } from '../device.js';
+import type { DeviceName } from '../device_name.js';
 import { initDistributed, type ProcessGroup } from '../distributed/index.js';
 import { loadResumeCheckpoint } from '../io/checkpoint.js';
 import { AlexNetError } from '../errors.js';
-import { TwoColumnAlexNet } from '../models/two_column.js';
+import { hybridTwoColumnAlexNet, TwoColumnAlexNet } from '../models/two_column.js';
 import { alexnet, hybridAlexNet, resolveAlexNetOptions, preset as getPreset, presets, type AlexNetOptions, type Preset, type TrainingConfig } from '../models/index.js';
 import type { ScheduleConfig } from '../optim/schedule.js';
 import { Trainer, TRAINING_PRECISIONS } from '../train/trainer.js';
@@ -58,14 +59,16 @@ ${threadsHelp(21)}
                        (default: device on CUDA, host on CPU); the numbers are the same either way
   --precision P        fp32 (default), bf16 or tf32. bf16: mixed precision as PyTorch's autocast
                        (convolutions, LRN, pooling and the fully connected layers on bfloat16,
-                       float32 master weights, update, loss and checkpoints; one-device model, on a
-                       CPU with AVX512_BF16, see alexnet info). tf32: CUDA's TF32 tensor cores; on a
+                       float32 master weights, update, loss and checkpoints; any model and mode,
+                       on a CPU with AVX512_BF16, see alexnet info). tf32: CUDA's TF32 tensor cores; on a
                        CPU it trains in fp32 and says so
   --progress MODE      auto, bar, plain, none (default auto: a bar on a terminal)
   --max-steps N        stop (and checkpoint) after N steps in total
   --parallel MODE      under mpirun: data (default: every rank holds the whole model) or hybrid
                        (convolutional layers data parallel, fc6-fc8 split over the ranks by
-                       output features); checkpoints are the same either way
+                       output features); checkpoints are the same either way. With --devices,
+                       each rank runs the convolutional layers in the two columns on its two
+                       devices and its slice of fc6-fc8 on the first
   -h, --help
 
 Data parallelism: launched by Open MPI (mpirun -n 4 alexnet train …, or mpirun -H a,b … across
@@ -220,7 +223,6 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   if (columns && columns.length !== 2) usage(c, `--devices takes two devices separated by a comma (e.g. cuda:0,cuda:1), got ${JSON.stringify(v.devices)}`);
   if (columns && typeof v.device === 'string') usage(c, '--device and --devices cannot both be given');
   const parallel = choiceFlag(c, 'parallel', v.parallel, ['data', 'hybrid'] as const) ?? 'data';
-  if (parallel === 'hybrid' && columns) usage(c, '--parallel hybrid splits the fully connected layers over the ranks; it does not combine with --devices (two columns)');
   const hybrid = parallel === 'hybrid' && distributed;
   // One rank per GPU of its machine, or the CPU.
   const rankDevice = distributed && cudaInfo().count > 0 ? `cuda:${group.localRank % cudaInfo().count}` as const : undefined;
@@ -235,8 +237,6 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   const maxSteps = intFlag(c, 'max-steps', v['max-steps'], 0);
   const augmentOn = augmentOnFlag(c, v['augment-on'], device);
   const precision = choiceFlag(c, 'precision', v.precision, TRAINING_PRECISIONS) ?? 'fp32';
-  if (precision === 'bf16' && columns) usage(c, '--precision bf16 trains the one-device model; leave out --devices');
-  if (precision === 'bf16' && parallel === 'hybrid') usage(c, '--precision bf16 trains the one-device model; leave out --parallel hybrid');
 
   let config = runConfig(v);
   let out = typeof v.out === 'string' ? v.out : undefined;
@@ -293,10 +293,14 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
     loaders.push(train);
     const test = await evalLoader(testSet, config.data, train.datasetStats, { batchSize: config.batchSize, seed: config.seed, workers, tenCrop: config.tenCrop, augmentOn, shard });
     loaders.push(test);
-    const model = columns
-      ? new TwoColumnAlexNet({ ...config.model, seed: config.seed, devices: [columns[0]!, columns[1]!] })
+    // The hybrid with two columns: each rank's convolutional layers in the two columns on its two
+    // devices, its slice of the fully connected layers on the first (see hybridTwoColumnAlexNet).
+    const twoColumns = columns ? { ...config.model, seed: config.seed, devices: [columns[0]!, columns[1]!] as [DeviceName, DeviceName] } : undefined;
+    const model = twoColumns
+      ? hybrid ? hybridTwoColumnAlexNet(twoColumns, group) : new TwoColumnAlexNet(twoColumns)
       : hybrid ? hybridAlexNet({ ...config.model, seed: config.seed, device }, group) : alexnet({ ...config.model, seed: config.seed, device });
-    if (model instanceof TwoColumnAlexNet) streams = model.devices;
+    const placed = model.modules().find((m): m is TwoColumnAlexNet => m instanceof TwoColumnAlexNet);
+    if (placed) streams = placed.devices;
     const { device: _ignored, ...modelConfig } = resolveAlexNetOptions({ ...config.model, seed: config.seed, device });
     const ranks = distributed ? `, ${group.size} ranks over ${device.startsWith('cuda') ? group.transports.cuda : group.transports.cpu}` +
       (hybrid ? ', fully connected layers split over them (hybrid)' : '') : '';

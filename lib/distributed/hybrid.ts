@@ -19,18 +19,26 @@
 // The fully connected weights are never communicated; their gradients need no all-reduce. With the
 // same weights the N ranks compute what one process computes on the global batch: the tail's
 // slices are the one-process layers' rows, its dropout masks the one-process masks.
+//
+// The head may also be a model of its own that stands for the layers before the first Linear (the
+// paper's two columns on two devices, TwoColumnAlexNet's convolutional part): its parameters keep
+// its names and its checkpoint layout, and the tail runs on the device where it leaves the features.
+//
+// In mixed precision (bf16) what the collectives move is float32: the bfloat16 activations and
+// input gradients widen exactly before they are sent, and the next layer rounds them back.
 import type { DeviceName } from '../device_name.js';
 import { Dropout } from '../nn/dropout.js';
 import { Linear } from '../nn/linear.js';
 import { Module, type StateDict } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import { ReLU } from '../nn/relu.js';
+import { deriveSeed } from '../nn/seed.js';
 import { Sequential } from '../nn/sequential.js';
 import { Tanh } from '../nn/tanh.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
-import { describe, shapeString } from '../validate.js';
+import { describe, integer, shapeString } from '../validate.js';
 import type { ProcessGroup } from './group.js';
 
 /** One model-parallel Linear layer (this rank's slice) and the pointwise layers after it. */
@@ -61,6 +69,14 @@ function sliceColumns(t: Tensor, start: number, count: number): Tensor {
   return tidy(() => ops.sliceChannels(t.reshape([rows, cols, 1]), start, count).reshape([rows, count]));
 }
 
+/** `t` in float32: itself, or a widened copy (exact) with `t` disposed. */
+function float32(t: Tensor): Tensor {
+  if (t.dtype === 'float32') return t;
+  const wide = t.to('float32');
+  t.dispose();
+  return wide;
+}
+
 /** Rows [start, start + count) of a tensor along its first dimension (a weight's output features). */
 function sliceFirst(t: Tensor, start: number, count: number): Tensor {
   const [n, ...rest] = t.shape;
@@ -68,11 +84,26 @@ function sliceFirst(t: Tensor, start: number, count: number): Tensor {
   return tidy(() => ops.sliceChannels(t.reshape([1, n!, size]), start, count).reshape([count, ...rest]));
 }
 
+export interface HybridOptions {
+  /**
+   * The layers before the first fully connected one as one model (e.g. TwoColumnAlexNet's
+   * convolutional part): `layers` are then only the fully connected part. It gives the features
+   * as [rows, features] on the device of the tail's layers.
+   */
+  head?: Module;
+  /** With `head`: how many layers of the network it stands for (the position of the first Linear). */
+  headLayers?: number;
+}
+
 export class HybridParallel extends Module {
   readonly group: ProcessGroup;
   /** Every layer in the order of the network it implements (the tail's Linear layers as this rank's slices). */
   private readonly layers: [string, Module][];
-  private readonly head: Sequential | null;
+  private readonly head: Module | null;
+  /** The head given as a model of its own (HybridOptions.head), whose names and layout its parameters keep. */
+  private readonly ownHead: Module | null;
+  /** The position in the whole network of the first layer of `layers` (dropout seeds derive from it). */
+  private readonly firstPosition: number;
   private readonly segments: Segment[];
   /** Parameter name -> its Linear's split, for the tail's parameters. */
   private readonly slices = new Map<string, { counts: number[]; start: number; width: number }>();
@@ -84,16 +115,25 @@ export class HybridParallel extends Module {
    * `layers` in the order of the network (named like its Sequential), with every Linear from the
    * first one on already this rank's slice of the whole layer whose output width `widths` gives
    * by name. Use HybridParallel.fromModel to split a whole model, or a model builder that draws the
-   * slices directly (alexnet's hybridAlexNet).
+   * slices directly (alexnet's hybridAlexNet, hybridTwoColumnAlexNet).
    */
-  constructor(layers: [string, Module][], group: ProcessGroup, widths: Record<string, number>) {
+  constructor(layers: [string, Module][], group: ProcessGroup, widths: Record<string, number>, options: HybridOptions = {}) {
     super();
     if (!Array.isArray(layers) || layers.length === 0) throw new TypeError(`layers must be a non-empty array of [name, Module], got ${describe(layers)}`);
+    if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
     this.group = group;
     this.layers = layers.map(([n, m]) => [n, m]);
     const first = layers.findIndex(([, m]) => m instanceof Linear);
     if (first < 0) throw new RangeError('the hybrid needs a fully connected (Linear) layer to make model parallel; the model has none');
-    this.head = first > 0 ? new Sequential(layers.slice(0, first)) : null;
+    if (options.head !== undefined) {
+      if (!(options.head instanceof Module)) throw new TypeError(`options.head must be a Module, got ${describe(options.head)}`);
+      if (first !== 0) throw new RangeError(`with options.head, layers are the fully connected part and start with a Linear layer; '${layers[0]![0]}' is not one`);
+      this.firstPosition = integer(options.headLayers, 'options.headLayers', 0, Number.MAX_SAFE_INTEGER);
+    } else {
+      this.firstPosition = 0;
+    }
+    this.ownHead = options.head ?? null;
+    this.head = this.ownHead ?? (first > 0 ? new Sequential(layers.slice(0, first)) : null);
     this.segments = [];
     for (const [name, m] of layers.slice(first)) {
       if (m instanceof Linear) {
@@ -150,7 +190,20 @@ export class HybridParallel extends Module {
   }
 
   override children(): [string, Module][] {
-    return [...this.layers];
+    return this.ownHead ? [['head', this.ownHead], ...this.layers] : [...this.layers];
+  }
+
+  /** As the network's: the head's under its own names (`conv1.weight#0` for two columns), then `fc6.weight` …. */
+  override namedParameters(prefix = ''): [string, Parameter][] {
+    if (!this.ownHead) return super.namedParameters(prefix);
+    return [...this.ownHead.namedParameters(prefix), ...this.layers.flatMap(([name, m]) => m.namedParameters(`${prefix}${name}.`))];
+  }
+
+  /** Every layer seeded at its position in the whole network, as the one-process model seeds it. */
+  override reseed(seed: number): void {
+    if (!this.ownHead) return super.reseed(seed);
+    this.ownHead.reseed(seed);
+    this.layers.forEach(([, m], i) => m.reseed(deriveSeed(seed, this.firstPosition + i)));
   }
 
   /** The parameters every rank holds whole (the head's): their gradients are all-reduced. */
@@ -192,7 +245,7 @@ export class HybridParallel extends Module {
     const total = rows.reduce((a, b) => a + b, 0);
     const own = rows.slice(0, this.group.rank).reduce((a, b) => a + b, 0);
     this.lastRows = this.training ? rows : null;
-    const features = this.head ? this.head.forward(x) : x.reshape(x.shape);
+    const features = this.head ? float32(this.head.forward(x)) : x.reshape(x.shape);
     if (features.shape.length !== 2) {
       features.dispose();
       throw new RangeError(`the first fully connected layer needs [rows, features]; the layers before it give ${shapeString(features.shape)}`);
@@ -207,6 +260,7 @@ export class HybridParallel extends Module {
         h.dispose();
         h = next;
       }
+      h = float32(h);
       input = this.gather(h, [total, seg.width], 1, seg.counts);
       h.dispose();
     }
@@ -229,12 +283,13 @@ export class HybridParallel extends Module {
         if (next === null) throw new Error(`${seg.name}: a pointwise layer computed no input gradient`);
         grad = next;
       }
-      const dx = seg.linear.backward(grad);
+      const computed = seg.linear.backward(grad);
       grad.dispose();
-      if (dx === null) { // inputGrad off, and no head: nothing more to compute
+      if (computed === null) { // inputGrad off, and no head: nothing more to compute
         this.lastRows = null;
         return null;
       }
+      const dx = float32(computed);
       const before = this.segments[i - 1];
       // Every rank computed a part of this layer's input gradient (from its features): the sum of
       // the parts goes to whoever owns each piece of the input.
@@ -257,7 +312,13 @@ export class HybridParallel extends Module {
       const slice = name.startsWith(prefix) ? this.slices.get(name.slice(prefix.length)) : undefined;
       out[name] = slice ? this.gather(t, [slice.width, ...t.shape.slice(1)], 0, slice.counts) : t;
     }
-    return out;
+    if (!this.ownHead) return out;
+    const laidOut = this.ownHead.exportState(out, prefix);
+    // The gathered tensors the head's layout passed over are disposed by the caller with the rest;
+    // those it replaced are not in its result: dispose them here.
+    const kept = new Set(Object.values(laidOut));
+    for (const [name, t] of Object.entries(out)) if (t !== tensors[name] && !kept.has(t)) t.dispose();
+    return laidOut;
   }
 
   /** The whole layers' tensors cut to this rank's slices; see Module.importState. */
@@ -269,7 +330,11 @@ export class HybridParallel extends Module {
         ? sliceFirst(t, slice.start, slice.counts[this.group.rank]!)
         : t;
     }
-    return out;
+    if (!this.ownHead) return out;
+    const laidOut = this.ownHead.importState(out, prefix);
+    const kept = new Set(Object.values(laidOut));
+    for (const [name, t] of Object.entries(out)) if (t !== saved[name] && !kept.has(t)) t.dispose();
+    return laidOut;
   }
 
   /** A new tensor of `shape` holding every rank's `part` along `dim`. */

@@ -4,4 +4,5 @@ export { Collective, ProcessGroup, currentGroup, initDistributed, requireNccl, t
 export type { DistributedOptions, ReduceOp, TransportInfo } from './group.js';
 export { GradientReducer } from './reducer.js';
 export { HybridParallel } from './hybrid.js';
+export type { HybridOptions } from './hybrid.js';
 export type { ReducerOptions } from './reducer.js';

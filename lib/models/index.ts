@@ -2,4 +2,4 @@ export { alexnet, hybridAlexNet, AlexNet, alexnetParameterShapes, resolveAlexNet
 export { alexnetSpec, type AlexNetSpec, type LayerSpec, type ColumnSplit } from './alexnet_spec.js';
 export { initialize, type InitScheme } from './init.js';
 export { presets, preset, type Preset, type PresetName, type TrainingConfig, type DataConfig } from './presets.js';
-export { TwoColumnAlexNet, groupedLayout, columnLayout, type TwoColumnOptions } from './two_column.js';
+export { TwoColumnAlexNet, hybridTwoColumnAlexNet, groupedLayout, columnLayout, type TwoColumnOptions } from './two_column.js';

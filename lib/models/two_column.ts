@@ -9,8 +9,10 @@
 import { deviceName, type DeviceName } from '../device_name.js';
 import { checkDevice } from '../device.js';
 import type { Conv2d } from '../nn/conv2d.js';
-import type { Linear } from '../nn/linear.js';
-import { Module, type Precision, type StateDict } from '../nn/module.js';
+import type { ProcessGroup } from '../distributed/group.js';
+import { HybridParallel } from '../distributed/hybrid.js';
+import { Linear } from '../nn/linear.js';
+import { Module, type StateDict } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import { deriveSeed } from '../nn/seed.js';
 import { Sequential } from '../nn/sequential.js';
@@ -101,21 +103,31 @@ function gather(halves: Tensor[], device: DeviceName): Tensor {
 type Flow = { whole: Tensor } | { halves: Tensor[] };
 type Gradient = { whole: Tensor } | { partials: Tensor[] } | null;
 
-export class TwoColumnAlexNet extends Module {
-  /** bf16 mixed precision is for the one-device model so far: the columns' exchange is float32. */
-  override setPrecision(precision: Precision): this {
-    if (precision === 'bf16') throw new RangeError('precision bf16 is not available for the two-column model; use the one-device model (columns: 1)');
-    return super.setPrecision(precision);
-  }
+/** `t` in float32: itself, or (a bfloat16 activation of mixed precision) a widened copy, which is exact. */
+function float32(t: Tensor): Tensor {
+  return t.dtype === 'float32' ? t : t.to('float32');
+}
 
+export class TwoColumnAlexNet extends Module {
   readonly config: AlexNetConfig;
   readonly devices: [DeviceName, DeviceName];
+  /**
+   * How many layers of the one-device network this model implements: all of them, or (the
+   * convolutional part that the hybrid of data and model parallelism runs in two columns) those
+   * before the first fully connected layer.
+   */
+  readonly layerCount: number;
   private readonly stages: Stage[];
   /** Each layer's position in the one-device network: its dropout seed derives from it (Module.reseed). */
   private readonly position: Map<string, number>;
   private readonly outputShapeCache: number[];
 
-  constructor(options: TwoColumnOptions) {
+  /**
+   * `part` 'convolutional' builds only the layers before the first fully connected one (ending
+   * with the flattened features, whole on the first device), with the weights the whole network
+   * draws for them: the head of hybridTwoColumnAlexNet.
+   */
+  constructor(options: TwoColumnOptions, part: 'network' | 'convolutional' = 'network') {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
     const { devices, ...rest } = options;
@@ -127,14 +139,17 @@ export class TwoColumnAlexNet extends Module {
     this.config = resolveAlexNetOptions({ ...rest, device: this.devices[0] });
     if (this.config.singleColumn) throw new RangeError('singleColumn is the one-column network: it has no second column to place on devices[1]; build it with one device');
     const spec = alexnetSpec(this.config);
-    for (const layer of spec.layers.filter(isWeighted)) {
+    const firstLinear = spec.layers.findIndex((l) => l.kind === 'linear');
+    this.layerCount = part === 'convolutional' ? firstLinear : spec.layers.length;
+    const layers = spec.layers.slice(0, this.layerCount);
+    for (const layer of layers.filter(isWeighted)) {
       const width = weightShape(layer)[0]!;
       if (layer.columns !== 'single' && width % 2 !== 0)
         throw new RangeError(`the ${layer.kind === 'linear' ? 'fully connected' : `${layer.name}`} width (${width}) must be even to split into two columns`);
     }
-    this.outputShapeCache = spec.shapes.at(-1)![1];
+    this.outputShapeCache = spec.shapes[this.layerCount - 1]![1];
     this.position = new Map(spec.layers.map((l, i) => [l.name, i]));
-    this.stages = stagesOf(spec.layers).map(({ layers, split }) => {
+    this.stages = stagesOf(layers).map(({ layers, split }) => {
       const place = (device: DeviceName) => new Sequential(layers.map((l) => [l.name, placeLayer(l, split ? 'column' : 'whole', device)]));
       return { parts: split ? this.devices.map(place) : [place(this.devices[0])], split };
     });
@@ -211,9 +226,13 @@ export class TwoColumnAlexNet extends Module {
     return 'whole' in flow ? flow.whole : tidy(() => gather(flow.halves, this.devices[0]));
   }
 
-  /** One stage forward: each column reads the whole input on its device. */
+  /**
+   * One stage forward: each column reads the whole input on its device. What crosses to the next
+   * stage is float32 (in mixed precision the bfloat16 activations widen, exactly, and the next
+   * layer rounds them back to the same values): the exchanges copy and concatenate float32.
+   */
   private forwardStage(stage: Stage, input: Flow): Flow {
-    const outputs = stage.parts.map((part, k) => part.forward(this.whole(input, this.devices[k]!)));
+    const outputs = stage.parts.map((part, k) => float32(part.forward(this.whole(input, this.devices[k]!))));
     return stage.split ? { halves: outputs } : { whole: outputs[0]! };
   }
 
@@ -238,6 +257,7 @@ export class TwoColumnAlexNet extends Module {
   private backwardStage(stage: Stage, output: NonNullable<Gradient>): Gradient {
     const grads = stage.parts.map((part, k) => part.backward(stage.split ? this.halfGradient(output, k as 0 | 1) : this.wholeGradient(output)));
     if (grads.some((g) => g === null)) return null;
+    for (let k = 0; k < grads.length; k++) grads[k] = float32(grads[k]!); // summed and copied in float32, as forward
     return stage.split ? { partials: grads as Tensor[] } : { whole: grads[0]! };
   }
 
@@ -268,6 +288,43 @@ export class TwoColumnAlexNet extends Module {
   override importState(saved: StateDict, prefix = ''): StateDict {
     return columnLayout(saved, this.namedParameters().map(([n, p]) => [prefix + n, p.shape]));
   }
+}
+
+/**
+ * This rank's part of the network in the hybrid of data and model parallelism with the paper's two
+ * columns: the convolutional layers in two columns on `devices` (TwoColumnAlexNet's convolutional
+ * part, replicated over the ranks and data parallel), and of fc6, fc7 and fc8 the rank's slice of
+ * the output features (group.split() of each width), whole on the first device, drawn as those rows
+ * of the one-device network's weights for the same seed.
+ *
+ * The fully connected layers are split over the ranks, not again over each rank's two columns: with
+ * N ranks a rank holds 1/N of them, already no more than what each of the paper's two GPUs held for
+ * N >= 2, and a second split would add an exchange between the columns in every fully connected
+ * layer, forward and backward, on top of the all-gather and reduce-scatter between the ranks, for
+ * layers that are a few percent of the network's arithmetic.
+ */
+export function hybridTwoColumnAlexNet(options: TwoColumnOptions, group: ProcessGroup): HybridParallel {
+  const head = new TwoColumnAlexNet(options, 'convolutional');
+  const device = head.devices[0];
+  const spec = alexnetSpec(head.config);
+  const widths: Record<string, number> = {};
+  const starts = new Map<string, number>();
+  const tail = spec.layers.slice(head.layerCount).map((l): [string, Module] => {
+    if (l.kind !== 'linear') return [l.name, placeLayer(l, 'whole', device)];
+    if (l.outFeatures < group.size)
+      throw new RangeError(`${l.name} has ${l.outFeatures} output features, fewer than the ${group.size} ranks that would each hold some of them`);
+    const { counts, start } = group.split(l.outFeatures);
+    widths[l.name] = l.outFeatures;
+    starts.set(l.name, start);
+    return [l.name, new Linear(l.inFeatures, counts[group.rank]!, { device })];
+  });
+  const weighted = spec.layers.filter(isWeighted);
+  const inits = layerInits(weighted.map((l) => ({ name: l.name, weightShape: weightShape(l) })), head.config.init, head.config.seed);
+  const byName = new Map(tail);
+  weighted.forEach((l, i) => {
+    if (starts.has(l.name)) drawLayer(byName.get(l.name) as Linear, inits[i]!, starts.get(l.name)!);
+  });
+  return new HybridParallel(tail, group, widths, { head, headLayers: head.layerCount });
 }
 
 function disposeFlow(flow: Flow): void {

@@ -168,14 +168,20 @@ class NcclCollective final : public Collective {
     auto s = state_;
     device_.stream().submit(
         [s](Backend& b) {
-          try {
-            for (void* p : s->pending) nccl_loader::wait(p, b.nativeStream());
-            s->pending.clear();
-            s->waited.set_value();
-          } catch (...) {
-            s->waited.set_exception(std::current_exception());
-            throw;
+          // Every pending transfer is waited for (and freed) even after one failed; the first
+          // failure (RANK_LOST from the watchdog, or NCCL_ERROR) is the collective's.
+          std::exception_ptr failed;
+          for (void* p : s->pending) {
+            try {
+              nccl_loader::wait(p, b.nativeStream());
+            } catch (...) {
+              if (!failed) failed = std::current_exception();
+            }
           }
+          s->pending.clear();
+          if (!failed) return s->waited.set_value();
+          s->waited.set_exception(failed);
+          std::rethrow_exception(failed);
         },
         {}, storagesOf(s->tensors));
   }
@@ -546,7 +552,7 @@ void* ProcessGroup::ncclCommunicator(Device& device) {
     if (rank == 0) nccl_loader::uniqueId(id->data(), id->size());
     c.broadcast(id->data(), id->size(), 0);
   }).get();
-  void* comm = nccl_loader::create(device.index(), rank_, size_, id->data(), id->size());
+  void* comm = nccl_loader::create(device.index(), rank_, size_, id->data(), id->size(), timeoutSeconds_);
   std::lock_guard<std::mutex> lock(impl_->mutex);
   impl_->ncclComms[&device] = comm;
   return comm;

@@ -3,6 +3,7 @@
 #include "../nccl/module.hpp"
 #include "alexnet/error.hpp"
 #include "module_loader.hpp"
+#include "nccl_watchdog.hpp"
 
 namespace alexnet::nccl_loader {
 namespace {
@@ -26,7 +27,15 @@ ALEXNET_DEFINE_MODULE(ALEXNET_NCCL_ENTRY_POINTS)
 
 Module& module() { return loadOnce<Module>("ALEXNET_NCCL_MODULE", "libalexnet_nccl.so"); }
 
-[[noreturn]] void raise(const char* err, const char* call) { throw Error("NCCL_ERROR", err, call); }
+// The module's failure as the error MPI raises for the same event: RANK_LOST for a rank that is
+// lost or hung (the watchdog's timeout, or a peer's failure), NCCL_ERROR otherwise.
+[[noreturn]] void raise(int status, const char* err, const char* call) {
+  if (status == nccl_watchdog::kLostStatus)
+    throw Error("RANK_LOST", err, call,
+                "the job cannot continue without the rank: restart it (mpirun … alexnet train --resume) from the last "
+                "checkpoint");
+  throw Error("NCCL_ERROR", err, call);
+}
 
 }  // namespace
 
@@ -57,13 +66,14 @@ void require() {
 
 void uniqueId(char* id, size_t idLen) {
   char err[512] = {0};
-  if (module().uniqueId(id, idLen, err, sizeof err)) raise(err, "ncclGetUniqueId");
+  if (int s = module().uniqueId(id, idLen, err, sizeof err)) raise(s, err, "ncclGetUniqueId");
 }
 
-void* create(int device, int rank, int size, const char* id, size_t idLen) {
+void* create(int device, int rank, int size, const char* id, size_t idLen, double timeoutSeconds) {
   char err[512] = {0};
   void* comm = nullptr;
-  if (module().create(device, rank, size, id, idLen, &comm, err, sizeof err)) raise(err, "ncclCommInitRank");
+  if (int s = module().create(device, rank, size, id, idLen, timeoutSeconds, &comm, err, sizeof err))
+    raise(s, err, "ncclCommInitRankConfig");
   return comm;
 }
 
@@ -74,8 +84,8 @@ void destroy(void* comm) {
 void* start(void* comm, float* data, size_t count, bool mean, int root, void* stream) {
   char err[512] = {0};
   void* pending = nullptr;
-  if (module().start(comm, data, count, mean ? 1 : 0, root, stream, &pending, err, sizeof err))
-    raise(err, root >= 0 ? "ncclBroadcast" : "ncclAllReduce");
+  if (int s = module().start(comm, data, count, mean ? 1 : 0, root, stream, &pending, err, sizeof err))
+    raise(s, err, root >= 0 ? "ncclBroadcast" : "ncclAllReduce");
   return pending;
 }
 
@@ -83,8 +93,8 @@ void* startAllGather(void* comm, const float* send, float* recv, size_t outer, c
                      void* stream) {
   char err[512] = {0};
   void* pending = nullptr;
-  if (module().allGather(comm, send, recv, outer, inner.data(), stream, &pending, err, sizeof err))
-    raise(err, "ncclAllGather");
+  if (int s = module().allGather(comm, send, recv, outer, inner.data(), stream, &pending, err, sizeof err))
+    raise(s, err, "ncclAllGather");
   return pending;
 }
 
@@ -92,14 +102,15 @@ void* startReduceScatter(void* comm, const float* send, float* recv, size_t oute
                          bool mean, void* stream) {
   char err[512] = {0};
   void* pending = nullptr;
-  if (module().reduceScatter(comm, send, recv, outer, inner.data(), mean ? 1 : 0, stream, &pending, err, sizeof err))
-    raise(err, "ncclReduceScatter");
+  if (int s = module().reduceScatter(comm, send, recv, outer, inner.data(), mean ? 1 : 0, stream, &pending, err,
+                                     sizeof err))
+    raise(s, err, "ncclReduceScatter");
   return pending;
 }
 
 void wait(void* pending, void* stream) {
   char err[512] = {0};
-  if (module().wait(pending, stream, err, sizeof err)) raise(err, "cudaStreamWaitEvent");
+  if (int s = module().wait(pending, stream, err, sizeof err)) raise(s, err, "ncclCommGetAsyncError");
 }
 
 }  // namespace alexnet::nccl_loader
