@@ -39,8 +39,9 @@ ALEXNET_HOST_DEVICE inline size_t maxPoolArgmax(const PoolGeometry& g, const T* 
   return best;
 }
 
-// Output element o (flat index into y) of the forward pass: the CPU's own scan, so that even the
-// NaN's bits are the CPU's (it keeps the window's last NaN; the argmax above is its first).
+// Output element o (flat index into y) of the forward pass, with the CPU's bits (native/cpu/pool.cpp):
+// the window's maximum by strict comparisons, and for a window holding a NaN the default quiet NaN
+// (0x7fc00000), whichever NaN the window held.
 template <class T>
 ALEXNET_HOST_DEVICE inline float maxPoolOutput(const PoolGeometry& g, size_t o, const T* x) {
   const size_t outPlane = static_cast<size_t>(g.outH) * g.outW;
@@ -49,12 +50,14 @@ ALEXNET_HOST_DEVICE inline float maxPoolOutput(const PoolGeometry& g, size_t o, 
   const T* win = x + plane * static_cast<size_t>(g.h) * g.w +
                      static_cast<size_t>(oh) * g.strideH * g.w + static_cast<size_t>(ow) * g.strideW;
   float m = loadElement(win[0]);
+  bool nan = false;
   for (int i = 0; i < g.kernelH; ++i)
     for (int j = 0; j < g.kernelW; ++j) {
       const float v = loadElement(win[static_cast<size_t>(i) * g.w + j]);
-      m = (v > m || v != v) ? v : m;
+      m = v > m ? v : m;
+      nan = nan || v != v;
     }
-  return m;
+  return nan ? floatFromBits(0x7fc00000u) : m;
 }
 
 // The gradient of input element i (flat index into x).

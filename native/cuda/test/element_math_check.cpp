@@ -40,9 +40,10 @@ void report(const std::string& what, bool ok) {
   std::printf("%-60s %s\n", what.c_str(), ok ? "ok" : "FAIL");
 }
 
-// The CPU backend's max pooling (native/cpu/pool.cpp), restated: the maximum by its forward scan;
-// the argmax from the window's first element, then any strictly greater one or a first NaN, in
-// row-major order; the gradient added to that input window by window.
+// The CPU backend's max pooling (native/cpu/pool.cpp), restated: the maximum by strict
+// comparisons, the default quiet NaN (0x7fc00000) for a window holding any NaN; the argmax from
+// the window's first element, then any strictly greater one or a first NaN, in row-major order;
+// the gradient added to that input window by window.
 void cpuMaxPool(const PoolGeometry& g, const float* x, const float* dy, float* y, float* dx) {
   const size_t inPlane = static_cast<size_t>(g.h) * g.w, outPlane = static_cast<size_t>(g.outH) * g.outW;
   for (size_t p = 0; p < static_cast<size_t>(g.n) * g.c; ++p) {
@@ -53,17 +54,19 @@ void cpuMaxPool(const PoolGeometry& g, const float* x, const float* dy, float* y
         const size_t base = static_cast<size_t>(oh) * g.strideH * g.w + static_cast<size_t>(ow) * g.strideW;
         size_t best = base;
         float bestValue = plane[base], m = plane[base];
+        bool nan = false;
         for (int a = 0; a < g.kernelH; ++a)
           for (int b = 0; b < g.kernelW; ++b) {
             const float v = plane[base + static_cast<size_t>(a) * g.w + b];
-            m = (v > m || v != v) ? v : m;
+            m = v > m ? v : m;
+            nan = nan || v != v;
             if (v > bestValue || (v != v && bestValue == bestValue)) {
               bestValue = v;
               best = base + static_cast<size_t>(a) * g.w + b;
             }
           }
         const size_t o = static_cast<size_t>(oh) * g.outW + ow;
-        y[p * outPlane + o] = m;
+        y[p * outPlane + o] = nan ? std::numeric_limits<float>::quiet_NaN() : m;
         dx[p * inPlane + best] += dy[p * outPlane + o];
       }
   }
@@ -72,13 +75,15 @@ void cpuMaxPool(const PoolGeometry& g, const float* x, const float* dy, float* y
 // NaN (first in a window, inside, everywhere), signed zeros and ties, at AlexNet's pooling and at
 // stride 1 and non-square windows: the element functions give the CPU's bits in both directions.
 void checkMaxPoolAgainstCpuRule() {
-  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float nan = std::numeric_limits<float>::quiet_NaN(), otherNan = floatFromBits(0xffc12345u);
   for (PoolGeometry g : {PoolGeometry{2, 3, 13, 13, 3, 3, 2, 2, 6, 6}, PoolGeometry{1, 2, 7, 9, 2, 3, 1, 2, 6, 4}}) {
     const size_t xn = static_cast<size_t>(g.n) * g.c * g.h * g.w, yn = static_cast<size_t>(g.n) * g.c * g.outH * g.outW;
     std::vector<float> x(xn), dy(yn);
     for (size_t i = 0; i < xn; ++i) {
       const uint64_t r = mix64(i * 7 + 1) % 16;
-      x[i] = r == 0 ? nan : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f : static_cast<float>(r) - 9.0f;
+      // r == 15: a negative NaN with a payload, which the output must not pass on (the CPU writes
+      // the default NaN).
+      x[i] = r == 0 ? nan : r == 15 ? otherNan : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f : static_cast<float>(r) - 9.0f;
     }
     for (size_t o = 0; o < yn; ++o) dy[o] = 1.0f + static_cast<float>(o % 7) / 8.0f;
     std::vector<float> wantY(yn), wantDx(xn), gotY(yn), gotDx(xn);
@@ -338,13 +343,13 @@ void checkReluBf16() {
 // output once: the element functions over BFloat16, rounded once, must give its bits. Inputs with
 // NaN, signed zeros, ties, and distinct floats that round to one bfloat16 (new ties).
 void checkMaxPoolBf16() {
-  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float nan = std::numeric_limits<float>::quiet_NaN(), otherNan = floatFromBits(0xffc12345u);
   for (PoolGeometry g : {PoolGeometry{2, 3, 13, 13, 3, 3, 2, 2, 6, 6}, PoolGeometry{1, 2, 7, 9, 2, 3, 1, 2, 6, 4}}) {
     const size_t xn = static_cast<size_t>(g.n) * g.c * g.h * g.w, yn = static_cast<size_t>(g.n) * g.c * g.outH * g.outW;
     std::vector<float> xf(xn), dyf(yn);
     for (size_t i = 0; i < xn; ++i) {
       const uint64_t r = mix64(i * 7 + 1) % 16;
-      xf[i] = r == 0 ? nan : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f + static_cast<float>(r) * 1e-4f
+      xf[i] = r == 0 ? nan : r == 15 ? otherNan : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f + static_cast<float>(r) * 1e-4f
                                                                     : static_cast<float>(r) - 9.0f;
     }
     for (size_t o = 0; o < yn; ++o) dyf[o] = 1.0f + static_cast<float>(o % 7) / 8.0f + 1e-3f * static_cast<float>(o % 5);

@@ -580,8 +580,8 @@ void checkBadLabels(Backend& b) {
   report("after a bad label, good labels run clean", clean && std::fabs(s.download(loss, 1)[0] - std::log(3.0f)) < 1e-6);
 }
 
-// Max pooling with NaN, signed zeros and ties gives the host element functions' bits, which are
-// the CPU backend's (element_math_check.cpp).
+// Max pooling with NaN (one of them negative with a payload), signed zeros and ties gives the host
+// element functions' bits, which are the CPU backend's (element_math_check.cpp).
 void checkMaxPoolNaN(Backend& b) {
   Scratch s(b);
   alexnet::PoolGeometry g{2, 3, 13, 13, 3, 3, 2, 2, 6, 6};
@@ -589,7 +589,7 @@ void checkMaxPoolNaN(Backend& b) {
   std::vector<float> x(xn), dy(yn), wantY(yn), wantDx(xn);
   for (size_t i = 0; i < xn; ++i) {
     const uint64_t r = alexnet::mix64(i * 7 + 1) % 16;
-    x[i] = r == 0 ? NAN : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f : static_cast<float>(r) - 9.0f;
+    x[i] = r == 0 ? NAN : r == 15 ? alexnet::floatFromBits(0xffc12345u) : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f : static_cast<float>(r) - 9.0f;
   }
   for (size_t o = 0; o < yn; ++o) dy[o] = 1.0f + static_cast<float>(o % 7) / 8.0f;
   for (size_t o = 0; o < yn; ++o) wantY[o] = alexnet::cuda::kernels::maxPoolOutput(g, o, x.data());
