@@ -7,7 +7,7 @@
 #
 # It unpacks Node and the built project, points the loader at the machine's cuDNN and cuBLAS, and
 # runs, each step under its own time limit so that one hang cannot eat the run (GPU_CHECK_BUDGET,
-# default 470 s, bounds the whole run):
+# default 500 s, bounds the whole run):
 #   machine  the GPU, driver, Node, PyTorch/cuDNN, glibc, and where every library resolves
 #   loader   the addon loads, finds the CUDA module and sees the GPU (cudaInfo)
 #   checks   native/cuda/test/run_checks.sh with ALEXNET_REQUIRE_GPU=1 (no Node)
@@ -15,6 +15,7 @@
 #   bench    npm run bench:gpu (PyTorch + cuDNN side by side on the same GPU)
 #   train    alexnet train --preset fashion-mnist-quick on cuda: 2 epochs of the packed 12,800
 #            images (200 steps of batch 128), then the test accuracy
+#   bf16     the same in mixed precision (--precision bf16: cuDNN/cuBLAS bfloat16 tensor cores)
 # Logs, summary.txt and the benchmark JSON go to $OUT (default /tmp/out). GPU_CHECK_STEPS picks
 # steps (e.g. machine,loader for a dry run on a machine without a GPU). Exit status 0 when every
 # step passed.
@@ -23,8 +24,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
-budget=${GPU_CHECK_BUDGET:-470}
-steps=${GPU_CHECK_STEPS:-machine,loader,checks,test,bench,train}
+budget=${GPU_CHECK_BUDGET:-500}
+steps=${GPU_CHECK_STEPS:-machine,loader,checks,test,bench,train,bf16}
 summary="$out/summary.txt"
 : > "$summary"
 started=$SECONDS
@@ -130,20 +131,28 @@ bench() {
   return $rc
 }
 
+# train RUN_DIR [FLAGS...]
 train() {
+  local dir=$1
+  shift
   node dist/lib/cli/main.js train --preset fashion-mnist-quick --device cuda \
     --data-dir "$stage/data/fashion-mnist" --epochs 2 --progress plain \
-    --out "$out/train-run"
+    --out "$out/$dir" "$@"
+}
+
+bf16() {
+  train train-run-bf16 --precision bf16
 }
 
 export root out stage
-export -f npm_run machine loader checks bench train
+export -f npm_run machine loader checks bench train bf16
 run_step machine 30 machine
 cp "$out/machine.log" "$out/machine.txt" 2>/dev/null
 run_step loader 30 loader
 run_step checks 75 checks
 run_step test 170 npm_run test:gpu
 run_step bench 110 bench
-run_step train 45 train
+run_step train 45 train train-run
+run_step bf16 45 bf16
 printf 'total    %ss of %ss; %s\n' "$((SECONDS - started))" "$budget" "$([ $status -eq 0 ] && echo 'every step passed' || echo 'a step FAILED')" | tee -a "$summary"
 exit $status
