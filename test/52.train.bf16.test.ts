@@ -7,18 +7,17 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArrayLoader, SGD, Tensor, Trainer, alexnet, bf16Support, nn, ops, tidy } from '../lib/index.js';
+import { ArrayLoader, SGD, Tensor, Trainer, alexnet, bf16Support, nn, ops, tidy, type DeviceName } from '../lib/index.js';
+import { testDevices } from './helpers/devices.js';
 
-const supported = bf16Support('cpu').supported;
-
-async function trainSteps(precision: 'fp32' | 'bf16', steps: number): Promise<{ losses: number[]; weightDtypes: string[] }> {
-  const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', seed: 3, device: 'cpu' });
+async function trainSteps(device: DeviceName, precision: 'fp32' | 'bf16', steps: number): Promise<{ losses: number[]; weightDtypes: string[] }> {
+  const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', seed: 3, device });
   model.setPrecision(precision);
   const sgd = new SGD(model, { lr: 0.01 });
   const losses: number[] = [];
   for (let s = 0; s < steps; s++) {
-    const x = Tensor.normal([16, 1, 64, 64], { seed: nn.deriveSeed(7, s) });
-    const labels = Tensor.fromArray(Int32Array.from({ length: 16 }, (_, i) => (i * 7 + s) % 10), [16]);
+    const x = Tensor.normal([16, 1, 64, 64], { seed: nn.deriveSeed(7, s), device });
+    const labels = Tensor.fromArray(Int32Array.from({ length: 16 }, (_, i) => (i * 7 + s) % 10), [16], device);
     model.reseed(s);
     const loss = tidy(() => {
       const logits = model.forward(x);
@@ -38,43 +37,48 @@ async function trainSteps(precision: 'fp32' | 'bf16', steps: number): Promise<{ 
   return { losses, weightDtypes };
 }
 
-describe('bf16 mixed-precision training (CPU)', function () {
-  before(function () {
-    if (!supported) this.skip();
-  });
+// On every device of the suite (test/helpers/devices.ts): the CPU, and on a GPU the CUDA backend.
+for (const device of testDevices()) {
+  describe(`bf16 mixed-precision training on ${device}`, function () {
+    before(function () {
+      if (!bf16Support(device).supported) this.skip();
+    });
 
-  it('follows float32 step for step: losses within a few percent, master weights and gradients float32', async () => {
-    const steps = 6;
-    const fp32 = await trainSteps('fp32', steps);
-    const bf16 = await trainSteps('bf16', steps);
-    expect(bf16.weightDtypes).to.deep.equal(['float32']);
-    expect(bf16.losses, 'bf16 really computed in bfloat16').to.not.deep.equal(fp32.losses);
-    for (let s = 0; s < steps; s++)
-      expect(Math.abs(bf16.losses[s]! - fp32.losses[s]!) / fp32.losses[s]!, `step ${s}: bf16 ${bf16.losses[s]} fp32 ${fp32.losses[s]}`).to.be.below(0.05);
-    expect(bf16.losses.every(Number.isFinite)).to.equal(true);
-  });
+    it('follows float32 step for step: losses within a few percent, master weights and gradients float32', async () => {
+      const steps = 6;
+      const fp32 = await trainSteps(device, 'fp32', steps);
+      const bf16 = await trainSteps(device, 'bf16', steps);
+      expect(bf16.weightDtypes).to.deep.equal(['float32']);
+      expect(bf16.losses, 'bf16 really computed in bfloat16').to.not.deep.equal(fp32.losses);
+      for (let s = 0; s < steps; s++)
+        expect(Math.abs(bf16.losses[s]! - fp32.losses[s]!) / fp32.losses[s]!, `step ${s}: bf16 ${bf16.losses[s]} fp32 ${fp32.losses[s]}`).to.be.below(0.05);
+      expect(bf16.losses.every(Number.isFinite)).to.equal(true);
+    });
 
-  it('the Trainer: precision bf16 on the model, a finite loss, float32 state', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'alexnet-bf16-'));
-    try {
-      const images = new Float32Array(64 * 64 * 64).map((_, i) => Math.sin(i * 0.37));
-      const labels = Int32Array.from({ length: 64 }, (_, i) => i % 10);
-      const train = new ArrayLoader({ images, labels, imageShape: [1, 64, 64], batchSize: 16, shuffle: true, seed: 1 });
-      const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', device: 'cpu' });
-      const trainer = new Trainer({ model, train, epochs: 1, outDir: dir, precision: 'bf16', progress: 'none' });
-      expect(trainer.precision).to.equal('bf16');
-      expect(model.precision).to.equal('bf16');
-      const result = await trainer.fit();
-      expect(result.epochs[0]!.trainLoss).to.be.a('number').and.satisfy(Number.isFinite);
-      const state = model.stateDict();
-      expect(Object.values(state).every((t) => t.dtype === 'float32')).to.equal(true);
-      model.dispose();
-      trainer.optimizer.dispose();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    it('the Trainer: precision bf16 on the model, a finite loss, float32 state', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'alexnet-bf16-'));
+      try {
+        const images = new Float32Array(64 * 64 * 64).map((_, i) => Math.sin(i * 0.37));
+        const labels = Int32Array.from({ length: 64 }, (_, i) => i % 10);
+        const train = new ArrayLoader({ images, labels, imageShape: [1, 64, 64], batchSize: 16, shuffle: true, seed: 1 });
+        const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', device });
+        const trainer = new Trainer({ model, train, epochs: 1, outDir: dir, precision: 'bf16', progress: 'none' });
+        expect(trainer.precision).to.equal('bf16');
+        expect(model.precision).to.equal('bf16');
+        const result = await trainer.fit();
+        expect(result.epochs[0]!.trainLoss).to.be.a('number').and.satisfy(Number.isFinite);
+        const state = model.stateDict();
+        expect(Object.values(state).every((t) => t.dtype === 'float32')).to.equal(true);
+        model.dispose();
+        trainer.optimizer.dispose();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
+}
 
+describe('bf16 precision choices (CPU)', () => {
   it('rejects an unknown precision and tf32 on a CPU trains in fp32 with a warning', () => {
     const images = new Float32Array(16 * 64 * 64);
     const train = new ArrayLoader({ images, labels: new Int32Array(16), imageShape: [1, 64, 64], batchSize: 16 });

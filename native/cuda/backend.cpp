@@ -24,6 +24,9 @@ CudaBackend::CudaBackend(int device) : device_(device) {
                     "." + std::to_string(prop.minor) + "; the CUDA backend needs 8.0 or newer",
                 "cudaGetDeviceProperties", "use the cpu device on this machine");
   }
+  computeMajor_ = prop.major;
+  computeMinor_ = prop.minor;
+  bf16_ = prop.major >= 8;  // the check above makes it true today; bf16Supported() keeps the rule
 
   cudaStream_t stream = nullptr;
   check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
@@ -51,18 +54,33 @@ CudaBackend::~CudaBackend() {
   ignoreStatus(cudaStreamSynchronize(stream_.get()));
   releaseAll();
   workspace_.release(nullptr);  // the stream is idle
+  staging_.release(nullptr);
   scratch_.release(nullptr);
   labelScratch_.release(nullptr);
 }
 
 void CudaBackend::bind() const { check(cudaSetDevice(device_), "cudaSetDevice"); }
 
+bool CudaBackend::bf16Supported(std::string* reason) const {
+  const std::string capability = std::to_string(computeMajor_) + "." + std::to_string(computeMinor_);
+  if (reason) {
+    *reason = bf16_ ? "cuDNN and cuBLAS bfloat16 tensor cores (compute capability " + capability + ")"
+                    : "this GPU has compute capability " + capability +
+                          "; bfloat16 tensor cores need 8.0 or newer";
+  }
+  return bf16_;
+}
+
 void CudaBackend::setPrecision(Precision precision) {
   bind();
   precision_ = precision;
-  // Default math never lowers FP32 GEMMs to TF32; TF32 tensor-op math does.
-  check(cublasSetMathMode(cublas_.get(), precision == Precision::Tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
-                                                                      : CUBLAS_DEFAULT_MATH),
+  // Default math never lowers FP32 GEMMs to TF32; TF32 tensor-op math does. Either lets bfloat16
+  // GEMMs use tensor cores. Disallowing reduced-precision reductions keeps a bfloat16 GEMM's
+  // split-K partial sums in float32, so the sum is rounded once, as the contract says (float32
+  // outputs are unaffected).
+  const cublasMath_t math = precision == Precision::Tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+  check(cublasSetMathMode(cublas_.get(), static_cast<cublasMath_t>(
+                                             math | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)),
         "cublasSetMathMode");
   convPlans_.clear();  // algorithms were chosen under the old math type
 }
@@ -71,6 +89,11 @@ void* CudaBackend::workspace(size_t bytes) {
   if (bytes == 0) return nullptr;
   bind();
   return workspace_.grow(bytes, blocks_, stream_.get(), device_);
+}
+
+void* CudaBackend::staging(size_t bytes) {
+  bind();
+  return staging_.grow(bytes, blocks_, stream_.get(), device_);
 }
 
 float* CudaBackend::rowScratch(size_t floats) {
@@ -145,8 +168,9 @@ void CudaBackend::synchronize() {
 
 // ---- elementwise, losses, optimisation ------------------------------------------------------
 
-// The unary elementwise ops of the op table: each calls its kernels' launchers.
-#define ALEXNET_DEFINE_UNARY_OP(name, dtypes)                                                          \
+// The unary elementwise ops of the op table: each calls its kernels' launchers, and so do their
+// bfloat16 overloads (dtypes F32_BF16).
+#define ALEXNET_DEFINE_UNARY_OP(name, dtypes)                                                  \
   void CudaBackend::name##Forward(size_t count, const float* x, float* y) {                  \
     bind();                                                                                    \
     kernels::name##Forward(count, x, y, stream_.get());                                        \
@@ -154,7 +178,18 @@ void CudaBackend::synchronize() {
   void CudaBackend::name##Backward(size_t count, const float* dy, const float* y, float* dx) { \
     bind();                                                                                    \
     kernels::name##Backward(count, dy, y, dx, stream_.get());                                  \
-  }
+  }                                                                                            \
+  ALEXNET_IF_BF16_##dtypes(                                                                    \
+      void CudaBackend::name##Forward(size_t count, const BFloat16* x, BFloat16* y) {          \
+        requireBf16(#name "Forward");                                                          \
+        bind();                                                                                \
+        kernels::name##Forward(count, x, y, stream_.get());                                    \
+      } void CudaBackend::name##Backward(size_t count, const BFloat16* dy, const BFloat16* y,  \
+                                         BFloat16* dx) {                                       \
+        requireBf16(#name "Backward");                                                         \
+        bind();                                                                                \
+        kernels::name##Backward(count, dy, y, dx, stream_.get());                              \
+      })
 ALEXNET_UNARY_OPS(ALEXNET_DEFINE_UNARY_OP)
 #undef ALEXNET_DEFINE_UNARY_OP
 

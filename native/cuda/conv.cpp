@@ -1,6 +1,19 @@
-// Convolutions through cuDNN: descriptors per geometry, created once and cached (the most recently
-// used geometries only) with the algorithms ranked for each direction (forward, backward data,
-// backward filter) on first use; each call runs the first of them that works.
+// Convolutions through cuDNN: descriptors per geometry and data type, created once and cached (the
+// most recently used geometries only) with the algorithms ranked for each direction (forward,
+// backward data, backward filter) on first use; each call runs the first of them that works.
+//
+// bfloat16: cuDNN's bfloat16 configuration (x, w, y, dx, dw all CUDNN_DATA_BFLOAT16, the
+// convolution's compute type CUDNN_DATA_FLOAT: float32 accumulation), with tensor-core algorithms
+// allowed. cuDNN takes no mixed types in one call, so two parts of the contract are ours:
+// - the weight gradient comes out of cuDNN in bfloat16, into a staging buffer, and is widened
+//   (exactly) into the float32 dw. This is what PyTorch's autocast gets from cuDNN too (its weight
+//   gradient is bfloat16 until the cast back to the float32 parameter). The other way, widening x
+//   and dy to float32 for a float32 backward-filter, would give dw without that rounding (TF32
+//   products of bfloat16 values are exact) but move twice the bytes of the largest tensors of the
+//   step through half the tensor-core rate; the rounding it saves, u * |dw|, is within the
+//   tolerance every bfloat16 gradient already has.
+// - the bias (float32) is added by our kernel in float32 to the widened output and rounded once
+//   more; its gradient is our per-channel float32 sum of dy (kernels/bias.cu).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -8,6 +21,7 @@
 #include "algo_fallback.hpp"
 #include "alexnet/error.hpp"
 #include "cuda_backend.hpp"
+#include "kernels/kernels.hpp"
 
 namespace alexnet::cuda {
 
@@ -165,10 +179,18 @@ void setMathType(cudnnConvolutionDescriptor_t conv, cudnnMathType_t math) {
   check(cudnnSetConvolutionMathType(conv, math), "cudnnSetConvolutionMathType");
 }
 
-// What the search may use: FMA only (strict FP32), or anything, TF32 tensor cores included.
-cudnnMathType_t searchMathType(Precision precision) {
-  return precision == Precision::Tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+// What the search may use: FMA only (strict FP32), or anything, tensor cores included (TF32 for
+// float32 data in TF32 mode; bfloat16 data always).
+cudnnMathType_t searchMathType(Precision precision, cudnnDataType_t type) {
+  return precision == Precision::Tf32 || type != CUDNN_DATA_FLOAT ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
 }
+
+// Strict FP32 refuses tensor-core algorithms; only float32 data in Fp32 mode is strict.
+bool strictFor(Precision precision, cudnnDataType_t type) {
+  return precision == Precision::Fp32 && type == CUDNN_DATA_FLOAT;
+}
+
+constexpr cudnnDataType_t kBf16 = CUDNN_DATA_BFLOAT16;
 
 // Runs one direction with the first of its algorithms that works (algo_fallback.hpp).
 // run(algo, workspace, bytes) makes the cuDNN call; workspace(bytes) gives its workspace.
@@ -195,17 +217,18 @@ void runConvolution(AlgoChoice& choice, cudnnConvolutionDescriptor_t conv, const
 
 }  // namespace
 
-ConvPlanData& CudaBackend::convPlan(const ConvGeometry& g) {
+ConvPlanData& CudaBackend::convPlan(const ConvGeometry& g, cudnnDataType_t type) {
   const ConvKey key{g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW,
-                    g.groups};
+                    g.groups, static_cast<int>(type)};
   return convPlans_.get(key, [&] {
     auto plan = std::make_unique<ConvPlanData>();
-    plan->x = makeTensorDesc(g.n, g.c, g.h, g.w);
-    plan->y = makeTensorDesc(g.n, g.o, g.outH, g.outW);
-    plan->bias = makeTensorDesc(1, g.o, 1, 1);
-    plan->w = makeFilterDesc(g.o, g.c / g.groups, g.kh, g.kw);
+    plan->x = makeTensorDesc(g.n, g.c, g.h, g.w, type);
+    plan->y = makeTensorDesc(g.n, g.o, g.outH, g.outW, type);
+    plan->bias = makeTensorDesc(1, g.o, 1, 1);  // float32 biases, used with float32 data only
+    plan->w = makeFilterDesc(g.o, g.c / g.groups, g.kh, g.kw, type);
     plan->conv = makeConvDesc();
     cudnnConvolutionDescriptor_t conv = plan->conv.get();
+    // The compute type is float32 for both data types (bfloat16 accumulates in float32).
     check(cudnnSetConvolution2dDescriptor(conv, g.padH, g.padW, g.strideH, g.strideW, 1, 1,
                                           CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
           "cudnnSetConvolution2dDescriptor");
@@ -214,18 +237,17 @@ ConvPlanData& CudaBackend::convPlan(const ConvGeometry& g) {
   });
 }
 
-void CudaBackend::conv2dForward(const ConvGeometry& g, const float* x, const float* w,
-                                const float* bias, float* y) {
-  bind();
-  ConvPlanData& p = convPlan(g);
+void CudaBackend::convolutionForward(const ConvGeometry& g, cudnnDataType_t type, const void* x,
+                                     const void* w, void* y) {
+  ConvPlanData& p = convPlan(g, type);
   cudnnHandle_t h = cudnn_.get();
-  const bool strict = precision_ == Precision::Fp32;
+  const bool strict = strictFor(precision_, type);
   if (!p.forward.chosen) {
     int maxCount = 0;
     check(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &maxCount),
           "cudnnGetConvolutionForwardAlgorithmMaxCount");
-    // FMA math is strict FP32; default math lets cuDNN use TF32 tensor cores on Ampere and newer.
-    setMathType(p.conv.get(), searchMathType(precision_));
+    // FMA math is strict FP32; default math lets cuDNN use tensor cores on Ampere and newer.
+    setMathType(p.conv.get(), searchMathType(precision_, type));
     p.forward = chooseAlgorithm<cudnnConvolutionFwdAlgoPerf_t>(
         "forward", "cudnnGetConvolutionForwardAlgorithm_v7", maxCount, strict,
         stream_.get(), device_, blocks_,
@@ -247,21 +269,18 @@ void CudaBackend::conv2dForward(const ConvGeometry& g, const float* x, const flo
                                                   static_cast<cudnnConvolutionFwdAlgo_t>(algo), ws,
                                                   bytes, &kZero, p.y.get(), y);
                  });
-  if (bias != nullptr)
-    check(cudnnAddTensor(h, &kOne, p.bias.get(), bias, &kOne, p.y.get(), y), "cudnnAddTensor");
 }
 
-void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
-                                     float* dx) {
-  bind();
-  ConvPlanData& p = convPlan(g);
+void CudaBackend::convolutionBackwardData(const ConvGeometry& g, cudnnDataType_t type,
+                                          const void* dy, const void* w, void* dx) {
+  ConvPlanData& p = convPlan(g, type);
   cudnnHandle_t h = cudnn_.get();
-  const bool strict = precision_ == Precision::Fp32;
+  const bool strict = strictFor(precision_, type);
   if (!p.backwardData.chosen) {
     int maxCount = 0;
     check(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &maxCount),
           "cudnnGetConvolutionBackwardDataAlgorithmMaxCount");
-    setMathType(p.conv.get(), searchMathType(precision_));
+    setMathType(p.conv.get(), searchMathType(precision_, type));
     p.backwardData = chooseAlgorithm<cudnnConvolutionBwdDataAlgoPerf_t>(
         "backward-data", "cudnnGetConvolutionBackwardDataAlgorithm_v7", maxCount, strict,
         stream_.get(), device_, blocks_,
@@ -287,17 +306,16 @@ void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, con
                  });
 }
 
-void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy,
-                                       float* dw, float* db) {
-  bind();
-  ConvPlanData& p = convPlan(g);
+void CudaBackend::convolutionBackwardFilter(const ConvGeometry& g, cudnnDataType_t type,
+                                            const void* x, const void* dy, void* dw) {
+  ConvPlanData& p = convPlan(g, type);
   cudnnHandle_t h = cudnn_.get();
-  const bool strict = precision_ == Precision::Fp32;
+  const bool strict = strictFor(precision_, type);
   if (!p.backwardFilter.chosen) {
     int maxCount = 0;
     check(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &maxCount),
           "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
-    setMathType(p.conv.get(), searchMathType(precision_));
+    setMathType(p.conv.get(), searchMathType(precision_, type));
     p.backwardFilter = chooseAlgorithm<cudnnConvolutionBwdFilterAlgoPerf_t>(
         "backward-filter", "cudnnGetConvolutionBackwardFilterAlgorithm_v7", maxCount, strict,
         stream_.get(), device_, blocks_,
@@ -322,9 +340,66 @@ void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, co
                        static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, bytes, &kZero,
                        p.w.get(), dw);
                  });
-  if (db != nullptr)
-    check(cudnnConvolutionBackwardBias(h, &kOne, p.y.get(), dy, &kZero, p.bias.get(), db),
+}
+
+// ---- float32 -------------------------------------------------------------------------------
+
+void CudaBackend::conv2dForward(const ConvGeometry& g, const float* x, const float* w,
+                                const float* bias, float* y) {
+  bind();
+  convolutionForward(g, CUDNN_DATA_FLOAT, x, w, y);
+  if (bias != nullptr) {
+    ConvPlanData& p = convPlan(g, CUDNN_DATA_FLOAT);
+    check(cudnnAddTensor(cudnn_.get(), &kOne, p.bias.get(), bias, &kOne, p.y.get(), y),
+          "cudnnAddTensor");
+  }
+}
+
+void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
+                                     float* dx) {
+  bind();
+  convolutionBackwardData(g, CUDNN_DATA_FLOAT, dy, w, dx);
+}
+
+void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy,
+                                       float* dw, float* db) {
+  bind();
+  convolutionBackwardFilter(g, CUDNN_DATA_FLOAT, x, dy, dw);
+  if (db != nullptr) {
+    ConvPlanData& p = convPlan(g, CUDNN_DATA_FLOAT);
+    check(cudnnConvolutionBackwardBias(cudnn_.get(), &kOne, p.y.get(), dy, &kZero, p.bias.get(), db),
           "cudnnConvolutionBackwardBias");
+  }
+}
+
+// ---- bfloat16 (see the top of this file) ---------------------------------------------------
+
+void CudaBackend::conv2dForward(const ConvGeometry& g, const BFloat16* x, const BFloat16* w,
+                                const float* bias, BFloat16* y) {
+  requireBf16("conv2dForward");
+  bind();
+  convolutionForward(g, kBf16, x, w, y);
+  if (bias != nullptr)
+    kernels::biasAddChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, bias, y, stream_.get());
+}
+
+void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const BFloat16* dy, const BFloat16* w,
+                                     BFloat16* dx) {
+  requireBf16("conv2dBackwardData");
+  bind();
+  convolutionBackwardData(g, kBf16, dy, w, dx);
+}
+
+void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, const BFloat16* dy,
+                                       float* dw, float* db) {
+  requireBf16("conv2dBackwardFilter");
+  bind();
+  const size_t weights = static_cast<size_t>(g.o) * (g.c / g.groups) * g.kh * g.kw;
+  auto* dwBf16 = static_cast<BFloat16*>(staging(weights * sizeof(BFloat16)));
+  convolutionBackwardFilter(g, kBf16, x, dy, dwBf16);
+  kernels::castToFloat32(weights, dwBf16, dw, stream_.get());
+  if (db != nullptr)
+    kernels::biasGradChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, dy, db, stream_.get());
 }
 
 }  // namespace alexnet::cuda

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string>
 
 #include "alexnet/backend.hpp"
 #include "conv_plan.hpp"
@@ -18,7 +19,8 @@
 namespace alexnet::cuda {
 
 // Fp32: strict IEEE single precision (CUDNN_FMA_MATH, cuBLAS default math), as the paper and the
-// CPU backend. Tf32: tensor cores with 10-bit mantissa products, opt-in.
+// CPU backend. Tf32: tensor cores with 10-bit mantissa products, opt-in. Both are about float32
+// data only: the bfloat16 overloads always run on bfloat16 tensor cores with float32 accumulation.
 enum class Precision { Fp32, Tf32 };
 
 class CudaBackend final : public Backend {
@@ -48,8 +50,11 @@ class CudaBackend final : public Backend {
   void copyFromPeer(void* dst, const void* src, int srcDevice, size_t bytes) override;
   void setBlockSource(BlockSource* source) override;
 
-  // The op table's methods (alexnet/op_table.hpp).
+  // The op table's methods (alexnet/op_table.hpp), float32 and bfloat16.
   ALEXNET_BACKEND_OVERRIDES
+  ALEXNET_BACKEND_BF16_OVERRIDES
+  // bfloat16 tensor cores (cuDNN, cuBLAS) need compute capability 8.0 or newer.
+  bool bf16Supported(std::string* reason) const override;
 
   // ---- beyond the contract -----------------------------------------------------------------
   // Changes the math of later convolutions and GEMMs (convolution algorithms are chosen again).
@@ -61,14 +66,28 @@ class CudaBackend final : public Backend {
   void* nativeStream() override { return stream_.get(); }
 
  private:
-  using ConvKey = std::array<int, 12>;
+  using ConvKey = std::array<int, 13>;  // the geometry and the data type
 
   void bind() const;  // makes device_ current on the calling thread
+  // Throws BF16_UNSUPPORTED (Backend's default) where bf16Supported() is false.
+  void requireBf16(const char* op) const {
+    if (!bf16_) unsupportedBf16(op);
+  }
   // Drops the retained resources whose work has run; releaseAll() when the stream is idle.
   void releaseFinished();
   void releaseAll();
-  ConvPlanData& convPlan(const ConvGeometry& g);
+  ConvPlanData& convPlan(const ConvGeometry& g, cudnnDataType_t type);
+  // The convolutions of either data type (conv.cpp): cuDNN alone, without the bias.
+  void convolutionForward(const ConvGeometry& g, cudnnDataType_t type, const void* x,
+                          const void* w, void* y);
+  void convolutionBackwardData(const ConvGeometry& g, cudnnDataType_t type, const void* dy,
+                               const void* w, void* dx);
+  void convolutionBackwardFilter(const ConvGeometry& g, cudnnDataType_t type, const void* x,
+                                 const void* dy, void* dw);
   void* workspace(size_t bytes);
+  // A buffer of the backend's own between two calls of one op (a bfloat16 weight gradient before
+  // its widening, a float32 product before its bias): grow-only, like the workspace.
+  void* staging(size_t bytes);
   float* rowScratch(size_t floats);
   int32_t* labelScratch(size_t count);
   // Waits for the stream, then reports what its kernels recorded (bad labels) as an Error.
@@ -82,6 +101,7 @@ class CudaBackend final : public Backend {
   CublasHandle cublas_;
   BlockSource* blocks_ = nullptr;  // the device's block cache, when there is a device
   ScratchBuffer workspace_;        // cuDNN workspaces, grow-only
+  ScratchBuffer staging_;          // see staging()
   ScratchBuffer scratch_;          // per-row partial results of the loss and metric kernels
   ScratchBuffer labelScratch_;     // range-checked labels for the top-k kernel
   LabelErrors labelErrors_;        // bad labels found by kernels, for the next synchronize()
@@ -105,6 +125,9 @@ class CudaBackend final : public Backend {
   };
   std::deque<Retained> retained_;
   Precision precision_ = Precision::Fp32;
+  // Fixed at construction (bf16Supported() may be asked from any thread).
+  int computeMajor_ = 0, computeMinor_ = 0;
+  bool bf16_ = false;
 };
 
 }  // namespace alexnet::cuda

@@ -69,20 +69,22 @@ using FilterDesc = UniqueHandle<cudnnFilterDescriptor_t, cudnnDestroyFilterDescr
 using ConvDesc = UniqueHandle<cudnnConvolutionDescriptor_t, cudnnDestroyConvolutionDescriptor>;
 using LrnDesc = UniqueHandle<cudnnLRNDescriptor_t, cudnnDestroyLRNDescriptor>;
 
-inline TensorDesc makeTensorDesc(int n, int c, int h, int w) {
+inline TensorDesc makeTensorDesc(int n, int c, int h, int w,
+                                 cudnnDataType_t type = CUDNN_DATA_FLOAT) {
   cudnnTensorDescriptor_t desc = nullptr;
   check(cudnnCreateTensorDescriptor(&desc), "cudnnCreateTensorDescriptor");
   TensorDesc owned(desc);
-  check(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w),
+  check(cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, type, n, c, h, w),
         "cudnnSetTensor4dDescriptor");
   return owned;
 }
 
-inline FilterDesc makeFilterDesc(int o, int i, int kh, int kw) {
+inline FilterDesc makeFilterDesc(int o, int i, int kh, int kw,
+                                 cudnnDataType_t type = CUDNN_DATA_FLOAT) {
   cudnnFilterDescriptor_t desc = nullptr;
   check(cudnnCreateFilterDescriptor(&desc), "cudnnCreateFilterDescriptor");
   FilterDesc owned(desc);
-  check(cudnnSetFilter4dDescriptor(desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, o, i, kh, kw),
+  check(cudnnSetFilter4dDescriptor(desc, type, CUDNN_TENSOR_NCHW, o, i, kh, kw),
         "cudnnSetFilter4dDescriptor");
   return owned;
 }

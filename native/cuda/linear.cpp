@@ -1,6 +1,13 @@
 // Fully connected layers through cuBLAS. cuBLAS is column-major: a row-major [r, c] matrix is the
 // column-major [c, r] matrix, its transpose. So y = x W^T (row-major) is computed as the
 // column-major product y^T = W x^T, and likewise for the gradients.
+//
+// bfloat16: cublasGemmEx with bfloat16 operands (CUDA_R_16BF) and CUBLAS_COMPUTE_32F (tensor cores,
+// float32 accumulation; reduced-precision split-K reductions are disallowed in setPrecision). The
+// output type is the contract's where cuBLAS takes it in one call: bfloat16 dx, float32 dw (both
+// supported with bfloat16 operands), and bfloat16 y without a bias. With a bias the product goes
+// to a float32 staging buffer and our kernel adds the float32 bias and rounds once, as oneDNN's
+// fused bias does on the CPU, instead of rounding the product and then the sum.
 #include <string>
 
 #include "alexnet/error.hpp"
@@ -18,6 +25,15 @@ void validate(int n, int in, int out) {
     invalidArgument("linear: in and out must be positive and n non-negative (got n=" +
                     std::to_string(n) + ", in=" + std::to_string(in) +
                     ", out=" + std::to_string(out) + ")");
+}
+
+// C [m, n] = op(A) op(B), column-major, bfloat16 A and B, C of type cType, float32 accumulation.
+void gemmBf16(cublasHandle_t handle, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+              int k, const BFloat16* a, int lda, const BFloat16* b, int ldb, void* c,
+              cudaDataType_t cType, int ldc) {
+  check(cublasGemmEx(handle, ta, tb, m, n, k, &kOne, a, CUDA_R_16BF, lda, b, CUDA_R_16BF, ldb,
+                     &kZero, c, cType, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx");
 }
 
 }  // namespace
@@ -53,6 +69,42 @@ void CudaBackend::linearBackward(int n, int in, int out, const float* dy, const 
                            out, &kZero, dw, in),
             "cublasSgemm_v2");
     }
+  }
+  if (db != nullptr) kernels::biasGradRows(n, out, dy, db, stream_.get());
+}
+
+// ---- bfloat16 (see the top of this file) ---------------------------------------------------
+
+void CudaBackend::linearForward(int n, int in, int out, const BFloat16* x, const BFloat16* w,
+                                const float* bias, BFloat16* y) {
+  requireBf16("linearForward");
+  validate(n, in, out);
+  if (n == 0) return;
+  bind();
+  if (bias == nullptr) {
+    gemmBf16(cublas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, w, in, x, in, y, CUDA_R_16BF, out);
+    return;
+  }
+  auto* product = static_cast<float*>(staging(static_cast<size_t>(n) * out * sizeof(float)));
+  gemmBf16(cublas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, w, in, x, in, product, CUDA_R_32F,
+           out);
+  kernels::biasAddRows(n, out, bias, product, y, stream_.get());
+}
+
+void CudaBackend::linearBackward(int n, int in, int out, const BFloat16* dy, const BFloat16* x,
+                                 const BFloat16* w, BFloat16* dx, float* dw, float* db) {
+  requireBf16("linearBackward");
+  validate(n, in, out);
+  bind();
+  if (dx != nullptr && n > 0)
+    gemmBf16(cublas_.get(), CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, w, in, dy, out, dx, CUDA_R_16BF,
+             in);
+  if (dw != nullptr) {
+    if (n == 0)
+      kernels::fill(static_cast<size_t>(in) * out, 0.0f, dw, stream_.get());
+    else
+      gemmBf16(cublas_.get(), CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, x, in, dy, out, dw, CUDA_R_32F,
+               in);
   }
   if (db != nullptr) kernels::biasGradRows(n, out, dy, db, stream_.get());
 }

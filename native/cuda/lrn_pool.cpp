@@ -1,6 +1,7 @@
 // Local response normalisation and max pooling: cuDNN where it implements the contract exactly,
 // our kernels where it does not (LRN parameters outside cuDNN's ranges; max pooling's rule for
-// ties and NaN).
+// ties and NaN). bfloat16: our kernels in both (float32 arithmetic on widened values, each output
+// rounded once, as the contract says), the same code as float32's (kernels/*_element.hpp).
 #include <cstring>
 #include <string>
 
@@ -53,7 +54,7 @@ void CudaBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
   if (g.n == 0) return;
   bind();
   LrnPlan& p = lrnPlan(g);
-  if (!p.lrn) return kernels::lrnForwardFallback(g, x, y, stream_.get());
+  if (!p.lrn) return kernels::lrnForward(g, x, y, stream_.get());
   check(cudnnLRNCrossChannelForward(cudnn_.get(), p.lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
                                     p.tensor.get(), x, &kZero, p.tensor.get(), y),
         "cudnnLRNCrossChannelForward");
@@ -64,7 +65,7 @@ void CudaBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float
   if (g.n == 0) return;
   bind();
   LrnPlan& p = lrnPlan(g);
-  if (!p.lrn) return kernels::lrnBackwardFallback(g, dy, x, y, dx, stream_.get());
+  if (!p.lrn) return kernels::lrnBackward(g, dy, x, y, dx, stream_.get());
   const cudnnTensorDescriptor_t d = p.tensor.get();
   check(cudnnLRNCrossChannelBackward(cudnn_.get(), p.lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
                                      d, y, d, dy, d, x, &kZero, d, dx),
@@ -83,6 +84,38 @@ void CudaBackend::maxPoolForward(const PoolGeometry& g, const float* x, float* y
 
 void CudaBackend::maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x,
                                   const float* /*y*/, float* dx) {
+  if (g.n == 0) return;
+  bind();
+  kernels::maxPoolBackward(g, dy, x, dx, stream_.get());
+}
+
+// ---- bfloat16 ------------------------------------------------------------------------------
+
+void CudaBackend::lrnForward(const LrnGeometry& g, const BFloat16* x, BFloat16* y) {
+  requireBf16("lrnForward");
+  if (g.n == 0) return;
+  bind();
+  kernels::lrnForward(g, x, y, stream_.get());
+}
+
+void CudaBackend::lrnBackward(const LrnGeometry& g, const BFloat16* dy, const BFloat16* x,
+                              const BFloat16* y, BFloat16* dx) {
+  requireBf16("lrnBackward");
+  if (g.n == 0) return;
+  bind();
+  kernels::lrnBackward(g, dy, x, y, dx, stream_.get());
+}
+
+void CudaBackend::maxPoolForward(const PoolGeometry& g, const BFloat16* x, BFloat16* y) {
+  requireBf16("maxPoolForward");
+  if (g.n == 0) return;
+  bind();
+  kernels::maxPoolForward(g, x, y, stream_.get());
+}
+
+void CudaBackend::maxPoolBackward(const PoolGeometry& g, const BFloat16* dy, const BFloat16* x,
+                                  const BFloat16* /*y*/, BFloat16* dx) {
+  requireBf16("maxPoolBackward");
   if (g.n == 0) return;
   bind();
   kernels::maxPoolBackward(g, dy, x, dx, stream_.get());

@@ -1,4 +1,8 @@
-// Bias of the fully connected layers: broadcast add over rows and its gradient (a column sum).
+// Biases: the fully connected layers' broadcast add over rows and its gradient (a column sum), and
+// for bfloat16 convolutions the add over the channels of NCHW and its gradient (a per-channel sum).
+// Biases and their gradients are float32 for every activation type: the add is done in float32 on
+// the widened activation and rounded once to it, and the gradient sums widened values in float32.
+#include "kernels/element.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/launch.cuh"
 
@@ -6,33 +10,96 @@ namespace alexnet::cuda::kernels {
 
 namespace {
 
-__global__ void biasAddRowsKernel(size_t count, int out, const float* bias, float* y) {
-  for (size_t i = globalIndex(); i < count; i += globalStride()) y[i] += bias[i % out];
+// y[i] = acc[i] + bias[column]; acc may be y itself (float32, in place).
+template <class T>
+__global__ void biasAddRowsKernel(size_t count, int out, const float* bias, const float* acc,
+                                  T* y) {
+  for (size_t i = globalIndex(); i < count; i += globalStride())
+    y[i] = storeElement<T>(acc[i] + bias[i % out]);
 }
 
 // One thread per column: neighbouring threads read neighbouring addresses, and each sum runs over
 // the rows in order, so db is deterministic.
-__global__ void biasGradRowsKernel(int n, int out, const float* dy, float* db) {
+template <class T>
+__global__ void biasGradRowsKernel(int n, int out, const T* dy, float* db) {
   const int j = blockIdx.x * blockDim.x + threadIdx.x;
   if (j >= out) return;
   float sum = 0.0f;
-  for (int r = 0; r < n; ++r) sum += dy[static_cast<size_t>(r) * out + j];
+  for (int r = 0; r < n; ++r) sum += loadElement(dy[static_cast<size_t>(r) * out + j]);
   db[j] = sum;
+}
+
+// NCHW, in place: element i is in channel (i / plane) % channels.
+template <class T>
+__global__ void biasAddChannelsKernel(size_t count, int channels, size_t plane, const float* bias,
+                                      T* y) {
+  for (size_t i = globalIndex(); i < count; i += globalStride())
+    y[i] = storeElement<T>(loadElement(y[i]) + bias[(i / plane) % channels]);
+}
+
+// One block per channel; its threads stride over the channel's n * plane elements and the block
+// reduces their sums in a fixed order, so db is deterministic.
+template <class T>
+__global__ void biasGradChannelsKernel(int n, int channels, size_t plane, const T* dy, float* db) {
+  __shared__ float shared[kThreads / 32];
+  const int c = blockIdx.x;
+  const size_t perChannel = static_cast<size_t>(n) * plane;
+  float sum = 0.0f;
+  for (size_t k = threadIdx.x; k < perChannel; k += blockDim.x) {
+    const size_t image = k / plane, at = k % plane;
+    sum += loadElement(dy[(image * channels + c) * plane + at]);
+  }
+  sum = blockReduce(sum, SumOp{}, shared);
+  if (threadIdx.x == 0) db[c] = sum;
+}
+
+template <class T>
+void launchBiasAddRows(int n, int out, const float* bias, const float* acc, T* y,
+                       cudaStream_t stream) {
+  const size_t count = static_cast<size_t>(n) * out;
+  if (count == 0) return;
+  biasAddRowsKernel<<<gridFor(count), kThreads, 0, stream>>>(count, out, bias, acc, y);
+  checkLaunch("biasAddRowsKernel");
+}
+
+template <class T>
+void launchBiasGradRows(int n, int out, const T* dy, float* db, cudaStream_t stream) {
+  if (out <= 0) return;
+  biasGradRowsKernel<<<(out + kThreads - 1) / kThreads, kThreads, 0, stream>>>(n, out, dy, db);
+  checkLaunch("biasGradRowsKernel");
 }
 
 }  // namespace
 
 void biasAddRows(int n, int out, const float* bias, float* y, cudaStream_t stream) {
-  const size_t count = static_cast<size_t>(n) * out;
-  if (count == 0) return;
-  biasAddRowsKernel<<<gridFor(count), kThreads, 0, stream>>>(count, out, bias, y);
-  checkLaunch("biasAddRowsKernel");
+  launchBiasAddRows(n, out, bias, y, y, stream);
+}
+void biasAddRows(int n, int out, const float* bias, const float* acc, BFloat16* y,
+                 cudaStream_t stream) {
+  launchBiasAddRows(n, out, bias, acc, y, stream);
 }
 
 void biasGradRows(int n, int out, const float* dy, float* db, cudaStream_t stream) {
-  if (out <= 0) return;
-  biasGradRowsKernel<<<(out + kThreads - 1) / kThreads, kThreads, 0, stream>>>(n, out, dy, db);
-  checkLaunch("biasGradRowsKernel");
+  launchBiasGradRows(n, out, dy, db, stream);
+}
+void biasGradRows(int n, int out, const BFloat16* dy, float* db, cudaStream_t stream) {
+  launchBiasGradRows(n, out, dy, db, stream);
+}
+
+void biasAddChannels(int n, int channels, size_t plane, const float* bias, BFloat16* y,
+                     cudaStream_t stream) {
+  const size_t count = static_cast<size_t>(n) * channels * plane;
+  if (count == 0) return;
+  biasAddChannelsKernel<<<gridFor(count), kThreads, 0, stream>>>(count, channels, plane, bias, y);
+  checkLaunch("biasAddChannelsKernel");
+}
+
+void biasGradChannels(int n, int channels, size_t plane, const BFloat16* dy, float* db,
+                      cudaStream_t stream) {
+  if (channels <= 0) return;
+  biasGradChannelsKernel<<<static_cast<unsigned>(channels), kThreads, 0, stream>>>(n, channels,
+                                                                                 plane, dy, db);
+  checkLaunch("biasGradChannelsKernel");
 }
 
 }  // namespace alexnet::cuda::kernels

@@ -1,5 +1,7 @@
-// One output element of the fallback LRN (lrn.cu), callable from host code so that it can be
-// checked on a machine without a GPU. Same window as cuDNN: channels
+// One output element of our LRN kernels (lrn.cu), callable from host code so that it can be
+// checked on a machine without a GPU. Written over the element type T of x, y and dy
+// (element.hpp): the arithmetic is float32 on exactly widened values, and the caller rounds the
+// returned float once to T. Same window as cuDNN: channels
 // [c - floor((size-1)/2), c + size - 1 - floor((size-1)/2)], clipped at the edges.
 //   b[c] = a[c] * s[c]^-beta,  s[c] = k + alpha * sum_{j in W(c)} a[j]^2
 //   da[i] = db[i] * s[i]^-beta - 2 alpha beta a[i] * sum_{c : i in W(c)} db[c] * b[c] / s[c]
@@ -10,6 +12,7 @@
 
 #include "alexnet/backend.hpp"
 #include "alexnet/random.hpp"  // ALEXNET_HOST_DEVICE
+#include "kernels/element.hpp"
 
 namespace alexnet::cuda::kernels {
 
@@ -27,12 +30,13 @@ inline LrnShape lrnShapeOf(const LrnGeometry& g) {
 }
 
 // s[c] of the pixel whose channel 0 is at base.
-ALEXNET_HOST_DEVICE inline float lrnScale(const LrnShape& s, const float* x, size_t base, int c) {
+template <class T>
+ALEXNET_HOST_DEVICE inline float lrnScale(const LrnShape& s, const T* x, size_t base, int c) {
   const int lo = c - s.behind > 0 ? c - s.behind : 0;
   const int hi = c + s.ahead < s.channels - 1 ? c + s.ahead : s.channels - 1;
   float sum = 0.0f;
   for (int j = lo; j <= hi; ++j) {
-    const float v = x[base + j * s.plane];
+    const float v = loadElement(x[base + j * s.plane]);
     sum += v * v;
   }
   return s.k + s.alpha * sum;
@@ -44,15 +48,17 @@ ALEXNET_HOST_DEVICE inline void lrnLocate(const LrnShape& s, size_t i, int& c, s
   base = (i / (s.plane * s.channels)) * s.plane * s.channels + i % s.plane;
 }
 
-ALEXNET_HOST_DEVICE inline float lrnForwardElement(const LrnShape& s, size_t i, const float* x) {
+template <class T>
+ALEXNET_HOST_DEVICE inline float lrnForwardElement(const LrnShape& s, size_t i, const T* x) {
   int c;
   size_t base;
   lrnLocate(s, i, c, base);
-  return x[i] * powf(lrnScale(s, x, base, c), -s.beta);
+  return loadElement(x[i]) * powf(lrnScale(s, x, base, c), -s.beta);
 }
 
-ALEXNET_HOST_DEVICE inline float lrnBackwardElement(const LrnShape& s, size_t i, const float* dy,
-                                                    const float* x, const float* y) {
+template <class T>
+ALEXNET_HOST_DEVICE inline float lrnBackwardElement(const LrnShape& s, size_t i, const T* dy,
+                                                    const T* x, const T* y) {
   int c;
   size_t base;
   lrnLocate(s, i, c, base);
@@ -62,9 +68,10 @@ ALEXNET_HOST_DEVICE inline float lrnBackwardElement(const LrnShape& s, size_t i,
   float cross = 0.0f;
   for (int j = lo; j <= hi; ++j) {
     const size_t at = base + j * s.plane;
-    cross += dy[at] * y[at] / lrnScale(s, x, base, j);
+    cross += loadElement(dy[at]) * loadElement(y[at]) / lrnScale(s, x, base, j);
   }
-  return dy[i] * powf(lrnScale(s, x, base, c), -s.beta) - 2.0f * s.alpha * s.beta * x[i] * cross;
+  return loadElement(dy[i]) * powf(lrnScale(s, x, base, c), -s.beta) -
+         2.0f * s.alpha * s.beta * loadElement(x[i]) * cross;
 }
 
 }  // namespace alexnet::cuda::kernels

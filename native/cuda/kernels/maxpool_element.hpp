@@ -6,25 +6,30 @@
 // first NaN. The backward recomputes that argmax from x instead of matching y, so the gradient
 // reaches the same input on every backend whatever y holds; an input that wins several
 // overlapping windows gets the sum of their gradients, added in window order (as the CPU adds).
+// Written over the element type T of x and dy (element.hpp): comparisons on exactly widened
+// values (so ties and NaN resolve as in float32) and the gradient summed in float32; the caller
+// rounds the returned float once to T, as the CPU's bfloat16 loops do.
 #pragma once
 
 #include <cstddef>
 
 #include "alexnet/backend.hpp"
 #include "alexnet/random.hpp"  // ALEXNET_HOST_DEVICE
+#include "kernels/element.hpp"
 
 namespace alexnet::cuda::kernels {
 
 // Offset within its (image, channel) plane of the first maximum of window (oh, ow).
-ALEXNET_HOST_DEVICE inline size_t maxPoolArgmax(const PoolGeometry& g, const float* plane, int oh,
+template <class T>
+ALEXNET_HOST_DEVICE inline size_t maxPoolArgmax(const PoolGeometry& g, const T* plane, int oh,
                                                 int ow) {
   const size_t base = static_cast<size_t>(oh) * g.strideH * g.w + static_cast<size_t>(ow) * g.strideW;
   size_t best = base;
-  float bestValue = plane[base];
+  float bestValue = loadElement(plane[base]);
   for (int i = 0; i < g.kernelH; ++i) {
     for (int j = 0; j < g.kernelW; ++j) {
       const size_t at = base + static_cast<size_t>(i) * g.w + j;
-      const float v = plane[at];
+      const float v = loadElement(plane[at]);
       if (v > bestValue || (v != v && bestValue == bestValue)) {  // strict; a first NaN wins
         bestValue = v;
         best = at;
@@ -34,33 +39,38 @@ ALEXNET_HOST_DEVICE inline size_t maxPoolArgmax(const PoolGeometry& g, const flo
   return best;
 }
 
-// Output element o (flat index into y) of the forward pass: the CPU's own scan, so that even the
-// NaN's bits are the CPU's (it keeps the window's last NaN; the argmax above is its first).
-ALEXNET_HOST_DEVICE inline float maxPoolOutput(const PoolGeometry& g, size_t o, const float* x) {
+// Output element o (flat index into y) of the forward pass, with the CPU's bits (native/cpu/pool.cpp):
+// the window's maximum by strict comparisons, and for a window holding a NaN the default quiet NaN
+// (0x7fc00000), whichever NaN the window held.
+template <class T>
+ALEXNET_HOST_DEVICE inline float maxPoolOutput(const PoolGeometry& g, size_t o, const T* x) {
   const size_t outPlane = static_cast<size_t>(g.outH) * g.outW;
   const size_t plane = o / outPlane;
   const int oh = static_cast<int>((o % outPlane) / g.outW), ow = static_cast<int>(o % g.outW);
-  const float* win = x + plane * static_cast<size_t>(g.h) * g.w +
+  const T* win = x + plane * static_cast<size_t>(g.h) * g.w +
                      static_cast<size_t>(oh) * g.strideH * g.w + static_cast<size_t>(ow) * g.strideW;
-  float m = win[0];
+  float m = loadElement(win[0]);
+  bool nan = false;
   for (int i = 0; i < g.kernelH; ++i)
     for (int j = 0; j < g.kernelW; ++j) {
-      const float v = win[static_cast<size_t>(i) * g.w + j];
-      m = (v > m || v != v) ? v : m;
+      const float v = loadElement(win[static_cast<size_t>(i) * g.w + j]);
+      m = v > m ? v : m;
+      nan = nan || v != v;
     }
-  return m;
+  return nan ? floatFromBits(0x7fc00000u) : m;
 }
 
 // The gradient of input element i (flat index into x).
-ALEXNET_HOST_DEVICE inline float maxPoolInputGrad(const PoolGeometry& g, size_t i, const float* dy,
-                                                  const float* x) {
+template <class T>
+ALEXNET_HOST_DEVICE inline float maxPoolInputGrad(const PoolGeometry& g, size_t i, const T* dy,
+                                                  const T* x) {
   const size_t inPlane = static_cast<size_t>(g.h) * g.w;
   const size_t outPlane = static_cast<size_t>(g.outH) * g.outW;
   const size_t plane = i / inPlane;  // (image, channel)
   const size_t offset = i % inPlane;
   const int ih = static_cast<int>(offset / g.w), iw = static_cast<int>(offset % g.w);
-  const float* xp = x + plane * inPlane;
-  const float* dyp = dy + plane * outPlane;
+  const T* xp = x + plane * inPlane;
+  const T* dyp = dy + plane * outPlane;
   // Windows (ph, pw) that contain (ih, iw): ph * strideH <= ih < ph * strideH + kernelH.
   const int phLo = ih < g.kernelH ? 0 : (ih - g.kernelH) / g.strideH + 1;
   const int phHi = ih / g.strideH < g.outH - 1 ? ih / g.strideH : g.outH - 1;
@@ -69,7 +79,7 @@ ALEXNET_HOST_DEVICE inline float maxPoolInputGrad(const PoolGeometry& g, size_t 
   float grad = 0.0f;
   for (int ph = phLo; ph <= phHi; ++ph)
     for (int pw = pwLo; pw <= pwHi; ++pw)
-      if (maxPoolArgmax(g, xp, ph, pw) == offset) grad += dyp[static_cast<size_t>(ph) * g.outW + pw];
+      if (maxPoolArgmax(g, xp, ph, pw) == offset) grad += loadElement(dyp[static_cast<size_t>(ph) * g.outW + pw]);
   return grad;
 }
 

@@ -1,32 +1,51 @@
-// ReLU forward and backward.
+// ReLU forward and backward, for each activation type of the op table (relu_element.hpp).
 #include "kernels/kernels.hpp"
 #include "kernels/launch.cuh"
+#include "kernels/relu_element.hpp"
 
 namespace alexnet::cuda::kernels {
 
 namespace {
 
-__global__ void reluForwardKernel(size_t count, const float* x, float* y) {
-  for (size_t i = globalIndex(); i < count; i += globalStride()) y[i] = x[i] < 0.0f ? 0.0f : x[i];  // NaN passes through, as on the CPU
+template <class T>
+__global__ void reluForwardKernel(size_t count, const T* x, T* y) {
+  for (size_t i = globalIndex(); i < count; i += globalStride()) y[i] = reluForwardElement(x[i]);
 }
 
-// The gradient passes where the output is positive (the contract decides by y, not x).
-__global__ void reluBackwardKernel(size_t count, const float* dy, const float* y, float* dx) {
-  for (size_t i = globalIndex(); i < count; i += globalStride()) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+template <class T>
+__global__ void reluBackwardKernel(size_t count, const T* dy, const T* y, T* dx) {
+  for (size_t i = globalIndex(); i < count; i += globalStride())
+    dx[i] = reluBackwardElement(dy[i], y[i]);
 }
 
-}  // namespace
-
-void reluForward(size_t count, const float* x, float* y, cudaStream_t stream) {
+template <class T>
+void launchReluForward(size_t count, const T* x, T* y, cudaStream_t stream) {
   if (count == 0) return;
   reluForwardKernel<<<gridFor(count), kThreads, 0, stream>>>(count, x, y);
   checkLaunch("reluForwardKernel");
 }
 
-void reluBackward(size_t count, const float* dy, const float* y, float* dx, cudaStream_t stream) {
+template <class T>
+void launchReluBackward(size_t count, const T* dy, const T* y, T* dx, cudaStream_t stream) {
   if (count == 0) return;
   reluBackwardKernel<<<gridFor(count), kThreads, 0, stream>>>(count, dy, y, dx);
   checkLaunch("reluBackwardKernel");
+}
+
+}  // namespace
+
+void reluForward(size_t count, const float* x, float* y, cudaStream_t stream) {
+  launchReluForward(count, x, y, stream);
+}
+void reluBackward(size_t count, const float* dy, const float* y, float* dx, cudaStream_t stream) {
+  launchReluBackward(count, dy, y, dx, stream);
+}
+void reluForward(size_t count, const BFloat16* x, BFloat16* y, cudaStream_t stream) {
+  launchReluForward(count, x, y, stream);
+}
+void reluBackward(size_t count, const BFloat16* dy, const BFloat16* y, BFloat16* dx,
+                  cudaStream_t stream) {
+  launchReluBackward(count, dy, y, dx, stream);
 }
 
 }  // namespace alexnet::cuda::kernels

@@ -2,7 +2,10 @@
 // augment_element.hpp, update_element.hpp) on the host against the float64 oracle, so it runs
 // without a GPU; max pooling also against the CPU backend's rule with NaN and ties, the crop
 // element against the host crop of alexnet/crop.hpp, and the SGD and level-1 updates against the
-// CPU backend's loops, all bit for bit.
+// CPU backend's loops, all bit for bit. bfloat16: ReLU on every bit pattern against the CPU
+// backend's bit rule, max pooling against the CPU's bfloat16 loops (widen, the float32 rule,
+// round once) bit for bit, and LRN as the float32 element math on widened values, bit for bit,
+// and against the oracle within bfloat16's bound (bf16_bounds.hpp).
 // Run: bash native/cuda/test/run_checks.sh
 #include <algorithm>
 #include <cmath>
@@ -15,7 +18,9 @@
 #include "kernels/augment_element.hpp"
 #include "kernels/lrn_element.hpp"
 #include "kernels/maxpool_element.hpp"
+#include "kernels/relu_element.hpp"
 #include "kernels/update_element.hpp"
+#include "bf16_bounds.hpp"
 #include "oracle_files.hpp"
 
 using namespace alexnet;
@@ -35,9 +40,10 @@ void report(const std::string& what, bool ok) {
   std::printf("%-60s %s\n", what.c_str(), ok ? "ok" : "FAIL");
 }
 
-// The CPU backend's max pooling (native/cpu/pool.cpp), restated: the maximum by its forward scan;
-// the argmax from the window's first element, then any strictly greater one or a first NaN, in
-// row-major order; the gradient added to that input window by window.
+// The CPU backend's max pooling (native/cpu/pool.cpp), restated: the maximum by strict
+// comparisons, the default quiet NaN (0x7fc00000) for a window holding any NaN; the argmax from
+// the window's first element, then any strictly greater one or a first NaN, in row-major order;
+// the gradient added to that input window by window.
 void cpuMaxPool(const PoolGeometry& g, const float* x, const float* dy, float* y, float* dx) {
   const size_t inPlane = static_cast<size_t>(g.h) * g.w, outPlane = static_cast<size_t>(g.outH) * g.outW;
   for (size_t p = 0; p < static_cast<size_t>(g.n) * g.c; ++p) {
@@ -48,17 +54,19 @@ void cpuMaxPool(const PoolGeometry& g, const float* x, const float* dy, float* y
         const size_t base = static_cast<size_t>(oh) * g.strideH * g.w + static_cast<size_t>(ow) * g.strideW;
         size_t best = base;
         float bestValue = plane[base], m = plane[base];
+        bool nan = false;
         for (int a = 0; a < g.kernelH; ++a)
           for (int b = 0; b < g.kernelW; ++b) {
             const float v = plane[base + static_cast<size_t>(a) * g.w + b];
-            m = (v > m || v != v) ? v : m;
+            m = v > m ? v : m;
+            nan = nan || v != v;
             if (v > bestValue || (v != v && bestValue == bestValue)) {
               bestValue = v;
               best = base + static_cast<size_t>(a) * g.w + b;
             }
           }
         const size_t o = static_cast<size_t>(oh) * g.outW + ow;
-        y[p * outPlane + o] = m;
+        y[p * outPlane + o] = nan ? std::numeric_limits<float>::quiet_NaN() : m;
         dx[p * inPlane + best] += dy[p * outPlane + o];
       }
   }
@@ -67,13 +75,15 @@ void cpuMaxPool(const PoolGeometry& g, const float* x, const float* dy, float* y
 // NaN (first in a window, inside, everywhere), signed zeros and ties, at AlexNet's pooling and at
 // stride 1 and non-square windows: the element functions give the CPU's bits in both directions.
 void checkMaxPoolAgainstCpuRule() {
-  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float nan = std::numeric_limits<float>::quiet_NaN(), otherNan = floatFromBits(0xffc12345u);
   for (PoolGeometry g : {PoolGeometry{2, 3, 13, 13, 3, 3, 2, 2, 6, 6}, PoolGeometry{1, 2, 7, 9, 2, 3, 1, 2, 6, 4}}) {
     const size_t xn = static_cast<size_t>(g.n) * g.c * g.h * g.w, yn = static_cast<size_t>(g.n) * g.c * g.outH * g.outW;
     std::vector<float> x(xn), dy(yn);
     for (size_t i = 0; i < xn; ++i) {
       const uint64_t r = mix64(i * 7 + 1) % 16;
-      x[i] = r == 0 ? nan : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f : static_cast<float>(r) - 9.0f;
+      // r == 15: a negative NaN with a payload, which the output must not pass on (the CPU writes
+      // the default NaN).
+      x[i] = r == 0 ? nan : r == 15 ? otherNan : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f : static_cast<float>(r) - 9.0f;
     }
     for (size_t o = 0; o < yn; ++o) dy[o] = 1.0f + static_cast<float>(o % 7) / 8.0f;
     std::vector<float> wantY(yn), wantDx(xn), gotY(yn), gotDx(xn);
@@ -304,6 +314,91 @@ void checkCropImages() {
   std::printf("crop windows outside the image become NaN rows: %s\n", ok ? "ok" : "FAIL");
 }
 
+bool sameBits(const std::vector<BFloat16>& a, const std::vector<BFloat16>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(BFloat16)) == 0;
+}
+
+// The CPU backend's bfloat16 ReLU (native/cpu/bf16.cpp) works on the bits; restated here, it must
+// equal the element functions on all 65536 patterns (NaNs, infinities, signed zeros, subnormals).
+void checkReluBf16() {
+  bool forward = true, backward = true, asFloat = true;
+  const BFloat16 dyOne = toBf16(3.0f);
+  for (uint32_t bits = 0; bits <= 0xffffu; ++bits) {
+    const uint16_t b = static_cast<uint16_t>(bits);
+    const bool negative = (b & 0x8000u) && (b & 0x7fffu) != 0 && (b & 0x7fffu) <= 0x7f80u;
+    const bool positive = !(b & 0x8000u) && b != 0 && b <= 0x7f80u;
+    const BFloat16 x{b};
+    forward = forward && reluForwardElement(x).bits == (negative ? 0 : b);
+    backward = backward && reluBackwardElement(dyOne, x).bits == (positive ? dyOne.bits : 0);
+    // The float32 rule on the widened value gives the same bits, widened.
+    const float f = reluForwardElement(toFloat(x));
+    asFloat = asFloat && floatBits(f) == floatBits(toFloat(reluForwardElement(x)));
+  }
+  report("relu bf16 forward = CPU bit rule, all 65536 inputs", forward);
+  report("relu bf16 backward = CPU bit rule, all 65536 outputs", backward);
+  report("relu bf16 = float32 rule on the widened input", asFloat);
+}
+
+// The CPU's bfloat16 pooling (native/cpu/pool.cpp) widens, runs the float32 loops and rounds each
+// output once: the element functions over BFloat16, rounded once, must give its bits. Inputs with
+// NaN, signed zeros, ties, and distinct floats that round to one bfloat16 (new ties).
+void checkMaxPoolBf16() {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), otherNan = floatFromBits(0xffc12345u);
+  for (PoolGeometry g : {PoolGeometry{2, 3, 13, 13, 3, 3, 2, 2, 6, 6}, PoolGeometry{1, 2, 7, 9, 2, 3, 1, 2, 6, 4}}) {
+    const size_t xn = static_cast<size_t>(g.n) * g.c * g.h * g.w, yn = static_cast<size_t>(g.n) * g.c * g.outH * g.outW;
+    std::vector<float> xf(xn), dyf(yn);
+    for (size_t i = 0; i < xn; ++i) {
+      const uint64_t r = mix64(i * 7 + 1) % 16;
+      xf[i] = r == 0 ? nan : r == 15 ? otherNan : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f + static_cast<float>(r) * 1e-4f
+                                                                    : static_cast<float>(r) - 9.0f;
+    }
+    for (size_t o = 0; o < yn; ++o) dyf[o] = 1.0f + static_cast<float>(o % 7) / 8.0f + 1e-3f * static_cast<float>(o % 5);
+    const std::vector<BFloat16> x = bf16check::round(xf), dy = bf16check::round(dyf);
+    std::vector<float> wideY(yn), wideDx(xn);
+    cpuMaxPool(g, bf16check::widen(x).data(), bf16check::widen(dy).data(), wideY.data(), wideDx.data());
+    const std::vector<BFloat16> wantY = bf16check::round(wideY), wantDx = bf16check::round(wideDx);
+    std::vector<BFloat16> gotY(yn), gotDx(xn);
+    for (size_t o = 0; o < yn; ++o) gotY[o] = storeElement<BFloat16>(maxPoolOutput(g, o, x.data()));
+    for (size_t i = 0; i < xn; ++i) gotDx[i] = storeElement<BFloat16>(maxPoolInputGrad(g, i, dy.data(), x.data()));
+    const std::string shape = std::to_string(g.h) + "x" + std::to_string(g.w);
+    report("maxpool bf16 " + shape + " forward = CPU's bf16 loops, bit for bit", sameBits(gotY, wantY));
+    report("maxpool bf16 " + shape + " backward = CPU's bf16 loops, bit for bit", sameBits(gotDx, wantDx));
+  }
+}
+
+// LRN over BFloat16 is the float32 element math on the widened values (loads are exact), and
+// within the bfloat16 bound of the oracle (the bounds of test/20.ops.bf16.test.ts).
+void checkLrnBf16() {
+  struct Case { const char* name; int size; float alpha, beta, k; };
+  for (Case c : {Case{"b1_lrn_paper", 5, 1e-4f, 0.75f, 2.0f},
+                 Case{"b3_lrn_n3_k1_a05_b05", 3, 0.5f, 0.5f, 1.0f},
+                 Case{"b4_lrn_paper_fewchannels", 5, 1e-4f, 0.75f, 2.0f}}) {
+    auto s = shape(c.name, "x");
+    const LrnGeometry g{s[0], s[1], s[2], s[3], c.size, c.alpha, c.beta, c.k};
+    const LrnShape sh = lrnShapeOf(g);
+    const std::vector<BFloat16> x = bf16check::round(load(c.name, "x")), dy = bf16check::round(load(c.name, "g"));
+    const std::vector<float> xw = bf16check::widen(x), dyw = bf16check::widen(dy);
+    std::vector<BFloat16> y(x.size()), dx(x.size());
+    std::vector<float> yWide(x.size()), dxWide(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      y[i] = storeElement<BFloat16>(lrnForwardElement(sh, i, x.data()));
+      yWide[i] = lrnForwardElement(sh, i, xw.data());
+    }
+    const std::vector<float> yw = bf16check::widen(y);
+    for (size_t i = 0; i < x.size(); ++i) {
+      dx[i] = storeElement<BFloat16>(lrnBackwardElement(sh, i, dy.data(), x.data(), y.data()));
+      dxWide[i] = lrnBackwardElement(sh, i, dyw.data(), xw.data(), yw.data());
+    }
+    const std::string name = c.name;
+    report(name + " bf16 = float32 element math on widened values",
+           sameBits(y, bf16check::round(yWide)) && sameBits(dx, bf16check::round(dxWide)));
+    const auto out = load(c.name, "out"), gradX = load(c.name, "grad_x");
+    bf16check::compareWithin(name + " bf16 forward", yw, out, bf16check::sumBound(c.size, bf16check::maxAbs(out), out));
+    bf16check::compareWithin(name + " bf16 backward", bf16check::widen(dx), gradX,
+                             bf16check::sumBound(c.size + 1, bf16check::maxAbs(gradX), gradX));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -312,6 +407,9 @@ int main(int argc, char** argv) {
   checkLrn();
   checkCropImages();
   checkUpdates();
+  checkReluBf16();
+  checkMaxPoolBf16();
+  checkLrnBf16();
   std::printf("%s\n", oracle::failures() ? "FAILED" : "all ok");
   return oracle::failures() != 0;
 }

@@ -1,6 +1,9 @@
 // Runs every op of the CUDA backend on a GPU and compares it with the float64 oracle (conv, LRN,
 // pooling, linear, softmax cross-entropy, SGD) or with the same computation on the host (dropout,
-// init, top-k, elementwise, copies, cropImages). Then times AlexNet's conv1/conv2 at batch 128.
+// init, top-k, elementwise, copies, cropImages); the bfloat16 overloads of the op table against
+// the same oracle within bfloat16's bounds (bf16_bounds.hpp) and against the host element
+// functions bit for bit (ReLU, pooling). Then times AlexNet's conv1/conv2 at batch 128, in float32
+// and in bfloat16.
 // Loads libalexnet_cuda.so with dlopen as the core does; needs no Node. Without a GPU it says so
 // and exits 0, or 1 when ALEXNET_REQUIRE_GPU=1.
 // Run: bash native/cuda/test/run_checks.sh [libalexnet_cuda.so]
@@ -20,7 +23,9 @@
 #include "alexnet/crop.hpp"
 #include "alexnet/error.hpp"
 #include "alexnet/random.hpp"
+#include "bf16_bounds.hpp"
 #include "kernels/maxpool_element.hpp"
+#include "kernels/relu_element.hpp"
 #include "kernels/update_element.hpp"
 #include "module_entries.hpp"
 #include "oracle_files.hpp"
@@ -65,11 +70,29 @@ class Scratch {
     b_.copyToHost(v.data(), p, count * sizeof(float));
     return v;
   }
+  // bfloat16: rounded on the host (alexnet/bfloat16.hpp, as the device's cast rounds), and widened
+  // back for comparisons.
+  alexnet::BFloat16* uploadBf16(const std::vector<float>& v) {
+    const std::vector<alexnet::BFloat16> rounded = bf16check::round(v);
+    auto* p = alloc<alexnet::BFloat16>(v.size());
+    b_.copyFromHost(p, rounded.data(), v.size() * sizeof(alexnet::BFloat16));
+    return p;
+  }
+  std::vector<alexnet::BFloat16> downloadBits(const alexnet::BFloat16* p, size_t count) {
+    std::vector<alexnet::BFloat16> v(count);
+    b_.copyToHost(v.data(), p, count * sizeof(alexnet::BFloat16));
+    return v;
+  }
+  std::vector<float> downloadBf16(const alexnet::BFloat16* p, size_t count) {
+    return bf16check::widen(downloadBits(p, count));
+  }
 
  private:
   Backend& b_;
   std::vector<std::pair<void*, size_t>> allocations_;
 };
+
+void report(const std::string& what, bool ok);
 
 size_t product(const std::vector<int>& s) {
   size_t n = 1;
@@ -208,6 +231,177 @@ void checkLinearLossAndSgd(Backend& b) {
     compare("g1_sgd_rule step 2 w", s.download(w, count), load(c, "w2"), 1e-6);
     compare("g1_sgd_rule step 2 v", s.download(v, count), load(c, "v2"), 1e-6);
   }
+}
+
+// ---- bfloat16 ---------------------------------------------------------------------------------
+// Each op of the op table's F32_BF16 rows with bfloat16 activations against the float64 oracle,
+// with test/20.ops.bf16.test.ts's bounds (bf16_bounds.hpp). Weight and bias gradients are float32.
+
+using alexnet::BFloat16;
+using bf16check::compareWithin;
+using bf16check::maxAbs;
+using bf16check::sumBound;
+
+void checkConvolutionsBf16(Backend& b) {
+  struct Case { const char* name; int stride, pad, groups; };
+  for (Case c : {Case{"a1_conv_k11_s4_p2", 4, 2, 1}, Case{"a2_conv_grouped_k5_p2", 1, 2, 2},
+                 Case{"a3_conv_k3_p1", 1, 1, 1}, Case{"a4_conv_rect_floor", 4, 2, 1},
+                 Case{"a5_conv_grouped_k3_p1", 1, 1, 2}}) {
+    Scratch s(b);
+    const auto xs = shape(c.name, "x"), ws = shape(c.name, "weight"), ys = shape(c.name, "out");
+    alexnet::ConvGeometry g{xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], c.stride, c.stride,
+                            c.pad, c.pad, c.groups, ys[2], ys[3]};
+    const auto xv = load(c.name, "x"), wv = load(c.name, "weight"), gv = load(c.name, "g");
+    const double xm = maxAbs(xv), wm = maxAbs(wv), gm = maxAbs(gv);
+    BFloat16* x = s.uploadBf16(xv);
+    BFloat16* w = s.uploadBf16(wv);
+    BFloat16* dy = s.uploadBf16(gv);
+    float* bias = s.upload(load(c.name, "bias"));
+    BFloat16* y = s.alloc<BFloat16>(product(ys));
+    BFloat16* dx = s.alloc<BFloat16>(product(xs));
+    float* dw = s.alloc<float>(product(ws));
+    float* db = s.alloc<float>(static_cast<size_t>(ws[0]));
+    const std::string name = std::string(c.name) + " bf16";
+    const auto out = load(c.name, "out"), gradX = load(c.name, "grad_x");
+    const auto gradW = load(c.name, "grad_weight"), gradB = load(c.name, "grad_bias");
+    b.conv2dForward(g, x, w, bias, y);
+    compareWithin(name + " forward", s.downloadBf16(y, product(ys)), out,
+                  sumBound((g.c / g.groups) * g.kh * g.kw, xm * wm, out));
+    b.conv2dBackwardData(g, dy, w, dx);
+    // Each input element is reached by at most (o / groups) * ceil(kh / s) * ceil(kw / s) terms.
+    const double kdx = (g.o / g.groups) * std::ceil(double(g.kh) / c.stride) * std::ceil(double(g.kw) / c.stride);
+    compareWithin(name + " backward data", s.downloadBf16(dx, product(xs)), gradX, sumBound(kdx, gm * wm, gradX));
+    b.fill(product(ws), 1e30f, dw);  // must be overwritten, not accumulated
+    b.fill(static_cast<size_t>(ws[0]), 1e30f, db);
+    b.conv2dBackwardFilter(g, x, dy, dw, db);
+    const double terms = static_cast<double>(g.n) * g.outH * g.outW;
+    compareWithin(name + " backward filter", s.download(dw, product(ws)), gradW, sumBound(terms, xm * gm, gradW));
+    compareWithin(name + " backward bias", s.download(db, ws[0]), gradB, sumBound(terms, gm, gradB));
+  }
+}
+
+void checkLrnAndPoolingBf16(Backend& b) {
+  struct Lrn { const char* name; int size; float alpha, beta, k; };
+  for (Lrn c : {Lrn{"b1_lrn_paper", 5, 1e-4f, 0.75f, 2.0f},
+                Lrn{"b2_lrn_paper_large", 5, 1e-4f, 0.75f, 2.0f},
+                Lrn{"b3_lrn_n3_k1_a05_b05", 3, 0.5f, 0.5f, 1.0f},
+                Lrn{"b4_lrn_paper_fewchannels", 5, 1e-4f, 0.75f, 2.0f}}) {
+    Scratch s(b);
+    const auto xs = shape(c.name, "x");
+    alexnet::LrnGeometry g{xs[0], xs[1], xs[2], xs[3], c.size, c.alpha, c.beta, c.k};
+    BFloat16* x = s.uploadBf16(load(c.name, "x"));
+    BFloat16* dy = s.uploadBf16(load(c.name, "g"));
+    BFloat16* y = s.alloc<BFloat16>(product(xs));
+    BFloat16* dx = s.alloc<BFloat16>(product(xs));
+    const auto out = load(c.name, "out"), gradX = load(c.name, "grad_x");
+    b.lrnForward(g, x, y);
+    compareWithin(std::string(c.name) + " bf16 forward", s.downloadBf16(y, product(xs)), out,
+                  sumBound(c.size, maxAbs(out), out));
+    b.lrnBackward(g, dy, x, y, dx);
+    compareWithin(std::string(c.name) + " bf16 backward", s.downloadBf16(dx, product(xs)), gradX,
+                  sumBound(c.size + 1, maxAbs(gradX), gradX));
+  }
+  for (const char* name :
+       {"c1_maxpool_13", "c2_maxpool_27", "c3_maxpool_55", "c4_maxpool_rect_even"}) {
+    Scratch s(b);
+    const auto xs = shape(name, "x"), ys = shape(name, "out");
+    alexnet::PoolGeometry g{xs[0], xs[1], xs[2], xs[3], 3, 3, 2, 2, ys[2], ys[3]};
+    const auto xv = load(name, "x"), gv = load(name, "g"), out = load(name, "out");
+    BFloat16* x = s.uploadBf16(xv);
+    BFloat16* dy = s.uploadBf16(gv);
+    BFloat16* y = s.alloc<BFloat16>(product(ys));
+    BFloat16* dx = s.alloc<BFloat16>(product(xs));
+    b.maxPoolForward(g, x, y);
+    b.maxPoolBackward(g, dy, x, y, dx);
+    // The maximum of rounded values is the rounded maximum.
+    compareWithin(std::string(name) + " bf16 forward", s.downloadBf16(y, product(ys)), out,
+                  bf16check::kU * maxAbs(out));
+    // Distinct inputs may round to one value, and then the first maximum wins: the reference
+    // routes the float32 gradient by the rounded input; an input wins at most 4 windows.
+    const std::vector<float> xRounded = bf16check::widen(bf16check::round(xv));
+    std::vector<float> want(product(xs));
+    for (size_t i = 0; i < want.size(); ++i)
+      want[i] = alexnet::cuda::kernels::maxPoolInputGrad(g, i, gv.data(), xRounded.data());
+    const std::vector<BFloat16> gotDx = s.downloadBits(dx, product(xs));
+    compareWithin(std::string(name) + " bf16 backward", bf16check::widen(gotDx), want,
+                  sumBound(4, maxAbs(gv), want));
+    // And the host element functions' bits (the CPU backend's, element_math_check.cpp).
+    const std::vector<BFloat16> xBits = bf16check::round(xv), gBits = bf16check::round(gv);
+    bool same = true;
+    for (size_t i = 0; i < gotDx.size() && same; ++i)
+      same = gotDx[i].bits ==
+             alexnet::toBf16(alexnet::cuda::kernels::maxPoolInputGrad(g, i, gBits.data(), xBits.data())).bits;
+    report(std::string(name) + " bf16 backward = host element, bit for bit", same);
+  }
+}
+
+void checkLinearAndReluBf16(Backend& b) {
+  {
+    Scratch s(b);
+    const char* c = "d1_linear";
+    const auto xs = shape(c, "x"), ws = shape(c, "weight");
+    const int n = xs[0], in = xs[1], out = ws[0];
+    const auto xv = load(c, "x"), wv = load(c, "weight"), gv = load(c, "g");
+    const double xm = maxAbs(xv), wm = maxAbs(wv), gm = maxAbs(gv);
+    BFloat16* x = s.uploadBf16(xv);
+    BFloat16* w = s.uploadBf16(wv);
+    BFloat16* dy = s.uploadBf16(gv);
+    const auto biasV = load(c, "bias");
+    float* bias = s.upload(biasV);
+    const size_t yn = static_cast<size_t>(n) * out;
+    BFloat16* y = s.alloc<BFloat16>(yn);
+    BFloat16* dx = s.alloc<BFloat16>(static_cast<size_t>(n) * in);
+    float* dw = s.alloc<float>(static_cast<size_t>(out) * in);
+    float* db = s.alloc<float>(static_cast<size_t>(out));
+    const auto yRef = load(c, "out");
+    b.linearForward(n, in, out, x, w, bias, y);
+    compareWithin("d1_linear bf16 forward", s.downloadBf16(y, yn), yRef, sumBound(in, xm * wm, yRef));
+    // Without a bias cuBLAS writes bfloat16 itself: the reference less the bias.
+    std::vector<float> noBias(yRef);
+    for (size_t i = 0; i < yn; ++i) noBias[i] -= biasV[i % out];
+    b.linearForward(n, in, out, x, w, nullptr, y);
+    compareWithin("d1_linear bf16 forward, no bias", s.downloadBf16(y, yn), noBias, sumBound(in, xm * wm, noBias));
+    b.fill(static_cast<size_t>(out) * in, 1e30f, dw);
+    b.linearBackward(n, in, out, dy, x, w, dx, dw, db);
+    const auto gradX = load(c, "grad_x"), gradW = load(c, "grad_weight"), gradB = load(c, "grad_bias");
+    compareWithin("d1_linear bf16 backward x", s.downloadBf16(dx, static_cast<size_t>(n) * in), gradX,
+                  sumBound(out, gm * wm, gradX));
+    compareWithin("d1_linear bf16 backward weight", s.download(dw, static_cast<size_t>(out) * in), gradW,
+                  sumBound(n, xm * gm, gradW));
+    compareWithin("d1_linear bf16 backward bias", s.download(db, out), gradB, sumBound(n, gm, gradB));
+  }
+  {
+    // ReLU: the host element functions' bits (the CPU backend's bit rule) on every bit pattern.
+    Scratch s(b);
+    const size_t count = 1 << 16;
+    std::vector<BFloat16> x(count), dy(count, alexnet::toBf16(3.0f)), wantY(count), wantDx(count);
+    for (size_t i = 0; i < count; ++i) x[i].bits = static_cast<uint16_t>(i);
+    auto* dx_ = s.alloc<BFloat16>(count);
+    auto* ddy = s.alloc<BFloat16>(count);
+    auto* y = s.alloc<BFloat16>(count);
+    auto* dx = s.alloc<BFloat16>(count);
+    b.copyFromHost(dx_, x.data(), count * sizeof(BFloat16));
+    b.copyFromHost(ddy, dy.data(), count * sizeof(BFloat16));
+    b.reluForward(count, dx_, y);
+    b.reluBackward(count, ddy, dx_, dx);  // the gradient decided by every pattern as y
+    for (size_t i = 0; i < count; ++i) {
+      wantY[i] = alexnet::cuda::kernels::reluForwardElement(x[i]);
+      wantDx[i] = alexnet::cuda::kernels::reluBackwardElement(dy[i], x[i]);
+    }
+    const auto gotY = s.downloadBits(y, count), gotDx = s.downloadBits(dx, count);
+    report("relu bf16 forward = host rule, all patterns", std::memcmp(gotY.data(), wantY.data(), count * 2) == 0);
+    report("relu bf16 backward = host rule, all patterns", std::memcmp(gotDx.data(), wantDx.data(), count * 2) == 0);
+  }
+}
+
+void checkBf16(Backend& b) {
+  std::string reason;
+  const bool supported = b.bf16Supported(&reason);
+  report("bf16Supported: " + reason, supported);
+  if (!supported) return;
+  checkConvolutionsBf16(b);
+  checkLrnAndPoolingBf16(b);
+  checkLinearAndReluBf16(b);
 }
 
 // Ops whose reference is the same computation on the host.
@@ -386,8 +580,8 @@ void checkBadLabels(Backend& b) {
   report("after a bad label, good labels run clean", clean && std::fabs(s.download(loss, 1)[0] - std::log(3.0f)) < 1e-6);
 }
 
-// Max pooling with NaN, signed zeros and ties gives the host element functions' bits, which are
-// the CPU backend's (element_math_check.cpp).
+// Max pooling with NaN (one of them negative with a payload), signed zeros and ties gives the host
+// element functions' bits, which are the CPU backend's (element_math_check.cpp).
 void checkMaxPoolNaN(Backend& b) {
   Scratch s(b);
   alexnet::PoolGeometry g{2, 3, 13, 13, 3, 3, 2, 2, 6, 6};
@@ -395,7 +589,7 @@ void checkMaxPoolNaN(Backend& b) {
   std::vector<float> x(xn), dy(yn), wantY(yn), wantDx(xn);
   for (size_t i = 0; i < xn; ++i) {
     const uint64_t r = alexnet::mix64(i * 7 + 1) % 16;
-    x[i] = r == 0 ? NAN : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f : static_cast<float>(r) - 9.0f;
+    x[i] = r == 0 ? NAN : r == 15 ? alexnet::floatFromBits(0xffc12345u) : r == 1 ? -0.0f : r == 2 ? 0.0f : r < 6 ? 1.5f : static_cast<float>(r) - 9.0f;
   }
   for (size_t o = 0; o < yn; ++o) dy[o] = 1.0f + static_cast<float>(o % 7) / 8.0f;
   for (size_t o = 0; o < yn; ++o) wantY[o] = alexnet::cuda::kernels::maxPoolOutput(g, o, x.data());
@@ -527,43 +721,59 @@ void checkCropImages(Backend& b) {
   std::printf("%-48s %s\n", "cropImages: a window outside gives a NaN row", nanRow && nextRow ? "ok" : "FAIL");
 }
 
+// One training step's three convolutions (forward, backward data, backward filter) of AlexNet's
+// conv1 and conv2 at batch 128, timed in float32 and in bfloat16 (tensor cores).
 void timeAlexNetConvolutions(Backend& b) {
   struct Layer { const char* name; alexnet::ConvGeometry g; };
-  for (Layer l :
-       {Layer{"conv1 224x224 s4 p2", {128, 3, 224, 224, 96, 11, 11, 4, 4, 2, 2, 1, 55, 55}},
-        Layer{"conv2 27x27 g2", {128, 96, 27, 27, 256, 5, 5, 1, 1, 2, 2, 2, 27, 27}}}) {
-    Scratch s(b);
-    const auto& g = l.g;
-    const size_t xn = static_cast<size_t>(g.n) * g.c * g.h * g.w;
-    const size_t wn = static_cast<size_t>(g.o) * (g.c / g.groups) * g.kh * g.kw;
-    const size_t yn = static_cast<size_t>(g.n) * g.o * g.outH * g.outW;
-    float* x = s.alloc<float>(xn);
-    float* w = s.alloc<float>(wn);
-    float* y = s.alloc<float>(yn);
-    float* dx = s.alloc<float>(xn);
-    float* dw = s.alloc<float>(wn);
-    b.normalInit(xn, 0.0f, 1.0f, 1, 0, x);
-    b.normalInit(wn, 0.0f, 0.01f, 2, 0, w);
-    auto step = [&] {
-      b.conv2dForward(g, x, w, nullptr, y);
-      b.conv2dBackwardData(g, y, w, dx);
-      b.conv2dBackwardFilter(g, x, y, dw, nullptr);
-    };
-    step();  // chooses the algorithms
-    b.synchronize();
-    const auto start = std::chrono::steady_clock::now();
-    const int iterations = 10;
-    for (int i = 0; i < iterations; ++i) step();
-    b.synchronize();
-    const std::chrono::duration<double, std::milli> elapsed =
-        std::chrono::steady_clock::now() - start;
-    const double ms = elapsed.count() / iterations;
-    const double gflop = 3.0 * 2.0 * yn * (g.c / g.groups) * g.kh * g.kw / 1e9;
-    const std::vector<float> sample = s.download(y, 1);
-    const bool finite = std::isfinite(sample[0]);
-    if (!finite) ++oracle::failures();
-    std::printf("%-26s fwd+bwd %.3f ms/iter, %.0f GFLOP/s (FP32)%s\n", l.name, ms, gflop / ms * 1e3,
-                finite ? "" : " NOT FINITE");
+  for (bool bf16 : {false, true}) {
+    for (Layer l :
+         {Layer{"conv1 224x224 s4 p2", {128, 3, 224, 224, 96, 11, 11, 4, 4, 2, 2, 1, 55, 55}},
+          Layer{"conv2 27x27 g2", {128, 96, 27, 27, 256, 5, 5, 1, 1, 2, 2, 2, 27, 27}}}) {
+      Scratch s(b);
+      const auto& g = l.g;
+      const size_t xn = static_cast<size_t>(g.n) * g.c * g.h * g.w;
+      const size_t wn = static_cast<size_t>(g.o) * (g.c / g.groups) * g.kh * g.kw;
+      const size_t yn = static_cast<size_t>(g.n) * g.o * g.outH * g.outW;
+      float* x = s.alloc<float>(xn);
+      float* w = s.alloc<float>(wn);
+      float* y = s.alloc<float>(yn);
+      float* dx = s.alloc<float>(xn);
+      float* dw = s.alloc<float>(wn);
+      b.normalInit(xn, 0.0f, 1.0f, 1, 0, x);
+      b.normalInit(wn, 0.0f, 0.01f, 2, 0, w);
+      BFloat16* xh = s.alloc<BFloat16>(xn);
+      BFloat16* wh = s.alloc<BFloat16>(wn);
+      BFloat16* yh = s.alloc<BFloat16>(yn);
+      BFloat16* dxh = s.alloc<BFloat16>(xn);
+      b.castToBFloat16(xn, x, xh);
+      b.castToBFloat16(wn, w, wh);
+      auto step = [&] {
+        if (bf16) {
+          b.conv2dForward(g, xh, wh, nullptr, yh);
+          b.conv2dBackwardData(g, yh, wh, dxh);
+          b.conv2dBackwardFilter(g, xh, yh, dw, nullptr);
+        } else {
+          b.conv2dForward(g, x, w, nullptr, y);
+          b.conv2dBackwardData(g, y, w, dx);
+          b.conv2dBackwardFilter(g, x, y, dw, nullptr);
+        }
+      };
+      step();  // chooses the algorithms
+      b.synchronize();
+      const auto start = std::chrono::steady_clock::now();
+      const int iterations = 10;
+      for (int i = 0; i < iterations; ++i) step();
+      b.synchronize();
+      const std::chrono::duration<double, std::milli> elapsed =
+          std::chrono::steady_clock::now() - start;
+      const double ms = elapsed.count() / iterations;
+      const double gflop = 3.0 * 2.0 * yn * (g.c / g.groups) * g.kh * g.kw / 1e9;
+      const std::vector<float> sample = s.download(dw, 1);
+      const bool finite = std::isfinite(sample[0]);
+      if (!finite) ++oracle::failures();
+      std::printf("%-26s fwd+bwd %.3f ms/iter, %.0f GFLOP/s (%s)%s\n", l.name, ms,
+                  gflop / ms * 1e3, bf16 ? "BF16" : "FP32", finite ? "" : " NOT FINITE");
+    }
   }
 }
 
@@ -601,6 +811,7 @@ int main(int argc, char** argv) {
     checkMaxPoolNaN(*b);
     checkSgdBits(*b);
     checkFloat16AndUnscale(*b);
+    checkBf16(*b);
     timeAlexNetConvolutions(*b);
     // Errors become alexnet::Error with a code, not a crash.
     try {
