@@ -12,8 +12,8 @@
 // 128. Larger chunks would save little: each chunk costs a few more OpenMP parallel regions.
 //
 // bfloat16: the same primitives with bf16 data (oneDNN's LRN kernels compute in float32 and round
-// once to the output). Channel counts that are not multiples of 16 take the plain loops in float32
-// between exact widenings and one rounding of the result.
+// once to the output). Channel counts that are not multiples of 16 take the plain loops, which
+// widen each image as they read it and round the result once (lrn_plain.cpp).
 #include <algorithm>
 #include <cstring>
 #include <sstream>
@@ -26,7 +26,10 @@ namespace cpu {
 
 // lrn_plain.cpp: direct loops for channel counts that are not multiples of 16.
 void lrnForwardPlain(const LrnGeometry& g, const float* x, float* y);
+void lrnForwardPlain(const LrnGeometry& g, const BFloat16* x, BFloat16* y);
 void lrnBackwardPlain(const LrnGeometry& g, const float* dy, const float* x, const float* y, float* dx);
+void lrnBackwardPlain(const LrnGeometry& g, const BFloat16* dy, const BFloat16* x, const BFloat16* y,
+                      BFloat16* dx);
 
 using dnnl::memory;
 using tag = dnnl::memory::format_tag;
@@ -199,53 +202,16 @@ void CpuBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float*
   lrnBackwardAny(g, dt::f32, dy, x, dx);
 }
 
-namespace {
-// Widens bf16 to float32 (exact) into `out`, which holds count floats.
-void widen(const BFloat16* x, size_t count, float* out) {
-#pragma omp parallel for schedule(static)
-  for (long i = 0; i < static_cast<long>(count); ++i) out[i] = toFloat(x[i]);
-}
-void narrow(const float* x, size_t count, BFloat16* out) {
-#pragma omp parallel for schedule(static)
-  for (long i = 0; i < static_cast<long>(count); ++i) out[i] = toBf16(x[i]);
-}
-// Float32 scratch of `count` floats in `buffer` (grown on demand, kept by the backend).
-float* wideScratch(AlignedBuffer& buffer, size_t count) {
-  buffer.reserve(count * sizeof(float));
-  return static_cast<float*>(buffer.ptr);
-}
-}  // namespace
-
 void CpuBackend::lrnForward(const LrnGeometry& g, const BFloat16* x, BFloat16* y) {
   requireBf16("lrnForward");
-  if (!useBlocked(g) && g.size % 2 == 1) {
-    const size_t count = static_cast<size_t>(g.n) * g.c * g.h * g.w;
-    float* xf = wideScratch(wideX_, count);
-    float* yf = wideScratch(wideDy_, count);
-    widen(x, count, xf);
-    lrnForwardPlain(g, xf, yf);
-    narrow(yf, count, y);
-    return;
-  }
+  if (!useBlocked(g) && g.size % 2 == 1) return lrnForwardPlain(g, x, y);
   lrnForwardAny(g, dt::bf16, x, y);
 }
 
 void CpuBackend::lrnBackward(const LrnGeometry& g, const BFloat16* dy, const BFloat16* x,
                              const BFloat16* y, BFloat16* dx) {
   requireBf16("lrnBackward");
-  if (!useBlocked(g) && g.size % 2 == 1) {
-    const size_t count = static_cast<size_t>(g.n) * g.c * g.h * g.w;
-    float* dyf = wideScratch(wideDy_, count);
-    float* xf = wideScratch(wideX_, count);
-    float* yf = wideScratch(wideY_, count);
-    float* dxf = wideScratch(wideDx_, count);
-    widen(dy, count, dyf);
-    widen(x, count, xf);
-    widen(y, count, yf);
-    lrnBackwardPlain(g, dyf, xf, yf, dxf);
-    narrow(dxf, count, dx);
-    return;
-  }
+  if (!useBlocked(g) && g.size % 2 == 1) return lrnBackwardPlain(g, dy, x, y, dx);
   lrnBackwardAny(g, dt::bf16, dy, x, dx);
 }
 

@@ -8,6 +8,10 @@
 // enters and subtracting the one that leaves: with a running sum, one huge channel (1e20, whose
 // square is infinite, or NaN) would corrupt every later channel of the pixel, and a merely large
 // one would cancel the small ones after it. Summing whole planes at a time keeps it vectorised.
+//
+// bfloat16 activations are widened (exactly) one image at a time as they are read, and the result
+// rounded once as it is written: the same values as widening whole tensors first, without their
+// float32 copies and the passes over them.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -17,6 +21,19 @@
 namespace alexnet {
 namespace cpu {
 namespace {
+
+inline float load(float v) { return v; }
+inline float load(BFloat16 v) { return toFloat(v); }
+inline float store(float v, float*) { return v; }
+inline BFloat16 store(float v, BFloat16*) { return toBf16(v); }
+
+// One image of `image` values as float32: `v` itself, or (bfloat16) widened into `scratch`.
+const float* widened(const float* v, long, std::vector<float>&) { return v; }
+const float* widened(const BFloat16* v, long image, std::vector<float>& scratch) {
+  scratch.resize(static_cast<size_t>(image));
+  for (long i = 0; i < image; ++i) scratch[i] = toFloat(v[i]);
+  return scratch.data();
+}
 
 // out[c][p] = sum of v[j][p] over the channels j of c's window, for one image (c x plane values).
 void windowSum(const LrnGeometry& g, const float* v, float* out) {
@@ -55,41 +72,56 @@ void negativePower(const float* s, float* out, long count, float beta) {
   }
 }
 
-}  // namespace
-
-void lrnForwardPlain(const LrnGeometry& g, const float* x, float* y) {
+template <class T>
+void forwardPlain(const LrnGeometry& g, const T* x, T* y) {
   const long plane = static_cast<long>(g.h) * g.w, image = plane * g.c;
 #pragma omp parallel
   {
-    std::vector<float> scale(static_cast<size_t>(image)), squares(static_cast<size_t>(image));
+    std::vector<float> scale(static_cast<size_t>(image)), squares(static_cast<size_t>(image)), wideX;
 #pragma omp for schedule(static)
     for (int n = 0; n < g.n; ++n) {
-      const float* xn = x + n * image;
+      const float* xn = widened(x + n * image, image, wideX);
       windowScale(g, xn, scale.data(), squares.data());
       negativePower(scale.data(), scale.data(), image, g.beta);
-      for (long i = 0; i < image; ++i) y[n * image + i] = xn[i] * scale[i];
+      T* yn = y + n * image;
+      for (long i = 0; i < image; ++i) yn[i] = store(xn[i] * scale[i], yn);
     }
   }
 }
 
-void lrnBackwardPlain(const LrnGeometry& g, const float* dy, const float* x, const float* y, float* dx) {
+template <class T>
+void backwardPlain(const LrnGeometry& g, const T* dy, const T* x, const T* y, T* dx) {
   const long plane = static_cast<long>(g.h) * g.w, image = plane * g.c;
   const float twoAlphaBeta = 2.0f * g.alpha * g.beta;
 #pragma omp parallel
   {
     std::vector<float> scale(static_cast<size_t>(image)), ratio(static_cast<size_t>(image)),
-        power(static_cast<size_t>(image)), sums(static_cast<size_t>(image));
+        power(static_cast<size_t>(image)), sums(static_cast<size_t>(image)), wideX;
 #pragma omp for schedule(static)
     for (int n = 0; n < g.n; ++n) {
-      const float *xn = x + n * image, *yn = y + n * image, *dyn = dy + n * image;
-      float* dxn = dx + n * image;
+      const float* xn = widened(x + n * image, image, wideX);
+      const T *yn = y + n * image, *dyn = dy + n * image;
+      T* dxn = dx + n * image;
       windowScale(g, xn, scale.data(), sums.data());
-      for (long i = 0; i < image; ++i) ratio[i] = dyn[i] * yn[i] / scale[i];
+      for (long i = 0; i < image; ++i) ratio[i] = load(dyn[i]) * load(yn[i]) / scale[i];
       negativePower(scale.data(), power.data(), image, g.beta);
       windowSum(g, ratio.data(), sums.data());
-      for (long i = 0; i < image; ++i) dxn[i] = dyn[i] * power[i] - twoAlphaBeta * xn[i] * sums[i];
+      for (long i = 0; i < image; ++i)
+        dxn[i] = store(load(dyn[i]) * power[i] - twoAlphaBeta * xn[i] * sums[i], dxn);
     }
   }
+}
+
+}  // namespace
+
+void lrnForwardPlain(const LrnGeometry& g, const float* x, float* y) { forwardPlain(g, x, y); }
+void lrnForwardPlain(const LrnGeometry& g, const BFloat16* x, BFloat16* y) { forwardPlain(g, x, y); }
+void lrnBackwardPlain(const LrnGeometry& g, const float* dy, const float* x, const float* y, float* dx) {
+  backwardPlain(g, dy, x, y, dx);
+}
+void lrnBackwardPlain(const LrnGeometry& g, const BFloat16* dy, const BFloat16* x, const BFloat16* y,
+                      BFloat16* dx) {
+  backwardPlain(g, dy, x, y, dx);
 }
 
 }  // namespace cpu
