@@ -317,6 +317,13 @@ describe('alexnet train under mpirun -n 2 (Fashion-MNIST, CPU)', function () {
     await twoRanksMatchOne('columns', ['--devices', 'cpu:0,cpu:1'], 'two columns on cpu:0 + cpu:1, 2 ranks over mpi');
   });
 
+  it('with dynamic loss scaling, 2 ranks keep one process\'s weights within 1e-5 and its scale', async () => {
+    await twoRanksMatchOne('scaled', ['--loss-scale', 'dynamic'], '(cpu, 2 ranks over mpi)');
+    const scaleOf = (run: string) => (JSON.parse(readFileSync(join(dir, run, 'last.json'), 'utf8')) as { lossScale?: unknown }).lossScale;
+    expect(scaleOf('scaled-two')).to.deep.equal(scaleOf('scaled-one'));
+    expect(scaleOf('scaled-two')).to.deep.include({ scale: 65536, skippedSteps: 0 });
+  });
+
   it('SIGINT to mpirun, then --resume, gives the weights of an uninterrupted 2-rank run bit for bit', async () => {
     // A run of 12 epochs (longer than Open MPI's delay before it passes the interrupt on, even on
     // an idle machine), cut short: wherever the interrupt lands, the run continues a few steps past

@@ -333,6 +333,19 @@ describe('hybrid parallelism under mpirun -n 2 (CPU)', function () {
       expect(await weightDifference(join(dir, 'one-columns', 'last.safetensors'), join(dir, 'hybrid-columns', 'last.safetensors'))).to.be.below(1e-5);
     });
 
+    it('with dynamic loss scaling (each rank unscales its own slice of fc6-fc8), gives one process\'s weights within 1e-5 and its scale', async () => {
+      const scaled = [...args, '--max-steps', '5', '--loss-scale', 'dynamic'];
+      const one = spawnSync(process.execPath, [CLI, 'train', ...scaled, '--out', join(dir, 'one-scaled')], { encoding: 'utf8', timeout: 300_000 });
+      expect(one.status, one.stderr).to.equal(0);
+      const two = await mpirun(train([...scaled, '--parallel', 'hybrid', '--out', join(dir, 'hybrid-scaled')]));
+      expect(two.code, two.stderr).to.equal(0);
+      expect(two.stderr).to.include('loss scale dynamic from 65536');
+      const [a, b] = [await loadCheckpoint(join(dir, 'one-scaled', 'last.safetensors')), await loadCheckpoint(join(dir, 'hybrid-scaled', 'last.safetensors'))];
+      expect(a.state!.lossScale).to.deep.include({ scale: 65536, skippedSteps: 0 });
+      expect(b.state!.lossScale).to.deep.equal(a.state!.lossScale);
+      expect(await weightDifference(join(dir, 'one-scaled', 'last.safetensors'), join(dir, 'hybrid-scaled', 'last.safetensors'))).to.be.below(1e-5);
+    });
+
     it('--precision bf16 in the hybrid with --devices follows the float32 run: the mean loss within 2%, the weights not equal', async function () {
       if (!bf16Support('cpu').supported || !existsSync(join(dir, 'one-columns', 'last.safetensors'))) this.skip();
       const two = await mpirun(train([...args, '--devices', 'cpu:0,cpu:1', '--max-steps', '5', '--parallel', 'hybrid', '--precision', 'bf16', '--out', join(dir, 'hybrid-bf16')]));

@@ -248,8 +248,6 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   // Before the run directory: a run that cannot compute should not leave one behind.
   if (precision === 'fp16') throw fp16Unavailable(device);
   const lossScale = lossScaleFlag(c, v['loss-scale']);
-  if (lossScale !== undefined && lossScale !== 'none' && distributed)
-    usage(c, '--loss-scale works in one process; leave it out under mpirun');
 
   let config = runConfig(v);
   let out = typeof v.out === 'string' ? v.out : undefined;

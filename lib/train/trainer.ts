@@ -221,7 +221,6 @@ export class Trainer {
     // Before anything is written: a precision the device lacks fails here.
     this.precision = applyPrecision(model, this.device, options.precision, this.warn);
     this.lossScaler = makeLossScaler(options.lossScale ?? (this.precision === 'fp16' ? 'dynamic' : 'none'));
-    if (this.lossScaler && this.group) throw new TypeError('lossScale works in one process; leave it out (or \'none\') with a group of several ranks');
     if (options.outDir && this.writes) {
       const removed = prepareRunDirectory(options.outDir);
       if (removed.length > 0) this.warn(`deleted ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left in ${options.outDir} by a run that was killed while saving`);
@@ -485,12 +484,20 @@ export class Trainer {
     if (dlogits !== ownGradient) ownGradient.dispose();
     const stop = Tensor.fromArray(Float32Array.of(this.localStop ? 1 : 0), [1], this.device);
     const shared = group.allReduce([loss, stop], { op: 'mean' });
+    const seed = this.lossScaler ? this.lossScaler.scaleGradient(dlogits) : dlogits;
     reducer.beginStep();
-    this.model.backward(dlogits)?.dispose();
+    this.model.backward(seed)?.dispose();
     reducer.finish();
     shared.wait();
-    this.optimizer.step();
-    disposeAll(x, y, logits, dlogits);
+    if (this.lossScaler) {
+      // Every rank must skip or apply the same steps: the found-inf flags are summed over the
+      // ranks (in the hybrid each rank unscales a different slice of fc6-fc8; in data
+      // parallelism the averaged gradients agree anyway), so all read the same verdict.
+      const flags = this.lossScaler.unscale(this.model.parameters());
+      for (const flag of flags) group.allReduce([flag], { op: 'sum' }).wait();
+      this.foundInf = flags;
+    } else this.optimizer.step();
+    disposeAll(x, y, logits, dlogits, seed);
     const read = Promise.all([loss.toArray(), stop.toArray()]).finally(() => disposeAll(loss, stop));
     this.stepStops.push(read.then(([, s]) => s[0]! > 0, () => false));
     return read.then(([l]) => l[0]!);
