@@ -7,34 +7,14 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArrayLoader, SGD, Tensor, Trainer, alexnet, bf16Support, nn, ops, tidy, type DeviceName } from '../lib/index.js';
+import { ArrayLoader, Trainer, alexnet, bf16Support, type DeviceName } from '../lib/index.js';
 import { testDevices } from './helpers/devices.js';
+import { expectFollowsFloat32, trainSteps, type StepRecord } from './helpers/precision_steps.js';
 
-async function trainSteps(device: DeviceName, precision: 'fp32' | 'bf16', steps: number): Promise<{ losses: number[]; weightDtypes: string[] }> {
+/** The quick preset's network from fixed weights, in `precision`, trained a few steps on `device`. */
+function quickSteps(device: DeviceName, precision: 'fp32' | 'bf16', steps: number): Promise<StepRecord> {
   const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', seed: 3, device });
-  model.setPrecision(precision);
-  const sgd = new SGD(model, { lr: 0.01 });
-  const losses: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    const x = Tensor.normal([16, 1, 64, 64], { seed: nn.deriveSeed(7, s), device });
-    const labels = Tensor.fromArray(Int32Array.from({ length: 16 }, (_, i) => (i * 7 + s) % 10), [16], device);
-    model.reseed(s);
-    const loss = tidy(() => {
-      const logits = model.forward(x);
-      expect(logits.dtype).to.equal('float32');  // the loss always sees float32
-      const r = ops.softmaxCrossEntropy(logits, labels);
-      model.backward(r.dlogits);
-      sgd.step();
-      return { loss: r.loss };
-    });
-    losses.push(await loss.loss);
-    x.dispose();
-    labels.dispose();
-  }
-  const weightDtypes = [...new Set(model.parameters().flatMap((p) => [p.value.dtype, p.grad?.dtype ?? 'none']))];
-  model.dispose();
-  sgd.dispose();
-  return { losses, weightDtypes };
+  return trainSteps(model.setPrecision(precision), steps, device);
 }
 
 // On every device of the suite (test/helpers/devices.ts): the CPU, and on a GPU the CUDA backend.
@@ -46,13 +26,9 @@ for (const device of testDevices()) {
 
     it('follows float32 step for step: losses within a few percent, master weights and gradients float32', async () => {
       const steps = 6;
-      const fp32 = await trainSteps(device, 'fp32', steps);
-      const bf16 = await trainSteps(device, 'bf16', steps);
-      expect(bf16.weightDtypes).to.deep.equal(['float32']);
-      expect(bf16.losses, 'bf16 really computed in bfloat16').to.not.deep.equal(fp32.losses);
-      for (let s = 0; s < steps; s++)
-        expect(Math.abs(bf16.losses[s]! - fp32.losses[s]!) / fp32.losses[s]!, `step ${s}: bf16 ${bf16.losses[s]} fp32 ${fp32.losses[s]}`).to.be.below(0.05);
-      expect(bf16.losses.every(Number.isFinite)).to.equal(true);
+      const fp32 = await quickSteps(device, 'fp32', steps);
+      const bf16 = await quickSteps(device, 'bf16', steps);
+      expectFollowsFloat32(bf16, fp32);
     });
 
     it('the Trainer: precision bf16 on the model, a finite loss, float32 state', async () => {

@@ -39,24 +39,33 @@ namespace {
 inline float load(float v) { return v; }
 inline float load(BFloat16 v) { return toFloat(v); }
 
+// The maximum of the window at `win` (rows `width` apart), branch-free so it vectorizes, and
+// whether it holds a NaN (a NaN at the first position stays in m, since no comparison with it is
+// true; a later one is only remembered). The window is KH x KW when compiled in, else kh x kw.
+template <int KH, int KW>
+inline __attribute__((always_inline)) float windowMax(const float* win, long width, int kh, int kw,
+                                                       bool& nan) {
+  float m = win[0];
+  nan = false;
+#pragma GCC unroll 4
+  for (int i = 0; i < (KH ? KH : kh); ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < (KW ? KW : kw); ++j) {
+      const float v = win[i * width + j];
+      m = v > m ? v : m;
+      nan |= v != v;
+    }
+  return m;
+}
+
 // One output row: out[ow] = the maximum of the window at column ow * stride of `rows` (the input
 // rows the output row reads, each `width` long), NaN when the window holds one.
 template <int KH, int KW>
 ALEXNET_POOL_KERNEL void rowMax(const float* rows, long width, int kernelH, int kernelW, int stride,
                                 int outW, float* out) {
-  const int kh = KH ? KH : kernelH, kw = KW ? KW : kernelW;
   for (int ow = 0; ow < outW; ++ow) {
-    const float* win = rows + static_cast<long>(ow) * stride;
-    float m = win[0];
-    bool nan = false;
-#pragma GCC unroll 4
-    for (int i = 0; i < kh; ++i)
-#pragma GCC unroll 4
-      for (int j = 0; j < kw; ++j) {
-        const float v = win[i * width + j];
-        m = v > m ? v : m;
-        nan |= v != v;
-      }
+    bool nan;
+    const float m = windowMax<KH, KW>(rows + static_cast<long>(ow) * stride, width, kernelH, kernelW, nan);
     out[ow] = nan ? std::numeric_limits<float>::quiet_NaN() : m;
   }
 }
@@ -69,16 +78,8 @@ ALEXNET_POOL_KERNEL void rowArgmax(const float* rows, long width, int kernelH, i
   const int kh = KH ? KH : kernelH, kw = KW ? KW : kernelW;
   for (int ow = 0; ow < outW; ++ow) {
     const float* win = rows + static_cast<long>(ow) * stride;
-    float m = win[0];
-    bool nan = false;
-#pragma GCC unroll 4
-    for (int i = 0; i < kh; ++i)
-#pragma GCC unroll 4
-      for (int j = 0; j < kw; ++j) {
-        const float v = win[i * width + j];
-        m = v > m ? v : m;
-        nan |= v != v;
-      }
+    bool nan;
+    const float m = windowMax<KH, KW>(win, width, kernelH, kernelW, nan);
     // Scanning backwards, the last hit written is the first in window order.
     long best = 0;
 #pragma GCC unroll 4
