@@ -43,11 +43,11 @@ done
 if [ -d "$stage/oracle" ]; then rm -rf .device/oracle && mv "$stage/oracle" .device/oracle; fi
 export PATH="$stage/bin:$root/node_modules/.bin:$PATH"
 
-# cuDNN and cuBLAS from the Python wheels (the module's RUNPATH names where it was built, not
+# cuDNN, cuBLAS and NCCL from the Python wheels (the module's RUNPATH names where it was built, not
 # here), then the libraries packed with the addon.
 wheel_libs=""
 for dir in $(python3 -c 'import nvidia; print(" ".join(nvidia.__path__))' 2>/dev/null); do
-  found=$(find "$dir" -maxdepth 3 \( -name 'libcudnn.so.9' -o -name 'libcublas.so.1[0-9]' \) -printf '%h\n' 2>/dev/null | sort -u | paste -sd:)
+  found=$(find "$dir" -maxdepth 3 \( -name 'libcudnn.so.9' -o -name 'libcublas.so.1[0-9]' -o -name 'libnccl.so.2' \) -printf '%h\n' 2>/dev/null | sort -u | paste -sd:)
   [ -n "$found" ] && wheel_libs="${wheel_libs:+$wheel_libs:}$found"
 done
 export LD_LIBRARY_PATH="$stage/lib${wheel_libs:+:$wheel_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -103,10 +103,12 @@ machine() {
   command -v nvcc >/dev/null && nvcc --version | tail -2
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
   local missing=0
-  for f in build/Release/alexnet.node build/Release/libalexnet_cuda.so; do
+  for f in build/Release/alexnet.node build/Release/libalexnet_cuda.so build/Release/libalexnet_nccl.so; do
+    [ -f "$f" ] || continue
     echo "-- $f"
     ldd "$f" | grep -v 'linux-vdso' | sed 's/^\s*/   /'
-    ldd "$f" | grep -q 'not found' && missing=1
+    # NCCL is optional: without it the NCCL checks say so and skip.
+    [ "$f" != build/Release/libalexnet_nccl.so ] && ldd "$f" | grep -q 'not found' && missing=1
   done
   return $missing
 }

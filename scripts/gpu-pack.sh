@@ -16,6 +16,9 @@ root=$(git rev-parse --show-toplevel)
 cd "$root"
 addon=build/Release/alexnet.node
 module=build/Release/libalexnet_cuda.so
+# The NCCL module where it was built (NCCL itself stays behind, like cuDNN: PyTorch's wheels bring it).
+nccl_module=build/Release/libalexnet_nccl.so
+[ -f "$nccl_module" ] || nccl_module=""
 for f in "$addon" "$module" dist/lib/index.js dist/test; do
   [ -e "$f" ] || { echo "gpu-pack: $f is missing: run npm run build (with the CUDA backend) first" >&2; exit 1; }
 done
@@ -32,10 +35,10 @@ mkdir -p "$stage/bin" "$stage/lib" "$stage/lib-fallback" "$stage/project" "$stag
 cp "$(readlink -f "$(command -v node)")" "$stage/bin/node"
 
 # Libraries resolved outside glibc and the driver: the addon's (oneDNN, libjpeg-turbo, libpng, ...)
-# and their own. cuDNN and cuBLAS stay behind: the GPU machine has them in its Python wheels.
+# and their own. cuDNN, cuBLAS and NCCL stay behind: the GPU machine has them in its Python wheels.
 # libstdc++ and libgcc_s go to lib-fallback/, used only where the machine's own are too old (so
 # that python3 and PyTorch keep theirs).
-skip='^(libc|libm|libdl|libpthread|librt|ld-linux-x86-64|libcuda|libcudnn.*|libcublas.*|libcublasLt)\.so'
+skip='^(libc|libm|libdl|libpthread|librt|ld-linux-x86-64|libcuda|libcudnn.*|libcublas.*|libcublasLt|libnccl)\.so'
 copy_deps() {
   ldd "$1" | awk '/=> \//{print $3}' | while read -r lib; do
     name=$(basename "$lib")
@@ -49,12 +52,13 @@ copy_deps() {
 }
 copy_deps "$addon"
 copy_deps "$module"
+[ -n "$nccl_module" ] && copy_deps "$nccl_module"
 copy_deps "$stage/bin/node"
 for lib in "$stage"/lib/*; do copy_deps "$lib"; done
 
 # The project as built here (tracked files travel by themselves), and of node_modules only what
 # the tests and benchmarks load: mocha, chai, pngjs and what they depend on.
-tar -C "$root" -cf "$stage/project/build.tar" "$addon" "$module"
+tar -C "$root" -cf "$stage/project/build.tar" "$addon" "$module" $nccl_module
 tar -C "$root" -cf "$stage/project/dist.tar" dist
 node -e '
   const fs = require("fs"), path = require("path");

@@ -2,8 +2,9 @@
 # Checks of the CUDA backend without Node: the per-element kernel math against the oracle and the
 # CPU backend's rules on the host, the backend's bookkeeping on the host (host_logic_check.cpp), the
 # kernels' PTX for fused multiply-adds where nvcc is found, loading the built module with dlopen,
-# and, where a GPU exists, every op on the GPU against the oracle (gpu_oracle_check.cpp;
-# ALEXNET_REQUIRE_GPU=1 makes a missing GPU a failure).
+# and, where a GPU exists, every op on the GPU against the oracle (gpu_oracle_check.cpp) and the
+# NCCL module's collectives and watchdog on one GPU (native/nccl/test/nccl_check.cpp);
+# ALEXNET_REQUIRE_GPU=1 makes a missing GPU a failure.
 # Usage, from the project root:
 #   bash native/cuda/test/run_checks.sh [path/to/libalexnet_cuda.so]
 set -euo pipefail
@@ -34,6 +35,14 @@ if [ -n "$module" ]; then
   "$work/load_check" "$module"
   $cxx -ffp-contract=off "$here/gpu_oracle_check.cpp" -ldl -o "$work/gpu_oracle_check"
   "$work/gpu_oracle_check" "$module" "$work/data"
+  # The NCCL module beside it, on one GPU (native/nccl/test/nccl_check.cpp).
+  nccl=$(dirname "$module")/libalexnet_nccl.so
+  if [ -f "$nccl" ]; then
+    $cxx "$root/native/nccl/test/nccl_check.cpp" -ldl -o "$work/nccl_check"
+    "$work/nccl_check" "$nccl" "$module"
+  else
+    echo "libalexnet_nccl.so not built beside it: NCCL checks skipped"
+  fi
 else
   echo "libalexnet_cuda.so not built: load check skipped"
 fi
