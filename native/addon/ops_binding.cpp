@@ -355,16 +355,27 @@ Napi::Value copyIntoChannels(const Info& info) {
   });
 }
 
-// float16 tensors are stored and converted (toDType), never computed with: every op binding but
-// clone refuses them here, in one place, with an error naming the op and the argument, before the
-// core sees them (so no op can take their 2-byte elements for float32 ones).
-void refuseFloat16(const Info& info, const char* op) {
+// Where float16 may be computed with. The ops with float16 overloads in the op table (dtypes
+// F32_BF16_F16: convolutions, LRN, max pooling, linear, ReLU) take float16 tensors on a device that
+// computes in float16 (Device::fp16Supported: the CUDA backend) and refuse them elsewhere; every
+// other op binding but clone refuses float16 always. Both refusals happen here, in one place, with
+// an error naming the op and the argument, before the core sees the tensors (so no op can take
+// their 2-byte elements for float32 ones, and no device is asked for kernels it lacks).
+void refuseFloat16(const Info& info, const char* op, bool computesFloat16) {
   for (size_t i = 0; i < info.Length(); ++i) {
     auto check = [&](const Napi::Value& value, const std::string& where) {
       const Tensor* t = peekTensor(value);
-      if (t && t->dtype() == DType::Float16)
+      if (!t || t->dtype() != DType::Float16) return;
+      std::string reason;
+      if (!computesFloat16)
         throw Error("FLOAT16_UNSUPPORTED", std::string(op) + " does not compute in float16 (" + where + " is float16)", op,
-                    "convert with .to('float32') (float16 tensors are for storage and transfer)");
+                    "convert with .to('float32') (float16 tensors are stored and converted only, except by the "
+                    "convolution, LRN, pooling, linear and ReLU ops on devices with float16 kernels)");
+      if (!t->device().fp16Supported(&reason))
+        throw Error("FLOAT16_UNSUPPORTED",
+                    std::string(op) + " does not compute in float16 on " + t->device().name() + " (" + where +
+                        " is float16): " + reason,
+                    op, "convert with .to('float32'), or train with precision bf16 where supported");
     };
     if (info[i].IsArray()) {
       Napi::Array array = info[i].As<Napi::Array>();
@@ -376,11 +387,12 @@ void refuseFloat16(const Info& info, const char* op) {
   }
 }
 
-void exportComputeOps(Napi::Env env, Napi::Object exports, std::initializer_list<NamedBinding> functions) {
+void exportComputeOps(Napi::Env env, Napi::Object exports, bool computesFloat16,
+                      std::initializer_list<NamedBinding> functions) {
   for (const NamedBinding& f : functions)
-    exports.Set(f.name, Napi::Function::New(env, [f](const Info& info) -> Napi::Value {
+    exports.Set(f.name, Napi::Function::New(env, [f, computesFloat16](const Info& info) -> Napi::Value {
       return guarded(info, [&] {
-        refuseFloat16(info, f.name);
+        refuseFloat16(info, f.name, computesFloat16);
         return f.fn(info);
       });
     }, f.name));
@@ -390,10 +402,17 @@ void exportComputeOps(Napi::Env env, Napi::Object exports, std::initializer_list
 
 void initOps(Napi::Env env, Napi::Object exports) {
   exportFunctions(env, exports, {{"clone", clone}});
-  exportComputeOps(env, exports, {
+  // The op table's F32_BF16_F16 ops (their bindings; the shape queries take no tensors).
+  exportComputeOps(env, exports, true, {
       {"conv2d", conv2d}, {"conv2dBackward", conv2dBackward}, {"localResponseNorm", lrn},
       {"localResponseNormBackward", lrnBackward}, {"maxPool2d", maxPool2d},
       {"maxPool2dBackward", maxPool2dBackward}, {"linear", linear}, {"linearBackward", linearBackward},
+#define ALEXNET_EXPORT_F16_UNARY_OP(name, dtypes) \
+  ALEXNET_IF_F16_##dtypes({#name, name##Binding}, {#name "Backward", name##BackwardBinding},)
+      ALEXNET_UNARY_OPS(ALEXNET_EXPORT_F16_UNARY_OP)
+#undef ALEXNET_EXPORT_F16_UNARY_OP
+  });
+  exportComputeOps(env, exports, false, {
       {"conv2dShape", conv2dShape}, {"localResponseNormShape", lrnShape}, {"maxPool2dShape", maxPool2dShape},
       {"linearShape", linearShape},
       {"dropout", dropout},
@@ -403,9 +422,10 @@ void initOps(Napi::Env env, Napi::Object exports) {
       {"sliceChannels", sliceChannels}, {"concatChannels", concatChannels},
       {"copyIntoChannels", copyIntoChannels}, {"cropImages", cropImages},
       {"unscaleGradients", unscaleGradients},
-#define ALEXNET_EXPORT_UNARY_OP(name, dtypes) {#name, name##Binding}, {#name "Backward", name##BackwardBinding},
-      ALEXNET_UNARY_OPS(ALEXNET_EXPORT_UNARY_OP)
-#undef ALEXNET_EXPORT_UNARY_OP
+#define ALEXNET_EXPORT_F32_UNARY_OP(name, dtypes) \
+  ALEXNET_IF_NOT_F16_##dtypes({#name, name##Binding}, {#name "Backward", name##BackwardBinding},)
+      ALEXNET_UNARY_OPS(ALEXNET_EXPORT_F32_UNARY_OP)
+#undef ALEXNET_EXPORT_F32_UNARY_OP
   });
   exports.Set("opOptionFields", optionFields(env));
   exports.Set("unaryOps", unaryOpNames(env));

@@ -207,12 +207,14 @@ Napi::Value toDType(const Napi::CallbackInfo& info) {
   });
 }
 
-// bf16Support(device): { supported, reason } for bfloat16 compute on that device.
-Napi::Value bf16Support(const Napi::CallbackInfo& info) {
+// bf16Support(device), fp16Support(device): { supported, reason } for bfloat16 or float16 compute
+// on that device.
+template <bool (Device::*supports)(std::string*) const>
+Napi::Value halfSupport(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     Device& device = Device::get(stringArg(info, 0, "device"));
     std::string reason;
-    const bool supported = device.bf16Supported(&reason);
+    const bool supported = (device.*supports)(&reason);
     Napi::Object result = Napi::Object::New(info.Env());
     result.Set("supported", Napi::Boolean::New(info.Env(), supported));
     result.Set("reason", Napi::String::New(info.Env(), reason));
@@ -252,7 +254,8 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   addonData(env).tensorClass = Napi::Persistent(cls);
   exports.Set("NativeTensor", cls);
   exportFunctions(env, exports, {{"fromArray", fromArray}, {"empty", empty}, {"toDType", toDType},
-                                  {"bf16Support", bf16Support}});
+                                  {"bf16Support", halfSupport<&Device::bf16Supported>},
+                                  {"fp16Support", halfSupport<&Device::fp16Supported>}});
 }
 
 }  // namespace alexnet::addon

@@ -26,16 +26,25 @@ void requireFloat(const Tensor& t, const char* name) {
     invalidArgument(std::string(name) + " must be float32, got " + dtypeName(t.dtype()));
 }
 
-// Activations of the mixed-precision ops: float32 or bfloat16. bfloat16 is checked against the
-// device here, before anything is queued, so an unsupported machine gets BF16_UNSUPPORTED at once.
+// Activations of the mixed-precision ops: float32, bfloat16 or float16. The 16-bit types are
+// checked against the device here, before anything is queued, so an unsupported machine gets
+// BF16_UNSUPPORTED or FLOAT16_UNSUPPORTED at once.
 void requireActivation(const Tensor& t, const char* name) {
   if (t.dtype() == DType::Float32) return;
-  if (t.dtype() != DType::BFloat16)
-    invalidArgument(std::string(name) + " must be float32 or bfloat16, got " + dtypeName(t.dtype()));
   std::string reason;
-  if (!t.device().bf16Supported(&reason))
-    throw Error("BF16_UNSUPPORTED", "bfloat16 compute is not available on " + t.device().name() + ": " + reason,
-                "", "use float32 (--precision fp32) on this device");
+  if (t.dtype() == DType::BFloat16) {
+    if (!t.device().bf16Supported(&reason))
+      throw Error("BF16_UNSUPPORTED", "bfloat16 compute is not available on " + t.device().name() + ": " + reason,
+                  "", "use float32 (--precision fp32) on this device");
+    return;
+  }
+  if (t.dtype() == DType::Float16) {
+    if (!t.device().fp16Supported(&reason))
+      throw Error("FLOAT16_UNSUPPORTED", "float16 compute is not available on " + t.device().name() + ": " + reason,
+                  "", "use bfloat16 (--precision bf16) where supported, or float32");
+    return;
+  }
+  invalidArgument(std::string(name) + " must be float32, bfloat16 or float16, got " + dtypeName(t.dtype()));
 }
 
 void requireSameDType(const Tensor& a, const char* aName, const Tensor& b, const char* bName) {
@@ -67,17 +76,18 @@ void requirePositive(int v, const char* name) {
   if (v <= 0) invalidArgument(std::string(name) + " must be a positive integer, got " + std::to_string(v));
 }
 
-// The typed device pointer of an activation tensor, A being float or BFloat16.
+// The typed device pointer of an activation tensor, A being float, BFloat16 or Float16.
 template <class A>
 A* ptr(const Tensor& t) {
   return t.defined() ? static_cast<A*>(t.storage()->data()) : nullptr;
 }
 
-// Calls fn(A{}) with A the C++ type of the activation dtype (float or BFloat16): the backend's
-// overload of that type is then chosen by the pointers' types.
+// Calls fn(A{}) with A the C++ type of the activation dtype (float, BFloat16 or Float16): the
+// backend's overload of that type is then chosen by the pointers' types.
 template <class F>
 void withActivation(DType dtype, F&& fn) {
   if (dtype == DType::BFloat16) fn(BFloat16{});
+  else if (dtype == DType::Float16) fn(Float16{});
   else fn(float{});
 }
 
@@ -339,38 +349,40 @@ Tensor unscaleGradients(const std::vector<Tensor>& grads, const ScaleOptions& o)
   return found;
 }
 
-// The unary elementwise ops of the table, all checked alike. `bf16` is whether the op has
-// bfloat16 overloads (its dtypes column); forward and backward call the backend's overload for the
-// pointers' type, instantiated for BFloat16 only when it exists.
+// The unary elementwise ops of the table, all checked alike. `half` is whether the op has
+// bfloat16 and float16 overloads (its dtypes column); forward and backward call the backend's
+// overload for the pointers' type, instantiated for the 16-bit types only when they exist.
 namespace {
-template <bool bf16, class Forward>
+template <bool half, class Forward>
 Tensor unaryForward(const Tensor& x, Forward forward) {
   requireDefined(x, "x");
-  if (bf16) requireActivation(x, "x");
+  if (half) requireActivation(x, "x");
   else requireFloat(x, "x");
   Tensor y = Tensor::empty(x.device(), x.shape(), x.dtype());
   submit(x, {x}, {y}, [x, y, forward](Backend& b) {
     const size_t n = size_t(x.numel());
-    if constexpr (bf16) {
+    if constexpr (half) {
       if (x.dtype() == DType::BFloat16) return forward(b, n, x.bf16(), y.bf16());
+      if (x.dtype() == DType::Float16) return forward(b, n, x.f16(), y.f16());
     }
     forward(b, n, x.f32(), y.f32());
   });
   return y;
 }
 
-template <bool bf16, class Backward>
+template <bool half, class Backward>
 Tensor unaryBackward(const Tensor& dy, const Tensor& y, Backward backward) {
   requireDefined(y, "y");
-  if (bf16) requireActivation(y, "y");
+  if (half) requireActivation(y, "y");
   else requireFloat(y, "y");
   requireLike(dy, "dy", y, "y");
   requireSameDType(y, "y", dy, "dy");
   Tensor dx = Tensor::empty(y.device(), y.shape(), y.dtype());
   submit(y, {dy, y}, {dx}, [dy, y, dx, backward](Backend& b) {
     const size_t n = size_t(y.numel());
-    if constexpr (bf16) {
+    if constexpr (half) {
       if (y.dtype() == DType::BFloat16) return backward(b, n, dy.bf16(), y.bf16(), dx.bf16());
+      if (y.dtype() == DType::Float16) return backward(b, n, dy.f16(), y.f16(), dx.f16());
     }
     backward(b, n, dy.f32(), y.f32(), dx.f32());
   });
@@ -378,15 +390,15 @@ Tensor unaryBackward(const Tensor& dy, const Tensor& y, Backward backward) {
 }
 }  // namespace
 
-#define ALEXNET_UNARY_HAS_BF16_F32 false
-#define ALEXNET_UNARY_HAS_BF16_F32_BF16 true
+#define ALEXNET_UNARY_HAS_HALF_F32 false
+#define ALEXNET_UNARY_HAS_HALF_F32_BF16_F16 true
 #define ALEXNET_DEFINE_UNARY_OP(name, dtypes)                                                     \
   Tensor name(const Tensor& x) {                                                                \
-    return unaryForward<ALEXNET_UNARY_HAS_BF16_##dtypes>(                                       \
+    return unaryForward<ALEXNET_UNARY_HAS_HALF_##dtypes>(                                       \
         x, [](Backend& b, size_t n, const auto* px, auto* py) { b.name##Forward(n, px, py); }); \
   }                                                                                             \
   Tensor name##Backward(const Tensor& dy, const Tensor& y) {                                    \
-    return unaryBackward<ALEXNET_UNARY_HAS_BF16_##dtypes>(                                      \
+    return unaryBackward<ALEXNET_UNARY_HAS_HALF_##dtypes>(                                      \
         dy, y, [](Backend& b, size_t n, const auto* pdy, const auto* py, auto* pdx) {           \
           b.name##Backward(n, pdy, py, pdx);                                                    \
         });                                                                                     \

@@ -1,7 +1,11 @@
 // bfloat16 on the CPU: whether this machine computes in it, the conversions, and the bfloat16
-// ReLU. The convolutions, LRN, pooling and linear layers have their bfloat16 overloads beside their
+// ReLU; and why float16 is not computed here. The convolutions, LRN, pooling and linear layers have their bfloat16 overloads beside their
 // float32 ones (conv.cpp, lrn.cpp, pool.cpp, linear.cpp).
 #include <string>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "cpu_internal.hpp"
 
@@ -32,6 +36,32 @@ bool CpuBackend::bf16Supported(std::string* reason) const {
   if (reason)
     *reason = "this CPU (or ONEDNN_MAX_CPU_ISA) lacks AVX512_BF16, where oneDNN would only emulate "
               "bfloat16 at a loss against float32";
+  return false;
+}
+
+namespace {
+// Whether the processor has the AVX512_FP16 instructions (CPUID leaf 7, EDX bit 23). Asked of the
+// processor, not of oneDNN: the oneDNN this backend builds against may predate its float16 ISA.
+bool hasAvx512Fp16() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (edx >> 23) & 1u;
+#else
+  return false;
+#endif
+}
+}  // namespace
+
+bool CpuBackend::fp16Supported(std::string* reason) const {
+  if (reason) {
+    *reason = hasAvx512Fp16()
+                  ? "the CPU backend has no float16 kernels (this CPU has AVX512_FP16, where oneDNN "
+                    "could compute in float16; bfloat16 is the CPU's 16-bit path)"
+                  : "this CPU has no AVX512_FP16 (oneDNN computes in float16 only with AVX512_FP16 or "
+                    "AMX-FP16 and would emulate it at a loss here), and the CPU backend has no "
+                    "float16 kernels";
+  }
   return false;
 }
 

@@ -128,6 +128,10 @@ class CpuBackend final : public Backend {
   // bfloat16 compute method throws BF16_UNSUPPORTED (see bf16.cpp). The answer follows oneDNN's
   // effective ISA, so ONEDNN_MAX_CPU_ISA=AVX512_CORE turns it off on a machine that has it.
   bool bf16Supported(std::string* reason) const override;
+  // float16: no kernels (every float16 method is Backend's default, FLOAT16_UNSUPPORTED). oneDNN
+  // computes in float16 only on AVX512_FP16 / AMX-FP16 CPUs and emulates it elsewhere; the reason
+  // says which this CPU is (bf16.cpp).
+  bool fp16Supported(std::string* reason) const override;
 
  private:
   DnnlContext& dnnl();

@@ -3,6 +3,7 @@
 
 #include "alexnet/error.hpp"
 #include "cuda_backend.hpp"
+#include "half_support.hpp"
 #include "kernels/kernels.hpp"
 
 namespace alexnet::cuda {
@@ -26,7 +27,9 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   }
   computeMajor_ = prop.major;
   computeMinor_ = prop.minor;
-  bf16_ = prop.major >= 8;  // the check above makes it true today; bf16Supported() keeps the rule
+  // The check above makes both true today; the rules stay where they are stated (half_support.hpp).
+  bf16_ = bf16Capable(prop.major);
+  fp16_ = fp16Capable(prop.major);
 
   cudaStream_t stream = nullptr;
   check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
@@ -62,20 +65,20 @@ CudaBackend::~CudaBackend() {
 void CudaBackend::bind() const { check(cudaSetDevice(device_), "cudaSetDevice"); }
 
 bool CudaBackend::bf16Supported(std::string* reason) const {
-  const std::string capability = std::to_string(computeMajor_) + "." + std::to_string(computeMinor_);
-  if (reason) {
-    *reason = bf16_ ? "cuDNN and cuBLAS bfloat16 tensor cores (compute capability " + capability + ")"
-                    : "this GPU has compute capability " + capability +
-                          "; bfloat16 tensor cores need 8.0 or newer";
-  }
+  if (reason) *reason = bf16Reason(computeMajor_, computeMinor_);
   return bf16_;
+}
+
+bool CudaBackend::fp16Supported(std::string* reason) const {
+  if (reason) *reason = fp16Reason(computeMajor_, computeMinor_);
+  return fp16_;
 }
 
 void CudaBackend::setPrecision(Precision precision) {
   bind();
   precision_ = precision;
   // Default math never lowers FP32 GEMMs to TF32; TF32 tensor-op math does. Either lets bfloat16
-  // GEMMs use tensor cores. Disallowing reduced-precision reductions keeps a bfloat16 GEMM's
+  // and float16 GEMMs use tensor cores. Disallowing reduced-precision reductions keeps a 16-bit GEMM's
   // split-K partial sums in float32, so the sum is rounded once, as the contract says (float32
   // outputs are unaffected).
   const cublasMath_t math = precision == Precision::Tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
@@ -169,7 +172,7 @@ void CudaBackend::synchronize() {
 // ---- elementwise, losses, optimisation ------------------------------------------------------
 
 // The unary elementwise ops of the op table: each calls its kernels' launchers, and so do their
-// bfloat16 overloads (dtypes F32_BF16).
+// bfloat16 and float16 overloads (dtypes F32_BF16_F16).
 #define ALEXNET_DEFINE_UNARY_OP(name, dtypes)                                                  \
   void CudaBackend::name##Forward(size_t count, const float* x, float* y) {                  \
     bind();                                                                                    \
@@ -187,6 +190,17 @@ void CudaBackend::synchronize() {
       } void CudaBackend::name##Backward(size_t count, const BFloat16* dy, const BFloat16* y,  \
                                          BFloat16* dx) {                                       \
         requireBf16(#name "Backward");                                                         \
+        bind();                                                                                \
+        kernels::name##Backward(count, dy, y, dx, stream_.get());                              \
+      })                                                                                       \
+  ALEXNET_IF_F16_##dtypes(                                                                     \
+      void CudaBackend::name##Forward(size_t count, const Float16* x, Float16* y) {            \
+        requireFp16(#name "Forward");                                                          \
+        bind();                                                                                \
+        kernels::name##Forward(count, x, y, stream_.get());                                    \
+      } void CudaBackend::name##Backward(size_t count, const Float16* dy, const Float16* y,    \
+                                         Float16* dx) {                                        \
+        requireFp16(#name "Backward");                                                         \
         bind();                                                                                \
         kernels::name##Backward(count, dy, y, dx, stream_.get());                              \
       })

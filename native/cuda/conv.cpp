@@ -14,6 +14,11 @@
 //   tolerance every bfloat16 gradient already has.
 // - the bias (float32) is added by our kernel in float32 to the widened output and rounded once
 //   more; its gradient is our per-channel float32 sum of dy (kernels/bias.cu).
+//
+// float16: the same with CUDNN_DATA_HALF data and CUDNN_DATA_FLOAT compute (cuDNN's pseudo-half
+// configuration: float16 tensor cores, float32 accumulation), the weight gradient widened from
+// float16 staging in the same way. Where a gradient overflows float16 (beyond 65504) it becomes
+// infinite, which is what dynamic loss scaling looks for (its found-inf check skips that step).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -180,7 +185,7 @@ void setMathType(cudnnConvolutionDescriptor_t conv, cudnnMathType_t math) {
 }
 
 // What the search may use: FMA only (strict FP32), or anything, tensor cores included (TF32 for
-// float32 data in TF32 mode; bfloat16 data always).
+// float32 data in TF32 mode; bfloat16 and float16 data always).
 cudnnMathType_t searchMathType(Precision precision, cudnnDataType_t type) {
   return precision == Precision::Tf32 || type != CUDNN_DATA_FLOAT ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
 }
@@ -191,6 +196,7 @@ bool strictFor(Precision precision, cudnnDataType_t type) {
 }
 
 constexpr cudnnDataType_t kBf16 = CUDNN_DATA_BFLOAT16;
+constexpr cudnnDataType_t kF16 = CUDNN_DATA_HALF;
 
 // Runs one direction with the first of its algorithms that works (algo_fallback.hpp).
 // run(algo, workspace, bytes) makes the cuDNN call; workspace(bytes) gives its workspace.
@@ -228,7 +234,7 @@ ConvPlanData& CudaBackend::convPlan(const ConvGeometry& g, cudnnDataType_t type)
     plan->w = makeFilterDesc(g.o, g.c / g.groups, g.kh, g.kw, type);
     plan->conv = makeConvDesc();
     cudnnConvolutionDescriptor_t conv = plan->conv.get();
-    // The compute type is float32 for both data types (bfloat16 accumulates in float32).
+    // The compute type is float32 for every data type (16-bit data accumulates in float32).
     check(cudnnSetConvolution2dDescriptor(conv, g.padH, g.padW, g.strideH, g.strideW, 1, 1,
                                           CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
           "cudnnSetConvolution2dDescriptor");
@@ -398,6 +404,36 @@ void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x,
   auto* dwBf16 = static_cast<BFloat16*>(staging(weights * sizeof(BFloat16)));
   convolutionBackwardFilter(g, kBf16, x, dy, dwBf16);
   kernels::castToFloat32(weights, dwBf16, dw, stream_.get());
+  if (db != nullptr)
+    kernels::biasGradChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, dy, db, stream_.get());
+}
+
+// ---- float16 (see the top of this file) ----------------------------------------------------
+
+void CudaBackend::conv2dForward(const ConvGeometry& g, const Float16* x, const Float16* w,
+                                const float* bias, Float16* y) {
+  requireFp16("conv2dForward");
+  bind();
+  convolutionForward(g, kF16, x, w, y);
+  if (bias != nullptr)
+    kernels::biasAddChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, bias, y, stream_.get());
+}
+
+void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const Float16* dy, const Float16* w,
+                                     Float16* dx) {
+  requireFp16("conv2dBackwardData");
+  bind();
+  convolutionBackwardData(g, kF16, dy, w, dx);
+}
+
+void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const Float16* x, const Float16* dy,
+                                       float* dw, float* db) {
+  requireFp16("conv2dBackwardFilter");
+  bind();
+  const size_t weights = static_cast<size_t>(g.o) * (g.c / g.groups) * g.kh * g.kw;
+  auto* dwF16 = static_cast<Float16*>(staging(weights * sizeof(Float16)));
+  convolutionBackwardFilter(g, kF16, x, dy, dwF16);
+  kernels::castFloat16ToFloat32(weights, dwF16, dw, stream_.get());
   if (db != nullptr)
     kernels::biasGradChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, dy, db, stream_.get());
 }

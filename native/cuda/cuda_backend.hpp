@@ -20,7 +20,8 @@ namespace alexnet::cuda {
 
 // Fp32: strict IEEE single precision (CUDNN_FMA_MATH, cuBLAS default math), as the paper and the
 // CPU backend. Tf32: tensor cores with 10-bit mantissa products, opt-in. Both are about float32
-// data only: the bfloat16 overloads always run on bfloat16 tensor cores with float32 accumulation.
+// data only: the bfloat16 and float16 overloads always run on 16-bit tensor cores with float32
+// accumulation.
 enum class Precision { Fp32, Tf32 };
 
 class CudaBackend final : public Backend {
@@ -50,11 +51,14 @@ class CudaBackend final : public Backend {
   void copyFromPeer(void* dst, const void* src, int srcDevice, size_t bytes) override;
   void setBlockSource(BlockSource* source) override;
 
-  // The op table's methods (alexnet/op_table.hpp), float32 and bfloat16.
+  // The op table's methods (alexnet/op_table.hpp), float32, bfloat16 and float16.
   ALEXNET_BACKEND_OVERRIDES
   ALEXNET_BACKEND_BF16_OVERRIDES
-  // bfloat16 tensor cores (cuDNN, cuBLAS) need compute capability 8.0 or newer.
+  ALEXNET_BACKEND_F16_OVERRIDES
+  // bfloat16 tensor cores (cuDNN, cuBLAS) need compute capability 8.0 or newer, float16 ones 7.0
+  // (half_support.hpp).
   bool bf16Supported(std::string* reason) const override;
+  bool fp16Supported(std::string* reason) const override;
 
   // ---- beyond the contract -----------------------------------------------------------------
   // Changes the math of later convolutions and GEMMs (convolution algorithms are chosen again).
@@ -73,11 +77,15 @@ class CudaBackend final : public Backend {
   void requireBf16(const char* op) const {
     if (!bf16_) unsupportedBf16(op);
   }
+  // Throws FLOAT16_UNSUPPORTED (Backend's default) where fp16Supported() is false.
+  void requireFp16(const char* op) const {
+    if (!fp16_) unsupportedFp16(op);
+  }
   // Drops the retained resources whose work has run; releaseAll() when the stream is idle.
   void releaseFinished();
   void releaseAll();
   ConvPlanData& convPlan(const ConvGeometry& g, cudnnDataType_t type);
-  // The convolutions of either data type (conv.cpp): cuDNN alone, without the bias.
+  // The convolutions of any data type (conv.cpp): cuDNN alone, without the bias.
   void convolutionForward(const ConvGeometry& g, cudnnDataType_t type, const void* x,
                           const void* w, void* y);
   void convolutionBackwardData(const ConvGeometry& g, cudnnDataType_t type, const void* dy,
@@ -85,7 +93,7 @@ class CudaBackend final : public Backend {
   void convolutionBackwardFilter(const ConvGeometry& g, cudnnDataType_t type, const void* x,
                                  const void* dy, void* dw);
   void* workspace(size_t bytes);
-  // A buffer of the backend's own between two calls of one op (a bfloat16 weight gradient before
+  // A buffer of the backend's own between two calls of one op (a 16-bit weight gradient before
   // its widening, a float32 product before its bias): grow-only, like the workspace.
   void* staging(size_t bytes);
   float* rowScratch(size_t floats);
@@ -125,9 +133,10 @@ class CudaBackend final : public Backend {
   };
   std::deque<Retained> retained_;
   Precision precision_ = Precision::Fp32;
-  // Fixed at construction (bf16Supported() may be asked from any thread).
+  // Fixed at construction (bf16Supported() and fp16Supported() may be asked from any thread).
   int computeMajor_ = 0, computeMinor_ = 0;
   bool bf16_ = false;
+  bool fp16_ = false;
 };
 
 }  // namespace alexnet::cuda

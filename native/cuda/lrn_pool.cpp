@@ -1,6 +1,6 @@
 // Local response normalisation and max pooling: cuDNN where it implements the contract exactly,
 // our kernels where it does not (LRN parameters outside cuDNN's ranges; max pooling's rule for
-// ties and NaN). bfloat16: our kernels in both (float32 arithmetic on widened values, each output
+// ties and NaN). bfloat16 and float16: our kernels in both (float32 arithmetic on widened values, each output
 // rounded once, as the contract says), the same code as float32's (kernels/*_element.hpp).
 #include <cstring>
 #include <string>
@@ -116,6 +116,38 @@ void CudaBackend::maxPoolForward(const PoolGeometry& g, const BFloat16* x, BFloa
 void CudaBackend::maxPoolBackward(const PoolGeometry& g, const BFloat16* dy, const BFloat16* x,
                                   const BFloat16* /*y*/, BFloat16* dx) {
   requireBf16("maxPoolBackward");
+  if (g.n == 0) return;
+  bind();
+  kernels::maxPoolBackward(g, dy, x, dx, stream_.get());
+}
+
+// ---- float16 -------------------------------------------------------------------------------
+
+void CudaBackend::lrnForward(const LrnGeometry& g, const Float16* x, Float16* y) {
+  requireFp16("lrnForward");
+  if (g.n == 0) return;
+  bind();
+  kernels::lrnForward(g, x, y, stream_.get());
+}
+
+void CudaBackend::lrnBackward(const LrnGeometry& g, const Float16* dy, const Float16* x,
+                              const Float16* y, Float16* dx) {
+  requireFp16("lrnBackward");
+  if (g.n == 0) return;
+  bind();
+  kernels::lrnBackward(g, dy, x, y, dx, stream_.get());
+}
+
+void CudaBackend::maxPoolForward(const PoolGeometry& g, const Float16* x, Float16* y) {
+  requireFp16("maxPoolForward");
+  if (g.n == 0) return;
+  bind();
+  kernels::maxPoolForward(g, x, y, stream_.get());
+}
+
+void CudaBackend::maxPoolBackward(const PoolGeometry& g, const Float16* dy, const Float16* x,
+                                  const Float16* /*y*/, Float16* dx) {
+  requireFp16("maxPoolBackward");
   if (g.n == 0) return;
   bind();
   kernels::maxPoolBackward(g, dy, x, dx, stream_.get());

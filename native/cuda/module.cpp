@@ -9,6 +9,7 @@
 
 #include "alexnet/error.hpp"
 #include "cuda_backend.hpp"
+#include "half_support.hpp"
 
 namespace {
 
@@ -81,10 +82,13 @@ int alexnet_cuda_describe(int device, char* out, size_t outLen) {
   cudaDriverGetVersion(&driver);
   char text[512];
   std::snprintf(text, sizeof text,
-                "%s, cc %d.%d, %.1f GiB, cuDNN %zu.%zu.%zu, cuBLAS %d.%d.%d, driver CUDA %d.%d",
+                "%s, cc %d.%d, %.1f GiB, cuDNN %zu.%zu.%zu, cuBLAS %d.%d.%d, driver CUDA %d.%d, "
+                "bf16 %s, fp16 %s",
                 prop.name, prop.major, prop.minor, prop.totalGlobalMem / 1073741824.0,
                 cudnn / 10000, cudnn % 10000 / 100, cudnn % 100, cublasMajor, cublasMinor,
-                cublasPatch, driver / 1000, driver % 1000 / 10);
+                cublasPatch, driver / 1000, driver % 1000 / 10,
+                alexnet::cuda::bf16Capable(prop.major) ? "yes" : "no (needs cc 8.0)",
+                alexnet::cuda::fp16Capable(prop.major) ? "yes" : "no (needs cc 7.0)");
   writeText(out, outLen, text);
   return 0;
 }

@@ -25,7 +25,8 @@ ALEXNET_CUDA_EXPORT alexnet::Backend* alexnet_cuda_create_backend(int device, ch
 ALEXNET_CUDA_EXPORT void alexnet_cuda_destroy_backend(alexnet::Backend* backend);
 
 // One line for `alexnet info`, e.g. "NVIDIA H200, cc 9.0, 139.8 GiB, cuDNN 9.10.2, cuBLAS 13.0.0,
-// driver CUDA 13.0" (runtime versions of the libraries loaded). Returns 0, or -1 with the reason
+// driver CUDA 13.0, bf16 yes, fp16 yes" (runtime versions of the libraries loaded; the 16-bit
+// compute the device's capability allows, half_support.hpp, told without creating a backend). Returns 0, or -1 with the reason
 // written to out.
 ALEXNET_CUDA_EXPORT int alexnet_cuda_describe(int device, char* out, size_t outLen);
 

@@ -1,5 +1,5 @@
 // Biases: the fully connected layers' broadcast add over rows and its gradient (a column sum), and
-// for bfloat16 convolutions the add over the channels of NCHW and its gradient (a per-channel sum).
+// for bfloat16 and float16 convolutions the add over the channels of NCHW and its gradient (a per-channel sum).
 // Biases and their gradients are float32 for every activation type: the add is done in float32 on
 // the widened activation and rounded once to it, and the gradient sums widened values in float32.
 #include "kernels/element.hpp"
@@ -69,6 +69,24 @@ void launchBiasGradRows(int n, int out, const T* dy, float* db, cudaStream_t str
   checkLaunch("biasGradRowsKernel");
 }
 
+template <class T>
+void launchBiasAddChannels(int n, int channels, size_t plane, const float* bias, T* y,
+                           cudaStream_t stream) {
+  const size_t count = static_cast<size_t>(n) * channels * plane;
+  if (count == 0) return;
+  biasAddChannelsKernel<<<gridFor(count), kThreads, 0, stream>>>(count, channels, plane, bias, y);
+  checkLaunch("biasAddChannelsKernel");
+}
+
+template <class T>
+void launchBiasGradChannels(int n, int channels, size_t plane, const T* dy, float* db,
+                            cudaStream_t stream) {
+  if (channels <= 0) return;
+  biasGradChannelsKernel<<<static_cast<unsigned>(channels), kThreads, 0, stream>>>(n, channels,
+                                                                                 plane, dy, db);
+  checkLaunch("biasGradChannelsKernel");
+}
+
 }  // namespace
 
 void biasAddRows(int n, int out, const float* bias, float* y, cudaStream_t stream) {
@@ -85,21 +103,30 @@ void biasGradRows(int n, int out, const float* dy, float* db, cudaStream_t strea
 void biasGradRows(int n, int out, const BFloat16* dy, float* db, cudaStream_t stream) {
   launchBiasGradRows(n, out, dy, db, stream);
 }
+void biasAddRows(int n, int out, const float* bias, const float* acc, Float16* y,
+                 cudaStream_t stream) {
+  launchBiasAddRows(n, out, bias, acc, y, stream);
+}
+void biasGradRows(int n, int out, const Float16* dy, float* db, cudaStream_t stream) {
+  launchBiasGradRows(n, out, dy, db, stream);
+}
 
 void biasAddChannels(int n, int channels, size_t plane, const float* bias, BFloat16* y,
                      cudaStream_t stream) {
-  const size_t count = static_cast<size_t>(n) * channels * plane;
-  if (count == 0) return;
-  biasAddChannelsKernel<<<gridFor(count), kThreads, 0, stream>>>(count, channels, plane, bias, y);
-  checkLaunch("biasAddChannelsKernel");
+  launchBiasAddChannels(n, channels, plane, bias, y, stream);
+}
+void biasAddChannels(int n, int channels, size_t plane, const float* bias, Float16* y,
+                     cudaStream_t stream) {
+  launchBiasAddChannels(n, channels, plane, bias, y, stream);
 }
 
 void biasGradChannels(int n, int channels, size_t plane, const BFloat16* dy, float* db,
                       cudaStream_t stream) {
-  if (channels <= 0) return;
-  biasGradChannelsKernel<<<static_cast<unsigned>(channels), kThreads, 0, stream>>>(n, channels,
-                                                                                 plane, dy, db);
-  checkLaunch("biasGradChannelsKernel");
+  launchBiasGradChannels(n, channels, plane, dy, db, stream);
+}
+void biasGradChannels(int n, int channels, size_t plane, const Float16* dy, float* db,
+                      cudaStream_t stream) {
+  launchBiasGradChannels(n, channels, plane, dy, db, stream);
 }
 
 }  // namespace alexnet::cuda::kernels

@@ -13,7 +13,7 @@
 namespace alexnet::cuda::kernels {
 
 // The unary elementwise ops of the op table (alexnet/op_table.hpp), one file each: relu.cu, tanh.cu;
-// bfloat16 overloads for the ops whose dtypes column is F32_BF16.
+// bfloat16 and float16 overloads for the ops whose dtypes column names them.
 #define ALEXNET_DECLARE_UNARY_LAUNCHERS(name, dtypes)                                             \
   void name##Forward(size_t count, const float* x, float* y, cudaStream_t stream);                \
   void name##Backward(size_t count, const float* dy, const float* y, float* dx,                   \
@@ -21,6 +21,10 @@ namespace alexnet::cuda::kernels {
   ALEXNET_IF_BF16_##dtypes(                                                                       \
       void name##Forward(size_t count, const BFloat16* x, BFloat16* y, cudaStream_t stream);      \
       void name##Backward(size_t count, const BFloat16* dy, const BFloat16* y, BFloat16* dx,      \
+                          cudaStream_t stream);)                                                  \
+  ALEXNET_IF_F16_##dtypes(                                                                        \
+      void name##Forward(size_t count, const Float16* x, Float16* y, cudaStream_t stream);        \
+      void name##Backward(size_t count, const Float16* dy, const Float16* y, Float16* dx,         \
                           cudaStream_t stream);)
 ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_LAUNCHERS)
 #undef ALEXNET_DECLARE_UNARY_LAUNCHERS
@@ -72,27 +76,37 @@ void normalInit(size_t count, float mean, float std, uint64_t seed, uint64_t off
                 cudaStream_t stream);
 
 // bias.cu: rows of a row-major [n, out] matrix: y += bias in place (float32); y = acc + bias
-// rounded once (bfloat16 y from a float32 product acc); db = column sums of dy, in float32.
+// rounded once (16-bit y from a float32 product acc); db = column sums of dy, in float32.
 void biasAddRows(int n, int out, const float* bias, float* y, cudaStream_t stream);
 void biasAddRows(int n, int out, const float* bias, const float* acc, BFloat16* y,
                  cudaStream_t stream);
+void biasAddRows(int n, int out, const float* bias, const float* acc, Float16* y,
+                 cudaStream_t stream);
 void biasGradRows(int n, int out, const float* dy, float* db, cudaStream_t stream);
 void biasGradRows(int n, int out, const BFloat16* dy, float* db, cudaStream_t stream);
-// bias.cu: channels of an NCHW [n, channels, plane] tensor (the bfloat16 convolutions; float32
+void biasGradRows(int n, int out, const Float16* dy, float* db, cudaStream_t stream);
+// bias.cu: channels of an NCHW [n, channels, plane] tensor (the 16-bit convolutions; float32
 // ones use cuDNN's): y += bias[c] in float32, rounded once; db[c] = the sum of channel c of dy.
 void biasAddChannels(int n, int channels, size_t plane, const float* bias, BFloat16* y,
                      cudaStream_t stream);
+void biasAddChannels(int n, int channels, size_t plane, const float* bias, Float16* y,
+                     cudaStream_t stream);
 void biasGradChannels(int n, int channels, size_t plane, const BFloat16* dy, float* db,
+                      cudaStream_t stream);
+void biasGradChannels(int n, int channels, size_t plane, const Float16* dy, float* db,
                       cudaStream_t stream);
 
 // lrn.cu: float32 for geometries cuDNN's LRN does not accept (window wider than 16, k < 1e-5,
-// ...); bfloat16 for every geometry.
+// ...); bfloat16 and float16 for every geometry.
 void lrnForward(const LrnGeometry& g, const float* x, float* y, cudaStream_t stream);
 void lrnBackward(const LrnGeometry& g, const float* dy, const float* x, const float* y, float* dx,
                  cudaStream_t stream);
 void lrnForward(const LrnGeometry& g, const BFloat16* x, BFloat16* y, cudaStream_t stream);
 void lrnBackward(const LrnGeometry& g, const BFloat16* dy, const BFloat16* x, const BFloat16* y,
                  BFloat16* dx, cudaStream_t stream);
+void lrnForward(const LrnGeometry& g, const Float16* x, Float16* y, cudaStream_t stream);
+void lrnBackward(const LrnGeometry& g, const Float16* dy, const Float16* x, const Float16* y,
+                 Float16* dx, cudaStream_t stream);
 
 // maxpool.cu: both directions find the maximum from x alone (maxpool_element.hpp).
 void maxPoolForward(const PoolGeometry& g, const float* x, float* y, cudaStream_t stream);
@@ -100,6 +114,9 @@ void maxPoolBackward(const PoolGeometry& g, const float* dy, const float* x, flo
                      cudaStream_t stream);
 void maxPoolForward(const PoolGeometry& g, const BFloat16* x, BFloat16* y, cudaStream_t stream);
 void maxPoolBackward(const PoolGeometry& g, const BFloat16* dy, const BFloat16* x, BFloat16* dx,
+                     cudaStream_t stream);
+void maxPoolForward(const PoolGeometry& g, const Float16* x, Float16* y, cudaStream_t stream);
+void maxPoolBackward(const PoolGeometry& g, const Float16* dy, const Float16* x, Float16* dx,
                      cudaStream_t stream);
 
 // augment.cu: Backend::cropImages (mean null for MeanMode::None).

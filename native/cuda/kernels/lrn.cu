@@ -1,5 +1,5 @@
 // Cross-channel LRN kernels: for float32 where cuDNN's LRN rejects the parameters (window wider
-// than 16 channels, k < 1e-5, beta < 0.01); for bfloat16 always (float32 arithmetic on exactly
+// than 16 channels, k < 1e-5, beta < 0.01); for bfloat16 and float16 always (float32 arithmetic on exactly
 // widened values, one rounding of each output, the contract's rule for bfloat16). The per-element
 // math is in lrn_element.hpp.
 #include "kernels/kernels.hpp"
@@ -56,6 +56,13 @@ void lrnForward(const LrnGeometry& g, const BFloat16* x, BFloat16* y, cudaStream
 }
 void lrnBackward(const LrnGeometry& g, const BFloat16* dy, const BFloat16* x, const BFloat16* y,
                  BFloat16* dx, cudaStream_t stream) {
+  launchLrnBackward(g, dy, x, y, dx, stream);
+}
+void lrnForward(const LrnGeometry& g, const Float16* x, Float16* y, cudaStream_t stream) {
+  launchLrnForward(g, x, y, stream);
+}
+void lrnBackward(const LrnGeometry& g, const Float16* dy, const Float16* x, const Float16* y,
+                 Float16* dx, cudaStream_t stream) {
   launchLrnBackward(g, dy, x, y, dx, stream);
 }
 

@@ -2,7 +2,7 @@
 // (maxpool_element.hpp), for each activation type of the op table. Not cuDNN: its pooling
 // documents neither which of several tied maxima gets the gradient nor, with NaN, which element is
 // the maximum, and the contract fixes both. The backward gathers per input: deterministic, no
-// atomics. bfloat16: the maximum of widened values is one of them, so its rounding is exact; each
+// atomics. bfloat16 and float16: the maximum of widened values is one of them, so its rounding is exact; each
 // input's gradient is summed in float32 and rounded once.
 #include "kernels/kernels.hpp"
 #include "kernels/launch.cuh"
@@ -55,6 +55,13 @@ void maxPoolForward(const PoolGeometry& g, const BFloat16* x, BFloat16* y, cudaS
   launchMaxPoolForward(g, x, y, stream);
 }
 void maxPoolBackward(const PoolGeometry& g, const BFloat16* dy, const BFloat16* x, BFloat16* dx,
+                     cudaStream_t stream) {
+  launchMaxPoolBackward(g, dy, x, dx, stream);
+}
+void maxPoolForward(const PoolGeometry& g, const Float16* x, Float16* y, cudaStream_t stream) {
+  launchMaxPoolForward(g, x, y, stream);
+}
+void maxPoolBackward(const PoolGeometry& g, const Float16* dy, const Float16* x, Float16* dx,
                      cudaStream_t stream) {
   launchMaxPoolBackward(g, dy, x, dx, stream);
 }

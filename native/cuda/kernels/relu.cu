@@ -47,5 +47,12 @@ void reluBackward(size_t count, const BFloat16* dy, const BFloat16* y, BFloat16*
                   cudaStream_t stream) {
   launchReluBackward(count, dy, y, dx, stream);
 }
+void reluForward(size_t count, const Float16* x, Float16* y, cudaStream_t stream) {
+  launchReluForward(count, x, y, stream);
+}
+void reluBackward(size_t count, const Float16* dy, const Float16* y, Float16* dx,
+                  cudaStream_t stream) {
+  launchReluBackward(count, dy, y, dx, stream);
+}
 
 }  // namespace alexnet::cuda::kernels

@@ -1,6 +1,7 @@
-// bfloat16 test helpers: rounding whole vectors, and the error bounds of the bfloat16 ops against
-// the float64 references, derived from bfloat16's unit roundoff u = 2^-8 exactly as
-// test/20.ops.bf16.test.ts derives them (see its header): a K-term float32-accumulated sum of
+// bfloat16 and float16 test helpers: rounding whole vectors, and the error bounds of the 16-bit ops
+// against the float64 references, derived from the type's unit roundoff u (bfloat16 2^-8, float16
+// 2^-11) exactly as test/20.ops.bf16.test.ts and test/21.ops.float16.test.ts derive them (see
+// test/20's header): a K-term float32-accumulated sum of
 // products of rounded values, each term at most T in magnitude, errs by at most
 // c * u * sqrt(K) * T (three standard deviations of K independent errors within 2.01 u T each,
 // c = 3.5), and the output's own rounding adds u * max|ref|.
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "alexnet/bfloat16.hpp"
+#include "alexnet/float16.hpp"
 #include "oracle_files.hpp"
 
 namespace bf16check {
@@ -31,6 +33,35 @@ inline std::vector<float> widen(const std::vector<alexnet::BFloat16>& v) {
   return out;
 }
 
+// The 16-bit activation types: unit roundoff, the name in the checks' lines, rounding.
+template <class T>
+struct HalfType;
+template <>
+struct HalfType<alexnet::BFloat16> {
+  static constexpr double u = kU;
+  static constexpr const char* name = "bf16";
+  static alexnet::BFloat16 from(float v) { return alexnet::toBf16(v); }
+};
+template <>
+struct HalfType<alexnet::Float16> {
+  static constexpr double u = 1.0 / 2048.0;  // 2^-11
+  static constexpr const char* name = "fp16";
+  static alexnet::Float16 from(float v) { return alexnet::toF16(v); }
+};
+
+template <class T>
+std::vector<T> roundTo(const std::vector<float>& v) {
+  std::vector<T> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = HalfType<T>::from(v[i]);
+  return out;
+}
+
+inline std::vector<float> widen(const std::vector<alexnet::Float16>& v) {
+  std::vector<float> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = alexnet::toFloat(v[i]);
+  return out;
+}
+
 inline double maxAbs(const std::vector<float>& v) {
   double m = 0;
   for (float x : v) m = std::max(m, static_cast<double>(std::fabs(x)));
@@ -38,8 +69,9 @@ inline double maxAbs(const std::vector<float>& v) {
 }
 
 // The bound for a K-term sum of products of terms up to termMax, on outputs `ref`.
-inline double sumBound(double k, double termMax, const std::vector<float>& ref) {
-  return kC * kU * std::sqrt(k) * termMax + kU * maxAbs(ref);
+// u: the output type's unit roundoff (bfloat16's unless given).
+inline double sumBound(double k, double termMax, const std::vector<float>& ref, double u = kU) {
+  return kC * u * std::sqrt(k) * termMax + u * maxAbs(ref);
 }
 
 // Passes when max |got - want| <= bound (an absolute bound, as the TypeScript test's), and the

@@ -5,7 +5,8 @@
 // CPU backend's loops, all bit for bit. bfloat16: ReLU on every bit pattern against the CPU
 // backend's bit rule, max pooling against the CPU's bfloat16 loops (widen, the float32 rule,
 // round once) bit for bit, and LRN as the float32 element math on widened values, bit for bit,
-// and against the oracle within bfloat16's bound (bf16_bounds.hpp).
+// and against the oracle within bfloat16's bound (bf16_bounds.hpp). float16: ReLU on every bit
+// pattern, LRN as bfloat16's with float16's bound.
 // Run: bash native/cuda/test/run_checks.sh
 #include <algorithm>
 #include <cmath>
@@ -314,8 +315,9 @@ void checkCropImages() {
   std::printf("crop windows outside the image become NaN rows: %s\n", ok ? "ok" : "FAIL");
 }
 
-bool sameBits(const std::vector<BFloat16>& a, const std::vector<BFloat16>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(BFloat16)) == 0;
+template <class T>
+bool sameBits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
 // The CPU backend's bfloat16 ReLU (native/cpu/bf16.cpp) works on the bits; restated here, it must
@@ -366,9 +368,30 @@ void checkMaxPoolBf16() {
   }
 }
 
-// LRN over BFloat16 is the float32 element math on the widened values (loads are exact), and
-// within the bfloat16 bound of the oracle (the bounds of test/20.ops.bf16.test.ts).
-void checkLrnBf16() {
+// The float16 ReLU (the same element functions over Float16) passes bits or writes +0: on all
+// 65536 patterns, forward zeroes exactly the negative numbers (-inf included, NaN and -0 pass) and
+// backward passes dy exactly where y is a positive number (+inf included).
+void checkReluF16() {
+  bool forward = true, backward = true;
+  const Float16 dyOne = toF16(3.0f);
+  for (uint32_t bits = 0; bits <= 0xffffu; ++bits) {
+    const uint16_t b = static_cast<uint16_t>(bits);
+    const bool negative = (b & 0x8000u) && (b & 0x7fffu) != 0 && (b & 0x7fffu) <= 0x7c00u;
+    const bool positive = !(b & 0x8000u) && b != 0 && b <= 0x7c00u;
+    const Float16 x{b};
+    forward = forward && reluForwardElement(x).bits == (negative ? 0 : b);
+    backward = backward && reluBackwardElement(dyOne, x).bits == (positive ? dyOne.bits : 0);
+  }
+  report("relu fp16 forward = bit rule, all 65536 inputs", forward);
+  report("relu fp16 backward = bit rule, all 65536 outputs", backward);
+}
+
+// LRN over a 16-bit type T is the float32 element math on the widened values (loads are exact),
+// and within T's bound of the oracle (the bounds of test/20.ops.bf16.test.ts, u of T).
+template <class T>
+void checkLrnHalf() {
+  using bf16check::HalfType;
+  const double u = HalfType<T>::u;
   struct Case { const char* name; int size; float alpha, beta, k; };
   for (Case c : {Case{"b1_lrn_paper", 5, 1e-4f, 0.75f, 2.0f},
                  Case{"b3_lrn_n3_k1_a05_b05", 3, 0.5f, 0.5f, 1.0f},
@@ -376,26 +399,26 @@ void checkLrnBf16() {
     auto s = shape(c.name, "x");
     const LrnGeometry g{s[0], s[1], s[2], s[3], c.size, c.alpha, c.beta, c.k};
     const LrnShape sh = lrnShapeOf(g);
-    const std::vector<BFloat16> x = bf16check::round(load(c.name, "x")), dy = bf16check::round(load(c.name, "g"));
+    const std::vector<T> x = bf16check::roundTo<T>(load(c.name, "x")), dy = bf16check::roundTo<T>(load(c.name, "g"));
     const std::vector<float> xw = bf16check::widen(x), dyw = bf16check::widen(dy);
-    std::vector<BFloat16> y(x.size()), dx(x.size());
+    std::vector<T> y(x.size()), dx(x.size());
     std::vector<float> yWide(x.size()), dxWide(x.size());
     for (size_t i = 0; i < x.size(); ++i) {
-      y[i] = storeElement<BFloat16>(lrnForwardElement(sh, i, x.data()));
+      y[i] = storeElement<T>(lrnForwardElement(sh, i, x.data()));
       yWide[i] = lrnForwardElement(sh, i, xw.data());
     }
     const std::vector<float> yw = bf16check::widen(y);
     for (size_t i = 0; i < x.size(); ++i) {
-      dx[i] = storeElement<BFloat16>(lrnBackwardElement(sh, i, dy.data(), x.data(), y.data()));
+      dx[i] = storeElement<T>(lrnBackwardElement(sh, i, dy.data(), x.data(), y.data()));
       dxWide[i] = lrnBackwardElement(sh, i, dyw.data(), xw.data(), yw.data());
     }
     const std::string name = c.name;
-    report(name + " bf16 = float32 element math on widened values",
-           sameBits(y, bf16check::round(yWide)) && sameBits(dx, bf16check::round(dxWide)));
+    report(name + " " + HalfType<T>::name + " = float32 element math on widened values",
+           sameBits(y, bf16check::roundTo<T>(yWide)) && sameBits(dx, bf16check::roundTo<T>(dxWide)));
     const auto out = load(c.name, "out"), gradX = load(c.name, "grad_x");
-    bf16check::compareWithin(name + " bf16 forward", yw, out, bf16check::sumBound(c.size, bf16check::maxAbs(out), out));
-    bf16check::compareWithin(name + " bf16 backward", bf16check::widen(dx), gradX,
-                             bf16check::sumBound(c.size + 1, bf16check::maxAbs(gradX), gradX));
+    bf16check::compareWithin(name + " " + HalfType<T>::name + " forward", yw, out, bf16check::sumBound(c.size, bf16check::maxAbs(out), out, u));
+    bf16check::compareWithin(name + " " + HalfType<T>::name + " backward", bf16check::widen(dx), gradX,
+                             bf16check::sumBound(c.size + 1, bf16check::maxAbs(gradX), gradX, u));
   }
 }
 
@@ -409,7 +432,9 @@ int main(int argc, char** argv) {
   checkUpdates();
   checkReluBf16();
   checkMaxPoolBf16();
-  checkLrnBf16();
+  checkLrnHalf<BFloat16>();
+  checkReluF16();
+  checkLrnHalf<Float16>();
   std::printf("%s\n", oracle::failures() ? "FAILED" : "all ok");
   return oracle::failures() != 0;
 }

@@ -1,8 +1,8 @@
 // Runs every op of the CUDA backend on a GPU and compares it with the float64 oracle (conv, LRN,
 // pooling, linear, softmax cross-entropy, SGD) or with the same computation on the host (dropout,
-// init, top-k, elementwise, copies, cropImages); the bfloat16 overloads of the op table against
-// the same oracle within bfloat16's bounds (bf16_bounds.hpp) and against the host element
-// functions bit for bit (ReLU, pooling). Then times AlexNet's conv1/conv2 at batch 128, in float32
+// init, top-k, elementwise, copies, cropImages); the bfloat16 and float16 overloads of the op
+// table against the same oracle within their bounds (bf16_bounds.hpp) and against the host
+// element functions bit for bit (ReLU, pooling). Then times AlexNet's conv1/conv2 at batch 128, in float32
 // and in bfloat16.
 // Loads libalexnet_cuda.so with dlopen as the core does; needs no Node. Without a GPU it says so
 // and exits 0, or 1 when ALEXNET_REQUIRE_GPU=1.
@@ -70,20 +70,23 @@ class Scratch {
     b_.copyToHost(v.data(), p, count * sizeof(float));
     return v;
   }
-  // bfloat16: rounded on the host (alexnet/bfloat16.hpp, as the device's cast rounds), and widened
-  // back for comparisons.
-  alexnet::BFloat16* uploadBf16(const std::vector<float>& v) {
-    const std::vector<alexnet::BFloat16> rounded = bf16check::round(v);
-    auto* p = alloc<alexnet::BFloat16>(v.size());
-    b_.copyFromHost(p, rounded.data(), v.size() * sizeof(alexnet::BFloat16));
+  // bfloat16 and float16 (T): rounded on the host (alexnet/bfloat16.hpp, alexnet/float16.hpp, as
+  // the device's casts round), and widened back for comparisons.
+  template <class T>
+  T* upload16(const std::vector<float>& v) {
+    const std::vector<T> rounded = bf16check::roundTo<T>(v);
+    auto* p = alloc<T>(v.size());
+    b_.copyFromHost(p, rounded.data(), v.size() * sizeof(T));
     return p;
   }
-  std::vector<alexnet::BFloat16> downloadBits(const alexnet::BFloat16* p, size_t count) {
-    std::vector<alexnet::BFloat16> v(count);
-    b_.copyToHost(v.data(), p, count * sizeof(alexnet::BFloat16));
+  template <class T>
+  std::vector<T> downloadBits(const T* p, size_t count) {
+    std::vector<T> v(count);
+    b_.copyToHost(v.data(), p, count * sizeof(T));
     return v;
   }
-  std::vector<float> downloadBf16(const alexnet::BFloat16* p, size_t count) {
+  template <class T>
+  std::vector<float> download16(const T* p, size_t count) {
     return bf16check::widen(downloadBits(p, count));
   }
 
@@ -233,16 +236,25 @@ void checkLinearLossAndSgd(Backend& b) {
   }
 }
 
-// ---- bfloat16 ---------------------------------------------------------------------------------
-// Each op of the op table's F32_BF16 rows with bfloat16 activations against the float64 oracle,
-// with test/20.ops.bf16.test.ts's bounds (bf16_bounds.hpp). Weight and bias gradients are float32.
+// ---- bfloat16 and float16 ---------------------------------------------------------------------
+// Each op of the op table's F32_BF16_F16 rows with bfloat16 and with float16 activations (T)
+// against the float64 oracle, with the bounds of test/20.ops.bf16.test.ts and
+// test/21.ops.float16.test.ts (bf16_bounds.hpp; u of T). Weight and bias gradients are float32.
 
 using alexnet::BFloat16;
+using alexnet::Float16;
 using bf16check::compareWithin;
+using bf16check::HalfType;
 using bf16check::maxAbs;
-using bf16check::sumBound;
 
-void checkConvolutionsBf16(Backend& b) {
+// sumBound with T's unit roundoff.
+template <class T>
+double sumBound(double k, double termMax, const std::vector<float>& ref) {
+  return bf16check::sumBound(k, termMax, ref, HalfType<T>::u);
+}
+
+template <class T>
+void checkConvolutionsHalf(Backend& b) {
   struct Case { const char* name; int stride, pad, groups; };
   for (Case c : {Case{"a1_conv_k11_s4_p2", 4, 2, 1}, Case{"a2_conv_grouped_k5_p2", 1, 2, 2},
                  Case{"a3_conv_k3_p1", 1, 1, 1}, Case{"a4_conv_rect_floor", 4, 2, 1},
@@ -253,34 +265,35 @@ void checkConvolutionsBf16(Backend& b) {
                             c.pad, c.pad, c.groups, ys[2], ys[3]};
     const auto xv = load(c.name, "x"), wv = load(c.name, "weight"), gv = load(c.name, "g");
     const double xm = maxAbs(xv), wm = maxAbs(wv), gm = maxAbs(gv);
-    BFloat16* x = s.uploadBf16(xv);
-    BFloat16* w = s.uploadBf16(wv);
-    BFloat16* dy = s.uploadBf16(gv);
+    T* x = s.template upload16<T>(xv);
+    T* w = s.template upload16<T>(wv);
+    T* dy = s.template upload16<T>(gv);
     float* bias = s.upload(load(c.name, "bias"));
-    BFloat16* y = s.alloc<BFloat16>(product(ys));
-    BFloat16* dx = s.alloc<BFloat16>(product(xs));
+    T* y = s.alloc<T>(product(ys));
+    T* dx = s.alloc<T>(product(xs));
     float* dw = s.alloc<float>(product(ws));
     float* db = s.alloc<float>(static_cast<size_t>(ws[0]));
-    const std::string name = std::string(c.name) + " bf16";
+    const std::string name = std::string(c.name) +  " " + std::string(HalfType<T>::name);
     const auto out = load(c.name, "out"), gradX = load(c.name, "grad_x");
     const auto gradW = load(c.name, "grad_weight"), gradB = load(c.name, "grad_bias");
     b.conv2dForward(g, x, w, bias, y);
-    compareWithin(name + " forward", s.downloadBf16(y, product(ys)), out,
-                  sumBound((g.c / g.groups) * g.kh * g.kw, xm * wm, out));
+    compareWithin(name + " forward", s.download16(y, product(ys)), out,
+                  sumBound<T>((g.c / g.groups) * g.kh * g.kw, xm * wm, out));
     b.conv2dBackwardData(g, dy, w, dx);
     // Each input element is reached by at most (o / groups) * ceil(kh / s) * ceil(kw / s) terms.
     const double kdx = (g.o / g.groups) * std::ceil(double(g.kh) / c.stride) * std::ceil(double(g.kw) / c.stride);
-    compareWithin(name + " backward data", s.downloadBf16(dx, product(xs)), gradX, sumBound(kdx, gm * wm, gradX));
+    compareWithin(name + " backward data", s.download16(dx, product(xs)), gradX, sumBound<T>(kdx, gm * wm, gradX));
     b.fill(product(ws), 1e30f, dw);  // must be overwritten, not accumulated
     b.fill(static_cast<size_t>(ws[0]), 1e30f, db);
     b.conv2dBackwardFilter(g, x, dy, dw, db);
     const double terms = static_cast<double>(g.n) * g.outH * g.outW;
-    compareWithin(name + " backward filter", s.download(dw, product(ws)), gradW, sumBound(terms, xm * gm, gradW));
-    compareWithin(name + " backward bias", s.download(db, ws[0]), gradB, sumBound(terms, gm, gradB));
+    compareWithin(name + " backward filter", s.download(dw, product(ws)), gradW, sumBound<T>(terms, xm * gm, gradW));
+    compareWithin(name + " backward bias", s.download(db, ws[0]), gradB, sumBound<T>(terms, gm, gradB));
   }
 }
 
-void checkLrnAndPoolingBf16(Backend& b) {
+template <class T>
+void checkLrnAndPoolingHalf(Backend& b) {
   struct Lrn { const char* name; int size; float alpha, beta, k; };
   for (Lrn c : {Lrn{"b1_lrn_paper", 5, 1e-4f, 0.75f, 2.0f},
                 Lrn{"b2_lrn_paper_large", 5, 1e-4f, 0.75f, 2.0f},
@@ -289,17 +302,17 @@ void checkLrnAndPoolingBf16(Backend& b) {
     Scratch s(b);
     const auto xs = shape(c.name, "x");
     alexnet::LrnGeometry g{xs[0], xs[1], xs[2], xs[3], c.size, c.alpha, c.beta, c.k};
-    BFloat16* x = s.uploadBf16(load(c.name, "x"));
-    BFloat16* dy = s.uploadBf16(load(c.name, "g"));
-    BFloat16* y = s.alloc<BFloat16>(product(xs));
-    BFloat16* dx = s.alloc<BFloat16>(product(xs));
+    T* x = s.template upload16<T>(load(c.name, "x"));
+    T* dy = s.template upload16<T>(load(c.name, "g"));
+    T* y = s.alloc<T>(product(xs));
+    T* dx = s.alloc<T>(product(xs));
     const auto out = load(c.name, "out"), gradX = load(c.name, "grad_x");
     b.lrnForward(g, x, y);
-    compareWithin(std::string(c.name) + " bf16 forward", s.downloadBf16(y, product(xs)), out,
-                  sumBound(c.size, maxAbs(out), out));
+    compareWithin(std::string(c.name) + " " + std::string(HalfType<T>::name) + " forward", s.download16(y, product(xs)), out,
+                  sumBound<T>(c.size, maxAbs(out), out));
     b.lrnBackward(g, dy, x, y, dx);
-    compareWithin(std::string(c.name) + " bf16 backward", s.downloadBf16(dx, product(xs)), gradX,
-                  sumBound(c.size + 1, maxAbs(gradX), gradX));
+    compareWithin(std::string(c.name) + " " + std::string(HalfType<T>::name) + " backward", s.download16(dx, product(xs)), gradX,
+                  sumBound<T>(c.size + 1, maxAbs(gradX), gradX));
   }
   for (const char* name :
        {"c1_maxpool_13", "c2_maxpool_27", "c3_maxpool_55", "c4_maxpool_rect_even"}) {
@@ -307,35 +320,36 @@ void checkLrnAndPoolingBf16(Backend& b) {
     const auto xs = shape(name, "x"), ys = shape(name, "out");
     alexnet::PoolGeometry g{xs[0], xs[1], xs[2], xs[3], 3, 3, 2, 2, ys[2], ys[3]};
     const auto xv = load(name, "x"), gv = load(name, "g"), out = load(name, "out");
-    BFloat16* x = s.uploadBf16(xv);
-    BFloat16* dy = s.uploadBf16(gv);
-    BFloat16* y = s.alloc<BFloat16>(product(ys));
-    BFloat16* dx = s.alloc<BFloat16>(product(xs));
+    T* x = s.template upload16<T>(xv);
+    T* dy = s.template upload16<T>(gv);
+    T* y = s.alloc<T>(product(ys));
+    T* dx = s.alloc<T>(product(xs));
     b.maxPoolForward(g, x, y);
     b.maxPoolBackward(g, dy, x, y, dx);
     // The maximum of rounded values is the rounded maximum.
-    compareWithin(std::string(name) + " bf16 forward", s.downloadBf16(y, product(ys)), out,
-                  bf16check::kU * maxAbs(out));
+    compareWithin(std::string(name) + " " + std::string(HalfType<T>::name) + " forward", s.download16(y, product(ys)), out,
+                  HalfType<T>::u * maxAbs(out));
     // Distinct inputs may round to one value, and then the first maximum wins: the reference
     // routes the float32 gradient by the rounded input; an input wins at most 4 windows.
-    const std::vector<float> xRounded = bf16check::widen(bf16check::round(xv));
+    const std::vector<float> xRounded = bf16check::widen(bf16check::roundTo<T>(xv));
     std::vector<float> want(product(xs));
     for (size_t i = 0; i < want.size(); ++i)
       want[i] = alexnet::cuda::kernels::maxPoolInputGrad(g, i, gv.data(), xRounded.data());
-    const std::vector<BFloat16> gotDx = s.downloadBits(dx, product(xs));
-    compareWithin(std::string(name) + " bf16 backward", bf16check::widen(gotDx), want,
-                  sumBound(4, maxAbs(gv), want));
+    const std::vector<T> gotDx = s.downloadBits(dx, product(xs));
+    compareWithin(std::string(name) + " " + std::string(HalfType<T>::name) + " backward", bf16check::widen(gotDx), want,
+                  sumBound<T>(4, maxAbs(gv), want));
     // And the host element functions' bits (the CPU backend's, element_math_check.cpp).
-    const std::vector<BFloat16> xBits = bf16check::round(xv), gBits = bf16check::round(gv);
+    const std::vector<T> xBits = bf16check::roundTo<T>(xv), gBits = bf16check::roundTo<T>(gv);
     bool same = true;
     for (size_t i = 0; i < gotDx.size() && same; ++i)
       same = gotDx[i].bits ==
-             alexnet::toBf16(alexnet::cuda::kernels::maxPoolInputGrad(g, i, gBits.data(), xBits.data())).bits;
-    report(std::string(name) + " bf16 backward = host element, bit for bit", same);
+             HalfType<T>::from(alexnet::cuda::kernels::maxPoolInputGrad(g, i, gBits.data(), xBits.data())).bits;
+    report(std::string(name) + " " + std::string(HalfType<T>::name) + " backward = host element, bit for bit", same);
   }
 }
 
-void checkLinearAndReluBf16(Backend& b) {
+template <class T>
+void checkLinearAndReluHalf(Backend& b) {
   {
     Scratch s(b);
     const char* c = "d1_linear";
@@ -343,45 +357,45 @@ void checkLinearAndReluBf16(Backend& b) {
     const int n = xs[0], in = xs[1], out = ws[0];
     const auto xv = load(c, "x"), wv = load(c, "weight"), gv = load(c, "g");
     const double xm = maxAbs(xv), wm = maxAbs(wv), gm = maxAbs(gv);
-    BFloat16* x = s.uploadBf16(xv);
-    BFloat16* w = s.uploadBf16(wv);
-    BFloat16* dy = s.uploadBf16(gv);
+    T* x = s.template upload16<T>(xv);
+    T* w = s.template upload16<T>(wv);
+    T* dy = s.template upload16<T>(gv);
     const auto biasV = load(c, "bias");
     float* bias = s.upload(biasV);
     const size_t yn = static_cast<size_t>(n) * out;
-    BFloat16* y = s.alloc<BFloat16>(yn);
-    BFloat16* dx = s.alloc<BFloat16>(static_cast<size_t>(n) * in);
+    T* y = s.alloc<T>(yn);
+    T* dx = s.alloc<T>(static_cast<size_t>(n) * in);
     float* dw = s.alloc<float>(static_cast<size_t>(out) * in);
     float* db = s.alloc<float>(static_cast<size_t>(out));
     const auto yRef = load(c, "out");
     b.linearForward(n, in, out, x, w, bias, y);
-    compareWithin("d1_linear bf16 forward", s.downloadBf16(y, yn), yRef, sumBound(in, xm * wm, yRef));
+    compareWithin("d1_linear " + std::string(HalfType<T>::name) + " forward", s.download16(y, yn), yRef, sumBound<T>(in, xm * wm, yRef));
     // Without a bias cuBLAS writes bfloat16 itself: the reference less the bias.
     std::vector<float> noBias(yRef);
     for (size_t i = 0; i < yn; ++i) noBias[i] -= biasV[i % out];
     b.linearForward(n, in, out, x, w, nullptr, y);
-    compareWithin("d1_linear bf16 forward, no bias", s.downloadBf16(y, yn), noBias, sumBound(in, xm * wm, noBias));
+    compareWithin("d1_linear " + std::string(HalfType<T>::name) + " forward, no bias", s.download16(y, yn), noBias, sumBound<T>(in, xm * wm, noBias));
     b.fill(static_cast<size_t>(out) * in, 1e30f, dw);
     b.linearBackward(n, in, out, dy, x, w, dx, dw, db);
     const auto gradX = load(c, "grad_x"), gradW = load(c, "grad_weight"), gradB = load(c, "grad_bias");
-    compareWithin("d1_linear bf16 backward x", s.downloadBf16(dx, static_cast<size_t>(n) * in), gradX,
-                  sumBound(out, gm * wm, gradX));
-    compareWithin("d1_linear bf16 backward weight", s.download(dw, static_cast<size_t>(out) * in), gradW,
-                  sumBound(n, xm * gm, gradW));
-    compareWithin("d1_linear bf16 backward bias", s.download(db, out), gradB, sumBound(n, gm, gradB));
+    compareWithin("d1_linear " + std::string(HalfType<T>::name) + " backward x", s.download16(dx, static_cast<size_t>(n) * in), gradX,
+                  sumBound<T>(out, gm * wm, gradX));
+    compareWithin("d1_linear " + std::string(HalfType<T>::name) + " backward weight", s.download(dw, static_cast<size_t>(out) * in), gradW,
+                  sumBound<T>(n, xm * gm, gradW));
+    compareWithin("d1_linear " + std::string(HalfType<T>::name) + " backward bias", s.download(db, out), gradB, sumBound<T>(n, gm, gradB));
   }
   {
     // ReLU: the host element functions' bits (the CPU backend's bit rule) on every bit pattern.
     Scratch s(b);
     const size_t count = 1 << 16;
-    std::vector<BFloat16> x(count), dy(count, alexnet::toBf16(3.0f)), wantY(count), wantDx(count);
+    std::vector<T> x(count), dy(count, HalfType<T>::from(3.0f)), wantY(count), wantDx(count);
     for (size_t i = 0; i < count; ++i) x[i].bits = static_cast<uint16_t>(i);
-    auto* dx_ = s.alloc<BFloat16>(count);
-    auto* ddy = s.alloc<BFloat16>(count);
-    auto* y = s.alloc<BFloat16>(count);
-    auto* dx = s.alloc<BFloat16>(count);
-    b.copyFromHost(dx_, x.data(), count * sizeof(BFloat16));
-    b.copyFromHost(ddy, dy.data(), count * sizeof(BFloat16));
+    auto* dx_ = s.alloc<T>(count);
+    auto* ddy = s.alloc<T>(count);
+    auto* y = s.alloc<T>(count);
+    auto* dx = s.alloc<T>(count);
+    b.copyFromHost(dx_, x.data(), count * sizeof(T));
+    b.copyFromHost(ddy, dy.data(), count * sizeof(T));
     b.reluForward(count, dx_, y);
     b.reluBackward(count, ddy, dx_, dx);  // the gradient decided by every pattern as y
     for (size_t i = 0; i < count; ++i) {
@@ -389,20 +403,24 @@ void checkLinearAndReluBf16(Backend& b) {
       wantDx[i] = alexnet::cuda::kernels::reluBackwardElement(dy[i], x[i]);
     }
     const auto gotY = s.downloadBits(y, count), gotDx = s.downloadBits(dx, count);
-    report("relu bf16 forward = host rule, all patterns", std::memcmp(gotY.data(), wantY.data(), count * 2) == 0);
-    report("relu bf16 backward = host rule, all patterns", std::memcmp(gotDx.data(), wantDx.data(), count * 2) == 0);
+    report("relu " + std::string(HalfType<T>::name) + " forward = host rule, all patterns", std::memcmp(gotY.data(), wantY.data(), count * 2) == 0);
+    report("relu " + std::string(HalfType<T>::name) + " backward = host rule, all patterns", std::memcmp(gotDx.data(), wantDx.data(), count * 2) == 0);
   }
 }
 
-void checkBf16(Backend& b) {
+template <class T, bool (Backend::*supports)(std::string*) const>
+void checkHalf(Backend& b, const char* what) {
   std::string reason;
-  const bool supported = b.bf16Supported(&reason);
-  report("bf16Supported: " + reason, supported);
+  const bool supported = (b.*supports)(&reason);
+  report(std::string(what) + ": " + reason, supported);
   if (!supported) return;
-  checkConvolutionsBf16(b);
-  checkLrnAndPoolingBf16(b);
-  checkLinearAndReluBf16(b);
+  checkConvolutionsHalf<T>(b);
+  checkLrnAndPoolingHalf<T>(b);
+  checkLinearAndReluHalf<T>(b);
 }
+
+void checkBf16(Backend& b) { checkHalf<BFloat16, &Backend::bf16Supported>(b, "bf16Supported"); }
+void checkFp16(Backend& b) { checkHalf<Float16, &Backend::fp16Supported>(b, "fp16Supported"); }
 
 // Ops whose reference is the same computation on the host.
 void checkAgainstHost(Backend& b) {
@@ -812,6 +830,7 @@ int main(int argc, char** argv) {
     checkSgdBits(*b);
     checkFloat16AndUnscale(*b);
     checkBf16(*b);
+    checkFp16(*b);
     timeAlexNetConvolutions(*b);
     // Errors become alexnet::Error with a code, not a crash.
     try {

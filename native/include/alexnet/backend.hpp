@@ -72,8 +72,8 @@ class BlockSource {
 };
 
 // Declares every compute method of the op table as an override, inside a backend's class: the
-// float32 methods (all required), and with ALEXNET_BACKEND_BF16_OVERRIDES the bfloat16 overloads of
-// a backend that has bfloat16 kernels.
+// float32 methods (all required), and with ALEXNET_BACKEND_BF16_OVERRIDES and
+// ALEXNET_BACKEND_F16_OVERRIDES the bfloat16 and float16 overloads of a backend that has such kernels.
 #define ALEXNET_OVERRIDE_BACKEND_OP(name, dtypes, params) void name params override;
 #define ALEXNET_OVERRIDE_UNARY_OP(name, dtypes)                        \
   void name##Forward(size_t count, const float* x, float* y) override; \
@@ -90,6 +90,15 @@ class BlockSource {
 #define ALEXNET_BACKEND_BF16_OVERRIDES                        \
   ALEXNET_BACKEND_OPS(ALEXNET_OVERRIDE_BF16_OP, BFloat16)     \
   ALEXNET_UNARY_OPS(ALEXNET_OVERRIDE_BF16_UNARY_OP)
+#define ALEXNET_OVERRIDE_F16_OP(name, dtypes, params) \
+  ALEXNET_IF_F16_##dtypes(void name params override;)
+#define ALEXNET_OVERRIDE_F16_UNARY_OP(name, dtypes)                                                 \
+  ALEXNET_IF_F16_##dtypes(void name##Forward(size_t count, const Float16* x, Float16* y) override; \
+                          void name##Backward(size_t count, const Float16* dy, const Float16* y,   \
+                                              Float16* dx) override;)
+#define ALEXNET_BACKEND_F16_OVERRIDES                      \
+  ALEXNET_BACKEND_OPS(ALEXNET_OVERRIDE_F16_OP, Float16)    \
+  ALEXNET_UNARY_OPS(ALEXNET_OVERRIDE_F16_UNARY_OP)
 
 class Backend {
  public:
@@ -167,7 +176,7 @@ class Backend {
 #undef ALEXNET_DECLARE_BACKEND_OP
 #undef ALEXNET_DECLARE_UNARY_OP
 
-  // ---- bfloat16: the table's F32_BF16 ops again with bfloat16 activations ---------------------
+  // ---- bfloat16: the table's BF16 ops again with bfloat16 activations -------------------------
   // Whether this backend computes in bfloat16 on this machine; when not, `reason` says why (shown
   // by `alexnet info`). Every bfloat16 compute method throws BF16_UNSUPPORTED then. Called from
   // any thread (the core asks before queuing an op): it must only read fixed facts.
@@ -199,6 +208,38 @@ class Backend {
 #undef ALEXNET_DECLARE_BF16_OP
 #undef ALEXNET_DECLARE_BF16_UNARY_OP
 
+  // ---- float16: the table's F16 ops again with float16 activations -----------------------------
+  // As bfloat16 above: whether this backend computes in float16 here (`reason` says why, or why
+  // not), and defaults that throw FLOAT16_UNSUPPORTED naming the method. The CPU backend keeps the
+  // defaults: oneDNN computes in float16 only on CPUs with AVX512_FP16 or AMX-FP16, and elsewhere
+  // it would emulate float16 at a loss against float32, which is what bfloat16's refusal avoids too.
+  virtual bool fp16Supported(std::string* reason) const {
+    if (reason) *reason = std::string(name()) + " has no float16 kernels";
+    return false;
+  }
+  [[noreturn]] void unsupportedFp16(const char* op) const {
+    std::string reason;
+    fp16Supported(&reason);
+    throw Error("FLOAT16_UNSUPPORTED", std::string(op) + " in float16 is not available: " + reason, op,
+                "use bfloat16 (--precision bf16) where supported, or float32");
+  }
+#define ALEXNET_DECLARE_F16_OP(name, dtypes, params) \
+  ALEXNET_IF_F16_##dtypes(virtual void name params { unsupportedFp16(#name); })
+#define ALEXNET_DECLARE_F16_UNARY_OP(name, dtypes)                                           \
+  ALEXNET_IF_F16_##dtypes(                                                                   \
+      virtual void name##Forward(size_t, const Float16*, Float16*) {                         \
+        unsupportedFp16(#name "Forward");                                                    \
+      } virtual void name##Backward(size_t, const Float16*, const Float16*, Float16*) {      \
+        unsupportedFp16(#name "Backward");                                                   \
+      })
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+  ALEXNET_BACKEND_OPS(ALEXNET_DECLARE_F16_OP, Float16)
+  ALEXNET_UNARY_OPS(ALEXNET_DECLARE_F16_UNARY_OP)
+#pragma GCC diagnostic pop
+#undef ALEXNET_DECLARE_F16_OP
+#undef ALEXNET_DECLARE_F16_UNARY_OP
+
   // ---- the contract of each method -----------------------------------------------------------
   // conv2dForward (cuDNN / oneDNN): bias may be null. conv2dBackwardFilter: dw is overwritten (not
   //   accumulated); db [o] may be null.
@@ -209,9 +250,10 @@ class Backend {
   // linearForward: y[n, out] = x[n, in] * w[out, in]^T + b[out]; bias may be null.
   //   linearBackward: any of dx, dw, db may be null (not wanted); dw and db are overwritten.
   // Unary elementwise ops (ALEXNET_UNARY_OPS): see the table.
-  // bfloat16 overloads (dtypes F32_BF16): the same contract with bfloat16 activations; sums
-  //   (convolutions, GEMMs, LRN's window) accumulate in float32 and round once to the output;
-  //   dw and db are float32. castToBFloat16 rounds to nearest even (alexnet/bfloat16.hpp),
+  // bfloat16 and float16 overloads (dtypes F32_BF16_F16): the same contract with 16-bit
+  //   activations; sums (convolutions, GEMMs, LRN's window) accumulate in float32 and round once to
+  //   the output; dw and db are float32. float16 outputs beyond 65504 become infinite (the loss
+  //   scaler's found-inf check sees them in the gradients). castToBFloat16 rounds to nearest even (alexnet/bfloat16.hpp),
   //   castToFloat32 is exact. castToFloat16 rounds to nearest even (alexnet/float16.hpp),
   //   castFloat16ToFloat32 is exact.
   // unscaleGradient (dynamic loss scaling): g[i] *= invScale in place, and *foundInf (one float32

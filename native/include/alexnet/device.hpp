@@ -158,6 +158,8 @@ class Device {
   // Whether the backend computes in bfloat16 on this machine (Backend::bf16Supported); when not,
   // `reason` says why. Ops on bfloat16 tensors check this before queuing anything.
   bool bf16Supported(std::string* reason = nullptr) const { return backend_->bf16Supported(reason); }
+  // The same for float16 (Backend::fp16Supported): FLOAT16_UNSUPPORTED from ops where it is false.
+  bool fp16Supported(std::string* reason = nullptr) const { return backend_->fp16Supported(reason); }
 
   Device(std::string name, DeviceKind kind, int index, int lane, std::unique_ptr<Backend> backend,
          std::function<void(Backend*)> destroyBackend = nullptr);

@@ -23,64 +23,73 @@
 // each: nameForward(count, x, y) and nameBackward(count, dy, y, dx).
 //
 // The dtype dimension: parameters written `A*` are activations (an op's inputs, outputs and their
-// gradients); the list is expanded with A = float for every op, and again with A = BFloat16
-// (alexnet/bfloat16.hpp) for the ops whose dtypes column is F32_BF16, which gives each of those a
-// bfloat16 overload of the same name. Everything not written `A` stays float32 in both: biases and
-// the weight and bias gradients (fp32 accumulation into what the fp32 master update needs), masks.
-// A backend without bfloat16 kernels inherits overloads that throw BF16_UNSUPPORTED (backend.hpp).
-#define ALEXNET_BACKEND_OPS(X, A)                                                                 \
-  X(conv2dForward, F32_BF16, (const ConvGeometry& g, const A* x, const A* w, const float* bias,   \
-                              A* y))                                                              \
-  X(conv2dBackwardData, F32_BF16, (const ConvGeometry& g, const A* dy, const A* w, A* dx))        \
-  X(conv2dBackwardFilter, F32_BF16, (const ConvGeometry& g, const A* x, const A* dy, float* dw,   \
-                                     float* db))                                                  \
-  X(lrnForward, F32_BF16, (const LrnGeometry& g, const A* x, A* y))                               \
-  X(lrnBackward, F32_BF16, (const LrnGeometry& g, const A* dy, const A* x, const A* y, A* dx))    \
-  X(maxPoolForward, F32_BF16, (const PoolGeometry& g, const A* x, A* y))                          \
-  X(maxPoolBackward, F32_BF16, (const PoolGeometry& g, const A* dy, const A* x, const A* y,       \
-                                A* dx))                                                           \
-  X(linearForward, F32_BF16, (int n, int in, int out, const A* x, const A* w, const float* bias,  \
-                              A* y))                                                              \
-  X(linearBackward, F32_BF16, (int n, int in, int out, const A* dy, const A* x, const A* w,       \
-                               A* dx, float* dw, float* db))                                      \
-  X(dropoutForward, F32, (size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength, \
-                          uint64_t rowStride, const float* x, float* y, float* mask))             \
-  X(dropoutBackward, F32, (size_t count, const float* dy, const float* mask, float* dx))          \
-  X(softmaxCrossEntropy, F32, (int n, int classes, const float* logits, const int32_t* labels,    \
-                               float* loss, float* dlogits))                                      \
-  X(softmax, F32, (int n, int classes, const float* logits, float* probs))                        \
-  X(topkCorrect, F32, (int n, int classes, int k, const float* logits, const int32_t* labels,     \
-                       float* correct))                                                           \
-  X(sgdStep, F32, (size_t count, float lr, float momentum, float weightDecay, float* w, float* v, \
-                   const float* g))                                                               \
-  X(fill, F32, (size_t count, float value, float* y))                                             \
-  X(normalInit, F32, (size_t count, float mean, float std, uint64_t seed, uint64_t offset,        \
-                      float* y))                                                                  \
-  X(axpy, F32, (size_t count, float alpha, const float* x, float* y))                             \
-  X(scale, F32, (size_t count, float alpha, const float* x, float* y))                            \
-  X(cropImages, F32, (const CropGeometry& g, const uint8_t* src, const float* params,             \
-                      const float* mean, float* out))                                             \
-  X(castToBFloat16, F32, (size_t count, const float* x, BFloat16* y))                             \
-  X(castToFloat32, F32, (size_t count, const BFloat16* x, float* y))                              \
-  X(castToFloat16, F32, (size_t count, const float* x, Float16* y))                               \
-  X(castFloat16ToFloat32, F32, (size_t count, const Float16* x, float* y))                        \
+// gradients); the list is expanded with A = float for every op, again with A = BFloat16
+// (alexnet/bfloat16.hpp) for the ops whose dtypes column names BF16, and a third time with
+// A = Float16 (alexnet/float16.hpp) for those whose column names F16, which gives each of those a
+// bfloat16 or float16 overload of the same name. Everything not written `A` stays float32 in all:
+// biases and the weight and bias gradients (fp32 accumulation into what the fp32 master update
+// needs), masks. A backend without bfloat16 or float16 kernels inherits overloads that throw
+// BF16_UNSUPPORTED or FLOAT16_UNSUPPORTED naming the method (backend.hpp).
+// dtypes values: F32 (float32 only), F32_BF16_F16 (float32, bfloat16 and float16).
+#define ALEXNET_BACKEND_OPS(X, A)                                                                    \
+  X(conv2dForward, F32_BF16_F16, (const ConvGeometry& g, const A* x, const A* w, const float* bias,  \
+                                  A* y))                                                             \
+  X(conv2dBackwardData, F32_BF16_F16, (const ConvGeometry& g, const A* dy, const A* w, A* dx))       \
+  X(conv2dBackwardFilter, F32_BF16_F16, (const ConvGeometry& g, const A* x, const A* dy, float* dw,  \
+                                         float* db))                                                 \
+  X(lrnForward, F32_BF16_F16, (const LrnGeometry& g, const A* x, A* y))                              \
+  X(lrnBackward, F32_BF16_F16, (const LrnGeometry& g, const A* dy, const A* x, const A* y, A* dx))   \
+  X(maxPoolForward, F32_BF16_F16, (const PoolGeometry& g, const A* x, A* y))                         \
+  X(maxPoolBackward, F32_BF16_F16, (const PoolGeometry& g, const A* dy, const A* x, const A* y,      \
+                                    A* dx))                                                          \
+  X(linearForward, F32_BF16_F16, (int n, int in, int out, const A* x, const A* w, const float* bias, \
+                                  A* y))                                                             \
+  X(linearBackward, F32_BF16_F16, (int n, int in, int out, const A* dy, const A* x, const A* w,      \
+                                   A* dx, float* dw, float* db))                                     \
+  X(dropoutForward, F32, (size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,   \
+                          uint64_t rowStride, const float* x, float* y, float* mask))                \
+  X(dropoutBackward, F32, (size_t count, const float* dy, const float* mask, float* dx))             \
+  X(softmaxCrossEntropy, F32, (int n, int classes, const float* logits, const int32_t* labels,       \
+                               float* loss, float* dlogits))                                         \
+  X(softmax, F32, (int n, int classes, const float* logits, float* probs))                           \
+  X(topkCorrect, F32, (int n, int classes, int k, const float* logits, const int32_t* labels,        \
+                       float* correct))                                                              \
+  X(sgdStep, F32, (size_t count, float lr, float momentum, float weightDecay, float* w, float* v,    \
+                   const float* g))                                                                  \
+  X(fill, F32, (size_t count, float value, float* y))                                                \
+  X(normalInit, F32, (size_t count, float mean, float std, uint64_t seed, uint64_t offset,           \
+                      float* y))                                                                     \
+  X(axpy, F32, (size_t count, float alpha, const float* x, float* y))                                \
+  X(scale, F32, (size_t count, float alpha, const float* x, float* y))                               \
+  X(cropImages, F32, (const CropGeometry& g, const uint8_t* src, const float* params,                \
+                      const float* mean, float* out))                                                \
+  X(castToBFloat16, F32, (size_t count, const float* x, BFloat16* y))                                \
+  X(castToFloat32, F32, (size_t count, const BFloat16* x, float* y))                                 \
+  X(castToFloat16, F32, (size_t count, const float* x, Float16* y))                                  \
+  X(castFloat16ToFloat32, F32, (size_t count, const Float16* x, float* y))                           \
   X(unscaleGradient, F32, (size_t count, float invScale, float* g, float* foundInf))
 
 // ---- unary elementwise ops: U(name, dtypes) -----------------------------------------------------
 // y = f(x) elementwise, and dx = f'(x) * dy written as a function of dy and the forward OUTPUT y
 // (so the backward pass keeps only y). Each gives Backend::nameForward/nameBackward, ops::name and
 // ops::nameBackward, the bindings `name` and `nameBackward`, and the CUDA launchers
-// kernels::nameForward/nameBackward (each in its own .cu file). dtypes as above: F32_BF16 adds
-// bfloat16 overloads of the two backend methods.
+// kernels::nameForward/nameBackward (each in its own .cu file). dtypes as above: F32_BF16_F16 adds
+// bfloat16 and float16 overloads of the two backend methods.
 //   relu: y = max(x, 0), NaN passing through; dx = y > 0 ? dy : 0.
 //   tanh: y = tanh(x); dx = dy * (1 - y * y).
 #define ALEXNET_UNARY_OPS(U) \
-  U(relu, F32_BF16)          \
+  U(relu, F32_BF16_F16)      \
   U(tanh, F32)
 
-// Selects text by a dtypes column: ALEXNET_IF_BF16_##dtypes(text) keeps `text` for F32_BF16 only.
+// Selects text by a dtypes column: ALEXNET_IF_BF16_##dtypes(text) keeps `text` where the column
+// names BF16, ALEXNET_IF_F16_##dtypes(text) where it names F16, ALEXNET_IF_NOT_F16_##dtypes(text)
+// where it does not.
 #define ALEXNET_IF_BF16_F32(...)
-#define ALEXNET_IF_BF16_F32_BF16(...) __VA_ARGS__
+#define ALEXNET_IF_BF16_F32_BF16_F16(...) __VA_ARGS__
+#define ALEXNET_IF_F16_F32(...)
+#define ALEXNET_IF_F16_F32_BF16_F16(...) __VA_ARGS__
+#define ALEXNET_IF_NOT_F16_F32(...) __VA_ARGS__
+#define ALEXNET_IF_NOT_F16_F32_BF16_F16(...)
 
 // ---- option structs: F(type, name, default) -----------------------------------------------------
 // Each becomes a field of the struct in ops.hpp and a property of the options object that the

@@ -30,9 +30,10 @@ struct Conv2dGrads {
   Tensor dx, dw, db;  // dx undefined when not wanted, db undefined without bias
 };
 // Mixed precision: conv2d, localResponseNorm, maxPool2d, linear and relu (and their backwards) take
-// float32 or bfloat16 activations (x, w, dy, y all of one dtype) and return that dtype; biases are
-// float32 and weight and bias gradients are float32 in both. bfloat16 on a device that cannot
-// compute in it (Device::bf16Supported) throws BF16_UNSUPPORTED before queuing anything.
+// float32, bfloat16 or float16 activations (x, w, dy, y all of one dtype) and return that dtype;
+// biases are float32 and weight and bias gradients are float32 in all. bfloat16 or float16 on a
+// device that cannot compute in it (Device::bf16Supported, Device::fp16Supported) throws
+// BF16_UNSUPPORTED or FLOAT16_UNSUPPORTED before queuing anything.
 //
 // x [N, C, H, W], w [O, C / groups, KH, KW], bias [O] or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& options);
