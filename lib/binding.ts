@@ -67,6 +67,7 @@ export interface NativeBinding extends UnaryBindings {
   /** Between float32, bfloat16 and float16 (a copy when the dtype is the same). */
   toDType(x: T, dtype: string): T;
   bf16Support(device: string): { supported: boolean; reason: string };
+  fp16Support(device: string): { supported: boolean; reason: string };
   empty(shape: number[], dtype: string, device: string): T;
   // The op table's ops: tensors, then one options object. The shape queries run the core's
   // meta functions (checks and output shape) and throw a RangeError when the shapes and options do

@@ -1,5 +1,5 @@
 // alexnet-cudnn: the original AlexNet on cuDNN (and oneDNN on CPU), from TypeScript.
-export { MAX_DIMENSION, MAX_ELEMENTS, Tensor, bf16Support, disposeAll } from './tensor.js';
+export { MAX_DIMENSION, MAX_ELEMENTS, Tensor, bf16Support, disposeAll, fp16Support } from './tensor.js';
 export type { DType, FloatDType } from './tensor.js';
 export { deviceName } from './device_name.js';
 export type { DeviceKind, DeviceName } from './device_name.js';

@@ -21,16 +21,18 @@ export type { DeviceName } from './device_name.js';
 const WRAP = Symbol('wrap');
 
 /**
- * A dense row-major float32 (or int32, uint8 for raw images, bfloat16 for mixed precision, float16
- * for storage) tensor on one device.
+ * A dense row-major float32 (or int32, uint8 for raw images, bfloat16 or float16 for mixed
+ * precision) tensor on one device.
  *
  * bfloat16 keeps float32's 8 exponent bits and 8 significant bits (unit roundoff 2^-8); float16
  * (IEEE binary16) has 5 exponent bits and 11 significant bits (unit roundoff 2^-11, largest finite
  * 65504, subnormals down to 2^-24). Uploads from a Float32Array round to nearest even (a float16
  * beyond 65504 becomes ±Infinity); `toArray()` gives the exact values as a Float32Array and
  * `toBits()` the raw bits as a Uint16Array (which `fromArray(bits, shape, device, dtype)` takes
- * back). No op computes in float16: one given a float16 tensor throws an AlexNetError
- * FLOAT16_UNSUPPORTED naming the op; convert with `to('float32')`.
+ * back). The convolution, LRN, pooling, linear and ReLU ops compute in float16 on devices that
+ * support it (`fp16Support`: CUDA); any other op, and those ops elsewhere (the CPU), given a
+ * float16 tensor throw an AlexNetError FLOAT16_UNSUPPORTED naming the op; convert with
+ * `to('float32')`.
  *
  * Sizes: every dimension is in [1, MAX_DIMENSION] (2^31 - 1) and a tensor has at most
  * MAX_ELEMENTS (2^40) elements; shapes beyond either are a RangeError naming the shape.
@@ -127,8 +129,8 @@ export class Tensor {
    * A copy on another device (ordered after pending work on both devices), or, given a dtype
    * ('float32', 'bfloat16' or 'float16'), a copy in that dtype on the same device: to bfloat16 or
    * float16 rounds to nearest even, to float32 is exact (between the two 16-bit types the value
-   * goes through float32). Converting works on every device; computing in bfloat16 needs a device
-   * that supports it (see `bf16Support`), and nothing computes in float16.
+   * goes through float32). Converting works on every device; computing in bfloat16 or float16 needs
+   * a device that supports it (see `bf16Support`, `fp16Support`).
    */
   to(target: DeviceName | FloatDType): Tensor {
     this.live('tensor');
@@ -187,6 +189,17 @@ function dtypeOfArray(data: unknown): DType | undefined {
 export function bf16Support(device: DeviceName = 'cpu'): { supported: boolean; reason: string } {
   if (typeof device !== 'string') throw new TypeError(`device must be a string, got ${describe(device)}`);
   return native.bf16Support(device);
+}
+
+/**
+ * Whether `device` computes in float16 here, and why (not): CUDA devices of compute capability 7.0
+ * or newer (cuDNN and cuBLAS float16 tensor cores); never the CPU backend (oneDNN computes in
+ * float16 only on AVX512_FP16 / AMX-FP16 CPUs, and this backend has no float16 kernels). Elsewhere
+ * the float16 ops throw an AlexNetError with code FLOAT16_UNSUPPORTED naming the op.
+ */
+export function fp16Support(device: DeviceName = 'cpu'): { supported: boolean; reason: string } {
+  if (typeof device !== 'string') throw new TypeError(`device must be a string, got ${describe(device)}`);
+  return native.fp16Support(device);
 }
 
 /** Disposes every tensor in a (possibly nested) structure of tensors; ignores everything else. */

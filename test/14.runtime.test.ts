@@ -97,7 +97,7 @@ describe('runtime', () => {
     expect(Array.from(back)).to.deep.equal(Array.from(data));
     const middle = await ops.sliceChannels(a, 1, 1).toArray();
     expect(Array.from(middle)).to.deep.equal([...data.slice(5, 10), ...data.slice(20, 25)]);
-    expect(() => ops.relu(a)).to.throw(/x must be float32 or bfloat16, got uint8/);
+    expect(() => ops.relu(a)).to.throw(/x must be float32, bfloat16 or float16, got uint8/);
   });
 
   it('normal init is identical on every device for the same seed, and differs across seeds', async () => {

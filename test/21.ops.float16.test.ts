@@ -1,12 +1,16 @@
 // The float16 dtype: every half bit pattern through upload, download and conversion; rounding to
 // nearest even checked at every midpoint between neighbouring halves (subnormals included) and at
-// the overflow threshold; the host writer of safetensors F16 against the core, bit for bit; and
-// the refusal of every compute op to take float16 (a typed error naming the op, never a number).
+// the overflow threshold; the host writer of safetensors F16 against the core, bit for bit; the
+// mixed-precision ops in float16 against the float64 references where the device computes in it
+// (CUDA), with bounds derived from float16's unit roundoff u = 2^-11 as test/20 derives bfloat16's
+// (test/helpers/half_ops.ts); and where it does not (the CPU), and for every other op on every
+// device, the refusal to take float16: a typed error naming the op, never a number.
 import { expect } from 'chai';
 import { native } from '../lib/binding.js';
-import { AlexNetError, Tensor, decodeSafetensors, encodeSafetensors, ops } from '../lib/index.js';
+import { AlexNetError, Tensor, decodeSafetensors, encodeSafetensors, fp16Support, nn, ops } from '../lib/index.js';
 import { halfBitsFromNumber } from '../lib/io/safetensors.js';
 import { testDevices } from './helpers/devices.js';
+import { describeHalfOps } from './helpers/half_ops.js';
 
 // The reference: a half's value from its fields, in float64 (independent of the code under test).
 function halfValue(h: number): number {
@@ -95,11 +99,12 @@ for (const device of testDevices()) {
       for (const t of [x, half, wide, bf]) t.dispose();
     });
 
-    it('every compute op refuses float16 with FLOAT16_UNSUPPORTED naming the op; clone copies it', async () => {
+    it('the ops without float16 kernels here refuse float16 with FLOAT16_UNSUPPORTED naming the op; clone copies it', async () => {
+      const support = fp16Support(device);
       const h = Tensor.fromArray(new Float32Array(2 * 3 * 8 * 8).fill(0.5), [2, 3, 8, 8], device, 'float16');
       const f = Tensor.full([2, 3, 8, 8], 1, device);
       const w = Tensor.full([4, 3, 3, 3], 0.1, device);
-      const refuses = (op: string, fn: () => unknown): void => {
+      const refuses = (op: string, fn: () => unknown, why?: RegExp): void => {
         let error: unknown;
         try {
           fn();
@@ -109,14 +114,33 @@ for (const device of testDevices()) {
         expect(error, op).to.be.instanceOf(AlexNetError);
         expect((error as AlexNetError).code, op).to.equal('FLOAT16_UNSUPPORTED');
         expect((error as Error).message, op).to.include(op).and.to.include('float16');
+        if (why) expect((error as Error).message, op).to.match(why);
       };
-      refuses('conv2d', () => ops.conv2d(h, w, null));
-      refuses('conv2d', () => ops.conv2d(f, w.to('float16'), null));
-      refuses('relu', () => ops.relu(h));
+      // The op table's float16 ops: refused where the device has no float16 kernels, with its reason.
+      const tableOps: [string, () => unknown][] = [
+        ['conv2d', () => ops.conv2d(h, w, null)],
+        ['conv2d', () => ops.conv2d(f, w.to('float16'), null)],
+        ['conv2dBackward', () => ops.conv2dBackward(Tensor.full([2, 4, 6, 6], 1, device).to('float16'), h, w.to('float16'))],
+        ['relu', () => ops.relu(h)],
+        ['reluBackward', () => ops.reluBackward(h, h)],
+        ['maxPool2d', () => ops.maxPool2d(h)],
+        ['maxPool2dBackward', () => ops.maxPool2dBackward(Tensor.full([2, 3, 3, 3], 1, device).to('float16'), h, Tensor.full([2, 3, 3, 3], 1, device).to('float16'))],
+        ['localResponseNorm', () => ops.localResponseNorm(h)],
+        ['localResponseNormBackward', () => ops.localResponseNormBackward(h, h, h)],
+        ['linear', () => ops.linear(h.reshape([2, 192]), Tensor.full([5, 192], 1, device), null)],
+        ['linearBackward', () => ops.linearBackward(Tensor.full([2, 5], 1, device).to('float16'), h.reshape([2, 192]), Tensor.full([5, 192], 1, device).to('float16'))],
+      ];
+      if (!support.supported) {
+        for (const [op, fn] of tableOps) refuses(op, fn, new RegExp(`on ${device}`));
+        // The CPU says why: no float16 kernels (oneDNN's float16 needs AVX512_FP16 or AMX-FP16).
+        if (device.startsWith('cpu')) refuses('relu', () => ops.relu(h), /the CPU backend has no float16 kernels/);
+      } else {
+        // Computed here; a float16 input beside a float32 weight is a typed error, not a number.
+        expect(ops.relu(h).dtype).to.equal('float16');
+        expect(() => ops.conv2d(f, w.to('float16'), null)).to.throw(/w is float16 but x is float32/);
+      }
+      // Every other op refuses float16 on every device.
       refuses('tanh', () => ops.tanh(h));
-      refuses('maxPool2d', () => ops.maxPool2d(h));
-      refuses('localResponseNorm', () => ops.localResponseNorm(h));
-      refuses('linear', () => ops.linear(h.reshape([2, 192]), Tensor.full([5, 192], 1, device), null));
       refuses('softmaxCrossEntropy', () => ops.softmaxCrossEntropy(h.reshape([2, 192]), Tensor.fromArray(Int32Array.of(0, 1), [2], device)));
       refuses('sgdStep', () => ops.sgdStep(h, f, f, { lr: 0.1 }));
       refuses('sgdStep', () => ops.sgdStep(f, f, h, { lr: 0.1 }));
@@ -136,7 +160,33 @@ for (const device of testDevices()) {
       for (const t of [h, f, w, copy]) t.dispose();
     });
   });
+
+  describeHalfOps('float16', device, fp16Support(device));
 }
+
+describe('float16 layers where the device cannot compute in it (the CPU)', () => {
+  it("a model set to 'fp16' refuses at its first layer with FLOAT16_UNSUPPORTED naming the op; the float32 weights are untouched", async () => {
+    expect(fp16Support('cpu').supported).to.equal(false);
+    const conv = new nn.Conv2d(1, 2, 3, { device: 'cpu' }).setPrecision('fp16');
+    expect(conv.precision).to.equal('fp16');
+    const before = Array.from((await conv.weight.value.toArray()) as Float32Array);
+    const x = Tensor.full([1, 1, 5, 5], 1, 'cpu');
+    let error: unknown;
+    try {
+      conv.forward(x);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(AlexNetError);
+    expect((error as AlexNetError).code).to.equal('FLOAT16_UNSUPPORTED');
+    expect((error as Error).message).to.include('conv2d').and.to.include('float16 on cpu');
+    expect(conv.weight.value.dtype).to.equal('float32');
+    expect(Array.from((await conv.weight.value.toArray()) as Float32Array)).to.deep.equal(before);
+    expect(() => conv.setPrecision('fp8' as never)).to.throw(RangeError, /precision must be one of fp32, bf16, fp16, got "fp8"/);
+    x.dispose();
+    conv.dispose();
+  });
+});
 
 describe('float16 arguments and files', () => {
   it('fromArray, to and toBits: typed errors for the wrong arrays and dtypes', () => {

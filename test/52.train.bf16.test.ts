@@ -2,19 +2,21 @@
 // the same batches, a few SGD steps each. The float32 master weights and update mean the two runs
 // differ only by bfloat16's rounding of activations and weight copies (unit roundoff 2^-8), so the
 // losses agree to a few percent and both go down; a layer that lost its gradient or its update
-// (or applied it in bfloat16) would show at once.
+// (or applied it in bfloat16) would show at once. fp16 the same on devices that compute in float16
+// (CUDA): float16's unit roundoff 2^-11 holds it to a quarter of bf16's bound (precision_steps.ts), and its range
+// (largest finite 65504) is why it trains with loss scaling.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArrayLoader, Trainer, alexnet, bf16Support, type DeviceName } from '../lib/index.js';
+import { ArrayLoader, Trainer, alexnet, bf16Support, fp16Support, type DeviceName } from '../lib/index.js';
 import { testDevices } from './helpers/devices.js';
 import { expectFollowsFloat32, trainSteps, type StepRecord } from './helpers/precision_steps.js';
 
 /** The quick preset's network from fixed weights, in `precision`, trained a few steps on `device`. */
-function quickSteps(device: DeviceName, precision: 'fp32' | 'bf16', steps: number): Promise<StepRecord> {
+function quickSteps(device: DeviceName, precision: 'fp32' | 'bf16' | 'fp16', steps: number, lossScale?: number): Promise<StepRecord> {
   const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', seed: 3, device });
-  return trainSteps(model.setPrecision(precision), steps, device);
+  return trainSteps(model.setPrecision(precision), steps, device, lossScale);
 }
 
 // On every device of the suite (test/helpers/devices.ts): the CPU, and on a GPU the CUDA backend.
@@ -67,3 +69,50 @@ describe('bf16 precision choices (CPU)', () => {
     model.dispose();
   });
 });
+
+// fp16 where the device computes in float16 (CUDA); elsewhere skipped, saying why.
+for (const device of testDevices()) {
+  describe(`fp16 mixed-precision training on ${device}`, function () {
+    before(function () {
+      const support = fp16Support(device);
+      if (support.supported) return;
+      console.log(`      fp16 training skipped on ${device}: ${support.reason}`);
+      this.skip();
+    });
+
+    it('follows float32 step for step within a bound from float16\'s u, with a loss scale; master weights and gradients float32', async () => {
+      const steps = 6;
+      const fp32 = await quickSteps(device, 'fp32', steps);
+      // A fixed power-of-two scale (exact): small gradients keep their digits in float16, and no
+      // gradient of this small network comes near 65504 (a skipped step would fail the rule).
+      const fp16 = await quickSteps(device, 'fp16', steps, 2 ** 8);
+      expectFollowsFloat32(fp16, fp32, 2 ** -11, 25.6);
+    });
+
+    it('the Trainer: precision fp16 on the model, dynamic loss scaling by default, a finite loss, float32 state', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'alexnet-fp16-'));
+      try {
+        const images = new Float32Array(64 * 64 * 64).map((_, i) => Math.sin(i * 0.37));
+        const labels = Int32Array.from({ length: 64 }, (_, i) => i % 10);
+        const train = new ArrayLoader({ images, labels, imageShape: [1, 64, 64], batchSize: 16, shuffle: true, seed: 1 });
+        const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', device });
+        const trainer = new Trainer({ model, train, epochs: 1, outDir: dir, precision: 'fp16', progress: 'none' });
+        expect(trainer.precision).to.equal('fp16');
+        expect(model.precision).to.equal('fp16');
+        expect(trainer.lossScaler?.dynamic).to.equal(true);
+        const result = await trainer.fit();
+        expect(result.epochs[0]!.trainLoss).to.be.a('number').and.satisfy(Number.isFinite);
+        // Dynamic from 2^16: each step with an overflow was skipped and halved the scale (growth
+        // comes only after 2000 clean steps).
+        const skipped = trainer.lossScaler!.skippedSteps;
+        expect(trainer.lossScaler!.scale).to.equal(2 ** (16 - skipped));
+        const state = model.stateDict();
+        expect(Object.values(state).every((t) => t.dtype === 'float32')).to.equal(true);
+        model.dispose();
+        trainer.optimizer.dispose();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}

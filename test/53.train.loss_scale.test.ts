@@ -228,7 +228,7 @@ describe('the Trainer with loss scaling: checkpoints and options', function () {
       }
       expect(error).to.be.instanceOf(AlexNetError);
       expect((error as AlexNetError).code).to.equal('FLOAT16_UNSUPPORTED');
-      expect((error as Error).message).to.match(/precision fp16 is not available on cpu(:0)?: this CPU has no AVX512_FP16/);
+      expect((error as Error).message).to.match(/precision fp16 is not available on cpu(:0)?: .*the CPU backend has no float16 kernels/);
       expect(() => readFileSync(join(dir, 'metrics.jsonl'))).to.throw(/ENOENT/);
       expect(() => new Trainer({ model, train: loader(), epochs: 1, lossScale: 'always' as never, progress: 'none' })).to.throw(TypeError, /lossScale must be 'dynamic', 'none', a number or an options object/);
       expect(() => new Trainer({ model, train: loader(), epochs: 1, lossScale: -2, progress: 'none' })).to.throw(RangeError, /lossScale must be in/);

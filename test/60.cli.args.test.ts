@@ -88,9 +88,16 @@ describe('alexnet info', () => {
     expect(r.stdout).to.match(/addon: +\/.*alexnet\.node$/m);
     expect(r.stdout).to.match(/CPU backend: +oneDNN/);
     expect(r.stdout).to.match(/CUDA backend: +(available|unavailable): /);
+    // 16-bit compute on the CPU: bfloat16 per the machine, float16 never (no CPU float16 kernels).
+    expect(r.stdout).to.match(/CPU bfloat16: +(yes|no): /);
+    expect(r.stdout).to.match(/CPU float16: +no: .*the CPU backend has no float16 kernels.*FLOAT16_UNSUPPORTED/);
     expect(r.stdout).to.match(/devices: +.*cpu/);
     const json = JSON.parse((await runCli(['info', '--json'])).stdout);
     expect(json.devices).to.include('cpu');
+    expect(json.fp16.cpu.supported).to.equal(false);
+    expect(json.bf16.cpu.supported).to.be.a('boolean');
+    // Each GPU's line says its 16-bit compute, from its compute capability.
+    for (const line of json.gpus as string[]) expect(line).to.match(/bf16 (yes|no[^,]*), fp16 (yes|no)/);
     expect(json.addon).to.match(/alexnet\.node$/);
     expect((await runCli(['--version'])).stdout.trim()).to.equal(json.version);
   });

@@ -9,6 +9,7 @@ import type { DeviceName } from '../device_name.js';
 import { initDistributed, type ProcessGroup } from '../distributed/index.js';
 import { loadResumeCheckpoint } from '../io/checkpoint.js';
 import { AlexNetError } from '../errors.js';
+import { fp16Support } from '../tensor.js';
 import { hybridTwoColumnAlexNet, TwoColumnAlexNet } from '../models/two_column.js';
 import { alexnet, hybridAlexNet, resolveAlexNetOptions, preset as getPreset, presets, type AlexNetOptions, type Preset, type TrainingConfig } from '../models/index.js';
 import type { ScheduleConfig } from '../optim/schedule.js';
@@ -58,12 +59,13 @@ ${threadsHelp(21)}
   --workers N          data pipeline threads (default: a quarter of the cores on CPU, all on CUDA)
   --augment-on WHERE   host or device: where crops, flips, the mean and colour noise are applied
                        (default: device on CUDA, host on CPU); the numbers are the same either way
-  --precision P        fp32 (default), bf16 or tf32. bf16: mixed precision as PyTorch's autocast
+  --precision P        fp32 (default), bf16, fp16 or tf32. bf16: mixed precision as PyTorch's autocast
                        (convolutions, LRN, pooling and the fully connected layers on bfloat16,
                        float32 master weights, update, loss and checkpoints; any model and mode,
                        on a CPU with AVX512_BF16, see alexnet info). tf32: CUDA's TF32 tensor cores; on a
-                       CPU it trains in fp32 and says so. fp16: not available yet on any device
-                       (a FLOAT16_UNSUPPORTED error before anything is written)
+                       CPU it trains in fp32 and says so. fp16: as bf16 in float16, on CUDA (compute
+                       capability 7.0 or newer) with dynamic loss scaling; on a CPU a
+                       FLOAT16_UNSUPPORTED error before anything is written
   --loss-scale S       dynamic, a number (a fixed scale) or none (default: dynamic for fp16, else
                        none). dynamic: the loss gradient is multiplied by a scale (2^16 at first,
                        doubled after 2000 clean steps, halved on an overflow); a step whose
@@ -246,7 +248,8 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   const augmentOn = augmentOnFlag(c, v['augment-on'], device);
   const precision = choiceFlag(c, 'precision', v.precision, TRAINING_PRECISIONS) ?? 'fp32';
   // Before the run directory: a run that cannot compute should not leave one behind.
-  if (precision === 'fp16') throw fp16Unavailable(device);
+  if (precision === 'fp16')
+    for (const d of [device, ...(columns ?? [])]) if (!fp16Support(d).supported) throw fp16Unavailable(d);
   const lossScale = lossScaleFlag(c, v['loss-scale']);
 
   let config = runConfig(v);

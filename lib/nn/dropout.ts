@@ -52,7 +52,7 @@ export class Dropout extends Module {
     if (this.columns && (x.shape.length !== 2 || this.columns.start + x.shape[1]! > width))
       throw new RangeError(`Dropout: input ${shapeString(x.shape)} is not columns ${this.columns.start}.. of rows ${width} wide`);
     const offset = this.rowOffset * width + (this.columns?.start ?? 0);
-    // Dropout is float32 only: bfloat16 activations (mixed precision) are widened, exactly.
+    // Dropout is float32 only: 16-bit activations (mixed precision) are widened, exactly.
     const xf = inDType(x, 'float32');
     const { y, mask } = ops.dropout(xf, { p: this.p, seed: this.seed, offset, rowStride: this.columns ? width : 0 });
     xf.dispose();

@@ -1,5 +1,5 @@
 // Layers with forward and backward passes, parameters with gradients, train/eval mode, state dicts.
-export { Module, retain, disposeDerived, inDType, PRECISIONS, type Precision, type StateDict } from './module.js';
+export { Module, retain, disposeDerived, inDType, computeDType, PRECISIONS, type Precision, type StateDict } from './module.js';
 export { Parameter } from './parameter.js';
 export { Conv2d, type Conv2dOptions } from './conv2d.js';
 export { LocalResponseNorm, type LocalResponseNormOptions } from './local_response_norm.js';

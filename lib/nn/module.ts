@@ -26,13 +26,20 @@ export type StateDict = Record<string, Tensor>;
  * bfloat16 activations with bfloat16 copies of the weights made at each forward (float32
  * accumulation inside the ops), while the parameters, their gradients and the update stay float32
  * (the master weights); a model returns float32 logits, so the loss and softmax run in float32.
+ * 'fp16': the same with float16 activations and weight copies (CUDA only, see fp16Support);
+ * float16's range ends at 65504, so training in it wants loss scaling (the Trainer's lossScale).
  */
-export type Precision = 'fp32' | 'bf16';
-export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
+export type Precision = 'fp32' | 'bf16' | 'fp16';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'fp16'];
+
+/** The dtype a module of `precision` computes its activations in. */
+export function computeDType(precision: Precision): FloatDType {
+  return precision === 'bf16' ? 'bfloat16' : precision === 'fp16' ? 'float16' : 'float32';
+}
 
 /**
  * A new handle on `t` in `dtype`, which the caller disposes: a view when `t` has that dtype already,
- * else a converted copy (rounded to nearest even into bfloat16, exact into float32).
+ * else a converted copy (rounded to nearest even into bfloat16 or float16, exact into float32).
  */
 export function inDType(t: Tensor, dtype: FloatDType): Tensor {
   return t.dtype === dtype ? t.reshape(t.shape) : t.to(dtype);
@@ -111,7 +118,7 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Sets how this module and every module below compute: 'fp32' or 'bf16' (see Precision). */
+  /** Sets how this module and every module below compute: 'fp32', 'bf16' or 'fp16' (see Precision). */
   setPrecision(precision: Precision): this {
     if (!PRECISIONS.includes(precision)) throw new RangeError(`precision must be one of ${PRECISIONS.join(', ')}, got ${describe(precision)}`);
     for (const m of this.modules()) {

@@ -1,4 +1,4 @@
-import type { Tensor } from '../tensor.js';
+import type { FloatDType, Tensor } from '../tensor.js';
 import { Module, inDType, retain } from './module.js';
 
 /**
@@ -28,7 +28,7 @@ export abstract class OutputGradActivation extends Module {
       this.releaseOwn();
       return null;
     }
-    const dyIn = inDType(dy, y.dtype as 'float32' | 'bfloat16');  // mixed precision: dy as y
+    const dyIn = inDType(dy, y.dtype as FloatDType);  // mixed precision: dy as y
     try {
       return this.gradient(dyIn, y);
     } finally {

@@ -1,11 +1,11 @@
 // What a convolution and a fully connected layer share: a weight and an optional bias, an output
-// op(x, w, b), and a backward pass from the input it kept. In mixed precision ('bf16') the input
-// and a bfloat16 copy of the float32 weights, made at each forward, are what the op computes on;
-// the gradients of the weights stay float32.
+// op(x, w, b), and a backward pass from the input it kept. In mixed precision ('bf16', 'fp16') the
+// input and a bfloat16 or float16 copy of the float32 weights, made at each forward, are what the
+// op computes on; the gradients of the weights stay float32.
 import type { DeviceName } from '../device_name.js';
-import type { Tensor } from '../tensor.js';
+import type { FloatDType, Tensor } from '../tensor.js';
 import { Tensor as TensorClass } from '../tensor.js';
-import { Module, inDType } from './module.js';
+import { Module, computeDType, inDType } from './module.js';
 import { Parameter } from './parameter.js';
 import { SavedTensors } from './saved.js';
 
@@ -18,7 +18,7 @@ export interface WeightGrads {
 export abstract class WeightedLayer extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
-  // w: the bfloat16 weights the forward used (precision 'bf16').
+  // w: the 16-bit weights the forward used (precision 'bf16' or 'fp16').
   private readonly saved = new SavedTensors<{ x: Tensor; w?: Tensor }>();
 
   /** Parameters start at zero; the model initialises them (see models/init.ts). */
@@ -43,7 +43,8 @@ export abstract class WeightedLayer extends Module {
       this.saved.hold(this.training, { x });
       return y;
     }
-    const xh = inDType(x, 'bfloat16'), wh = this.weight.value.to('bfloat16');
+    const dtype = computeDType(this.precision);
+    const xh = inDType(x, dtype), wh = this.weight.value.to(dtype);
     const y = this.apply(xh, wh, this.bias?.value ?? null);
     this.saved.hold(this.training, { x: xh, w: wh });
     xh.dispose();
@@ -53,7 +54,7 @@ export abstract class WeightedLayer extends Module {
 
   backward(dy: Tensor): Tensor | null {
     const { x, w } = this.saved.get() ?? this.noForward();
-    const dyIn = inDType(dy, x.dtype as 'float32' | 'bfloat16');  // dy as x (a view when it is)
+    const dyIn = inDType(dy, x.dtype as FloatDType);  // dy as x (a view when it is)
     try {
       const g = this.applyBackward(dyIn, x, w ?? this.weight.value, { inputGrad: this.inputGrad, bias: this.bias !== null });
       this.weight.setGrad(g.dw);

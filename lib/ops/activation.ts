@@ -4,7 +4,7 @@ import { finite, integer, seed as seedArg } from '../validate.js';
 import { activationArg, activationLike, floatArg, floatLike, wrap } from './check.js';
 
 // The unary elementwise ops of the op table: y = f(x), and dx from dy and the forward output y.
-// ReLU also takes bfloat16 (the op table's dtypes column).
+// ReLU also takes bfloat16 and float16 (the op table's dtypes column).
 const BF16_UNARY: readonly UnaryOp[] = ['relu'];
 function unaryArg(op: UnaryOp, value: unknown, name: string) {
   return BF16_UNARY.includes(op) ? activationArg(value, name) : floatArg(value, name);

@@ -8,9 +8,10 @@ export function tensorArg(value: unknown, name: string): NativeTensor {
   return value.live(name);
 }
 
-// float16 tensors pass the dtype checks here on purpose: the native binding of every op refuses
-// them in one place, with an AlexNetError FLOAT16_UNSUPPORTED naming the op (which these helpers do
-// not know). The helpers that compare dtypes leave float16 to it too.
+// float16 tensors pass the dtype checks here on purpose: the native binding decides, in one place,
+// where float16 may be computed with (the op table's float16 ops on devices with float16 kernels)
+// and refuses it elsewhere with an AlexNetError FLOAT16_UNSUPPORTED naming the op (which these
+// helpers do not know). The helpers that compare dtypes leave float16 to it (and to the core) too.
 export function floatArg(value: unknown, name: string, rank?: number): NativeTensor {
   const t = tensorArg(value, name);
   if (t.dtype !== 'float32' && t.dtype !== 'float16') throw new TypeError(`${name} must be float32, got ${t.dtype}`);
@@ -21,11 +22,12 @@ export function floatArg(value: unknown, name: string, rank?: number): NativeTen
 
 /**
  * An activation of the mixed-precision ops (conv2d, localResponseNorm, maxPool2d, linear, relu and
- * their backwards): float32 or bfloat16.
+ * their backwards): float32, bfloat16 or float16 (float16 computes only on devices with float16
+ * kernels: the binding refuses it elsewhere, see above).
  */
 export function activationArg(value: unknown, name: string, rank?: number): NativeTensor {
   const t = tensorArg(value, name);
-  if (t.dtype !== 'float32' && t.dtype !== 'bfloat16' && t.dtype !== 'float16') throw new TypeError(`${name} must be float32 or bfloat16, got ${t.dtype}`);
+  if (t.dtype !== 'float32' && t.dtype !== 'bfloat16' && t.dtype !== 'float16') throw new TypeError(`${name} must be float32, bfloat16 or float16, got ${t.dtype}`);
   if (rank !== undefined && t.shape.length !== rank)
     throw new RangeError(`${name} must have rank ${rank}, got shape ${shapeString(t.shape)}`);
   return t;
@@ -62,7 +64,7 @@ export function floatLike(value: unknown, name: string, ref: [NativeTensor, stri
 }
 
 /**
- * An activation (float32 or bfloat16, see activationArg) on `ref`'s device with its shape and
+ * An activation (float32, bfloat16 or float16, see activationArg) on `ref`'s device with its shape and
  * dtype (a gradient or output beside its forward tensor).
  */
 export function activationLike(value: unknown, name: string, ref: [NativeTensor, string]): NativeTensor {

@@ -33,7 +33,7 @@ import { SGD } from '../optim/sgd.js';
 import { makeSchedule, type LrSchedule, type ScheduleConfig } from '../optim/schedule.js';
 import { makeLossScaler, type LossScaleConfig, type LossScaler } from '../optim/loss_scaler.js';
 import * as ops from '../ops/index.js';
-import { bf16Support, disposeAll, Tensor } from '../tensor.js';
+import { bf16Support, disposeAll, fp16Support, Tensor } from '../tensor.js';
 import { precision as devicePrecision, setPrecision as setDevicePrecision, synchronize } from '../device.js';
 import { describe, finite, integer, positiveInteger, seed as seedArg } from '../validate.js';
 import type { ProcessGroup } from '../distributed/group.js';
@@ -50,9 +50,10 @@ import { prepareRunDirectory } from './run_dir.js';
  * of the weights, float32 master weights, gradients, update, loss and checkpoints; see
  * nn.Precision); needs a device that computes in bfloat16 (bf16Support), else an AlexNetError
  * BF16_UNSUPPORTED. 'tf32': the CUDA backend's TF32 tensor-core mode for convolutions and GEMMs; on
- * a CPU it is float32 (said once through onWarning). 'fp16': float16 compute, which no backend has
- * yet (float16 tensors are stored and converted only): an AlexNetError FLOAT16_UNSUPPORTED before
- * anything is written, on every device.
+ * a CPU it is float32 (said once through onWarning). 'fp16': mixed precision as 'bf16' with float16
+ * activations and weight copies, on a device that computes in float16 (fp16Support: CUDA, compute
+ * capability 7.0 or newer), else an AlexNetError FLOAT16_UNSUPPORTED before anything is written (the
+ * CPU); float16 ends at 65504, so dynamic loss scaling is on by default (lossScale).
  */
 export type TrainingPrecision = 'fp32' | 'tf32' | 'bf16' | 'fp16';
 export const TRAINING_PRECISIONS: readonly TrainingPrecision[] = ['fp32', 'tf32', 'bf16', 'fp16'];
@@ -85,7 +86,7 @@ export interface TrainerOptions {
   trainingConfig?: Record<string, unknown>;
   /** Tensors saved with every checkpoint (names `data.*`), e.g. the mean image predict needs. */
   extraTensors?: Record<string, HostTensor>;
-  /** 'fp32', 'tf32' or 'bf16' (see TrainingPrecision). Default: as the model and device are set. */
+  /** 'fp32', 'tf32', 'bf16' or 'fp16' (see TrainingPrecision). Default: as the model and device are set. */
   precision?: TrainingPrecision;
   /**
    * Loss scaling (optim/loss_scaler.ts): 'dynamic' (initial scale 2^16, doubled after 2000 clean
@@ -610,10 +611,14 @@ function isSchedule(s: unknown): s is LrSchedule {
 function applyPrecision(model: Module, device: DeviceName, precision: TrainingPrecision | undefined,
   warn: (message: string) => void): TrainingPrecision {
   if (precision === undefined)
-    return model.precision === 'bf16' ? 'bf16' : devicePrecision(device) === 'tf32' ? 'tf32' : 'fp32';
+    return model.precision !== 'fp32' ? model.precision : devicePrecision(device) === 'tf32' ? 'tf32' : 'fp32';
   if (!TRAINING_PRECISIONS.includes(precision))
     throw new RangeError(`precision must be one of ${TRAINING_PRECISIONS.join(', ')}, got ${describe(precision)}`);
-  if (precision === 'fp16') throw fp16Unavailable(device);
+  if (precision === 'fp16') {
+    if (!fp16Support(device).supported) throw fp16Unavailable(device);
+    model.setPrecision('fp16');
+    return 'fp16';
+  }
   if (precision === 'bf16') {
     const support = bf16Support(device);
     if (!support.supported)
@@ -631,11 +636,8 @@ function applyPrecision(model: Module, device: DeviceName, precision: TrainingPr
   return precision;
 }
 
-/** Why precision fp16 cannot run on `device` (no backend computes in float16 yet). */
-export function fp16Unavailable(device: string): AlexNetError {
-  const why = device.startsWith('cpu')
-    ? 'this CPU has no AVX512_FP16, and no backend has float16 compute kernels yet'
-    : 'no backend has float16 compute kernels yet';
-  return new AlexNetError(`precision fp16 is not available on ${device}: ${why} (float16 tensors are stored and converted only)`,
+/** Why precision fp16 cannot run on `device` (fp16Support's reason: the CPU has no float16 kernels). */
+export function fp16Unavailable(device: DeviceName): AlexNetError {
+  return new AlexNetError(`precision fp16 is not available on ${device}: ${fp16Support(device).reason}`,
     'FLOAT16_UNSUPPORTED', '', 'train with precision bf16 where supported, or fp32');
 }
