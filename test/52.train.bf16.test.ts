@@ -19,6 +19,33 @@ function quickSteps(device: DeviceName, precision: 'fp32' | 'bf16' | 'fp16', ste
   return trainSteps(model.setPrecision(precision), steps, device, lossScale);
 }
 
+/**
+ * One epoch of the Trainer in `precision` on 64 synthetic images: the model and Trainer report the
+ * precision, the loss is finite and the state float32; `before` and `after` check more.
+ */
+async function trainOneEpoch(device: DeviceName, precision: 'bf16' | 'fp16', before: (t: Trainer) => void,
+  after: (t: Trainer) => void = () => undefined): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `alexnet-${precision}-`));
+  try {
+    const images = new Float32Array(64 * 64 * 64).map((_, i) => Math.sin(i * 0.37));
+    const labels = Int32Array.from({ length: 64 }, (_, i) => i % 10);
+    const train = new ArrayLoader({ images, labels, imageShape: [1, 64, 64], batchSize: 16, shuffle: true, seed: 1 });
+    const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', device });
+    const trainer = new Trainer({ model, train, epochs: 1, outDir: dir, precision, progress: 'none' });
+    expect(trainer.precision).to.equal(precision);
+    expect(model.precision).to.equal(precision);
+    before(trainer);
+    const result = await trainer.fit();
+    expect(result.epochs[0]!.trainLoss).to.be.a('number').and.satisfy(Number.isFinite);
+    after(trainer);
+    expect(Object.values(model.stateDict()).every((t) => t.dtype === 'float32')).to.equal(true);
+    model.dispose();
+    trainer.optimizer.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // On every device of the suite (test/helpers/devices.ts): the CPU, and on a GPU the CUDA backend.
 for (const device of testDevices()) {
   describe(`bf16 mixed-precision training on ${device}`, function () {
@@ -34,24 +61,7 @@ for (const device of testDevices()) {
     });
 
     it('the Trainer: precision bf16 on the model, a finite loss, float32 state', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'alexnet-bf16-'));
-      try {
-        const images = new Float32Array(64 * 64 * 64).map((_, i) => Math.sin(i * 0.37));
-        const labels = Int32Array.from({ length: 64 }, (_, i) => i % 10);
-        const train = new ArrayLoader({ images, labels, imageShape: [1, 64, 64], batchSize: 16, shuffle: true, seed: 1 });
-        const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', device });
-        const trainer = new Trainer({ model, train, epochs: 1, outDir: dir, precision: 'bf16', progress: 'none' });
-        expect(trainer.precision).to.equal('bf16');
-        expect(model.precision).to.equal('bf16');
-        const result = await trainer.fit();
-        expect(result.epochs[0]!.trainLoss).to.be.a('number').and.satisfy(Number.isFinite);
-        const state = model.stateDict();
-        expect(Object.values(state).every((t) => t.dtype === 'float32')).to.equal(true);
-        model.dispose();
-        trainer.optimizer.dispose();
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      await trainOneEpoch(device, 'bf16', () => undefined);
     });
   });
 }
@@ -90,29 +100,14 @@ for (const device of testDevices()) {
     });
 
     it('the Trainer: precision fp16 on the model, dynamic loss scaling by default, a finite loss, float32 state', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'alexnet-fp16-'));
-      try {
-        const images = new Float32Array(64 * 64 * 64).map((_, i) => Math.sin(i * 0.37));
-        const labels = Int32Array.from({ length: 64 }, (_, i) => i % 10);
-        const train = new ArrayLoader({ images, labels, imageShape: [1, 64, 64], batchSize: 16, shuffle: true, seed: 1 });
-        const model = alexnet({ numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he', device });
-        const trainer = new Trainer({ model, train, epochs: 1, outDir: dir, precision: 'fp16', progress: 'none' });
-        expect(trainer.precision).to.equal('fp16');
-        expect(model.precision).to.equal('fp16');
+      await trainOneEpoch(device, 'fp16', (trainer) => {
         expect(trainer.lossScaler?.dynamic).to.equal(true);
-        const result = await trainer.fit();
-        expect(result.epochs[0]!.trainLoss).to.be.a('number').and.satisfy(Number.isFinite);
+      }, (trainer) => {
         // Dynamic from 2^16: each step with an overflow was skipped and halved the scale (growth
         // comes only after 2000 clean steps).
         const skipped = trainer.lossScaler!.skippedSteps;
         expect(trainer.lossScaler!.scale).to.equal(2 ** (16 - skipped));
-        const state = model.stateDict();
-        expect(Object.values(state).every((t) => t.dtype === 'float32')).to.equal(true);
-        model.dispose();
-        trainer.optimizer.dispose();
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
   });
 }

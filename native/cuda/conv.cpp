@@ -378,15 +378,43 @@ void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, co
   }
 }
 
-// ---- bfloat16 (see the top of this file) ---------------------------------------------------
+// ---- bfloat16 and float16 (see the top of this file) -----------------------------------------
+
+namespace {
+template <class H>
+constexpr cudnnDataType_t cudnnTypeOf();
+template <>
+constexpr cudnnDataType_t cudnnTypeOf<BFloat16>() { return kBf16; }
+template <>
+constexpr cudnnDataType_t cudnnTypeOf<Float16>() { return kF16; }
+
+void widen(size_t count, const BFloat16* x, float* y, cudaStream_t s) { kernels::castToFloat32(count, x, y, s); }
+void widen(size_t count, const Float16* x, float* y, cudaStream_t s) { kernels::castFloat16ToFloat32(count, x, y, s); }
+}  // namespace
+
+template <class H>
+void CudaBackend::halfConvForward(const ConvGeometry& g, const H* x, const H* w, const float* bias, H* y) {
+  bind();
+  convolutionForward(g, cudnnTypeOf<H>(), x, w, y);
+  if (bias != nullptr)
+    kernels::biasAddChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, bias, y, stream_.get());
+}
+
+template <class H>
+void CudaBackend::halfConvBackwardFilter(const ConvGeometry& g, const H* x, const H* dy, float* dw, float* db) {
+  bind();
+  const size_t weights = static_cast<size_t>(g.o) * (g.c / g.groups) * g.kh * g.kw;
+  auto* dwHalf = static_cast<H*>(staging(weights * sizeof(H)));
+  convolutionBackwardFilter(g, cudnnTypeOf<H>(), x, dy, dwHalf);
+  widen(weights, dwHalf, dw, stream_.get());
+  if (db != nullptr)
+    kernels::biasGradChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, dy, db, stream_.get());
+}
 
 void CudaBackend::conv2dForward(const ConvGeometry& g, const BFloat16* x, const BFloat16* w,
                                 const float* bias, BFloat16* y) {
   requireBf16("conv2dForward");
-  bind();
-  convolutionForward(g, kBf16, x, w, y);
-  if (bias != nullptr)
-    kernels::biasAddChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, bias, y, stream_.get());
+  halfConvForward(g, x, w, bias, y);
 }
 
 void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const BFloat16* dy, const BFloat16* w,
@@ -399,24 +427,13 @@ void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const BFloat16* dy, 
 void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, const BFloat16* dy,
                                        float* dw, float* db) {
   requireBf16("conv2dBackwardFilter");
-  bind();
-  const size_t weights = static_cast<size_t>(g.o) * (g.c / g.groups) * g.kh * g.kw;
-  auto* dwBf16 = static_cast<BFloat16*>(staging(weights * sizeof(BFloat16)));
-  convolutionBackwardFilter(g, kBf16, x, dy, dwBf16);
-  kernels::castToFloat32(weights, dwBf16, dw, stream_.get());
-  if (db != nullptr)
-    kernels::biasGradChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, dy, db, stream_.get());
+  halfConvBackwardFilter(g, x, dy, dw, db);
 }
-
-// ---- float16 (see the top of this file) ----------------------------------------------------
 
 void CudaBackend::conv2dForward(const ConvGeometry& g, const Float16* x, const Float16* w,
                                 const float* bias, Float16* y) {
   requireFp16("conv2dForward");
-  bind();
-  convolutionForward(g, kF16, x, w, y);
-  if (bias != nullptr)
-    kernels::biasAddChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, bias, y, stream_.get());
+  halfConvForward(g, x, w, bias, y);
 }
 
 void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const Float16* dy, const Float16* w,
@@ -429,13 +446,7 @@ void CudaBackend::conv2dBackwardData(const ConvGeometry& g, const Float16* dy, c
 void CudaBackend::conv2dBackwardFilter(const ConvGeometry& g, const Float16* x, const Float16* dy,
                                        float* dw, float* db) {
   requireFp16("conv2dBackwardFilter");
-  bind();
-  const size_t weights = static_cast<size_t>(g.o) * (g.c / g.groups) * g.kh * g.kw;
-  auto* dwF16 = static_cast<Float16*>(staging(weights * sizeof(Float16)));
-  convolutionBackwardFilter(g, kF16, x, dy, dwF16);
-  kernels::castFloat16ToFloat32(weights, dwF16, dw, stream_.get());
-  if (db != nullptr)
-    kernels::biasGradChannels(g.n, g.o, static_cast<size_t>(g.outH) * g.outW, dy, db, stream_.get());
+  halfConvBackwardFilter(g, x, dy, dw, db);
 }
 
 }  // namespace alexnet::cuda

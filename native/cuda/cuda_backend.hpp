@@ -92,6 +92,12 @@ class CudaBackend final : public Backend {
                                const void* w, void* dx);
   void convolutionBackwardFilter(const ConvGeometry& g, cudnnDataType_t type, const void* x,
                                  const void* dy, void* dw);
+  // The convolutions on 16-bit activations (H = BFloat16 or Float16, conv.cpp): cuDNN in H with
+  // float32 compute, the bias and its gradient by our float32 kernels, dw widened to float32.
+  template <class H>
+  void halfConvForward(const ConvGeometry& g, const H* x, const H* w, const float* bias, H* y);
+  template <class H>
+  void halfConvBackwardFilter(const ConvGeometry& g, const H* x, const H* dy, float* dw, float* db);
   void* workspace(size_t bytes);
   // A buffer of the backend's own between two calls of one op (a 16-bit weight gradient before
   // its widening, a float32 product before its bias): grow-only, like the workspace.
