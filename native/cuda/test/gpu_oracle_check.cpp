@@ -24,6 +24,7 @@
 #include "alexnet/error.hpp"
 #include "alexnet/random.hpp"
 #include "bf16_bounds.hpp"
+#include "device_scratch.hpp"
 #include "kernels/maxpool_element.hpp"
 #include "kernels/relu_element.hpp"
 #include "kernels/update_element.hpp"
@@ -41,59 +42,12 @@ namespace {
 // at most 1e-6 of it; cuDNN may choose FFT or Winograd convolutions, which round more.
 constexpr double kConvTol = 2e-5;
 
-// Device buffers of one check, freed at the end of it.
-class Scratch {
- public:
-  explicit Scratch(Backend& b) : b_(b) {}
-  ~Scratch() {
-    for (auto& a : allocations_) b_.deallocate(a.first, a.second);
-  }
-  template <class T>
-  T* alloc(size_t count) {
-    void* p = b_.allocate(count * sizeof(T));
-    allocations_.emplace_back(p, count * sizeof(T));
-    return static_cast<T*>(p);
-  }
-  float* upload(const std::vector<float>& v) {
-    float* p = alloc<float>(v.size());
-    b_.copyFromHost(p, v.data(), v.size() * sizeof(float));
-    return p;
-  }
-  int32_t* uploadLabels(const std::vector<float>& v) {
-    std::vector<int32_t> labels(v.begin(), v.end());
-    int32_t* p = alloc<int32_t>(labels.size());
-    b_.copyFromHost(p, labels.data(), labels.size() * sizeof(int32_t));
-    return p;
-  }
-  std::vector<float> download(const float* p, size_t count) {
-    std::vector<float> v(count);
-    b_.copyToHost(v.data(), p, count * sizeof(float));
-    return v;
-  }
-  // bfloat16 and float16 (T): rounded on the host (alexnet/bfloat16.hpp, alexnet/float16.hpp, as
-  // the device's casts round), and widened back for comparisons.
-  template <class T>
-  T* upload16(const std::vector<float>& v) {
-    const std::vector<T> rounded = bf16check::roundTo<T>(v);
-    auto* p = alloc<T>(v.size());
-    b_.copyFromHost(p, rounded.data(), v.size() * sizeof(T));
-    return p;
-  }
-  template <class T>
-  std::vector<T> downloadBits(const T* p, size_t count) {
-    std::vector<T> v(count);
-    b_.copyToHost(v.data(), p, count * sizeof(T));
-    return v;
-  }
-  template <class T>
-  std::vector<float> download16(const T* p, size_t count) {
-    return bf16check::widen(downloadBits(p, count));
-  }
-
- private:
-  Backend& b_;
-  std::vector<std::pair<void*, size_t>> allocations_;
-};
+// The oracle's LRN cases and their options, for float32 and the 16-bit types alike.
+struct LrnCase { const char* name; int size; float alpha, beta, k; };
+constexpr LrnCase kLrnCases[] = {{"b1_lrn_paper", 5, 1e-4f, 0.75f, 2.0f},
+                                 {"b2_lrn_paper_large", 5, 1e-4f, 0.75f, 2.0f},
+                                 {"b3_lrn_n3_k1_a05_b05", 3, 0.5f, 0.5f, 1.0f},
+                                 {"b4_lrn_paper_fewchannels", 5, 1e-4f, 0.75f, 2.0f}};
 
 void report(const std::string& what, bool ok);
 
@@ -144,11 +98,7 @@ void checkConvolutions(Backend& b, void (*setTf32)(Backend*, int)) {
 }
 
 void checkLrnAndPooling(Backend& b) {
-  struct Lrn { const char* name; int size; float alpha, beta, k; };
-  for (Lrn c : {Lrn{"b1_lrn_paper", 5, 1e-4f, 0.75f, 2.0f},
-                Lrn{"b2_lrn_paper_large", 5, 1e-4f, 0.75f, 2.0f},
-                Lrn{"b3_lrn_n3_k1_a05_b05", 3, 0.5f, 0.5f, 1.0f},
-                Lrn{"b4_lrn_paper_fewchannels", 5, 1e-4f, 0.75f, 2.0f}}) {
+  for (const LrnCase& c : kLrnCases) {
     Scratch s(b);
     const auto xs = shape(c.name, "x");
     alexnet::LrnGeometry g{xs[0], xs[1], xs[2], xs[3], c.size, c.alpha, c.beta, c.k};
@@ -294,11 +244,7 @@ void checkConvolutionsHalf(Backend& b) {
 
 template <class T>
 void checkLrnAndPoolingHalf(Backend& b) {
-  struct Lrn { const char* name; int size; float alpha, beta, k; };
-  for (Lrn c : {Lrn{"b1_lrn_paper", 5, 1e-4f, 0.75f, 2.0f},
-                Lrn{"b2_lrn_paper_large", 5, 1e-4f, 0.75f, 2.0f},
-                Lrn{"b3_lrn_n3_k1_a05_b05", 3, 0.5f, 0.5f, 1.0f},
-                Lrn{"b4_lrn_paper_fewchannels", 5, 1e-4f, 0.75f, 2.0f}}) {
+  for (const LrnCase& c : kLrnCases) {
     Scratch s(b);
     const auto xs = shape(c.name, "x");
     alexnet::LrnGeometry g{xs[0], xs[1], xs[2], xs[3], c.size, c.alpha, c.beta, c.k};

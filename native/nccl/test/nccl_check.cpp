@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../../cuda/test/device_scratch.hpp"
 #include "../../cuda/test/module_entries.hpp"
 #include "../module.hpp"
 #include "alexnet/backend.hpp"
@@ -59,26 +60,6 @@ struct NcclEntries {
   }
 };
 
-// Device buffers of the check, on the backend, freed at the end.
-struct Buffers {
-  alexnet::Backend& b;
-  std::vector<std::pair<void*, size_t>> held;
-  ~Buffers() {
-    for (auto& [p, bytes] : held) b.deallocate(p, bytes);
-  }
-  float* upload(const std::vector<float>& v) {
-    auto* p = static_cast<float*>(b.allocate(v.size() * sizeof(float)));
-    held.emplace_back(p, v.size() * sizeof(float));
-    b.copyFromHost(p, v.data(), v.size() * sizeof(float));
-    return p;
-  }
-  std::vector<float> download(const float* p, size_t count) {
-    std::vector<float> v(count);
-    b.copyToHost(v.data(), p, count * sizeof(float));
-    return v;
-  }
-};
-
 std::vector<float> ramp(size_t n, float from) {
   std::vector<float> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = from + 0.25f * static_cast<float>(i);
@@ -89,7 +70,7 @@ std::vector<float> ramp(size_t n, float from) {
 // broadcast from itself, the gather and the scatter of its own columns).
 void checkCollectives(const NcclEntries& nccl, void* comm, alexnet::Backend& b) {
   char err[512] = {0};
-  Buffers buf{b, {}};
+  Scratch buf(b);
   void* stream = b.nativeStream();
   const std::vector<float> values = ramp(1 << 20, -3.0f);
   for (int mean = 0; mean <= 1; ++mean) {
