@@ -13,20 +13,12 @@ namespace {
 constexpr long long kParallelMin = 1 << 15;
 using Index = long long;  // signed: OpenMP loops are simplest over a signed index
 
-// x86-64-v4 (AVX-512 with DQ: 64-bit multiplies in vectors) for the generator's mix64, AVX2 and the
-// baseline; the loader picks one at run time (ifunc). Integer arithmetic and exact conversions only,
-// so every version draws the same mask.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define ALEXNET_RANDOM_KERNEL __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define ALEXNET_RANDOM_KERNEL
-#endif
-
 // One row of inverted dropout: element j keeps x[j] * keepScale when counterUniform(seed, base + j)
 // >= p. One element at a time it took 10 ns (scalar 64-bit multiplies and a 64-bit integer to float
-// conversion); over a row it vectorizes: 0.4 ns with AVX-512, 0.8 ns with AVX2.
-ALEXNET_RANDOM_KERNEL void dropoutRow(const float* x, float* y, float* mask, size_t length, uint64_t seed,
-                                      uint64_t base, float p, float keepScale) {
+// conversion); over a row it vectorizes: 0.4 ns with AVX-512 and DQ's 64-bit multiplies, 0.8 ns
+// with AVX2. Integer arithmetic and exact conversions only: every version draws the same mask.
+ALEXNET_CPU_CLONES_DQ void dropoutRow(const float* x, float* y, float* mask, size_t length, uint64_t seed,
+                                     uint64_t base, float p, float keepScale) {
   if (mask) {
 #pragma omp simd
     for (size_t j = 0; j < length; ++j) {

@@ -13,21 +13,15 @@
 // rounded once as it is written: the same values as widening whole tensors first, without their
 // float32 copies and the passes over them.
 //
-// The per-image kernels are compiled for AVX-512, AVX2 and the baseline, and the loader picks one
-// at run time (ifunc), as the pooling rows are: built for the baseline alone their loops ran 4 wide.
-// Elementwise IEEE operations in the same order (no contraction into FMA): every version gives the
-// same bits.
+// The per-image kernels are compiled for several instruction sets (ALEXNET_CPU_CLONES): built for
+// the baseline alone their loops ran 4 wide. Elementwise IEEE operations in the same order (no
+// contraction into FMA): every version gives the same bits.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "cpu_internal.hpp"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define ALEXNET_LRN_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ALEXNET_LRN_KERNEL
-#endif
 // The helpers are inlined into each clone, so that they are compiled for its instruction set too.
 #define ALEXNET_LRN_INLINE inline __attribute__((always_inline))
 
@@ -87,8 +81,8 @@ ALEXNET_LRN_INLINE void negativePower(const float* s, float* out, long count, fl
 
 // One image (c x plane values) of the forward pass; `scale` and `squares` are scratch of its size.
 template <class T>
-ALEXNET_LRN_KERNEL void forwardImage(const LrnGeometry& g, const T* x, T* y, float* scale, float* squares,
-                                     std::vector<float>& wideX) {
+ALEXNET_CPU_CLONES void forwardImage(const LrnGeometry& g, const T* x, T* y, float* scale, float* squares,
+                                    std::vector<float>& wideX) {
   const long image = static_cast<long>(g.h) * g.w * g.c;
   const float* xn = widened(x, image, wideX);
   windowScale(g, xn, scale, squares);
@@ -98,8 +92,8 @@ ALEXNET_LRN_KERNEL void forwardImage(const LrnGeometry& g, const T* x, T* y, flo
 
 // One image of the backward pass; `scale`, `ratio`, `power` and `sums` are scratch of its size.
 template <class T>
-ALEXNET_LRN_KERNEL void backwardImage(const LrnGeometry& g, const T* dy, const T* x, const T* y, T* dx, float* scale,
-                                      float* ratio, float* power, float* sums, std::vector<float>& wideX) {
+ALEXNET_CPU_CLONES void backwardImage(const LrnGeometry& g, const T* dy, const T* x, const T* y, T* dx, float* scale,
+                                     float* ratio, float* power, float* sums, std::vector<float>& wideX) {
   const long image = static_cast<long>(g.h) * g.w * g.c;
   const float twoAlphaBeta = 2.0f * g.alpha * g.beta;
   const float* xn = widened(x, image, wideX);
