@@ -22,7 +22,11 @@
 // OpenMP region (its outlined body would not be cloned): they are called from inside one.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
 #define ALEXNET_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#if __GNUC__ >= 11  // the x86-64-v4 level is known from GCC 11 on
 #define ALEXNET_CPU_CLONES_DQ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define ALEXNET_CPU_CLONES_DQ ALEXNET_CPU_CLONES
+#endif
 #else
 #define ALEXNET_CPU_CLONES
 #define ALEXNET_CPU_CLONES_DQ
