@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "algo_fallback.hpp"
+#include "conv_math.hpp"
 #include "alexnet/error.hpp"
 #include "cuda_backend.hpp"
 #include "kernels/kernels.hpp"
@@ -184,10 +185,15 @@ void setMathType(cudnnConvolutionDescriptor_t conv, cudnnMathType_t math) {
   check(cudnnSetConvolutionMathType(conv, math), "cudnnSetConvolutionMathType");
 }
 
-// What the search may use: FMA only (strict FP32), or anything, tensor cores included (TF32 for
-// float32 data in TF32 mode; bfloat16 and float16 data always).
+// What the search may use (conv_math.hpp): FMA only (strict FP32), default math (TF32 tensor cores
+// for float32 data in TF32 mode), or tensor-op math (bfloat16 and float16 data always).
 cudnnMathType_t searchMathType(Precision precision, cudnnDataType_t type) {
-  return precision == Precision::Tf32 || type != CUDNN_DATA_FLOAT ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+  switch (convSearchMath(precision == Precision::Tf32, type == CUDNN_DATA_FLOAT)) {
+    case ConvMath::FmaOnly: return CUDNN_FMA_MATH;
+    case ConvMath::Default: return CUDNN_DEFAULT_MATH;
+    case ConvMath::TensorOps: return CUDNN_TENSOR_OP_MATH;
+  }
+  return CUDNN_FMA_MATH;
 }
 
 // Strict FP32 refuses tensor-core algorithms; only float32 data in Fp32 mode is strict.
@@ -252,7 +258,8 @@ void CudaBackend::convolutionForward(const ConvGeometry& g, cudnnDataType_t type
     int maxCount = 0;
     check(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &maxCount),
           "cudnnGetConvolutionForwardAlgorithmMaxCount");
-    // FMA math is strict FP32; default math lets cuDNN use tensor cores on Ampere and newer.
+    // FMA math is strict FP32; default math lets cuDNN use TF32 tensor cores (float32 data), and
+    // tensor-op math its 16-bit tensor cores (conv_math.hpp).
     setMathType(p.conv.get(), searchMathType(precision_, type));
     p.forward = chooseAlgorithm<cudnnConvolutionFwdAlgoPerf_t>(
         "forward", "cudnnGetConvolutionForwardAlgorithm_v7", maxCount, strict,
