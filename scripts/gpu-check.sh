@@ -13,7 +13,7 @@
 #   checks   native/cuda/test/run_checks.sh with ALEXNET_REQUIRE_GPU=1 (no Node)
 #   test     npm run test:gpu (the whole suite on cuda)
 #   bench    npm run bench:gpu (PyTorch + cuDNN side by side on the same GPU)
-#   train    alexnet train --preset fashion-mnist-quick on cuda: 2 epochs of the packed 12,800
+#   train    alexnet train --preset fashion-mnist-quick on cuda: 4 epochs of the packed 6,400
 #            images (200 steps of batch 128), then the test accuracy
 #   bf16     the same in mixed precision (--precision bf16: cuDNN/cuBLAS bfloat16 tensor cores)
 # Logs, summary.txt and the benchmark JSON go to $OUT (default /tmp/out), gathered at the end into
@@ -139,7 +139,7 @@ train() {
   local dir=$1
   shift
   node dist/lib/cli/main.js train --preset fashion-mnist-quick --device cuda \
-    --data-dir "$stage/data/fashion-mnist" --epochs 2 --progress plain \
+    --data-dir "$stage/data/fashion-mnist" --epochs 4 --progress plain \
     --out "$out/$dir" "$@"
 }
 
