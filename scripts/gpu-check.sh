@@ -123,8 +123,10 @@ loader() {
     if (!(info.count > 0)) { console.log('no CUDA device usable'); process.exit(1); }"
 }
 
+# ALEXNET_CUDNN_LOG=1: the log names the cuDNN algorithm and math each convolution ran with, per
+# data type (whether the 16-bit ones got tensor cores, which algorithm an out-of-bound case used).
 checks() {
-  ALEXNET_REQUIRE_GPU=1 bash native/cuda/test/run_checks.sh build/Release/libalexnet_cuda.so
+  ALEXNET_REQUIRE_GPU=1 ALEXNET_CUDNN_LOG=1 bash native/cuda/test/run_checks.sh build/Release/libalexnet_cuda.so
 }
 
 bench() {
