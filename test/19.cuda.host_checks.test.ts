@@ -1,11 +1,12 @@
 // The CUDA backend's logic that can be checked without a GPU, on every machine that has a C++
 // compiler: its bookkeeping (native/cuda/test/host_logic_check.cpp: label records, peer routes,
-// plan caches, the algorithm fallback, the math each convolution search may use), and a reading of
-// its sources for a rule the compiler cannot hold: every grow-only device buffer of the backend is
-// given back when the device's block cache goes.
+// plan caches, the algorithm fallback, the math each convolution search may use), and readings of
+// its sources for rules the compiler cannot hold: every grow-only device buffer of the backend is
+// given back when the device's block cache goes, and no device memory is set on the legacy default
+// stream, which the backend's non-blocking stream does not wait for.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,5 +58,12 @@ describe('CUDA backend checks without a GPU', function () {
     const body = functionBody(readFileSync(join(ROOT, 'native/cuda/transfer.cpp'), 'utf8'), 'void CudaBackend::setBlockSource(');
     const missing = buffers.filter((b) => !new RegExp(`\\b${b}\\.release\\(`).test(body));
     expect(missing, 'buffers setBlockSource leaves holding a block of the old cache').to.deep.equal([]);
+  });
+
+  it('sets device memory only on a stream (cudaMemsetAsync), never with cudaMemset on the legacy stream', () => {
+    const dir = join(ROOT, 'native/cuda');
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(cpp|cu|hpp|cuh)$/.test(f) && !f.startsWith('test'));
+    const offenders = files.filter((f) => /\bcudaMemset\s*\(/.test(readFileSync(join(dir, f), 'utf8')));
+    expect(offenders).to.deep.equal([]);
   });
 });
