@@ -13,10 +13,11 @@
 #   checks   native/cuda/test/run_checks.sh with ALEXNET_REQUIRE_GPU=1 (no Node)
 #   test     npm run test:gpu (the whole suite on cuda)
 #   bench    npm run bench:gpu (PyTorch + cuDNN side by side on the same GPU)
-#   train    alexnet train --preset fashion-mnist-quick on cuda: 2 epochs of the packed 12,800
+#   train    alexnet train --preset fashion-mnist-quick on cuda: 4 epochs of the packed 6,400
 #            images (200 steps of batch 128), then the test accuracy
 #   bf16     the same in mixed precision (--precision bf16: cuDNN/cuBLAS bfloat16 tensor cores)
-# Logs, summary.txt and the benchmark JSON go to $OUT (default /tmp/out). GPU_CHECK_STEPS picks
+# Logs, summary.txt and the benchmark JSON go to $OUT (default /tmp/out), gathered at the end into
+# one archive beside summary.txt (see the end of this file). GPU_CHECK_STEPS picks
 # steps (e.g. machine,loader for a dry run on a machine without a GPU). Exit status 0 when every
 # step passed.
 set -uo pipefail
@@ -122,8 +123,10 @@ loader() {
     if (!(info.count > 0)) { console.log('no CUDA device usable'); process.exit(1); }"
 }
 
+# ALEXNET_CUDNN_LOG=1: the log names the cuDNN algorithm and math each convolution ran with, per
+# data type (whether the 16-bit ones got tensor cores, which algorithm an out-of-bound case used).
 checks() {
-  ALEXNET_REQUIRE_GPU=1 bash native/cuda/test/run_checks.sh build/Release/libalexnet_cuda.so
+  ALEXNET_REQUIRE_GPU=1 ALEXNET_CUDNN_LOG=1 bash native/cuda/test/run_checks.sh build/Release/libalexnet_cuda.so
 }
 
 bench() {
@@ -138,7 +141,7 @@ train() {
   local dir=$1
   shift
   node dist/lib/cli/main.js train --preset fashion-mnist-quick --device cuda \
-    --data-dir "$stage/data/fashion-mnist" --epochs 2 --progress plain \
+    --data-dir "$stage/data/fashion-mnist" --epochs 4 --progress plain \
     --out "$out/$dir" "$@"
 }
 
@@ -157,4 +160,20 @@ run_step bench 110 bench
 run_step train 45 train train-run
 run_step bf16 45 bf16
 printf 'total    %ss of %ss; %s\n' "$((SECONDS - started))" "$budget" "$([ $status -eq 0 ] && echo 'every step passed' || echo 'a step FAILED')" | tee -a "$summary"
+
+# A device machine hands back only a few files of $OUT (8, of 16 MiB at most): everything the run
+# wrote goes into one archive (files over 4 MiB, such as checkpoints, stay out), and $OUT keeps
+# summary.txt, the archive, and the two logs read first (checks, test). GPU_CHECK_KEEP_ALL=1 keeps
+# every file as it was written.
+if [ "${GPU_CHECK_KEEP_ALL:-0}" != 1 ]; then
+  archive=gpu-check-logs.tar.gz
+  if (cd "$out" && find . -type f ! -name summary.txt ! -name "$archive" -size -4M -print0 |
+      tar --null -czf "$archive.part" -T - && mv "$archive.part" "$archive"); then
+    find "$out" -mindepth 1 -maxdepth 1 ! -name summary.txt ! -name "$archive" ! -name checks.log ! -name test.log \
+      -exec rm -rf {} +
+    echo "logs: $out/$archive (every log, the benchmark JSON, the training runs' small files)" | tee -a "$summary"
+  else
+    echo "logs: packing $out into one archive failed; the files stay as written" | tee -a "$summary"
+  fi
+fi
 exit $status

@@ -45,7 +45,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   cublas_.reset(cublas);
   check(cublasSetStream_v2(cublas, stream), "cublasSetStream_v2");
 
-  labelErrors_.create();
+  labelErrors_.create(stream);
   // Peer access is enabled per pair on the first copy between two GPUs (transfer.cpp).
   setPrecision(Precision::Fp32);
 }

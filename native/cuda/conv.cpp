@@ -20,10 +20,13 @@
 // float16 staging in the same way. Where a gradient overflows float16 (beyond 65504) it becomes
 // infinite, which is what dynamic loss scaling looks for (its found-inf check skips that step).
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "algo_fallback.hpp"
+#include "conv_math.hpp"
 #include "alexnet/error.hpp"
 #include "cuda_backend.hpp"
 #include "kernels/kernels.hpp"
@@ -184,10 +187,15 @@ void setMathType(cudnnConvolutionDescriptor_t conv, cudnnMathType_t math) {
   check(cudnnSetConvolutionMathType(conv, math), "cudnnSetConvolutionMathType");
 }
 
-// What the search may use: FMA only (strict FP32), or anything, tensor cores included (TF32 for
-// float32 data in TF32 mode; bfloat16 and float16 data always).
+// What the search may use (conv_math.hpp): FMA only (strict FP32), default math (TF32 tensor cores
+// for float32 data in TF32 mode), or tensor-op math (bfloat16 and float16 data always).
 cudnnMathType_t searchMathType(Precision precision, cudnnDataType_t type) {
-  return precision == Precision::Tf32 || type != CUDNN_DATA_FLOAT ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+  switch (convSearchMath(precision == Precision::Tf32, type == CUDNN_DATA_FLOAT)) {
+    case ConvMath::FmaOnly: return CUDNN_FMA_MATH;
+    case ConvMath::Default: return CUDNN_DEFAULT_MATH;
+    case ConvMath::TensorOps: return CUDNN_TENSOR_OP_MATH;
+  }
+  return CUDNN_FMA_MATH;
 }
 
 // Strict FP32 refuses tensor-core algorithms; only float32 data in Fp32 mode is strict.
@@ -198,11 +206,43 @@ bool strictFor(Precision precision, cudnnDataType_t type) {
 constexpr cudnnDataType_t kBf16 = CUDNN_DATA_BFLOAT16;
 constexpr cudnnDataType_t kF16 = CUDNN_DATA_HALF;
 
+// ALEXNET_CUDNN_LOG=1: each plan's algorithm, when it first runs, on stderr (the GPU checks set
+// it, so that a run shows what cuDNN chose for each data type and math).
+bool logChoices() {
+  static const bool on = [] {
+    const char* v = std::getenv("ALEXNET_CUDNN_LOG");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return on;
+}
+
+const char* typeName(cudnnDataType_t type) {
+  return type == CUDNN_DATA_FLOAT ? "float32" : type == CUDNN_DATA_BFLOAT16 ? "bfloat16" : type == CUDNN_DATA_HALF ? "float16" : "?";
+}
+
+const char* mathName(cudnnMathType_t math) {
+  switch (math) {
+    case CUDNN_DEFAULT_MATH: return "default math";
+    case CUDNN_TENSOR_OP_MATH: return "tensor-op math";
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return "tensor-op math with conversion";
+    case CUDNN_FMA_MATH: return "FMA math";
+  }
+  return "?";
+}
+
+void logChoice(const ConvGeometry& g, cudnnDataType_t type, const char* direction, const AlgoCandidate& c) {
+  std::fprintf(stderr,
+               "cuDNN %s %s [%d, %d, %d, %d] * [%d, %d, %d, %d] stride %d pad %d groups %d: algorithm %d, %s, "
+               "workspace %zu bytes\n",
+               direction, typeName(type), g.n, g.c, g.h, g.w, g.o, g.c / g.groups, g.kh, g.kw, g.strideH, g.padH,
+               g.groups, c.algo, mathName(c.mathType), c.workspaceBytes);
+}
+
 // Runs one direction with the first of its algorithms that works (algo_fallback.hpp).
 // run(algo, workspace, bytes) makes the cuDNN call; workspace(bytes) gives its workspace.
 template <class Workspace, class Run>
-void runConvolution(AlgoChoice& choice, cudnnConvolutionDescriptor_t conv, const char* direction,
-                    const char* call, Workspace workspace, Run run) {
+void runConvolution(AlgoChoice& choice, cudnnConvolutionDescriptor_t conv, const ConvGeometry& g,
+                    cudnnDataType_t type, const char* direction, const char* call, Workspace workspace, Run run) {
   runFirstWorking(choice.candidates, direction, call, [&](const AlgoCandidate& c) {
     void* ws = nullptr;
     try {
@@ -213,7 +253,11 @@ void runConvolution(AlgoChoice& choice, cudnnConvolutionDescriptor_t conv, const
     }
     setMathType(conv, c.mathType);
     const cudnnStatus_t status = run(c.algo, ws, c.workspaceBytes);
-    if (status == CUDNN_STATUS_SUCCESS) return Attempt::ran();
+    if (status == CUDNN_STATUS_SUCCESS) {
+      if (logChoices() && choice.logged != c.algo) logChoice(g, type, direction, c);
+      choice.logged = c.algo;
+      return Attempt::ran();
+    }
     const Attempt::Kind next = afterFailure(status);
     if (next == Attempt::Ran) throwCudnnError(status, call);
     const std::string why = "algorithm " + std::to_string(c.algo) + ": " + cudnnErrorText(status);
@@ -252,7 +296,8 @@ void CudaBackend::convolutionForward(const ConvGeometry& g, cudnnDataType_t type
     int maxCount = 0;
     check(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &maxCount),
           "cudnnGetConvolutionForwardAlgorithmMaxCount");
-    // FMA math is strict FP32; default math lets cuDNN use tensor cores on Ampere and newer.
+    // FMA math is strict FP32; default math lets cuDNN use TF32 tensor cores (float32 data), and
+    // tensor-op math its 16-bit tensor cores (conv_math.hpp).
     setMathType(p.conv.get(), searchMathType(precision_, type));
     p.forward = chooseAlgorithm<cudnnConvolutionFwdAlgoPerf_t>(
         "forward", "cudnnGetConvolutionForwardAlgorithm_v7", maxCount, strict,
@@ -267,7 +312,7 @@ void CudaBackend::convolutionForward(const ConvGeometry& g, cudnnDataType_t type
                                                         returned, perf, ws, bytes);
         });
   }
-  runConvolution(p.forward, p.conv.get(), "forward", "cudnnConvolutionForward",
+  runConvolution(p.forward, p.conv.get(), g, type, "forward", "cudnnConvolutionForward",
                  [&](size_t bytes) { return workspace(bytes); },
                  [&](int algo, void* ws, size_t bytes) {
                    return cudnnConvolutionForward(h, &kOne, p.x.get(), x, p.w.get(), w,
@@ -302,7 +347,7 @@ void CudaBackend::convolutionBackwardData(const ConvGeometry& g, cudnnDataType_t
                                                              returned, perf, ws, bytes);
         });
   }
-  runConvolution(p.backwardData, p.conv.get(), "backward-data", "cudnnConvolutionBackwardData",
+  runConvolution(p.backwardData, p.conv.get(), g, type, "backward-data", "cudnnConvolutionBackwardData",
                  [&](size_t bytes) { return workspace(bytes); },
                  [&](int algo, void* ws, size_t bytes) {
                    return cudnnConvolutionBackwardData(
@@ -338,7 +383,7 @@ void CudaBackend::convolutionBackwardFilter(const ConvGeometry& g, cudnnDataType
         });
   }
   // beta = 0: dw is overwritten, not accumulated (the contract).
-  runConvolution(p.backwardFilter, p.conv.get(), "backward-filter",
+  runConvolution(p.backwardFilter, p.conv.get(), g, type, "backward-filter",
                  "cudnnConvolutionBackwardFilter", [&](size_t bytes) { return workspace(bytes); },
                  [&](int algo, void* ws, size_t bytes) {
                    return cudnnConvolutionBackwardFilter(

@@ -18,6 +18,7 @@ struct AlgoCandidate {
 struct AlgoChoice {
   bool chosen = false;
   std::vector<AlgoCandidate> candidates;
+  int logged = -1;  // the algorithm last reported under ALEXNET_CUDNN_LOG (conv.cpp), or -1
 };
 
 struct ConvPlanData {

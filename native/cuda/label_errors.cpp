@@ -12,11 +12,13 @@ LabelErrors::~LabelErrors() {
   if (host_ != nullptr) ignoreStatus(cudaFreeHost(host_));
 }
 
-void LabelErrors::create() {
+void LabelErrors::create(cudaStream_t stream) {
   void* device = nullptr;
   check(cudaMalloc(&device, sizeof(kernels::LabelErrorRecord)), "cudaMalloc");
   device_ = static_cast<kernels::LabelErrorRecord*>(device);
-  check(cudaMemset(device_, 0xFF, sizeof(kernels::LabelErrorRecord)), "cudaMemset");
+  // On the kernels' own stream: a plain cudaMemset runs on the legacy default stream, which a
+  // non-blocking stream does not wait for, so a first loss kernel could read the record uncleared.
+  check(cudaMemsetAsync(device_, 0xFF, sizeof(kernels::LabelErrorRecord), stream), "cudaMemsetAsync");
   void* host = nullptr;
   check(cudaHostAlloc(&host, sizeof(kernels::LabelErrorRecord), cudaHostAllocDefault),
         "cudaHostAlloc");

@@ -15,8 +15,9 @@ class LabelErrors {
   LabelErrors& operator=(const LabelErrors&) = delete;
   ~LabelErrors();
 
-  // Allocates the record on the current device (cleared) and its host copy.
-  void create();
+  // Allocates the record on the current device and its host copy; the record is cleared on
+  // `stream`, the stream of the kernels that write it.
+  void create(cudaStream_t stream);
   // For a kernel about to check labels: the record and a fresh launch number.
   kernels::LabelCheck next(kernels::LabelOp op);
   // Call before synchronising `stream`: queues the record's copy to the host if a kernel has

@@ -41,7 +41,10 @@ void CudaBackend::setBlockSource(BlockSource* source) {
   // The stream is idle here (the device sets its cache before any work and clears it after its
   // stream has stopped), so blocks can go back to whichever cache they came from.
   bind();
+  // Every grow-only buffer (cuda_backend.hpp): one left holding a block would give it back to a
+  // cache that is gone by then (the device clears its cache, then destroys it, then the backend).
   workspace_.release(stream_.get());
+  staging_.release(stream_.get());
   scratch_.release(stream_.get());
   labelScratch_.release(stream_.get());
   blocks_ = source;

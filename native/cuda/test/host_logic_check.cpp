@@ -1,7 +1,7 @@
 // Checks the CUDA backend's bookkeeping on the host, without a GPU: the bad-label record that the
 // loss and top-k kernels write (kernels/label_check.hpp), the choice of peer-to-peer or staged
-// copies (peer_access.hpp), the bounded plan caches (lru_cache.hpp) and the convolution algorithm
-// fallback (algo_fallback.hpp).
+// copies (peer_access.hpp), the bounded plan caches (lru_cache.hpp), the convolution algorithm
+// fallback (algo_fallback.hpp) and the math its algorithm search may use (conv_math.hpp).
 // Run: bash native/cuda/test/run_checks.sh
 #include <atomic>
 #include <cstdio>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "algo_fallback.hpp"
+#include "conv_math.hpp"
 #include "kernels/label_check.hpp"
 #include "lru_cache.hpp"
 #include "peer_access.hpp"
@@ -143,6 +144,16 @@ void checkAlgorithmFallback() {
   report("only skipped for memory: OUT_OF_MEMORY, and kept for later", code == "OUT_OF_MEMORY" && two == std::vector<int>({3}));
 }
 
+// cuDNN's legacy convolutions use tensor cores only under tensor-op math: the 16-bit types must
+// search under it in both precision modes, float32 never (FMA only, or TF32 by default math).
+void checkConvSearchMath() {
+  report("bfloat16/float16 search under tensor-op math (strict FP32 mode)",
+         convSearchMath(false, false) == ConvMath::TensorOps);
+  report("bfloat16/float16 search under tensor-op math (TF32 mode)", convSearchMath(true, false) == ConvMath::TensorOps);
+  report("float32 in strict FP32 mode: FMA only", convSearchMath(false, true) == ConvMath::FmaOnly);
+  report("float32 in TF32 mode: default math", convSearchMath(true, true) == ConvMath::Default);
+}
+
 }  // namespace
 
 int main() {
@@ -150,6 +161,7 @@ int main() {
   checkPeerRoutes();
   checkLruCache();
   checkAlgorithmFallback();
+  checkConvSearchMath();
   std::printf("%s\n", failures ? "FAILED" : "all ok");
   return failures != 0;
 }

@@ -39,7 +39,19 @@ if [ -n "$module" ]; then
   nccl=$(dirname "$module")/libalexnet_nccl.so
   if [ -f "$nccl" ]; then
     $cxx "$root/native/nccl/test/nccl_check.cpp" -ldl -o "$work/nccl_check"
-    "$work/nccl_check" "$nccl" "$module"
+    # Bounded: its watchdog case ends in ncclCommAbort of a communicator still forming, which must
+    # return within seconds; were it to hang, this says so instead of using up the caller's time.
+    limit=${NCCL_CHECK_TIMEOUT:-60}
+    if command -v timeout >/dev/null; then
+      rc=0
+      timeout --kill-after=5 "$limit" "$work/nccl_check" "$nccl" "$module" || rc=$?
+      if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        echo "nccl_check did not finish within ${limit}s (NCCL_CHECK_TIMEOUT): FAILED"
+      fi
+      [ "$rc" -eq 0 ] || exit "$rc"
+    else
+      "$work/nccl_check" "$nccl" "$module"
+    fi
   else
     echo "libalexnet_nccl.so not built beside it: NCCL checks skipped"
   fi

@@ -1,0 +1,69 @@
+// The CUDA backend's logic that can be checked without a GPU, on every machine that has a C++
+// compiler: its bookkeeping (native/cuda/test/host_logic_check.cpp: label records, peer routes,
+// plan caches, the algorithm fallback, the math each convolution search may use), and readings of
+// its sources for rules the compiler cannot hold: every grow-only device buffer of the backend is
+// given back when the device's block cache goes, and no device memory is set on the legacy default
+// stream, which the backend's non-blocking stream does not wait for.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CXX = process.env.CXX ?? 'c++';
+const haveCompiler = spawnSync(CXX, ['--version'], { encoding: 'utf8' }).status === 0;
+
+/** The body of the C++ function whose definition starts with `signature`, braces balanced. */
+function functionBody(source: string, signature: string): string {
+  const start = source.indexOf(signature);
+  expect(start, `${signature} not found`).to.be.greaterThan(-1);
+  const open = source.indexOf('{', start);
+  let depth = 0;
+  for (let i = open; i < source.length; i++) {
+    if (source[i] === '{') depth++;
+    else if (source[i] === '}' && --depth === 0) return source.slice(open, i + 1);
+  }
+  throw new Error(`${signature}: unbalanced braces`);
+}
+
+describe('CUDA backend checks without a GPU', function () {
+  this.timeout(120_000);
+
+  it('host_logic_check.cpp passes (bookkeeping, algorithm fallback, convolution search math)', function () {
+    if (!haveCompiler) {
+      console.log('      (skipped: no C++ compiler here; set CXX)');
+      this.skip();
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'alexnet-cuda-host-'));
+    try {
+      const exe = join(dir, 'host_logic_check');
+      const cc = spawnSync(CXX, ['-std=c++17', '-O1', '-Wall', `-I${join(ROOT, 'native/include')}`, `-I${join(ROOT, 'native/cuda')}`,
+        join(ROOT, 'native/cuda/test/host_logic_check.cpp'), '-pthread', '-o', exe], { encoding: 'utf8' });
+      expect(cc.status, cc.stderr).to.equal(0);
+      const r = spawnSync(exe, [], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stdout + r.stderr).to.equal(0);
+      expect(r.stdout).to.include('all ok').and.not.include('FAIL');
+      expect(r.stdout).to.include('bfloat16/float16 search under tensor-op math');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('setBlockSource gives back every grow-only buffer the backend declares', () => {
+    const header = readFileSync(join(ROOT, 'native/cuda/cuda_backend.hpp'), 'utf8');
+    const buffers = [...header.matchAll(/^\s*ScratchBuffer\s+(\w+)\s*;/gm)].map((m) => m[1]!);
+    expect(buffers.length, 'no ScratchBuffer member found in cuda_backend.hpp').to.be.greaterThan(0);
+    const body = functionBody(readFileSync(join(ROOT, 'native/cuda/transfer.cpp'), 'utf8'), 'void CudaBackend::setBlockSource(');
+    const missing = buffers.filter((b) => !new RegExp(`\\b${b}\\.release\\(`).test(body));
+    expect(missing, 'buffers setBlockSource leaves holding a block of the old cache').to.deep.equal([]);
+  });
+
+  it('sets device memory only on a stream (cudaMemsetAsync), never with cudaMemset on the legacy stream', () => {
+    const dir = join(ROOT, 'native/cuda');
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(cpp|cu|hpp|cuh)$/.test(f) && !f.startsWith('test'));
+    const offenders = files.filter((f) => /\bcudaMemset\s*\(/.test(readFileSync(join(dir, f), 'utf8')));
+    expect(offenders).to.deep.equal([]);
+  });
+});
