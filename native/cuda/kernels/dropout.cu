@@ -1,5 +1,6 @@
-// Inverted dropout with the counter-based mask every backend draws identically (random.hpp).
-#include "alexnet/random.hpp"
+// Inverted dropout with the counter-based mask every backend draws identically (random.hpp); the
+// element is dropout_element.hpp.
+#include "kernels/dropout_element.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/launch.cuh"
 
@@ -10,13 +11,8 @@ namespace {
 __global__ void dropoutForwardKernel(size_t count, float p, float keepScale, uint64_t seed,
                                      uint64_t offset, size_t rowLength, uint64_t rowStride,
                                      const float* x, float* y, float* mask) {
-  for (size_t i = globalIndex(); i < count; i += globalStride()) {
-    const uint64_t counter =
-        rowStride == rowLength ? offset + i : offset + (i / rowLength) * rowStride + i % rowLength;
-    const float m = counterUniform(seed, counter) >= p ? keepScale : 0.0f;
-    mask[i] = m;
-    y[i] = x[i] * m;
-  }
+  for (size_t i = globalIndex(); i < count; i += globalStride())
+    dropoutElement(i, p, keepScale, seed, offset, rowLength, rowStride, x, y, mask);
 }
 
 __global__ void dropoutBackwardKernel(size_t count, const float* dy, const float* mask,
@@ -28,9 +24,10 @@ __global__ void dropoutBackwardKernel(size_t count, const float* dy, const float
 
 void dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength, uint64_t rowStride,
                     const float* x, float* y, float* mask, cudaStream_t stream) {
-  if (count == 0) return;
-  // Computed once on the host, in float, as the contract writes it: 1 / (1 - p).
-  const float keepScale = 1.0f / (1.0f - p);
+  if (count == 0 || rowLength == 0) return;  // as the CPU: no element, no row to divide by
+  // Computed once on the host, in float, as the CPU computes it: 1 / (1 - p) (p < 1 is checked by
+  // the core; p = 1 would keep nothing anyway, since every draw is below 1).
+  const float keepScale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
   dropoutForwardKernel<<<gridFor(count), kThreads, 0, stream>>>(count, p, keepScale, seed, offset, rowLength,
                                                                  rowStride, x, y,
                                                                  mask);

@@ -1,7 +1,8 @@
 // Checks the CUDA backend's bookkeeping on the host, without a GPU: the bad-label record that the
 // loss and top-k kernels write (kernels/label_check.hpp), the choice of peer-to-peer or staged
 // copies (peer_access.hpp), the bounded plan caches (lru_cache.hpp), the convolution algorithm
-// fallback (algo_fallback.hpp) and the math its algorithm search may use (conv_math.hpp).
+// fallback (algo_fallback.hpp) and the math its algorithm search may use (conv_math.hpp); and the
+// dropout element (kernels/dropout_element.hpp), whose mask the contract lets be null.
 // Run: bash native/cuda/test/run_checks.sh
 #include <atomic>
 #include <cstdio>
@@ -12,6 +13,7 @@
 
 #include "algo_fallback.hpp"
 #include "conv_math.hpp"
+#include "kernels/dropout_element.hpp"
 #include "kernels/label_check.hpp"
 #include "lru_cache.hpp"
 #include "peer_access.hpp"
@@ -154,6 +156,26 @@ void checkConvSearchMath() {
   report("float32 in TF32 mode: default math", convSearchMath(true, true) == ConvMath::Default);
 }
 
+// The dropout kernel's element against the CPU backend's rule (native/cpu/elementwise.cpp), with
+// a mask and without one (backend.hpp: "mask may be null"; writing through it would be an illegal
+// address on the GPU, which ends every later CUDA call of the process).
+void checkDropoutElement() {
+  const size_t rowLength = 16, rows = 7, count = rowLength * rows;
+  const uint64_t seed = 1234, offset = 7, rowStride = 40;
+  const float p = 0.5f, keepScale = 1.0f / (1.0f - p);
+  std::vector<float> x(count), y(count), mask(count), yNoMask(count, -1.0f);
+  for (size_t i = 0; i < count; ++i) x[i] = static_cast<float>(i) - 50.0f;
+  bool same = true;
+  for (size_t i = 0; i < count; ++i) {
+    kernels::dropoutElement(i, p, keepScale, seed, offset, rowLength, rowStride, x.data(), y.data(), mask.data());
+    kernels::dropoutElement(i, p, keepScale, seed, offset, rowLength, rowStride, x.data(), yNoMask.data(), nullptr);
+    const size_t row = i / rowLength, column = i % rowLength;
+    const float want = counterUniform(seed, offset + row * rowStride + column) >= p ? keepScale : 0.0f;
+    same = same && mask[i] == want && y[i] == x[i] * want && yNoMask[i] == y[i];
+  }
+  report("dropout element: the CPU's draws, with a mask and with none", same);
+}
+
 }  // namespace
 
 int main() {
@@ -162,6 +184,7 @@ int main() {
   checkLruCache();
   checkAlgorithmFallback();
   checkConvSearchMath();
+  checkDropoutElement();
   std::printf("%s\n", failures ? "FAILED" : "all ok");
   return failures != 0;
 }
