@@ -239,11 +239,31 @@ void logChoice(const ConvGeometry& g, cudnnDataType_t type, const char* directio
 }
 
 // Runs one direction with the first of its algorithms that works (algo_fallback.hpp).
-// run(algo, workspace, bytes) makes the cuDNN call; workspace(bytes) gives its workspace.
-template <class Workspace, class Run>
+// run(algo, workspace, bytes) makes the cuDNN call; workspace(bytes) gives its workspace;
+// minimum(algo, &bytes) is cuDNN's cudnnGet*WorkspaceSize for the descriptor as it stands.
+//
+// A candidate's workspace figure comes from the search, which reports each algorithm under the
+// math type it measured it with; strict FP32 runs every candidate under FMA math, whatever that was.
+// cuDNN asks for a workspace of at least cudnnGet*WorkspaceSize for the algorithm as the descriptor
+// is set (math type included) and refuses a run given less, so on its first run a candidate's
+// figure is raised to that minimum, asked with its own math type set (a host-side query, once).
+template <class Workspace, class Minimum, class Run>
 void runConvolution(AlgoChoice& choice, cudnnConvolutionDescriptor_t conv, const ConvGeometry& g,
-                    cudnnDataType_t type, const char* direction, const char* call, Workspace workspace, Run run) {
-  runFirstWorking(choice.candidates, direction, call, [&](const AlgoCandidate& c) {
+                    cudnnDataType_t type, const char* direction, const char* call, Workspace workspace,
+                    Minimum minimum, Run run) {
+  runFirstWorking(choice.candidates, direction, call, [&](AlgoCandidate& c) {
+    setMathType(conv, c.mathType);
+    if (!c.workspaceSized) {
+      size_t needed = 0;
+      const cudnnStatus_t sized = minimum(c.algo, &needed);
+      if (sized != CUDNN_STATUS_SUCCESS)  // cannot be sized under this math: not for this geometry
+        return Attempt::drop("algorithm " + std::to_string(c.algo) + ": workspace size: " + cudnnErrorText(sized));
+      if (logChoices() && needed > c.workspaceBytes)
+        std::fprintf(stderr, "cuDNN %s %s: algorithm %d under %s needs %zu workspace bytes, ranked with %zu\n",
+                     direction, typeName(type), c.algo, mathName(c.mathType), needed, c.workspaceBytes);
+      c.workspaceBytes = std::max(c.workspaceBytes, needed);
+      c.workspaceSized = true;
+    }
     void* ws = nullptr;
     try {
       ws = workspace(c.workspaceBytes);
@@ -251,7 +271,6 @@ void runConvolution(AlgoChoice& choice, cudnnConvolutionDescriptor_t conv, const
       if (e.code() != "OUT_OF_MEMORY") throw;
       return Attempt::skip(e.what());
     }
-    setMathType(conv, c.mathType);
     const cudnnStatus_t status = run(c.algo, ws, c.workspaceBytes);
     if (status == CUDNN_STATUS_SUCCESS) {
       if (logChoices() && choice.logged != c.algo) logChoice(g, type, direction, c);
@@ -314,6 +333,11 @@ void CudaBackend::convolutionForward(const ConvGeometry& g, cudnnDataType_t type
   }
   runConvolution(p.forward, p.conv.get(), g, type, "forward", "cudnnConvolutionForward",
                  [&](size_t bytes) { return workspace(bytes); },
+                 [&](int algo, size_t* bytes) {
+                   return cudnnGetConvolutionForwardWorkspaceSize(
+                       h, p.x.get(), p.w.get(), p.conv.get(), p.y.get(),
+                       static_cast<cudnnConvolutionFwdAlgo_t>(algo), bytes);
+                 },
                  [&](int algo, void* ws, size_t bytes) {
                    return cudnnConvolutionForward(h, &kOne, p.x.get(), x, p.w.get(), w,
                                                   p.conv.get(),
@@ -349,6 +373,11 @@ void CudaBackend::convolutionBackwardData(const ConvGeometry& g, cudnnDataType_t
   }
   runConvolution(p.backwardData, p.conv.get(), g, type, "backward-data", "cudnnConvolutionBackwardData",
                  [&](size_t bytes) { return workspace(bytes); },
+                 [&](int algo, size_t* bytes) {
+                   return cudnnGetConvolutionBackwardDataWorkspaceSize(
+                       h, p.w.get(), p.y.get(), p.conv.get(), p.x.get(),
+                       static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), bytes);
+                 },
                  [&](int algo, void* ws, size_t bytes) {
                    return cudnnConvolutionBackwardData(
                        h, &kOne, p.w.get(), w, p.y.get(), dy, p.conv.get(),
@@ -385,6 +414,11 @@ void CudaBackend::convolutionBackwardFilter(const ConvGeometry& g, cudnnDataType
   // beta = 0: dw is overwritten, not accumulated (the contract).
   runConvolution(p.backwardFilter, p.conv.get(), g, type, "backward-filter",
                  "cudnnConvolutionBackwardFilter", [&](size_t bytes) { return workspace(bytes); },
+                 [&](int algo, size_t* bytes) {
+                   return cudnnGetConvolutionBackwardFilterWorkspaceSize(
+                       h, p.x.get(), p.y.get(), p.conv.get(), p.w.get(),
+                       static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), bytes);
+                 },
                  [&](int algo, void* ws, size_t bytes) {
                    return cudnnConvolutionBackwardFilter(
                        h, &kOne, p.x.get(), x, p.y.get(), dy, p.conv.get(),

@@ -10,8 +10,11 @@ namespace alexnet::cuda {
 
 struct AlgoCandidate {
   int algo = 0;  // the cudnnConvolution*Algo_t of its direction
+  // The ranking's figure until the first run, then at least cuDNN's minimum for the algorithm under
+  // mathType (conv.cpp: the search may report it under another math type than the one it runs with).
   size_t workspaceBytes = 0;
   cudnnMathType_t mathType = CUDNN_FMA_MATH;
+  bool workspaceSized = false;  // (last: the ranking fills the fields above in order)
 };
 
 // One direction's algorithms, best first; the first that runs is used (algo_fallback.hpp).
