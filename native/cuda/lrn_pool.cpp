@@ -1,7 +1,9 @@
 // Local response normalisation and max pooling: cuDNN where it implements the contract exactly,
-// our kernels where it does not (LRN parameters outside cuDNN's ranges; max pooling's rule for
-// ties and NaN). bfloat16 and float16: our kernels in both (float32 arithmetic on widened values, each output
+// our kernels where it does not (LRN parameters outside cuDNN's ranges, or a shape its call
+// refuses; max pooling's rule for ties and NaN). bfloat16 and float16: our kernels in both (float32 arithmetic on widened values, each output
 // rounded once, as the contract says), the same code as float32's (kernels/*_element.hpp).
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -31,6 +33,22 @@ LrnDesc cudnnLrnFor(const LrnGeometry& g) {
   return desc;
 }
 
+// Whether cuDNN refused an LRN call for its parameters or shape (not a failure of the device):
+// then our kernel, which computes the same contract, runs instead, for this geometry from then on.
+// cuDNN documents the descriptor's ranges but not every shape its kernels take (a window wider
+// than the channels, say), so a refusal can come at the call as well as at the descriptor.
+bool refusedByCudnn(cudnnStatus_t status) {
+  const int category = CUDNN_STATUS_CATEGORY(static_cast<int>(status));
+  return category == CUDNN_STATUS_BAD_PARAM || category == CUDNN_STATUS_NOT_SUPPORTED;
+}
+
+void logRefusal(const LrnGeometry& g, const char* call, cudnnStatus_t status) {
+  const char* v = std::getenv("ALEXNET_CUDNN_LOG");
+  if (v == nullptr || std::string(v) != "1") return;
+  std::fprintf(stderr, "%s [%d, %d, %d, %d] size %d: %s; our LRN kernel instead\n", call, g.n, g.c, g.h, g.w,
+               g.size, cudnnErrorText(status).c_str());
+}
+
 }  // namespace
 
 CudaBackend::LrnPlan& CudaBackend::lrnPlan(const LrnGeometry& g) {
@@ -55,9 +73,14 @@ void CudaBackend::lrnForward(const LrnGeometry& g, const float* x, float* y) {
   bind();
   LrnPlan& p = lrnPlan(g);
   if (!p.lrn) return kernels::lrnForward(g, x, y, stream_.get());
-  check(cudnnLRNCrossChannelForward(cudnn_.get(), p.lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
-                                    p.tensor.get(), x, &kZero, p.tensor.get(), y),
-        "cudnnLRNCrossChannelForward");
+  const cudnnStatus_t status =
+      cudnnLRNCrossChannelForward(cudnn_.get(), p.lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
+                                  p.tensor.get(), x, &kZero, p.tensor.get(), y);
+  if (status == CUDNN_STATUS_SUCCESS) return;
+  if (!refusedByCudnn(status)) throwCudnnError(status, "cudnnLRNCrossChannelForward");
+  logRefusal(g, "cudnnLRNCrossChannelForward", status);
+  p.lrn.reset();
+  kernels::lrnForward(g, x, y, stream_.get());
 }
 
 void CudaBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float* x,
@@ -67,9 +90,14 @@ void CudaBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float
   LrnPlan& p = lrnPlan(g);
   if (!p.lrn) return kernels::lrnBackward(g, dy, x, y, dx, stream_.get());
   const cudnnTensorDescriptor_t d = p.tensor.get();
-  check(cudnnLRNCrossChannelBackward(cudnn_.get(), p.lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
-                                     d, y, d, dy, d, x, &kZero, d, dx),
-        "cudnnLRNCrossChannelBackward");
+  const cudnnStatus_t status =
+      cudnnLRNCrossChannelBackward(cudnn_.get(), p.lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
+                                   d, y, d, dy, d, x, &kZero, d, dx);
+  if (status == CUDNN_STATUS_SUCCESS) return;
+  if (!refusedByCudnn(status)) throwCudnnError(status, "cudnnLRNCrossChannelBackward");
+  logRefusal(g, "cudnnLRNCrossChannelBackward", status);
+  p.lrn.reset();
+  kernels::lrnBackward(g, dy, x, y, dx, stream_.get());
 }
 
 // Our kernels, not cuDNN's pooling: cuDNN documents neither which of several tied maxima gets the
