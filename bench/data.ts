@@ -12,23 +12,21 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync,
 import { availableParallelism, cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
 import {
   batchToDevice, cacheDataset, computeStats, createLoader, encodeImage, imageFolder, type Batch, type DataLoader, type LoaderOptions,
 } from '../lib/data/index.js';
 import { synchronize } from '../lib/device.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
-    images: { type: 'string', default: '2000' },
-    classes: { type: 'string', default: '10' },
-    workers: { type: 'string', default: String(availableParallelism()) },
-    batch: { type: 'string', default: '128' },
-    epochs: { type: 'string', default: '2' },
-    dir: { type: 'string', default: join(tmpdir(), 'alexnet-bench-images') },
-    photos: { type: 'string' },
-  },
+const { values } = benchArgs(import.meta.url, {
+  images: { type: 'string', default: '2000' },
+  classes: { type: 'string', default: '10' },
+  workers: { type: 'string', default: String(availableParallelism()) },
+  batch: { type: 'string', default: '128' },
+  epochs: { type: 'string', default: '2' },
+  dir: { type: 'string', default: join(tmpdir(), 'alexnet-bench-images') },
+  photos: { type: 'string' },
 });
 const count = Number(values.images), classes = Number(values.classes), workers = Number(values.workers);
 const batchSize = Number(values.batch), epochs = Number(values.epochs);

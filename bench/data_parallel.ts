@@ -9,21 +9,19 @@
 // (It launches itself: once alone, once under mpirun per mode; `--worker` is the inner run.)
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { GradientReducer, initDistributed, ops, synchronize, Tensor, deviceName } from '../lib/index.js';
 import { alexnet, hybridAlexNet, presets, type PresetName } from '../lib/models/index.js';
 import { SGD } from '../lib/optim/index.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
-    preset: { type: 'string', default: 'fashion-mnist-quick' },
-    device: { type: 'string', default: 'cpu' },
-    batch: { type: 'string' },
-    steps: { type: 'string', default: '10' },
-    ranks: { type: 'string', default: '2' },
-    worker: { type: 'boolean', default: false },
-    parallel: { type: 'string', default: 'data' },
-  },
+const { values } = benchArgs(import.meta.url, {
+  preset: { type: 'string', default: 'fashion-mnist-quick' },
+  device: { type: 'string', default: 'cpu' },
+  batch: { type: 'string' },
+  steps: { type: 'string', default: '10' },
+  ranks: { type: 'string', default: '2' },
+  worker: { type: 'boolean', default: false },
+  parallel: { type: 'string', default: 'data' },
 });
 
 interface Result { ranks: number; parallel: string; msPerStep: number; imagesPerSecond: number; allReduceMs: number; gradientMiB: number }

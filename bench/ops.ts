@@ -13,19 +13,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Tensor, bf16Support, checkDevice, cudaInfo, ops, setPrecision, synchronize, type Precision, deviceName } from '../lib/index.js';
 import { alexnetCases, work, type BenchCase } from './layers.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
-    device: { type: 'string', default: 'cpu' },
-    batch: { type: 'string', default: '32' },
-    iters: { type: 'string', default: '5' },
-    torch: { type: 'boolean', default: true },
-    'no-torch': { type: 'boolean', default: false },
-    precision: { type: 'string', default: 'fp32' },
-  },
+const { values } = benchArgs(import.meta.url, {
+  device: { type: 'string', default: 'cpu' },
+  batch: { type: 'string', default: '32' },
+  iters: { type: 'string', default: '5' },
+  torch: { type: 'boolean', default: true },
+  'no-torch': { type: 'boolean', default: false },
+  precision: { type: 'string', default: 'fp32' },
 });
 const device = checkDevice(deviceName(values.device!, '--device'));
 const batch = Number(values.batch);

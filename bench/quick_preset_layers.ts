@@ -3,15 +3,15 @@
 // --json FILE also writes the times as bench/scaling.js --times reads them.
 //   node dist/bench/quick_preset_layers.js [--preset NAME] [--batch N] [--steps N] [--device DEV] [--no-lrn] [--precision fp32|bf16] [--json FILE]
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { Tensor, ops, synchronize, deviceName } from '../lib/index.js';
 import { alexnet, preset } from '../lib/models/index.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: {
+const { values } = benchArgs(import.meta.url, {
   preset: { type: 'string', default: 'fashion-mnist-quick' }, batch: { type: 'string', default: '128' },
   steps: { type: 'string', default: '10' }, device: { type: 'string', default: 'cpu' }, 'no-lrn': { type: 'boolean' },
   json: { type: 'string' }, precision: { type: 'string', default: 'fp32' },
-} });
+});
 const p = preset(values.preset!);
 const batch = Number(values.batch);
 const steps = Number(values.steps);

@@ -6,12 +6,12 @@
 //        [--times FILE.json (measured per-layer times, from quick_preset_layers.js --json)] [--markdown FILE]
 //   npm run bench:scaling
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { alexnetSpec, preset, resolveAlexNetOptions } from '../lib/models/index.js';
 import {
   hybridByteCrossover, layerProfiles, measuredTimer, project, rooflineTimer,
   type Fabric, type LayerProfile, type MeasuredTimes, type ProjectionRow, type Timer,
 } from './scaling_model.js';
+import { benchArgs } from './args.js';
 
 /** NVIDIA's H200 SXM datasheet, dense (its tensor-core figures "with sparsity" halved), in TFLOP/s. */
 const H200_PEAK_TFLOPS = { fp32: 67, tf32: 495, bf16: 989 } as const;
@@ -29,29 +29,27 @@ const list = (flag: string, text: string, min: number, integer: boolean): number
   text.split(',').map((t) => num(flag, t, min, Infinity, integer));
 
 function main(): void {
-  const { values } = parseArgs({
-    options: {
-      preset: { type: 'string', default: 'paper' },
-      batch: { type: 'string', default: '128' },
-      'global-batch': { type: 'string', default: '128' },
-      gpus: { type: 'string', default: '1,2,4,8,16,32,64' },
-      'gpus-per-node': { type: 'string', default: '8' },
-      precision: { type: 'string', default: 'tf32' },
-      'peak-tflops': { type: 'string' },
-      'compute-efficiency': { type: 'string', default: '0.4' },
-      'memory-gbps': { type: 'string', default: '4800' },
-      'memory-efficiency': { type: 'string', default: '0.7' },
-      'nvlink-gbps': { type: 'string', default: '450' },
-      'nvlink-latency-us': { type: 'string', default: '3' },
-      'network-gbit': { type: 'string', default: '100,400' },
-      'nics-per-node': { type: 'string' },
-      'network-latency-us': { type: 'string', default: '10' },
-      'link-efficiency': { type: 'string', default: '0.8' },
-      'bucket-mib': { type: 'string', default: '25' },
-      'bytes-per-value': { type: 'string' },
-      times: { type: 'string' },
-      markdown: { type: 'string' },
-    },
+  const { values } = benchArgs(import.meta.url, {
+    preset: { type: 'string', default: 'paper' },
+    batch: { type: 'string', default: '128' },
+    'global-batch': { type: 'string', default: '128' },
+    gpus: { type: 'string', default: '1,2,4,8,16,32,64' },
+    'gpus-per-node': { type: 'string', default: '8' },
+    precision: { type: 'string', default: 'tf32' },
+    'peak-tflops': { type: 'string' },
+    'compute-efficiency': { type: 'string', default: '0.4' },
+    'memory-gbps': { type: 'string', default: '4800' },
+    'memory-efficiency': { type: 'string', default: '0.7' },
+    'nvlink-gbps': { type: 'string', default: '450' },
+    'nvlink-latency-us': { type: 'string', default: '3' },
+    'network-gbit': { type: 'string', default: '100,400' },
+    'nics-per-node': { type: 'string' },
+    'network-latency-us': { type: 'string', default: '10' },
+    'link-efficiency': { type: 'string', default: '0.8' },
+    'bucket-mib': { type: 'string', default: '25' },
+    'bytes-per-value': { type: 'string' },
+    times: { type: 'string' },
+    markdown: { type: 'string' },
   });
   const presetName = values.preset!;
   const net = preset(presetName); // a RangeError naming the known presets

@@ -9,22 +9,20 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Tensor, bf16Support, checkDevice, cudaInfo, ops, setPrecision, synchronize, type Precision, deviceName, type DeviceName } from '../lib/index.js';
 import { alexnet, presets, type PresetName } from '../lib/models/index.js';
 import { SGD } from '../lib/optim/index.js';
 import { TwoColumnAlexNet } from '../lib/models/two_column.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
-    preset: { type: 'string', default: 'paper' },
-    device: { type: 'string', default: 'cpu' },
-    devices: { type: 'string' },
-    batch: { type: 'string' },
-    steps: { type: 'string', default: '5' },
-    'no-torch': { type: 'boolean', default: false },
-    precision: { type: 'string', default: 'fp32' },
-  },
+const { values } = benchArgs(import.meta.url, {
+  preset: { type: 'string', default: 'paper' },
+  device: { type: 'string', default: 'cpu' },
+  devices: { type: 'string' },
+  batch: { type: 'string' },
+  steps: { type: 'string', default: '5' },
+  'no-torch': { type: 'boolean', default: false },
+  precision: { type: 'string', default: 'fp32' },
 });
 const device = checkDevice(values.devices ? deviceName(values.devices.split(',')[0]!.trim(), '--devices') : deviceName(values.device!, '--device'));
 const presetName = values.preset as PresetName;

@@ -2,8 +2,8 @@
 // columns, the hybrid of data and model parallelism, and both together, each beside its own float32
 // run from the same weights on the same batches, a few SGD steps (as 52.train.bf16 does for the
 // one-device model). What crosses between columns or ranks travels in float32 (widened exactly), so
-// the two runs differ only by bfloat16's rounding inside the layers: the losses agree to a few
-// percent. A bfloat16 tensor reaching an exchange (a concatenation, an all-gather) fails the step.
+// the two runs differ only by bfloat16's rounding inside the layers, held to the rule of
+// precision_steps.ts. A bfloat16 tensor reaching an exchange (a concatenation, an all-gather) fails the step.
 import { initDistributed, type ProcessGroup } from '../lib/distributed/index.js';
 import { bf16Support, hybridAlexNet, hybridTwoColumnAlexNet, nn, TwoColumnAlexNet } from '../lib/index.js';
 import { expectFollowsFloat32, trainSteps } from './helpers/precision_steps.js';

@@ -12,31 +12,38 @@
 // bfloat16 activations are widened (exactly) one image at a time as they are read, and the result
 // rounded once as it is written: the same values as widening whole tensors first, without their
 // float32 copies and the passes over them.
+//
+// The per-image kernels are compiled for several instruction sets (ALEXNET_CPU_CLONES): built for
+// the baseline alone their loops ran 4 wide. Elementwise IEEE operations in the same order (no
+// contraction into FMA): every version gives the same bits.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "cpu_internal.hpp"
 
+// The helpers are inlined into each clone, so that they are compiled for its instruction set too.
+#define ALEXNET_LRN_INLINE inline __attribute__((always_inline))
+
 namespace alexnet {
 namespace cpu {
 namespace {
 
-inline float load(float v) { return v; }
-inline float load(BFloat16 v) { return toFloat(v); }
-inline float store(float v, float*) { return v; }
-inline BFloat16 store(float v, BFloat16*) { return toBf16(v); }
+ALEXNET_LRN_INLINE float load(float v) { return v; }
+ALEXNET_LRN_INLINE float load(BFloat16 v) { return toFloat(v); }
+ALEXNET_LRN_INLINE float store(float v, float*) { return v; }
+ALEXNET_LRN_INLINE BFloat16 store(float v, BFloat16*) { return toBf16(v); }
 
 // One image of `image` values as float32: `v` itself, or (bfloat16) widened into `scratch`.
-const float* widened(const float* v, long, std::vector<float>&) { return v; }
-const float* widened(const BFloat16* v, long image, std::vector<float>& scratch) {
+ALEXNET_LRN_INLINE const float* widened(const float* v, long, std::vector<float>&) { return v; }
+ALEXNET_LRN_INLINE const float* widened(const BFloat16* v, long image, std::vector<float>& scratch) {
   scratch.resize(static_cast<size_t>(image));
   for (long i = 0; i < image; ++i) scratch[i] = toFloat(v[i]);
   return scratch.data();
 }
 
 // out[c][p] = sum of v[j][p] over the channels j of c's window, for one image (c x plane values).
-void windowSum(const LrnGeometry& g, const float* v, float* out) {
+ALEXNET_LRN_INLINE void windowSum(const LrnGeometry& g, const float* v, float* out) {
   const long plane = static_cast<long>(g.h) * g.w;
   const long half = g.size / 2;
   for (long c = 0; c < g.c; ++c) {
@@ -52,7 +59,7 @@ void windowSum(const LrnGeometry& g, const float* v, float* out) {
 }
 
 // scale[c][p] = s_c at pixel p for one image; `squares` is scratch of the image's size.
-void windowScale(const LrnGeometry& g, const float* x, float* scale, float* squares) {
+ALEXNET_LRN_INLINE void windowScale(const LrnGeometry& g, const float* x, float* scale, float* squares) {
   const long image = static_cast<long>(g.h) * g.w * g.c;
   for (long i = 0; i < image; ++i) squares[i] = x[i] * x[i];
   windowSum(g, squares, scale);
@@ -61,7 +68,7 @@ void windowScale(const LrnGeometry& g, const float* x, float* scale, float* squa
 
 // out[i] = s[i]^-beta. For the paper's beta = 3/4 as 1 / (sqrt(s) * sqrt(sqrt(s))): a few ulp from
 // pow, and vectorised, where a pow call per element (~25 ns) was most of this op's time.
-void negativePower(const float* s, float* out, long count, float beta) {
+ALEXNET_LRN_INLINE void negativePower(const float* s, float* out, long count, float beta) {
   if (beta == 0.75f) {
     for (long i = 0; i < count; ++i) {
       const float root = std::sqrt(s[i]);
@@ -72,43 +79,53 @@ void negativePower(const float* s, float* out, long count, float beta) {
   }
 }
 
+// One image (c x plane values) of the forward pass; `scale` and `squares` are scratch of its size.
+template <class T>
+ALEXNET_CPU_CLONES void forwardImage(const LrnGeometry& g, const T* x, T* y, float* scale, float* squares,
+                                    std::vector<float>& wideX) {
+  const long image = static_cast<long>(g.h) * g.w * g.c;
+  const float* xn = widened(x, image, wideX);
+  windowScale(g, xn, scale, squares);
+  negativePower(scale, scale, image, g.beta);
+  for (long i = 0; i < image; ++i) y[i] = store(xn[i] * scale[i], y);
+}
+
+// One image of the backward pass; `scale`, `ratio`, `power` and `sums` are scratch of its size.
+template <class T>
+ALEXNET_CPU_CLONES void backwardImage(const LrnGeometry& g, const T* dy, const T* x, const T* y, T* dx, float* scale,
+                                     float* ratio, float* power, float* sums, std::vector<float>& wideX) {
+  const long image = static_cast<long>(g.h) * g.w * g.c;
+  const float twoAlphaBeta = 2.0f * g.alpha * g.beta;
+  const float* xn = widened(x, image, wideX);
+  windowScale(g, xn, scale, sums);
+  for (long i = 0; i < image; ++i) ratio[i] = load(dy[i]) * load(y[i]) / scale[i];
+  negativePower(scale, power, image, g.beta);
+  windowSum(g, ratio, sums);
+  for (long i = 0; i < image; ++i) dx[i] = store(load(dy[i]) * power[i] - twoAlphaBeta * xn[i] * sums[i], dx);
+}
+
 template <class T>
 void forwardPlain(const LrnGeometry& g, const T* x, T* y) {
-  const long plane = static_cast<long>(g.h) * g.w, image = plane * g.c;
+  const long image = static_cast<long>(g.h) * g.w * g.c;
 #pragma omp parallel
   {
     std::vector<float> scale(static_cast<size_t>(image)), squares(static_cast<size_t>(image)), wideX;
 #pragma omp for schedule(static)
-    for (int n = 0; n < g.n; ++n) {
-      const float* xn = widened(x + n * image, image, wideX);
-      windowScale(g, xn, scale.data(), squares.data());
-      negativePower(scale.data(), scale.data(), image, g.beta);
-      T* yn = y + n * image;
-      for (long i = 0; i < image; ++i) yn[i] = store(xn[i] * scale[i], yn);
-    }
+    for (int n = 0; n < g.n; ++n) forwardImage(g, x + n * image, y + n * image, scale.data(), squares.data(), wideX);
   }
 }
 
 template <class T>
 void backwardPlain(const LrnGeometry& g, const T* dy, const T* x, const T* y, T* dx) {
-  const long plane = static_cast<long>(g.h) * g.w, image = plane * g.c;
-  const float twoAlphaBeta = 2.0f * g.alpha * g.beta;
+  const long image = static_cast<long>(g.h) * g.w * g.c;
 #pragma omp parallel
   {
     std::vector<float> scale(static_cast<size_t>(image)), ratio(static_cast<size_t>(image)),
         power(static_cast<size_t>(image)), sums(static_cast<size_t>(image)), wideX;
 #pragma omp for schedule(static)
-    for (int n = 0; n < g.n; ++n) {
-      const float* xn = widened(x + n * image, image, wideX);
-      const T *yn = y + n * image, *dyn = dy + n * image;
-      T* dxn = dx + n * image;
-      windowScale(g, xn, scale.data(), sums.data());
-      for (long i = 0; i < image; ++i) ratio[i] = load(dyn[i]) * load(yn[i]) / scale[i];
-      negativePower(scale.data(), power.data(), image, g.beta);
-      windowSum(g, ratio.data(), sums.data());
-      for (long i = 0; i < image; ++i)
-        dxn[i] = store(load(dyn[i]) * power[i] - twoAlphaBeta * xn[i] * sums[i], dxn);
-    }
+    for (int n = 0; n < g.n; ++n)
+      backwardImage(g, dy + n * image, x + n * image, y + n * image, dx + n * image, scale.data(), ratio.data(),
+                    power.data(), sums.data(), wideX);
   }
 }
 

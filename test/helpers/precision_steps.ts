@@ -1,7 +1,7 @@
 // A few SGD steps of a model in one precision on fixed batches, and the check that a 16-bit
 // precision follows float32: the bf16, fp16 and fp32 tests of the one-device model (52) and of the
 // models placed over several devices or ranks (57) run the same steps and hold them to the same
-// rule, scaled by the 16-bit type's unit roundoff.
+// rule (expectFollowsFloat32, which says where its bounds come from).
 import { expect } from 'chai';
 import { LossScaler, SGD, Tensor, nn, ops, tidy, type DeviceName } from '../../lib/index.js';
 
@@ -11,6 +11,8 @@ export interface StepRecord {
   dtypes: string[];
   /** Steps whose (loss-scaled) gradients held Inf or NaN and were skipped. */
   skipped: number;
+  /** Every parameter's gradient at the first step (unscaled), by name: both runs start from the same weights. */
+  firstGradients: Map<string, Float32Array>;
 }
 
 /**
@@ -24,6 +26,7 @@ export async function trainSteps(model: nn.Module, steps: number, device: Device
   const sgd = new SGD(model, { lr: 0.01 });
   const scaler = lossScale === undefined ? null : new LossScaler({ initScale: lossScale, dynamic: false });
   const losses: number[] = [];
+  let firstGradients = new Map<string, Float32Array>();
   for (let s = 0; s < steps; s++) {
     const x = Tensor.normal([16, 1, 64, 64], { seed: nn.deriveSeed(7, s), device });
     const labels = Tensor.fromArray(Int32Array.from({ length: 16 }, (_, i) => (i * 7 + s) % 10), [16], device);
@@ -33,14 +36,18 @@ export async function trainSteps(model: nn.Module, steps: number, device: Device
       expect(logits.dtype).to.equal('float32');  // the loss always sees float32
       const r = ops.softmaxCrossEntropy(logits, labels);
       model.backward(scaler ? scaler.scaleGradient(r.dlogits) : r.dlogits);
-      if (!scaler) sgd.step();
       return { loss: r.loss, flags: scaler ? scaler.unscale(model.parameters()) : [] };
     });
+    if (s === 0) {
+      const named = model.namedParameters();
+      const values = await Promise.all(named.map(([, p]) => p.grad!.toArray() as Promise<Float32Array>));
+      firstGradients = new Map(named.map(([name], i) => [name, values[i]!]));
+    }
     if (scaler) {
       const clean = (await Promise.all(loss.flags.map((f) => f.toArray()))).every((f) => f[0] === 0);
       if (scaler.update(clean)) sgd.step();
       for (const f of loss.flags) f.dispose();
-    }
+    } else sgd.step();
     losses.push(await loss.loss);
     x.dispose();
     labels.dispose();
@@ -48,24 +55,46 @@ export async function trainSteps(model: nn.Module, steps: number, device: Device
   const dtypes = [...new Set(model.parameters().flatMap((p) => [p.value.dtype, p.grad?.dtype ?? 'none']))];
   model.dispose();
   sgd.dispose();
-  return { losses, dtypes, skipped: scaler?.skippedSteps ?? 0 };
+  return { losses, dtypes, skipped: scaler?.skippedSteps ?? 0, firstGradients };
 }
 
 /**
- * A 16-bit precision against float32 from the same weights: float32 master weights and gradients,
- * no skipped step, losses that differ (the 16-bit type really computed) but by less than
- * `multiple` * u relative at every step, u the type's unit roundoff. bfloat16 (u = 2^-8): 12.8 u,
- * i.e. 5%, where the quick network's six steps measure up to about 9.8 u on the CPU (the
- * trajectories' divergence is first-order in the rounding, so it scales with u). float16
- * (u = 2^-11): the callers pass 25.6 u (1.25%), twice bfloat16's multiple, because the GPU rounds at
- * points the CPU's bfloat16 does not (cuDNN's weight gradient in float16) and no run here could
- * measure it; still a quarter of bfloat16's bound.
+ * A 16-bit precision against float32 from the same weights on the same batches. Where the bounds
+ * come from (a float64/float32 emulation of 16-bit storage around float32 arithmetic, for this
+ * network over 100 seeds; bench/RESULTS.md, "How far 16-bit training follows float32"):
+ * - Step 0's loss is a forward pass from identical weights. The forward pass is continuous in its
+ *   inputs (ReLU and max are continuous), so its error is first-order in the unit roundoff u:
+ *   at most 0.8 u (bf16 and fp16 alike). Bound: 2 u.
+ * - Step 0's gradients are not: a value that rounding moves across ReLU's zero, or past its rival
+ *   in a pooling window, sends its gradient elsewhere, and these switches add up like random
+ *   errors, so the gradients' error shrinks much more slowly than u (bf16 up to 26% in norm,
+ *   fp16 up to 19%; with ReLU and max pooling made smooth, both are about 2 u). Bound: 50% of the
+ *   float32 gradient's norm, per parameter: a lost or doubled gradient, an unscaled loss scale or a
+ *   layer computed wrong is 70% or more.
+ * - The later losses follow trajectories that drift apart by those switches whatever the precision
+ *   (even float32 rounded to 18 bits drifts by 0.3% within 6 steps): up to 13% (bf16) and 9%
+ *   (fp16). Bound: 25%.
+ * Master weights and gradients stay float32, no step is skipped, and the losses differ (the
+ * 16-bit type really computed).
  */
-export function expectFollowsFloat32(half: StepRecord, fp32: StepRecord, u = 2 ** -8, multiple = 12.8): void {
+export function expectFollowsFloat32(half: StepRecord, fp32: StepRecord, u = 2 ** -8): void {
   expect(half.dtypes).to.deep.equal(['float32']);
   expect(half.skipped, 'steps skipped for an overflow').to.equal(0);
   expect(half.losses, 'really computed in 16 bits').to.not.deep.equal(fp32.losses);
-  for (let s = 0; s < fp32.losses.length; s++)
-    expect(Math.abs(half.losses[s]! - fp32.losses[s]!) / fp32.losses[s]!, `step ${s}: 16-bit ${half.losses[s]} fp32 ${fp32.losses[s]}`).to.be.below(multiple * u);
   expect(half.losses.every(Number.isFinite)).to.equal(true);
+  const drift = (s: number): number => Math.abs(half.losses[s]! - fp32.losses[s]!) / fp32.losses[s]!;
+  expect(drift(0), `step 0 (the forward pass): 16-bit ${half.losses[0]} fp32 ${fp32.losses[0]}`).to.be.below(2 * u);
+  for (const [name, g] of fp32.firstGradients) {
+    const h = half.firstGradients.get(name)!;
+    expect(h, name).to.have.length(g.length);
+    let diff = 0;
+    let norm = 0;
+    for (let i = 0; i < g.length; i++) {
+      diff += (h[i]! - g[i]!) ** 2;
+      norm += g[i]! ** 2;
+    }
+    expect(Math.sqrt(diff / norm), `step 0's gradient of ${name}: relative error in norm`).to.be.below(0.5);
+  }
+  for (let s = 1; s < fp32.losses.length; s++)
+    expect(drift(s), `step ${s}: 16-bit ${half.losses[s]} fp32 ${fp32.losses[s]}`).to.be.below(0.25);
 }
