@@ -123,6 +123,7 @@ export interface NativeBinding extends UnaryBindings {
   collectiveWait(handle: NativeCollective): void;
   collectiveDone(handle: NativeCollective): Promise<void>;
   barrier(): Promise<void>;
+  rollCall(seconds: number): Promise<number[]>;
   abortAtShutdown(): void;
   transportInfo(): { mpi: string; nccl: string };
   requireNccl(): void;

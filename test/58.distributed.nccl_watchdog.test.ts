@@ -41,7 +41,8 @@ describe('the NCCL watchdog', function () {
   });
 
   // What a machine with two GPUs runs: rank 1 never joins an all-reduce of CUDA tensors; rank 0's
-  // watchdog aborts the communicator and its result rejects with RANK_LOST within the timeout.
+  // watchdog aborts the communicator and its result rejects with RANK_LOST within the timeout, naming
+  // rank 1 (the roll call after it: 3 s more).
   it('a CUDA all-reduce that a rank never joins fails with RANK_LOST within the timeout (2 GPUs, NCCL, mpirun)', async function () {
     if (!haveMpirun || cudaInfo().count < 2 || !transportInfo().nccl.startsWith('available')) {
       console.log('      (skipped: needs mpirun, NCCL and two CUDA devices)');
@@ -69,6 +70,8 @@ describe('the NCCL watchdog', function () {
     const report = JSON.parse(line!) as { code: string; message: string; seconds: number };
     expect(report.code).to.equal('RANK_LOST');
     expect(report.message).to.include('NCCL all-reduce did not finish within 3 s');
+    // Named by the roll call over MPI that the group holds after NCCL gave up: rank 1 does not answer.
+    expect(report.message).to.include('lost rank 1');
     expect(report.seconds).to.be.below(30);
   });
 });

@@ -89,7 +89,8 @@ every rank must be able to read to --resume. Every rank stops after the same ste
 mpirun reaches the ranks as SIGTERM after odls_base_sigkill_timeout seconds (1 by default) and is
 followed by SIGKILL as long after: pass --mca odls_base_sigkill_timeout 10 so that they can save,
 or send SIGUSR1 to mpirun, which forwards it at once (saves and exits with status 138).
-A rank that dies or hangs ends the job within ALEXNET_DIST_TIMEOUT seconds (default 30), naming it.
+A rank that dies or hangs ends the job, naming it, within ALEXNET_DIST_TIMEOUT seconds (default
+30), and up to 10 s more for the roll call that names a rank stopped during a transfer.
 
 Presets:
 ${Object.entries(presets).map(([n, p]) => `  ${n.padEnd(20)} ${p.description}`).join('\n')}

@@ -138,6 +138,16 @@ export class ProcessGroup {
   }
 
   /**
+   * A roll call: resolves with the ranks that did not answer within `seconds` (default:
+   * min(timeoutSeconds, 10)). Every rank that wants to know calls it (it is queued after the
+   * collectives started before it, like one); a rank that does not call it is named. The group's
+   * watchdog holds one by itself when a transfer stalls, to name the rank that stopped during it.
+   */
+  rollCall(seconds: number = Math.min(this.timeoutSeconds, 10)): Promise<number[]> {
+    return native.rollCall(finite(seconds, 'seconds', 0, 1e7));
+  }
+
+  /**
    * Numbers summed over the ranks, in double precision (each is sent as two float32 parts). Waits
    * for `device` to get there; for counts and sums at the end of an evaluation.
    */

@@ -157,6 +157,21 @@ Napi::Value barrier(const Info& info) {
   });
 }
 
+// rollCall(seconds) -> Promise<number[]>: the ranks that did not answer.
+Napi::Value rollCall(const Info& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    auto g = requireGroup(info.Env());
+    const double seconds = numberArg(info, 0, "seconds");
+    if (!(seconds >= 0) || seconds > 1e7) throw Napi::RangeError::New(info.Env(), "seconds must be in [0, 1e7]");
+    dist::ProcessGroup::RollCall call = g->rollCall(seconds);
+    return FenceWorker::start(info.Env(), call.done, [missing = call.missing](Napi::Env env) {
+      Napi::Array a = Napi::Array::New(env, missing->size());
+      for (uint32_t i = 0; i < missing->size(); ++i) a.Set(i, (*missing)[i]);
+      return Napi::Value(a);
+    });
+  });
+}
+
 Napi::Value abortAtShutdown(const Info& info) {
   return guarded(info, [&] {
     if (auto g = dist::ProcessGroup::current()) g->abortAtShutdown();
@@ -188,7 +203,7 @@ void initDistributed(Napi::Env env, Napi::Object exports) {
       {"allReduceStart", allReduceStart}, {"broadcastStart", broadcastStart},
       {"allGatherStart", allGatherStart}, {"reduceScatterStart", reduceScatterStart},
       {"collectiveWait", collectiveWait}, {"collectiveDone", collectiveDone}, {"barrier", barrier},
-      {"abortAtShutdown", abortAtShutdown}, {"transportInfo", transportInfo}, {"requireNccl", requireNccl},
+      {"rollCall", rollCall},      {"abortAtShutdown", abortAtShutdown}, {"transportInfo", transportInfo}, {"requireNccl", requireNccl},
   });
 }
 

@@ -1,6 +1,9 @@
 #include "alexnet/distributed.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -9,6 +12,7 @@
 #include <thread>
 
 #include "alexnet/error.hpp"
+#include "lost_ranks.hpp"
 #include "mpi_loader.hpp"
 #include "nccl_loader.hpp"
 
@@ -30,6 +34,7 @@ class LocalCommunicator final : public Communicator {
   }
   void broadcast(void*, size_t, int) override {}
   void barrier() override {}
+  std::vector<int> rollCall(double) override { return {}; }
   void finalize() override {}
   void abort(int) override {}  // a single process has nobody to stop; it exits by itself
 };
@@ -151,8 +156,8 @@ class NcclCollective final : public Collective {
     std::promise<void> waited;
     std::shared_future<void> done;
   };
-  NcclCollective(void* comm, const std::vector<Tensor>& tensors, ReduceOp op, int root)
-      : state_(std::make_shared<State>()), device_(tensors[0].device()) {
+  NcclCollective(ProcessGroup& group, void* comm, const std::vector<Tensor>& tensors, ReduceOp op, int root)
+      : state_(std::make_shared<State>()), device_(tensors[0].device()), group_(group) {
     auto s = state_;
     s->tensors = tensors;
     s->done = s->waited.get_future().share();
@@ -166,10 +171,12 @@ class NcclCollective final : public Collective {
   }
   void wait() override {
     auto s = state_;
+    ProcessGroup* group = &group_;  // outlives the waits: its shutdown synchronizes the NCCL devices
     device_.stream().submit(
-        [s](Backend& b) {
+        [s, group](Backend& b) {
           // Every pending transfer is waited for (and freed) even after one failed; the first
-          // failure (RANK_LOST from the watchdog, or NCCL_ERROR) is the collective's.
+          // failure (RANK_LOST from the watchdog, with the lost ranks named by a roll call over
+          // MPI, or NCCL_ERROR) is the collective's.
           std::exception_ptr failed;
           for (void* p : s->pending) {
             try {
@@ -180,6 +187,7 @@ class NcclCollective final : public Collective {
           }
           s->pending.clear();
           if (!failed) return s->waited.set_value();
+          failed = group->namingLostRanks(failed);
           s->waited.set_exception(failed);
           std::rethrow_exception(failed);
         },
@@ -190,6 +198,7 @@ class NcclCollective final : public Collective {
  private:
   std::shared_ptr<State> state_;
   Device& device_;
+  ProcessGroup& group_;
 };
 
 // The geometry of an all-gather or reduce-scatter along one dimension: the tensors as [outer,
@@ -358,8 +367,9 @@ class NcclExchange final : public Collective {
     std::promise<void> waited;
     std::shared_future<void> done;
   };
-  NcclExchange(void* comm, const Tensor& input, const Tensor& output, Split split, HostExchange::Kind kind, ReduceOp op)
-      : state_(std::make_shared<State>()), device_(input.device()) {
+  NcclExchange(ProcessGroup& group, void* comm, const Tensor& input, const Tensor& output, Split split,
+               HostExchange::Kind kind, ReduceOp op)
+      : state_(std::make_shared<State>()), device_(input.device()), group_(group) {
     auto s = state_;
     s->input = input;
     s->output = output;
@@ -375,15 +385,18 @@ class NcclExchange final : public Collective {
   }
   void wait() override {
     auto s = state_;
+    ProcessGroup* group = &group_;  // as NcclCollective's
     device_.stream().submit(
-        [s](Backend& b) {
+        [s, group](Backend& b) {
           try {
             if (s->pending) nccl_loader::wait(s->pending, b.nativeStream());
             s->pending = nullptr;
             s->waited.set_value();
           } catch (...) {
-            s->waited.set_exception(std::current_exception());
-            throw;
+            s->pending = nullptr;
+            std::exception_ptr failed = group->namingLostRanks(std::current_exception());
+            s->waited.set_exception(failed);
+            std::rethrow_exception(failed);
           }
         },
         {}, {s->output.storage()});
@@ -393,6 +406,7 @@ class NcclExchange final : public Collective {
  private:
   std::shared_ptr<State> state_;
   Device& device_;
+  ProcessGroup& group_;
 };
 
 std::mutex& groupMutex() {
@@ -428,6 +442,17 @@ struct ProcessGroup::Impl {
   std::thread thread;
   std::mutex shutdownMutex;
   std::map<Device*, void*> ncclComms;  // per CUDA device, created on first use
+  // The roll call after an NCCL collective gave up, held once for the group: every NCCL collective
+  // that fails with the lost rank (several buckets of gradients, on several devices) waits for the
+  // same one, until the same deadline, so the ranks' roll calls stay in step and the error comes in
+  // bounded time.
+  struct LostRollCall {
+    ProcessGroup::RollCall call;
+    std::shared_ptr<std::atomic<bool>> abandoned;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::mutex lostRollCallMutex;
+  std::shared_ptr<LostRollCall> lostRollCall;
 
   void run() {
     for (;;) {
@@ -523,6 +548,75 @@ void ProcessGroup::shutdown() {
   impl->thread.join();
 }
 
+ProcessGroup::RollCall ProcessGroup::rollCall(double seconds, std::shared_ptr<std::atomic<bool>> abandoned) {
+  auto missing = std::make_shared<std::vector<int>>();
+  std::shared_future<void> done = post([missing, seconds, abandoned](Communicator& comm) {
+    if (abandoned && *abandoned) return;  // its caller stopped waiting: hold no roll call the peers would not match
+    *missing = comm.rollCall(seconds);
+  });
+  return {done, missing};
+}
+
+// NCCL's RANK_LOST names no rank. The stream thread that waited for the collective cannot call MPI
+// (only the communication thread may), so it posts the roll call there and waits for it, bounded: the
+// NCCL watchdog's timeout, then the roll call's window (lost_ranks::rollCallSeconds, at most 10 s)
+// and kPickUpSeconds for the thread to take it, within 60 s at the default timeout of 30 s.
+std::exception_ptr ProcessGroup::namingLostRanks(std::exception_ptr failure) noexcept {
+  constexpr double kPickUpSeconds = 5;
+  try {
+    std::string text, call, hint;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const Error& e) {
+      if (e.code() != "RANK_LOST" || size_ == 1) return failure;
+      text = e.what();
+      call = e.call();
+      hint = e.hint();
+    } catch (...) {
+      return failure;
+    }
+    const double window = lost_ranks::rollCallSeconds(timeoutSeconds_);
+    std::shared_ptr<Impl::LostRollCall> held;
+    {
+      std::lock_guard<std::mutex> lock(impl_->lostRollCallMutex);
+      if (!impl_->lostRollCall) {
+        auto fresh = std::make_shared<Impl::LostRollCall>();
+        fresh->abandoned = std::make_shared<std::atomic<bool>>(false);
+        fresh->deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(window + kPickUpSeconds));
+        fresh->call = rollCall(window, fresh->abandoned);
+        impl_->lostRollCall = fresh;
+      }
+      held = impl_->lostRollCall;
+    }
+    lost_ranks::RollCallOutcome outcome;
+    using Kind = lost_ranks::RollCallOutcome::Kind;
+    if (held->call.done.wait_until(held->deadline) != std::future_status::ready) {
+      *held->abandoned = true;
+      outcome.kind = Kind::NotAnswered;
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%g", window + kPickUpSeconds);
+      outcome.detail = std::string("the communication thread did not take it within ") + seconds +
+                       " s (an earlier transfer holds it)";
+    } else {
+      try {
+        held->call.done.get();
+        outcome.missing = *held->call.missing;
+      } catch (const Error& e) {
+        outcome.kind = e.code() == "RANK_LOST" ? Kind::MpiLost : Kind::Failed;
+        outcome.detail = e.what();
+      } catch (const std::exception& e) {
+        outcome.kind = Kind::Failed;
+        outcome.detail = e.what();
+      }
+    }
+    return std::make_exception_ptr(Error("RANK_LOST", lost_ranks::ncclLost(text, outcome, window), call, hint));
+  } catch (...) {
+    return failure;  // naming the rank is a courtesy: never lose the error itself over it
+  }
+}
+
 std::string ProcessGroup::transport(DeviceKind kind) const {
   if (size_ == 1) return "none";
   if (kind == DeviceKind::Cpu) return "mpi";
@@ -534,7 +628,7 @@ std::shared_ptr<Collective> ProcessGroup::allReduce(const std::vector<Tensor>& t
   if (size_ == 1) return std::make_shared<DoneCollective>();
   if (device.kind() == DeviceKind::Cuda && nccl_loader::available(nullptr)) {
     void* comm = ncclCommunicator(device);
-    return std::make_shared<NcclCollective>(comm, tensors, op, -1);
+    return std::make_shared<NcclCollective>(*this, comm, tensors, op, -1);
   }
   return std::make_shared<HostCollective>(*this, tensors, op, -1);
 }
@@ -563,7 +657,7 @@ std::shared_ptr<Collective> ProcessGroup::allGather(const Tensor& input, const T
   Split split = checkSplit(output, input, dim, counts, rank_, size_, "allGather", "output", "input");
   Device& device = input.device();
   if (size_ > 1 && device.kind() == DeviceKind::Cuda && nccl_loader::available(nullptr))
-    return std::make_shared<NcclExchange>(ncclCommunicator(device), input, output, std::move(split),
+    return std::make_shared<NcclExchange>(*this, ncclCommunicator(device), input, output, std::move(split),
                                           HostExchange::Kind::AllGather, ReduceOp::Sum);
   return std::make_shared<HostExchange>(*this, input, output, std::move(split), HostExchange::Kind::AllGather, ReduceOp::Sum);
 }
@@ -573,7 +667,7 @@ std::shared_ptr<Collective> ProcessGroup::reduceScatter(const Tensor& input, con
   Split split = checkSplit(input, output, dim, counts, rank_, size_, "reduceScatter", "input", "output");
   Device& device = input.device();
   if (size_ > 1 && device.kind() == DeviceKind::Cuda && nccl_loader::available(nullptr))
-    return std::make_shared<NcclExchange>(ncclCommunicator(device), input, output, std::move(split),
+    return std::make_shared<NcclExchange>(*this, ncclCommunicator(device), input, output, std::move(split),
                                           HostExchange::Kind::ReduceScatter, op);
   return std::make_shared<HostExchange>(*this, input, output, std::move(split), HostExchange::Kind::ReduceScatter, op);
 }

@@ -1,5 +1,6 @@
 #include "mpi_loader.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "../mpi/module.hpp"
@@ -21,6 +22,7 @@ constexpr const char* kInstallHint =
   X(reduceScatter, alexnet_mpi_reduce_scatter_sum_f32) \
   X(broadcast, alexnet_mpi_broadcast)                  \
   X(barrier, alexnet_mpi_barrier)                      \
+  X(rollCall, alexnet_mpi_roll_call)                   \
   X(finalize, alexnet_mpi_finalize)                    \
   X(abort, alexnet_mpi_abort)                          \
   X(version, alexnet_mpi_version)
@@ -66,6 +68,14 @@ class MpiCommunicator final : public dist::Communicator {
   void barrier() override {
     char err[1024] = {0};
     if (int s = m_.barrier(timeout_, err, sizeof err)) raise(s, err, "MPI_Ibarrier");
+  }
+  std::vector<int> rollCall(double seconds) override {
+    char err[1024] = {0};
+    std::vector<int> missing(static_cast<size_t>(size_));
+    size_t count = 0;
+    if (int s = m_.rollCall(seconds, missing.data(), missing.size(), &count, err, sizeof err)) raise(s, err, "roll call");
+    missing.resize(std::min(count, missing.size()));
+    return missing;
   }
   void finalize() override {
     char err[1024] = {0};

@@ -4,7 +4,9 @@
 // the GPU, polls: the collective's completion event and ncclCommGetAsyncError, until it finished,
 // NCCL reported an error, or the group's timeout (ALEXNET_DIST_TIMEOUT) passed. On an error or a
 // timeout the communicator is aborted (ncclCommAbort ends its kernels) and the caller raises what
-// MPI raises for a lost rank: RANK_LOST, or NCCL_ERROR for a failure that is not a peer's.
+// MPI raises for a lost rank: RANK_LOST, or NCCL_ERROR for a failure that is not a peer's. NCCL does
+// not say which rank it waits for, so the message names none; the process group then names the
+// lost ranks by a roll call over MPI (lost_ranks.hpp, ProcessGroup::namingLostRanks).
 //
 // The decisions live here, apart from NCCL and CUDA, so that they are checked on any host
 // (native/core/test/nccl_watchdog_check.cpp, run by npm test); the module supplies the looks, the

@@ -143,7 +143,6 @@ void CpuBackend::setNumThreads(int count) {
   // oneDNN sizes a primitive's per-thread scratch when the primitive is created, so primitives made
   // for another thread count must not run again: they are made anew on next use.
   conv_.reset();
-  lrn_.reset();
   linear_.reset();
 }
 

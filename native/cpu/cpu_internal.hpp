@@ -112,10 +112,8 @@ class Staged {
 
 // Per-op caches (defined in their translation units).
 struct ConvCache;
-struct LrnCache;
 struct LinearCache;
 struct ConvCacheDeleter { void operator()(ConvCache*) const; };
-struct LrnCacheDeleter { void operator()(LrnCache*) const; };
 struct LinearCacheDeleter { void operator()(LinearCache*) const; };
 
 class CpuBackend final : public Backend {
@@ -160,17 +158,12 @@ class CpuBackend final : public Backend {
                         const void* w, void* dx);
   void convBackwardFilter(const ConvGeometry& g, dnnl::memory::data_type act, const void* x,
                           const void* dy, float* dw, float* db);
-  void lrnForwardAny(const LrnGeometry& g, dnnl::memory::data_type act, const void* x, void* y);
-  void lrnBackwardAny(const LrnGeometry& g, dnnl::memory::data_type act, const void* dy,
-                      const void* x, void* dx);
   ConvCache& convCache();
-  LrnCache& lrnCache();
   LinearCache& linearCache();
 
   // Created on first use so that constructing a backend never touches oneDNN.
   std::unique_ptr<DnnlContext> dnnl_;
   std::unique_ptr<ConvCache, ConvCacheDeleter> conv_;
-  std::unique_ptr<LrnCache, LrnCacheDeleter> lrn_;
   std::unique_ptr<LinearCache, LinearCacheDeleter> linear_;
   std::vector<double> rowLoss_;  // per-row losses, summed in order for a deterministic mean
   // bfloat16 backward weights: whether oneDNN has only its gemm kernel for a geometry (conv.cpp).

@@ -1,6 +1,8 @@
 // libalexnet_mpi.so: collectives on host memory over MPI, with a watchdog (see module.hpp).
 #include "module.hpp"
 
+#include "../core/lost_ranks.hpp"
+
 #include <dlfcn.h>
 #include <mpi.h>
 
@@ -14,6 +16,8 @@
 #include <vector>
 
 namespace {
+
+namespace lost_ranks = alexnet::lost_ranks;
 
 MPI_Comm arrivals = MPI_COMM_NULL;  // a private duplicate of MPI_COMM_WORLD for the arrival messages
 int worldRank = 0, worldSize = 1;
@@ -32,29 +36,160 @@ std::string mpiError(const char* call, int code) {
   return std::string(call) + " failed: " + text;
 }
 
-// Posts the arrival messages of collective `seq`, then waits for `request` (the collective) and the
-// arrivals of every peer; on timeout names the peers whose arrival never came.
-int awaitCollective(MPI_Request request, const char* what, double timeoutSeconds, char* err, size_t errLen) {
-  const long long seq = ++sequence;
-  const int tag = static_cast<int>(seq % 30000);  // within the tag range MPI guarantees (32767)
+// Spins briefly between looks (MPI makes progress only inside its calls), then backs off to leave
+// the cores to the computation that runs meanwhile.
+class Backoff {
+ public:
+  void operator()(double waitedSeconds) {
+    if (pause_ < std::chrono::microseconds(200)) pause_ += std::chrono::microseconds(10);
+    if (waitedSeconds < 0.001) std::this_thread::yield();
+    else std::this_thread::sleep_for(pause_);
+  }
+
+ private:
+  std::chrono::microseconds pause_{0};
+};
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Gives up on the requests not done: a receive is cancelled (and waited for, so that its buffer is
+// free again), a send is freed (MPI completes it in the background). False when a cancelled
+// receive did not settle within a second: its buffer must then never be freed.
+bool abandon(std::vector<MPI_Request>& requests, const std::vector<int>& done, const std::vector<bool>& isReceive) {
+  bool settled = true;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (done[i] || requests[i] == MPI_REQUEST_NULL) continue;
+    if (!isReceive[i]) {
+      MPI_Request_free(&requests[i]);
+      continue;
+    }
+    MPI_Cancel(&requests[i]);
+    const auto start = std::chrono::steady_clock::now();
+    Backoff backoff;
+    int flag = 0;
+    while (MPI_Test(&requests[i], &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS && !flag && secondsSince(start) < 1.0)
+      backoff(secondsSince(start));
+    if (!flag) {
+      MPI_Request_free(&requests[i]);
+      settled = false;
+    }
+  }
+  return settled;
+}
+
+// Roll calls. The n-th roll call of every rank answers the n-th of the others: its tag is
+// kRollCallFirstTag + n mod kRollCallTags, above the arrival tags (seq mod 30000) and within the
+// 32767 MPI guarantees. A rank holds one only after a collective failed, and the job ends after such
+// a failure, so the counts stay in step.
+constexpr int kRollCallFirstTag = 30000;
+constexpr int kRollCallTags = 2767;
+long long rollCalls = 0;
+// What a rank sends: MPI may read it after the roll call gave up on the send, so it lives as long
+// as the process.
+int rollCallAnswer = 0;
+
+// Sends each peer this rank's answer and, when `wait`, waits up to `seconds` for theirs; `missing`
+// <- the peers whose answer did not come. Without `wait` it only answers (a rank that named its lost
+// peers otherwise still answers the survivors stuck in another collective).
+int holdRollCall(double seconds, bool wait, std::vector<int>& missing, char* err, size_t errLen) {
+  missing.clear();
+  const int tag = kRollCallFirstTag + static_cast<int>(rollCalls++ % kRollCallTags);
+  rollCallAnswer = worldRank;
+  std::vector<int> peers;
+  for (int p = 0; p < worldSize; ++p)
+    if (p != worldRank) peers.push_back(p);
+  // The answers land here; freed unless a cancelled receive never settled (then MPI may still write).
+  auto* inbox = new int[peers.size() + 1];
   std::vector<MPI_Request> requests;
-  std::vector<long long> sent(static_cast<size_t>(worldSize), seq), received(static_cast<size_t>(worldSize), -1);
+  std::vector<bool> isReceive;
+  int failed = MPI_SUCCESS;
+  for (size_t i = 0; i < peers.size() && wait && failed == MPI_SUCCESS; ++i) {
+    MPI_Request r = MPI_REQUEST_NULL;
+    failed = MPI_Irecv(&inbox[i], 1, MPI_INT, peers[i], tag, arrivals, &r);
+    requests.push_back(r);
+    isReceive.push_back(true);
+  }
+  std::vector<int> done(requests.size(), 0);
+  if (failed != MPI_SUCCESS) {
+    if (abandon(requests, done, isReceive)) delete[] inbox;
+    return fail(err, errLen, mpiError("MPI_Irecv (roll call)", failed));
+  }
+  // An answer that cannot be sent (a peer that died and whose connection failed) does not stop the
+  // others: that peer does not answer either.
+  for (int p : peers) {
+    MPI_Request r = MPI_REQUEST_NULL;
+    const bool sent = MPI_Isend(&rollCallAnswer, 1, MPI_INT, p, tag, arrivals, &r) == MPI_SUCCESS;
+    requests.push_back(sent ? r : MPI_REQUEST_NULL);
+    isReceive.push_back(false);
+    done.push_back(sent ? 0 : 1);
+  }
+  // A request whose test failed is left to MPI (it may still hold the inbox, which is then kept).
+  bool keepInbox = false;
+  const auto start = std::chrono::steady_clock::now();
+  Backoff backoff;
+  for (;;) {
+    bool received = true;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (done[i] || requests[i] == MPI_REQUEST_NULL) continue;
+      if (MPI_Test(&requests[i], &done[i], MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+        done[i] = 0;
+        requests[i] = MPI_REQUEST_NULL;
+        keepInbox = true;
+      }
+      if (isReceive[i] && !done[i]) received = false;
+    }
+    const double waited = secondsSince(start);
+    if (received || waited >= seconds) break;
+    backoff(waited);
+  }
+  for (size_t i = 0; i < peers.size() && wait; ++i)
+    if (!done[i]) missing.push_back(peers[i]);
+  if (abandon(requests, done, isReceive) && !keepInbox) delete[] inbox;
+  return 0;
+}
+
+// Posts the arrival messages of the next collective, then the collective itself (post(&request)
+// returns its MPI status; `call` names it), and waits for it and the arrivals of every peer. The
+// arrivals go first: a rank that stops while the collective is being set up (MPI may copy a large
+// buffer then) has announced it. On timeout names the peers whose arrival never came, or, when every
+// arrival came, the peers that do not answer a roll call.
+template <typename Post>
+int runCollective(const char* call, const char* what, double timeoutSeconds, char* err, size_t errLen, Post post) {
+  const long long seq = ++sequence;
+  const int tag = static_cast<int>(seq % 30000);  // below the roll-call tags
+  std::vector<MPI_Request> requests;
+  std::vector<bool> isReceive;
+  // The arrival messages' buffers: kept (leaked) after a timeout whose receives did not settle.
+  auto* mail = new std::vector<long long>(2 * static_cast<size_t>(worldSize), -1);
   std::vector<int> peers;
   for (int p = 0; p < worldSize; ++p) {
     if (p == worldRank) continue;
     peers.push_back(p);
     MPI_Request r;
-    MPI_Irecv(&received[static_cast<size_t>(p)], 1, MPI_LONG_LONG, p, tag, arrivals, &r);
+    MPI_Irecv(&(*mail)[static_cast<size_t>(p)], 1, MPI_LONG_LONG, p, tag, arrivals, &r);
     requests.push_back(r);
+    isReceive.push_back(true);
   }
   for (int p : peers) {
+    long long& sent = (*mail)[static_cast<size_t>(worldSize + p)];
+    sent = seq;
     MPI_Request r;
-    MPI_Isend(&sent[static_cast<size_t>(p)], 1, MPI_LONG_LONG, p, tag, arrivals, &r);
+    MPI_Isend(&sent, 1, MPI_LONG_LONG, p, tag, arrivals, &r);
     requests.push_back(r);
+    isReceive.push_back(false);
+  }
+  MPI_Request request = MPI_REQUEST_NULL;
+  if (const int rc = post(&request); rc != MPI_SUCCESS) {
+    std::vector<int> none(requests.size(), 0);
+    if (abandon(requests, none, isReceive)) delete mail;
+    return fail(err, errLen, mpiError(call, rc));
   }
   requests.push_back(request);
+  isReceive.push_back(false);
   const auto start = std::chrono::steady_clock::now();
-  auto pause = std::chrono::microseconds(0);
+  Backoff backoff;
   std::vector<int> doneFlags(requests.size(), 0);
   for (;;) {
     int all = 1;
@@ -66,24 +201,42 @@ int awaitCollective(MPI_Request request, const char* what, double timeoutSeconds
       doneFlags[i] = flag;
       all &= flag;
     }
-    if (all) return 0;
-    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (all) {
+      delete mail;
+      return 0;
+    }
+    const double waited = secondsSince(start);
     if (waited > timeoutSeconds) {
-      std::string lost;
+      std::vector<int> lost;
       for (size_t i = 0; i < peers.size(); ++i)
-        if (!doneFlags[i]) lost += (lost.empty() ? "" : ", ") + std::to_string(peers[i]);
+        if (!doneFlags[i]) lost.push_back(peers[i]);
       std::string message = "rank " + std::to_string(worldRank) + ": " + what + " (collective #" +
                             std::to_string(seq) + ") did not complete within " +
                             std::to_string(static_cast<int>(timeoutSeconds)) + " s: ";
-      message += lost.empty() ? "every rank reached it but the transfer stalled (a rank died during it?)"
-                              : "lost rank " + lost + " (never reached it: killed, stopped or stuck)";
+      std::vector<int> silent;
+      char rollCallErr[512] = {0};
+      if (!lost.empty()) {
+        holdRollCall(0, false, silent, rollCallErr, sizeof rollCallErr);
+        message += lost_ranks::neverReached(lost);
+      } else {
+        // Every rank reached the collective: the survivors are stuck in the same transfer, time
+        // out at about the same moment and answer each other's roll call; the rank that stopped
+        // (or died) during the transfer does not.
+        const double window = lost_ranks::rollCallSeconds(timeoutSeconds);
+        if (holdRollCall(window, true, silent, rollCallErr, sizeof rollCallErr) != 0)
+          message += std::string("every rank reached it but the transfer stalled; the roll call after it failed: ") +
+                     rollCallErr;
+        else
+          message += lost_ranks::stalledTransfer(silent, window);
+      }
+      // The collective itself cannot be cancelled; the arrivals can. The job ends after this.
+      requests.pop_back();
+      doneFlags.pop_back();
+      isReceive.pop_back();
+      if (abandon(requests, doneFlags, isReceive)) delete mail;
       return fail(err, errLen, message, ALEXNET_MPI_TIMEOUT);
     }
-    // Spin briefly (MPI makes progress only inside its calls), then back off to leave the cores to
-    // the computation that runs meanwhile.
-    if (pause < std::chrono::microseconds(200)) pause += std::chrono::microseconds(10);
-    if (waited < 0.001) std::this_thread::yield();
-    else std::this_thread::sleep_for(pause);
+    backoff(waited);
   }
 }
 
@@ -111,10 +264,8 @@ int inPieces(size_t count, const char* call, const char* what, double timeoutSec
   size_t done = 0;
   do {
     const int n = static_cast<int>(std::min(piece, count - done));
-    MPI_Request request;
-    const int rc = post(done, n, &request);
-    if (rc != MPI_SUCCESS) return fail(err, errLen, mpiError(call, rc));
-    const int status = awaitCollective(request, what, timeoutSeconds, err, errLen);
+    const int status = runCollective(call, what, timeoutSeconds, err, errLen,
+                                     [&](MPI_Request* request) { return post(done, n, request); });
     if (status != 0) return status;
     done += static_cast<size_t>(n);
   } while (done < count);
@@ -162,21 +313,19 @@ int alexnet_mpi_allgather_f32(const float* send, float* recv, const size_t* coun
                               char* err, size_t errLen) {
   std::vector<int> sizes, offsets;
   if (!blockLayout(counts, sizes, offsets)) return fail(err, errLen, "all-gather of 2^31 floats or more (MPI counts are int)");
-  MPI_Request request;
-  const int rc = MPI_Iallgatherv(send, sizes[static_cast<size_t>(worldRank)], MPI_FLOAT, recv, sizes.data(), offsets.data(),
-                                 MPI_FLOAT, MPI_COMM_WORLD, &request);
-  if (rc != MPI_SUCCESS) return fail(err, errLen, mpiError("MPI_Iallgatherv", rc));
-  return awaitCollective(request, "all-gather", timeoutSeconds, err, errLen);
+  return runCollective("MPI_Iallgatherv", "all-gather", timeoutSeconds, err, errLen, [&](MPI_Request* request) {
+    return MPI_Iallgatherv(send, sizes[static_cast<size_t>(worldRank)], MPI_FLOAT, recv, sizes.data(), offsets.data(),
+                           MPI_FLOAT, MPI_COMM_WORLD, request);
+  });
 }
 
 int alexnet_mpi_reduce_scatter_sum_f32(const float* send, float* recv, const size_t* counts, double timeoutSeconds,
                                        char* err, size_t errLen) {
   std::vector<int> sizes, offsets;
   if (!blockLayout(counts, sizes, offsets)) return fail(err, errLen, "reduce-scatter of 2^31 floats or more (MPI counts are int)");
-  MPI_Request request;
-  const int rc = MPI_Ireduce_scatter(send, recv, sizes.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request);
-  if (rc != MPI_SUCCESS) return fail(err, errLen, mpiError("MPI_Ireduce_scatter", rc));
-  return awaitCollective(request, "reduce-scatter", timeoutSeconds, err, errLen);
+  return runCollective("MPI_Ireduce_scatter", "reduce-scatter", timeoutSeconds, err, errLen, [&](MPI_Request* request) {
+    return MPI_Ireduce_scatter(send, recv, sizes.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, request);
+  });
 }
 
 int alexnet_mpi_broadcast(void* data, size_t bytes, int root, double timeoutSeconds, char* err, size_t errLen) {
@@ -187,10 +336,20 @@ int alexnet_mpi_broadcast(void* data, size_t bytes, int root, double timeoutSeco
 }
 
 int alexnet_mpi_barrier(double timeoutSeconds, char* err, size_t errLen) {
-  MPI_Request request;
-  const int rc = MPI_Ibarrier(MPI_COMM_WORLD, &request);
-  if (rc != MPI_SUCCESS) return fail(err, errLen, mpiError("MPI_Ibarrier", rc));
-  return awaitCollective(request, "barrier", timeoutSeconds, err, errLen);
+  return runCollective("MPI_Ibarrier", "barrier", timeoutSeconds, err, errLen,
+                       [](MPI_Request* request) { return MPI_Ibarrier(MPI_COMM_WORLD, request); });
+}
+
+int alexnet_mpi_roll_call(double seconds, int* missing, size_t capacity, size_t* count, char* err, size_t errLen) {
+  if (count) *count = 0;
+  if (!(seconds >= 0) || seconds > 1e7)
+    return fail(err, errLen, "roll call: seconds must be in [0, 1e7], got " + std::to_string(seconds));
+  if (arrivals == MPI_COMM_NULL) return fail(err, errLen, "roll call before alexnet_mpi_init");
+  std::vector<int> silent;
+  if (int status = holdRollCall(seconds, true, silent, err, errLen)) return status;
+  for (size_t i = 0; i < silent.size() && i < capacity; ++i) missing[i] = silent[i];
+  if (count) *count = silent.size();
+  return 0;
 }
 
 int alexnet_mpi_finalize(char* err, size_t errLen) {

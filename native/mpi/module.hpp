@@ -7,10 +7,13 @@
 // group's communication thread), so MPI is initialised with MPI_THREAD_SERIALIZED.
 //
 // Watchdog: a collective that has not completed after `timeoutSeconds` returns
-// ALEXNET_MPI_TIMEOUT, naming in err the ranks that never reached it. Every collective first tells
-// each peer "I reached collective number k" with a small non-blocking message on a private
-// communicator; the ranks whose message for k has not arrived are the lost ones (killed, stopped,
-// or stuck elsewhere). MPI itself has no timeouts: without this a stopped peer hangs everyone.
+// ALEXNET_MPI_TIMEOUT, naming in err the lost ranks. Every collective first tells each peer "I
+// reached collective number k" with a small non-blocking message on a private communicator; the
+// ranks whose message for k has not arrived are the lost ones (killed, stopped, or stuck
+// elsewhere). When every message came, a rank stopped or died during the transfer: the watchdog then
+// holds a roll call (alexnet_mpi_roll_call, for min(timeout, 10 s)) and names the ranks that do not
+// answer; the other survivors, stuck in the same transfer, time out at about the same moment and
+// answer. MPI itself has no timeouts: without this a stopped peer hangs everyone.
 #pragma once
 
 #include <cstddef>
@@ -39,6 +42,13 @@ ALEXNET_MPI_EXPORT int alexnet_mpi_reduce_scatter_sum_f32(const float* send, flo
 ALEXNET_MPI_EXPORT int alexnet_mpi_broadcast(void* data, size_t bytes, int root, double timeoutSeconds,
                                              char* err, size_t errLen);
 ALEXNET_MPI_EXPORT int alexnet_mpi_barrier(double timeoutSeconds, char* err, size_t errLen);
+// A roll call: sends each peer a small message (on the private communicator, with tags of its own)
+// and waits up to `seconds` for theirs; missing[0..min(*count, capacity)) <- the peers whose
+// message did not come, *count <- how many. The n-th roll call of each rank answers the n-th of the
+// others: every rank that wants to know calls it, and a rank that does not call it is named. What
+// never completed is cancelled (receives) or left to complete by itself (sends).
+ALEXNET_MPI_EXPORT int alexnet_mpi_roll_call(double seconds, int* missing, size_t capacity, size_t* count, char* err,
+                                             size_t errLen);
 // MPI_Finalize; never after a timeout (the lost peer would never join it): abort instead.
 ALEXNET_MPI_EXPORT int alexnet_mpi_finalize(char* err, size_t errLen);
 // MPI_Abort(MPI_COMM_WORLD, status): the launcher ends every rank. Does not return on success.

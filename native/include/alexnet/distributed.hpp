@@ -19,7 +19,9 @@
 // the whole job through the launcher instead of waiting for the lost peer.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <future>
 #include <memory>
@@ -50,6 +52,11 @@ class Communicator {
   virtual void reduceScatterSum(const float* send, float* recv, const std::vector<size_t>& counts) = 0;
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
   virtual void barrier() = 0;
+  // The ranks that do not answer a roll call within `seconds` (every rank that wants to know calls
+  // it; the n-th call of each answers the n-th of the others). What names a lost rank where the
+  // transfer cannot: a stalled MPI transfer, an NCCL collective that gave up. A group of one
+  // process has nobody to miss.
+  virtual std::vector<int> rollCall(double seconds) = 0;
   // The orderly end (MPI_Finalize), and the end after a lost rank (MPI_Abort: the launcher ends
   // every rank, the lost one included).
   virtual void finalize() = 0;
@@ -124,6 +131,21 @@ class ProcessGroup {
   // Runs `job` on the communication thread after every job queued before it; its future holds its
   // error. A group that lost a rank fails every job with that error without running it.
   std::shared_future<void> post(std::function<void(Communicator&)> job);
+  // A roll call (Communicator::rollCall) on the communication thread after the jobs queued before
+  // it: `done` is ready when it was held, `missing` then holds the ranks that did not answer within
+  // `seconds`; or `done` holds the group's error. A job whose `abandoned` flag is set by the time
+  // its turn comes is skipped. Every rank that wants to know calls it.
+  struct RollCall {
+    std::shared_future<void> done;
+    std::shared_ptr<const std::vector<int>> missing;
+  };
+  RollCall rollCall(double seconds, std::shared_ptr<std::atomic<bool>> abandoned = nullptr);
+  // After a CUDA collective failed with RANK_LOST from NCCL (which names no rank): the same error
+  // with the lost ranks named by a roll call over MPI (held once for the group, for at most
+  // min(timeout, 10 s) plus 5 s for the communication thread to take it), or with the
+  // communication thread's own RANK_LOST, which named them already. Any other error unchanged.
+  // Called from a device's stream thread.
+  std::exception_ptr namingLostRanks(std::exception_ptr failure) noexcept;
   // Finalizes (or aborts after a lost rank) and joins the communication thread; idempotent. Called
   // at process exit for the group fromEnvironment() formed.
   void shutdown();
