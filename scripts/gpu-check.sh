@@ -161,7 +161,7 @@ run_step train 45 train train-run
 run_step bf16 45 bf16
 printf 'total    %ss of %ss; %s\n' "$((SECONDS - started))" "$budget" "$([ $status -eq 0 ] && echo 'every step passed' || echo 'a step FAILED')" | tee -a "$summary"
 
-# A device machine hands back only a few files of $OUT (8, of 16 MiB at most): everything the run
+# The remote GPU runner returns only a few files of $OUT (8, of 16 MiB at most): everything the run
 # wrote goes into one archive (files over 4 MiB, such as checkpoints, stay out), and $OUT keeps
 # summary.txt, the archive, and the two logs read first (checks, test). GPU_CHECK_KEEP_ALL=1 keeps
 # every file as it was written.

@@ -12,8 +12,8 @@
 # /usr/share/datasets/fashion-mnist), TRAIN_IMAGES and TEST_IMAGES (how many of each split are
 # packed, default 6400 and 2000: the run trains 4 epochs of 50 steps of batch 128).
 #
-# A device machine takes the project's tracked files and the pack together up to 64 MiB: the end
-# says how much of that the two use, and warns when they are over.
+# The remote GPU runner this check is made for takes the project's tracked files and the pack
+# together up to 64 MiB: the end says how much of that the two use, and warns when they are over.
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 cd "$root"
@@ -123,11 +123,11 @@ git -C "$root" rev-parse HEAD > "$stage/commit"
 rm -rf .device && mkdir -p .device
 tar -C "$stage" -cf - . | xz -T2 -6 > .device/bundle.tar.xz
 echo "gpu-pack: .device/bundle.tar.xz $(du -h .device/bundle.tar.xz | cut -f1) (needs ${need:-?} on the GPU machine)"
-# What a device machine would carry: the tracked files and the pack (its limit: 64 MiB together).
+# What the GPU runner would carry: the tracked files and the pack (its limit: 64 MiB together).
 tracked=$(git -C "$root" ls-files -z | xargs -0 stat -c %s 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
 bundle=$(stat -c %s .device/bundle.tar.xz)
 total_mib=$(( (tracked + bundle) / 1048576 ))
-echo "gpu-pack: tracked files $((tracked / 1048576)) MiB + pack $((bundle / 1048576)) MiB = ${total_mib} MiB of the 64 MiB a device run carries"
+echo "gpu-pack: tracked files $((tracked / 1048576)) MiB + pack $((bundle / 1048576)) MiB = ${total_mib} MiB of the 64 MiB the GPU runner carries"
 if [ $((tracked + bundle)) -gt $((64 * 1048576)) ]; then
   echo "gpu-pack: WARNING: over 64 MiB: pack fewer images (TRAIN_IMAGES, TEST_IMAGES) or leave the oracle out (ALEXNET_ORACLE=/nonexistent)" >&2
 fi
