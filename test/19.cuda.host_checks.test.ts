@@ -5,15 +5,12 @@
 // given back when the device's block cache goes, and no device memory is set on the legacy default
 // stream, which the backend's non-blocking stream does not wait for.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { runHostCheck } from './helpers/host_check.js';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CXX = process.env.CXX ?? 'c++';
-const haveCompiler = spawnSync(CXX, ['--version'], { encoding: 'utf8' }).status === 0;
 
 /** The body of the C++ function whose definition starts with `signature`, braces balanced. */
 function functionBody(source: string, signature: string): string {
@@ -32,23 +29,9 @@ describe('CUDA backend checks without a GPU', function () {
   this.timeout(120_000);
 
   it('host_logic_check.cpp passes (bookkeeping, algorithm fallback, convolution search math)', function () {
-    if (!haveCompiler) {
-      console.log('      (skipped: no C++ compiler here; set CXX)');
-      this.skip();
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'alexnet-cuda-host-'));
-    try {
-      const exe = join(dir, 'host_logic_check');
-      const cc = spawnSync(CXX, ['-std=c++17', '-O1', '-Wall', `-I${join(ROOT, 'native/include')}`, `-I${join(ROOT, 'native/cuda')}`,
-        join(ROOT, 'native/cuda/test/host_logic_check.cpp'), '-pthread', '-o', exe], { encoding: 'utf8' });
-      expect(cc.status, cc.stderr).to.equal(0);
-      const r = spawnSync(exe, [], { encoding: 'utf8', timeout: 60_000 });
-      expect(r.status, r.stdout + r.stderr).to.equal(0);
-      expect(r.stdout).to.include('all ok').and.not.include('FAIL');
-      expect(r.stdout).to.include('bfloat16/float16 search under tensor-op math');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const out = runHostCheck(this, 'native/cuda/test/host_logic_check.cpp', 'all ok',
+      ['-O1', '-Wall', '-Inative/include', '-Inative/cuda', '-pthread']);
+    expect(out).to.include('bfloat16/float16 search under tensor-op math');
   });
 
   it('setBlockSource gives back every grow-only buffer the backend declares', () => {

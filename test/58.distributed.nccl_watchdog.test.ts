@@ -5,16 +5,11 @@
 // communicator, polling, ncclCommAbort, the typed error) runs where two GPUs, NCCL and mpirun are
 // present, and is skipped with a message elsewhere.
 import { expect } from 'chai';
+import { runHostCheck } from './helpers/host_check.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cudaInfo } from '../lib/device.js';
 import { transportInfo } from '../lib/distributed/index.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const haveCompiler = spawnSync(process.env.CXX ?? 'c++', ['--version'], { encoding: 'utf8' }).status === 0;
 const haveMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
 const MPI_ENV = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
 
@@ -22,22 +17,7 @@ describe('the NCCL watchdog', function () {
   this.timeout(120_000);
 
   it('decides on the host as the checks in native/core/test/nccl_watchdog_check.cpp say (no NCCL, no GPU)', function () {
-    if (!haveCompiler) {
-      console.log('      (skipped: no C++ compiler here; set CXX)');
-      this.skip();
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'alexnet-watchdog-'));
-    try {
-      const exe = join(dir, 'nccl_watchdog_check');
-      const cc = spawnSync(process.env.CXX ?? 'c++', ['-std=c++17', '-Wall', '-Wextra', '-Werror', `-I${join(ROOT, 'native')}`,
-        join(ROOT, 'native/core/test/nccl_watchdog_check.cpp'), '-o', exe], { encoding: 'utf8' });
-      expect(cc.status, cc.stderr).to.equal(0);
-      const r = spawnSync(exe, [], { encoding: 'utf8', timeout: 60_000 });
-      expect(r.status, r.stdout + r.stderr).to.equal(0);
-      expect(r.stdout).to.include('all checks passed').and.not.include('FAIL');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    runHostCheck(this, 'native/core/test/nccl_watchdog_check.cpp', 'all checks passed', ['-Wall', '-Wextra', '-Werror', '-Inative']);
   });
 
   // What a machine with two GPUs runs: rank 1 never joins an all-reduce of CUDA tensors; rank 0's

@@ -6,16 +6,11 @@
 // stalled transfer run under mpirun (skipped where it is absent). The NCCL path needs two GPUs: its
 // end-to-end case is in test/58 and has not run here.
 import { expect } from 'chai';
+import { runHostCheck } from './helpers/host_check.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { initDistributed } from '../lib/distributed/index.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LIB = JSON.stringify(new URL('../lib/index.js', import.meta.url).href);
-const haveCompiler = spawnSync(process.env.CXX ?? 'c++', ['--version'], { encoding: 'utf8' }).status === 0;
 const haveMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
 const MPI_ENV = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
 
@@ -50,22 +45,7 @@ describe('the roll call', function () {
   this.timeout(120_000);
 
   it('words its messages as the checks in native/core/test/lost_ranks_check.cpp say (no MPI, no GPU)', function () {
-    if (!haveCompiler) {
-      console.log('      (skipped: no C++ compiler here; set CXX)');
-      this.skip();
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'alexnet-roll-call-'));
-    try {
-      const exe = join(dir, 'lost_ranks_check');
-      const cc = spawnSync(process.env.CXX ?? 'c++', ['-std=c++17', '-Wall', '-Wextra', '-Werror', `-I${join(ROOT, 'native')}`,
-        join(ROOT, 'native/core/test/lost_ranks_check.cpp'), '-o', exe], { encoding: 'utf8' });
-      expect(cc.status, cc.stderr).to.equal(0);
-      const r = spawnSync(exe, [], { encoding: 'utf8', timeout: 60_000 });
-      expect(r.status, r.stdout + r.stderr).to.equal(0);
-      expect(r.stdout).to.include('all checks passed').and.not.include('FAIL');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    runHostCheck(this, 'native/core/test/lost_ranks_check.cpp', 'all checks passed', ['-Wall', '-Wextra', '-Werror', '-Inative']);
   });
 
   it('in a group of one names no one, and checks its argument', async () => {
