@@ -8,19 +8,13 @@
 #include <string>
 
 #include "core/lost_ranks.hpp"
+#include "core/test/check_report.hpp"
 
 using namespace alexnet::lost_ranks;
+using alexnet::check::contains;
+using alexnet::check::report;
 
 namespace {
-
-int failures = 0;
-
-void report(const std::string& what, bool ok) {
-  if (!ok) ++failures;
-  std::printf("%-78s %s\n", what.c_str(), ok ? "ok" : "FAIL");
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 const std::string kNccl =
     "NCCL all-reduce did not finish within 30 s (ALEXNET_DIST_TIMEOUT): a rank is lost or hung (NCCL does not say "
@@ -76,6 +70,5 @@ int main() {
     const std::string m = ncclLost(kNccl, o, 10);
     report("NCCL: a failed roll call: says how", m.rfind(kNccl, 0) == 0 && contains(m, "the roll call over MPI failed: MPI_Irecv failed"));
   }
-  std::printf("%s\n", failures == 0 ? "all checks passed" : "SOME CHECKS FAILED");
-  return failures == 0 ? 0 : 1;
+  return alexnet::check::finish("all checks passed");
 }

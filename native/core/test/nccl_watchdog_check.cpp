@@ -8,21 +8,15 @@
 #include <vector>
 
 #include "core/nccl_watchdog.hpp"
+#include "core/test/check_report.hpp"
 
 using namespace alexnet::nccl_watchdog;
+using alexnet::check::contains;
+using alexnet::check::report;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
-
-int failures = 0;
-
-void report(const std::string& what, bool ok) {
-  if (!ok) ++failures;
-  std::printf("%-78s %s\n", what.c_str(), ok ? "ok" : "FAIL");
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // A wait driven by `looks` (the last one repeats), on a clock that only the sleeps move.
 struct Run {
@@ -132,6 +126,5 @@ int main() {
     Watchdog dog("NCCL all-gather", 1e300, start);
     report("an enormous timeout does not overflow the deadline", dog.deadline() > start + std::chrono::hours(24 * 365));
   }
-  std::printf("%s\n", failures == 0 ? "all checks passed" : "SOME CHECKS FAILED");
-  return failures == 0 ? 0 : 1;
+  return alexnet::check::finish("all checks passed");
 }

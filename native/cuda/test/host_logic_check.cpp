@@ -17,18 +17,13 @@
 #include "kernels/label_check.hpp"
 #include "lru_cache.hpp"
 #include "peer_access.hpp"
+#include "../../core/test/check_report.hpp"
 
 using namespace alexnet;
 using namespace alexnet::cuda;
+using alexnet::check::report;
 
 namespace {
-
-int failures = 0;
-
-void report(const std::string& what, bool ok) {
-  if (!ok) ++failures;
-  std::printf("%-66s %s\n", what.c_str(), ok ? "ok" : "FAIL");
-}
 
 kernels::LabelErrorRecord emptyRecord() {
   kernels::LabelErrorRecord r;
@@ -185,6 +180,5 @@ int main() {
   checkAlgorithmFallback();
   checkConvSearchMath();
   checkDropoutElement();
-  std::printf("%s\n", failures ? "FAILED" : "all ok");
-  return failures != 0;
+  return alexnet::check::finish("all ok");
 }
