@@ -16,6 +16,7 @@
 #   train    alexnet train --preset fashion-mnist-quick on cuda: 4 epochs of the packed 6,400
 #            images (200 steps of batch 128), then the test accuracy
 #   bf16     the same in mixed precision (--precision bf16: cuDNN/cuBLAS bfloat16 tensor cores)
+#   fp16     the same in float16 with dynamic loss scaling (--precision fp16), if time is left
 # Logs, summary.txt and the benchmark JSON go to $OUT (default /tmp/out), gathered at the end into
 # one archive beside summary.txt (see the end of this file). GPU_CHECK_STEPS picks
 # steps (e.g. machine,loader for a dry run on a machine without a GPU). Exit status 0 when every
@@ -26,7 +27,7 @@ cd "$root"
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
 budget=${GPU_CHECK_BUDGET:-500}
-steps=${GPU_CHECK_STEPS:-machine,loader,checks,test,bench,train,bf16}
+steps=${GPU_CHECK_STEPS:-machine,loader,checks,test,bench,train,bf16,fp16}
 summary="$out/summary.txt"
 : > "$summary"
 started=$SECONDS
@@ -149,8 +150,12 @@ bf16() {
   train train-run-bf16 --precision bf16
 }
 
+fp16() {
+  train train-run-fp16 --precision fp16
+}
+
 export root out stage
-export -f npm_run machine loader checks bench train bf16
+export -f npm_run machine loader checks bench train bf16 fp16
 run_step machine 30 machine
 cp "$out/machine.log" "$out/machine.txt" 2>/dev/null
 run_step loader 30 loader
@@ -159,6 +164,7 @@ run_step test 170 npm_run test:gpu
 run_step bench 110 bench
 run_step train 45 train train-run
 run_step bf16 45 bf16
+run_step fp16 45 fp16
 printf 'total    %ss of %ss; %s\n' "$((SECONDS - started))" "$budget" "$([ $status -eq 0 ] && echo 'every step passed' || echo 'a step FAILED')" | tee -a "$summary"
 
 # The remote GPU runner returns only a few files of $OUT (8, of 16 MiB at most): everything the run
