@@ -160,14 +160,20 @@ void runBackwardWeights(DnnlContext& ctx, BackwardWeights& e, const void* x, con
   e.dw.finish(ctx);
 }
 
+// The backward-weights primitive of one group of `g` as an ungrouped convolution.
+dnnl::convolution_backward_weights::primitive_desc oneGroupPd(DnnlContext& ctx, const ConvGeometry& g, dt act,
+                                                              bool withBias) {
+  return backwardWeightsPd(ctx, makeDescs(oneGroup(g), false, act), withBias);
+}
+
 // The entry that computes one group of `g` (groups > 1) as an ungrouped convolution, when that
 // avoids the gemm kernel; null otherwise. Run for group k, it reads x's channels [k c/G, (k+1) c/G)
 // and dy's [k o/G, (k+1) o/G) in place: its plain descriptors keep the whole tensors' strides.
 std::unique_ptr<BackwardWeights> eachGroupEntry(DnnlContext& ctx, const ConvGeometry& g, dt act, bool withBias) {
   const ConvGeometry k = oneGroup(g);
-  Descs d = makeDescs(k, false, act);
-  auto pd = backwardWeightsPd(ctx, d, withBias);
+  auto pd = oneGroupPd(ctx, g, act, withBias);
   if (onGemm(pd)) return nullptr;
+  Descs d = makeDescs(k, false, act);
   d.x = memory::desc({k.n, k.c, k.h, k.w}, act, memory::dims{g.c * g.h * g.w, g.h * g.w, g.w, 1});
   d.y = memory::desc({k.n, k.o, k.outH, k.outW}, act, memory::dims{g.o * g.outH * g.outW, g.outH * g.outW, g.outW, 1});
   return makeBackwardWeights(ctx, d, pd, withBias);
@@ -220,18 +226,18 @@ void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, 
   requireBf16("conv2dBackwardFilter");
   DnnlContext& ctx = dnnl();
   const Key key = makeKey(g, db != nullptr, dt::bf16);
-  auto found = bf16FilterOnGemm_.find(key);
+  auto found = bf16FilterWidened_.find(key);
   bool widen;
-  if (found != bf16FilterOnGemm_.end()) {
+  if (found != bf16FilterWidened_.end()) {
     widen = found->second;
   } else {
     try {
       widen = onGemm(backwardWeightsPd(ctx, makeDescs(g, false, dt::bf16), db != nullptr)) &&
-              (g.groups == 1 || !eachGroupEntry(ctx, g, dt::bf16, db != nullptr));
+              (g.groups == 1 || onGemm(oneGroupPd(ctx, g, dt::bf16, db != nullptr)));
     } catch (const dnnl::error& err) {
       throwDnnl(err, "dnnl::convolution_backward_weights", convString(g));
     }
-    bf16FilterOnGemm_[key] = widen;
+    bf16FilterWidened_[key] = widen;
   }
   if (!widen) return convBackwardFilter(g, dt::bf16, x, dy, dw, db);
   const size_t xCount = size_t(g.n) * g.c * g.h * g.w, yCount = size_t(g.n) * g.o * g.outH * g.outW;

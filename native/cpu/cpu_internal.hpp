@@ -166,8 +166,9 @@ class CpuBackend final : public Backend {
   std::unique_ptr<ConvCache, ConvCacheDeleter> conv_;
   std::unique_ptr<LinearCache, LinearCacheDeleter> linear_;
   std::vector<double> rowLoss_;  // per-row losses, summed in order for a deterministic mean
-  // bfloat16 backward weights: whether oneDNN has only its gemm kernel for a geometry (conv.cpp).
-  std::unordered_map<Key, bool, KeyHash> bf16FilterOnGemm_;
+  // bfloat16 backward weights: whether oneDNN has only its gemm kernel for a geometry, even group
+  // by group, so that the operands are widened to float32 instead (conv.cpp).
+  std::unordered_map<Key, bool, KeyHash> bf16FilterWidened_;
   // Float32 copies of bfloat16 operands where that backward weights computes through float32,
   // reused by one op at a time like the staging buffers.
   AlignedBuffer wideX_, wideDy_;
