@@ -58,15 +58,25 @@ size_t product(const std::vector<int>& s) {
   return n;
 }
 
+// The oracle's convolution cases (their shapes are read from the references), checked in float32
+// and in each 16-bit type.
+struct ConvCase { const char* name; int stride, pad, groups; };
+const ConvCase kConvCases[] = {{"a1_conv_k11_s4_p2", 4, 2, 1}, {"a2_conv_grouped_k5_p2", 1, 2, 2},
+                               {"a3_conv_k3_p1", 1, 1, 1},     {"a4_conv_rect_floor", 4, 2, 1},
+                               {"a5_conv_grouped_k3_p1", 1, 1, 2}};
+
+// The case's geometry from its input, weight and output shapes.
+alexnet::ConvGeometry geometryOf(const ConvCase& c, const std::vector<int>& xs, const std::vector<int>& ws,
+                                 const std::vector<int>& ys) {
+  return alexnet::ConvGeometry{xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], c.stride, c.stride,
+                               c.pad,  c.pad,  c.groups, ys[2], ys[3]};
+}
+
 void checkConvolutions(Backend& b, void (*setTf32)(Backend*, int)) {
-  struct Case { const char* name; int stride, pad, groups; };
-  for (Case c : {Case{"a1_conv_k11_s4_p2", 4, 2, 1}, Case{"a2_conv_grouped_k5_p2", 1, 2, 2},
-                 Case{"a3_conv_k3_p1", 1, 1, 1}, Case{"a4_conv_rect_floor", 4, 2, 1},
-                 Case{"a5_conv_grouped_k3_p1", 1, 1, 2}}) {
+  for (const ConvCase& c : kConvCases) {
     Scratch s(b);
     const auto xs = shape(c.name, "x"), ws = shape(c.name, "weight"), ys = shape(c.name, "out");
-    alexnet::ConvGeometry g{xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], c.stride, c.stride,
-                            c.pad, c.pad, c.groups, ys[2], ys[3]};
+    const alexnet::ConvGeometry g = geometryOf(c, xs, ws, ys);
     float* x = s.upload(load(c.name, "x"));
     float* w = s.upload(load(c.name, "weight"));
     float* bias = s.upload(load(c.name, "bias"));
@@ -206,14 +216,10 @@ double sumBound(double k, double termMax, const std::vector<float>& ref) {
 
 template <class T>
 void checkConvolutionsHalf(Backend& b) {
-  struct Case { const char* name; int stride, pad, groups; };
-  for (Case c : {Case{"a1_conv_k11_s4_p2", 4, 2, 1}, Case{"a2_conv_grouped_k5_p2", 1, 2, 2},
-                 Case{"a3_conv_k3_p1", 1, 1, 1}, Case{"a4_conv_rect_floor", 4, 2, 1},
-                 Case{"a5_conv_grouped_k3_p1", 1, 1, 2}}) {
+  for (const ConvCase& c : kConvCases) {
     Scratch s(b);
     const auto xs = shape(c.name, "x"), ws = shape(c.name, "weight"), ys = shape(c.name, "out");
-    alexnet::ConvGeometry g{xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], c.stride, c.stride,
-                            c.pad, c.pad, c.groups, ys[2], ys[3]};
+    const alexnet::ConvGeometry g = geometryOf(c, xs, ws, ys);
     const auto xv = load(c.name, "x"), wv = load(c.name, "weight"), gv = load(c.name, "g");
     const double xm = maxAbs(xv), wm = maxAbs(wv), gm = maxAbs(gv);
     T* x = s.template upload16<T>(xv);
