@@ -34,17 +34,18 @@ describe('error codes', () => {
 });
 
 describe('the environment', () => {
-  it('loading the library leaves OMP_WAIT_POLICY as it was (PASSIVE applies to the addon only)', async () => {
+  it('loading the library leaves OMP_WAIT_POLICY and GOMP_SPINCOUNT as they were (the short spin applies to the addon only)', async () => {
     const { spawnSync } = await import('node:child_process');
     const script = `const lib = await import(${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)});
       const { ompWaitPolicy } = await import(${JSON.stringify(new URL('../lib/binding.js', import.meta.url).href)});
-      console.log(JSON.stringify({ env: process.env.OMP_WAIT_POLICY ?? null, used: ompWaitPolicy, cpu: typeof lib.Tensor }));`;
+      console.log(JSON.stringify({ env: process.env.OMP_WAIT_POLICY ?? null, spin: process.env.GOMP_SPINCOUNT ?? null, used: ompWaitPolicy, cpu: typeof lib.Tensor }));`;
     const run = (env: Record<string, string | undefined>) => {
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
-      return JSON.parse(r.stdout) as { env: string | null; used: string };
+      return JSON.parse(r.stdout) as { env: string | null; spin: string | null; used: string };
     };
-    const { OMP_WAIT_POLICY: _ignored, ...rest } = process.env;
-    expect(run(rest)).to.deep.include({ env: null, used: 'PASSIVE' });
-    expect(run({ ...rest, OMP_WAIT_POLICY: 'ACTIVE' })).to.deep.include({ env: 'ACTIVE', used: 'ACTIVE' });
+    const { OMP_WAIT_POLICY: _ignored, GOMP_SPINCOUNT: _ignoredToo, ...rest } = process.env;
+    expect(run(rest)).to.deep.include({ env: null, spin: null, used: 'GOMP_SPINCOUNT=1000' });
+    expect(run({ ...rest, OMP_WAIT_POLICY: 'ACTIVE' })).to.deep.include({ env: 'ACTIVE', spin: null, used: 'OMP_WAIT_POLICY=ACTIVE' });
+    expect(run({ ...rest, GOMP_SPINCOUNT: '0' })).to.deep.include({ env: null, spin: '0', used: 'GOMP_SPINCOUNT=0' });
   });
 });

@@ -63,8 +63,9 @@ export async function infoCommand(argv: string[]): Promise<number> {
   }
   console.log(`alexnet-cudnn ${info.version} (Node ${info.node})`);
   console.log(`addon:          ${info.addon}`);
-  console.log(`CPU backend:    oneDNN (always built); OpenMP wait policy ${ompWaitPolicy}` +
-    (process.env.OMP_WAIT_POLICY ? '' : ' (the default here; set OMP_WAIT_POLICY to change it)'));
+  const chosen = process.env.OMP_WAIT_POLICY !== undefined || process.env.GOMP_SPINCOUNT !== undefined;
+  console.log(`CPU backend:    oneDNN (always built); OpenMP threads wait with ${ompWaitPolicy}` +
+    (chosen ? '' : ' (a short spin, then sleep: the default here; set OMP_WAIT_POLICY or GOMP_SPINCOUNT to change it)'));
   console.log(`CPU threads:    ${info.cpuThreads}` +
     (process.env.OMP_NUM_THREADS ? ' (OMP_NUM_THREADS)' : ' (every core; --threads N or OMP_NUM_THREADS to change)'));
   console.log(`CPU bfloat16:   ${info.bf16.cpu.supported ? 'yes' : 'no'}: ${info.bf16.cpu.reason}` +
