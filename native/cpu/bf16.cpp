@@ -13,7 +13,6 @@ namespace alexnet {
 namespace cpu {
 
 namespace {
-constexpr long long kParallelMin = 1 << 15;
 using Index = long long;
 
 // oneDNN's effective ISA includes avx512_core_bf16 (a bit mask: AMX machines include it too).
@@ -69,25 +68,20 @@ void CpuBackend::requireBf16(const char* op) const {
   if (!hasBf16Isa()) unsupportedBf16(op);
 }
 
-// Conversions work everywhere (plain bit arithmetic, alexnet/bfloat16.hpp).
-void CpuBackend::castToBFloat16(size_t count, const float* x, BFloat16* y) {
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+namespace {
+// Conversions work everywhere (plain bit arithmetic, alexnet/bfloat16.hpp): integer operations
+// only, so every compiled version gives the same bits.
+ALEXNET_CPU_CLONES void toBf16Chunk(const float* x, BFloat16* y, Index n) {
   for (Index i = 0; i < n; ++i) y[i] = toBf16(x[i]);
 }
 
-void CpuBackend::castToFloat32(size_t count, const BFloat16* x, float* y) {
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+ALEXNET_CPU_CLONES void toFloatChunk(const BFloat16* x, float* y, Index n) {
   for (Index i = 0; i < n; ++i) y[i] = toFloat(x[i]);
 }
 
 // On the bits: a negative number (sign set, not NaN) becomes +0; NaN and the rest pass, as in
 // float32's `x < 0 ? 0 : x` (-0 passes there too, since -0 < 0 is false).
-void CpuBackend::reluForward(size_t count, const BFloat16* x, BFloat16* y) {
-  requireBf16("reluForward");
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+ALEXNET_CPU_CLONES void reluBf16Chunk(const BFloat16* x, BFloat16* y, Index n) {
   for (Index i = 0; i < n; ++i) {
     const uint16_t b = x[i].bits;
     const bool negative = (b & 0x8000u) && (b & 0x7fffu) != 0 && (b & 0x7fffu) <= 0x7f80u;
@@ -96,15 +90,31 @@ void CpuBackend::reluForward(size_t count, const BFloat16* x, BFloat16* y) {
 }
 
 // dx = y > 0 ? dy : 0, with y > 0 read from the bits: sign clear, not zero, not NaN.
-void CpuBackend::reluBackward(size_t count, const BFloat16* dy, const BFloat16* y, BFloat16* dx) {
-  requireBf16("reluBackward");
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+ALEXNET_CPU_CLONES void reluBackwardBf16Chunk(const BFloat16* dy, const BFloat16* y, BFloat16* dx, Index n) {
   for (Index i = 0; i < n; ++i) {
     const uint16_t v = y[i].bits, g = dy[i].bits;
     const bool positive = !(v & 0x8000u) && v != 0 && v <= 0x7f80u;
     dx[i].bits = positive ? g : uint16_t(0);
   }
+}
+}  // namespace
+
+void CpuBackend::castToBFloat16(size_t count, const float* x, BFloat16* y) {
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { toBf16Chunk(x + b, y + b, e - b); });
+}
+
+void CpuBackend::castToFloat32(size_t count, const BFloat16* x, float* y) {
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { toFloatChunk(x + b, y + b, e - b); });
+}
+
+void CpuBackend::reluForward(size_t count, const BFloat16* x, BFloat16* y) {
+  requireBf16("reluForward");
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { reluBf16Chunk(x + b, y + b, e - b); });
+}
+
+void CpuBackend::reluBackward(size_t count, const BFloat16* dy, const BFloat16* y, BFloat16* dx) {
+  requireBf16("reluBackward");
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { reluBackwardBf16Chunk(dy + b, y + b, dx + b, e - b); });
 }
 
 }  // namespace cpu

@@ -1,6 +1,7 @@
 // Internal declarations shared by the CPU backend's translation units. Not part of the public API.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "alexnet/backend.hpp"
@@ -34,6 +36,30 @@
 
 namespace alexnet {
 namespace cpu {
+
+// Elementwise loops below this many elements run on the calling thread: waking the other threads
+// costs more than the work.
+constexpr long long kParallelMin = 1 << 15;
+
+// Runs chunk(begin, end) over [0, n): one contiguous chunk per OpenMP thread (cut at multiples of
+// 64 elements, so threads never share a cache line of output), or the whole range on the calling
+// thread when n < kParallelMin. Elementwise results do not depend on where the cuts fall. The
+// chunk's kernel is where ALEXNET_CPU_CLONES goes: it holds no OpenMP region, this does.
+template <class Chunk>
+void parallelChunks(long long n, const Chunk& chunk) {
+  if (n <= 0) return;
+  if (n < kParallelMin) {
+    chunk(0LL, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const long long threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const long long per = ((n + threads - 1) / threads + 63) / 64 * 64;
+    const long long begin = std::min(n, t * per), end = std::min(n, begin + per);
+    if (begin < end) chunk(begin, end);
+  }
+}
 
 // Cache key: a fixed array of integers describing a primitive's geometry and options.
 using Key = std::array<int, 16>;

@@ -1,5 +1,7 @@
 // Elementwise ops, the SGD update and initialisation as OpenMP loops. Small tensors stay on one
-// thread: starting a parallel region costs more than the work.
+// thread: starting a parallel region costs more than the work (parallelChunks, cpu_internal.hpp).
+// The loops are compiled for AVX-512, AVX2 and the baseline (ALEXNET_CPU_CLONES): with
+// -ffp-contract=off every version rounds each operation as written, so all give the same bits.
 #include <cmath>
 #include <cstddef>
 
@@ -10,8 +12,51 @@ namespace alexnet {
 namespace cpu {
 
 namespace {
-constexpr long long kParallelMin = 1 << 15;
 using Index = long long;  // signed: OpenMP loops are simplest over a signed index
+
+// `x < 0 ? 0 : x` lets NaN through (as PyTorch does), so a diverging step reaches the loss.
+ALEXNET_CPU_CLONES void reluChunk(const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+ALEXNET_CPU_CLONES void reluBackwardChunk(const float* dy, const float* y, float* dx, Index n) {
+  for (Index i = 0; i < n; ++i) {
+    // Both loads up front: a select the compiler turns into a vector blend. With dy read only
+    // where y > 0 it kept a branch, mispredicted for half the elements (10x slower than forward).
+    const float g = dy[i], v = y[i];
+    dx[i] = v > 0.0f ? g : 0.0f;
+  }
+}
+
+// From the output alone: tanh'(x) = 1 - tanh(x)^2.
+ALEXNET_CPU_CLONES void tanhBackwardChunk(const float* dy, const float* y, float* dx, Index n) {
+  for (Index i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
+ALEXNET_CPU_CLONES void multiplyChunk(const float* a, const float* b, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = a[i] * b[i];
+}
+
+ALEXNET_CPU_CLONES void sgdChunk(float lr, float momentum, float decay, float* w, float* v, const float* g,
+                                 Index n) {
+  for (Index i = 0; i < n; ++i) {
+    const float vi = momentum * v[i] - decay * w[i] - lr * g[i];
+    v[i] = vi;
+    w[i] += vi;
+  }
+}
+
+ALEXNET_CPU_CLONES void fillChunk(float value, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = value;
+}
+
+ALEXNET_CPU_CLONES void axpyChunk(float alpha, const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+ALEXNET_CPU_CLONES void scaleChunk(float alpha, const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = alpha * x[i];
+}
 
 // One row of inverted dropout: element j keeps x[j] * keepScale when counterUniform(seed, base + j)
 // >= p. One element at a time it took 10 ns (scalar 64-bit multiplies and a 64-bit integer to float
@@ -34,34 +79,21 @@ ALEXNET_CPU_CLONES_DQ void dropoutRow(const float* x, float* y, float* mask, siz
 }  // namespace
 
 void CpuBackend::reluForward(size_t count, const float* x, float* y) {
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  // `x < 0 ? 0 : x` lets NaN through (as PyTorch does), so a diverging step reaches the loss.
-  for (Index i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { reluChunk(x + b, y + b, e - b); });
 }
 
 void CpuBackend::reluBackward(size_t count, const float* dy, const float* y, float* dx) {
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) {
-    // Both loads up front: a select the compiler turns into a vector blend. With dy read only
-    // where y > 0 it kept a branch, mispredicted for half the elements (10x slower than forward).
-    const float g = dy[i], v = y[i];
-    dx[i] = v > 0.0f ? g : 0.0f;
-  }
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { reluBackwardChunk(dy + b, y + b, dx + b, e - b); });
 }
 
 void CpuBackend::tanhForward(size_t count, const float* x, float* y) {
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) {
+    for (Index i = b; i < e; ++i) y[i] = std::tanh(x[i]);
+  });
 }
 
-// From the output alone: tanh'(x) = 1 - tanh(x)^2.
 void CpuBackend::tanhBackward(size_t count, const float* dy, const float* y, float* dx) {
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { tanhBackwardChunk(dy + b, y + b, dx + b, e - b); });
 }
 
 void CpuBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
@@ -80,27 +112,17 @@ void CpuBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t o
 }
 
 void CpuBackend::dropoutBackward(size_t count, const float* dy, const float* mask, float* dx) {
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) dx[i] = dy[i] * mask[i];
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { multiplyChunk(dy + b, mask + b, dx + b, e - b); });
 }
 
 void CpuBackend::sgdStep(size_t count, float lr, float momentum, float weightDecay, float* w,
                          float* v, const float* g) {
-  const Index n = static_cast<Index>(count);
   const float decay = weightDecay * lr;
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) {
-    float vi = momentum * v[i] - decay * w[i] - lr * g[i];
-    v[i] = vi;
-    w[i] += vi;
-  }
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { sgdChunk(lr, momentum, decay, w + b, v + b, g + b, e - b); });
 }
 
 void CpuBackend::fill(size_t count, float value, float* y) {
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) y[i] = value;
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { fillChunk(value, y + b, e - b); });
 }
 
 void CpuBackend::normalInit(size_t count, float mean, float std, uint64_t seed, uint64_t offset, float* y) {
@@ -113,15 +135,11 @@ void CpuBackend::normalInit(size_t count, float mean, float std, uint64_t seed, 
 }
 
 void CpuBackend::axpy(size_t count, float alpha, const float* x, float* y) {
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) y[i] += alpha * x[i];
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { axpyChunk(alpha, x + b, y + b, e - b); });
 }
 
 void CpuBackend::scale(size_t count, float alpha, const float* x, float* y) {
-  const Index n = static_cast<Index>(count);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) y[i] = alpha * x[i];
+  parallelChunks(static_cast<Index>(count), [&](Index b, Index e) { scaleChunk(alpha, x + b, y + b, e - b); });
 }
 
 }  // namespace cpu
