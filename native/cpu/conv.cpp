@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "conv_space_to_depth.hpp"
 #include "cpu_internal.hpp"
 
 namespace alexnet {
@@ -197,10 +198,18 @@ void CpuBackend::conv2dForward(const ConvGeometry& g, const float* x, const floa
                                const float* bias, float* y) {
   convForward(g, dt::f32, x, w, bias, y);
 }
+// bfloat16 convolutions with one input channel block after space to depth run packed
+// (conv_space_to_depth.cpp): the packed input and weights go through the packed buffers.
 void CpuBackend::conv2dForward(const ConvGeometry& g, const BFloat16* x, const BFloat16* w,
                                const float* bias, BFloat16* y) {
   requireBf16("conv2dForward");
-  convForward(g, dt::bf16, x, w, bias, y);
+  if (!spaceToDepthFits(g)) return convForward(g, dt::bf16, x, w, bias, y);
+  const ConvGeometry p = spaceToDepthGeometry(g);
+  packedX_.reserve(size_t(p.n) * p.c * p.h * p.w * sizeof(BFloat16));
+  packedW_.reserve(size_t(p.o) * p.c * p.kh * p.kw * sizeof(BFloat16));
+  packInput(g, x, static_cast<BFloat16*>(packedX_.ptr));
+  packWeights(g, w, static_cast<BFloat16*>(packedW_.ptr));
+  convForward(p, dt::bf16, packedX_.ptr, packedW_.ptr, bias, y);
 }
 void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
                                     float* dx) {
@@ -209,21 +218,37 @@ void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, cons
 void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const BFloat16* dy, const BFloat16* w,
                                     BFloat16* dx) {
   requireBf16("conv2dBackwardData");
-  convBackwardData(g, dt::bf16, dy, w, dx);
+  if (!spaceToDepthFits(g)) return convBackwardData(g, dt::bf16, dy, w, dx);
+  const ConvGeometry p = spaceToDepthGeometry(g);
+  packedW_.reserve(size_t(p.o) * p.c * p.kh * p.kw * sizeof(BFloat16));
+  packedX_.reserve(size_t(p.n) * p.c * p.h * p.w * sizeof(BFloat16));
+  packWeights(g, w, static_cast<BFloat16*>(packedW_.ptr));
+  convBackwardData(p, dt::bf16, dy, packedW_.ptr, packedX_.ptr);
+  unpackInputGrad(g, static_cast<const BFloat16*>(packedX_.ptr), dx);
 }
 void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy,
                                       float* dw, float* db) {
   convBackwardFilter(g, dt::f32, x, dy, dw, db);
 }
 // Where oneDNN 2.6 has no avx512_core_bf16 backward-weights kernel for a geometry, even group by
-// group (one input channel, as conv1 on grey images), it falls back to its gemm-based bf16
-// implementation on plain layouts, measured here 2-10x slower than the float32 JIT kernel at the
-// same shape (ONEDNN_VERBOSE: x64:gemm:jit, 25-30 ms against 3-10 ms at batch 128). There the inputs
-// are widened to float32 (exactly) and the float32 kernel runs: the same products of bf16 values,
-// accumulated in float32.
+// group, it falls back to its gemm-based bf16 implementation on plain layouts, measured here 2-10x
+// slower than the float32 JIT kernel at the same shape (ONEDNN_VERBOSE: x64:gemm:jit, 25-30 ms
+// against 3-10 ms at batch 128). There the inputs are widened to float32 (exactly) and the float32
+// kernel runs: the same products of bf16 values, accumulated in float32. (One input channel, as
+// conv1 on grey images, was such a geometry; it now packs by space to depth, where it has a bf16
+// kernel: conv_space_to_depth.cpp.)
 void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, const BFloat16* dy,
                                       float* dw, float* db) {
   requireBf16("conv2dBackwardFilter");
+  if (spaceToDepthFits(g)) {
+    const ConvGeometry p = spaceToDepthGeometry(g);
+    packedX_.reserve(size_t(p.n) * p.c * p.h * p.w * sizeof(BFloat16));
+    packedDw_.reserve(size_t(p.o) * p.c * p.kh * p.kw * sizeof(float));
+    packInput(g, x, static_cast<BFloat16*>(packedX_.ptr));
+    convBackwardFilter(p, dt::bf16, packedX_.ptr, dy, static_cast<float*>(packedDw_.ptr), db);
+    unpackWeightGrad(g, static_cast<const float*>(packedDw_.ptr), dw);
+    return;
+  }
   DnnlContext& ctx = dnnl();
   const Key key = makeKey(g, db != nullptr, dt::bf16);
   auto found = bf16FilterWidened_.find(key);

@@ -198,6 +198,8 @@ class CpuBackend final : public Backend {
   // Float32 copies of bfloat16 operands where that backward weights computes through float32,
   // reused by one op at a time like the staging buffers.
   AlignedBuffer wideX_, wideDy_;
+  // Space to depth's packed input (or input gradient), weights and weight gradient (conv.cpp).
+  AlignedBuffer packedX_, packedW_, packedDw_;
 };
 
 }  // namespace cpu
