@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "cpu_internal.hpp"
@@ -57,8 +58,8 @@ inline __attribute__((always_inline)) float windowMax(const float* win, long wid
 // One output row: out[ow] = the maximum of the window at column ow * stride of `rows` (the input
 // rows the output row reads, each `width` long), NaN when the window holds one.
 template <int KH, int KW>
-ALEXNET_CPU_CLONES void rowMax(const float* rows, long width, int kernelH, int kernelW, int stride,
-                               int outW, float* out) {
+inline __attribute__((always_inline)) void rowMaxInline(const float* rows, long width, int kernelH, int kernelW,
+                                                        int stride, int outW, float* out) {
   for (int ow = 0; ow < outW; ++ow) {
     bool nan;
     const float m = windowMax<KH, KW>(rows + static_cast<long>(ow) * stride, width, kernelH, kernelW, nan);
@@ -66,27 +67,35 @@ ALEXNET_CPU_CLONES void rowMax(const float* rows, long width, int kernelH, int k
   }
 }
 
-// One output row of argmaxes: offsets[ow] = the position, relative to `rows`, of the first maximum
-// of window ow in row-major window order (the first NaN when the window holds one).
 template <int KH, int KW>
-ALEXNET_CPU_CLONES void rowArgmax(const float* rows, long width, int kernelH, int kernelW, int stride,
-                                  int outW, long* offsets) {
+ALEXNET_CPU_CLONES void rowMax(const float* rows, long width, int kernelH, int kernelW, int stride,
+                               int outW, float* out) {
+  rowMaxInline<KH, KW>(rows, width, kernelH, kernelW, stride, outW, out);
+}
+
+// One output row of argmaxes: taps[ow] = the window position (i kw + j) of the first maximum of
+// window ow in row-major window order (the first NaN when the window holds one). Positions are
+// small ints and the hit test has no branch, so the loop over the row vectorizes (with 64-bit
+// offsets and a branch on NaN it stayed scalar: 7 ns per output at pool1's shape).
+template <int KH, int KW>
+inline __attribute__((always_inline)) void rowArgmax(const float* rows, long width, int kernelH, int kernelW,
+                                                     int stride, int outW, int* taps) {
   const int kh = KH ? KH : kernelH, kw = KW ? KW : kernelW;
   for (int ow = 0; ow < outW; ++ow) {
     const float* win = rows + static_cast<long>(ow) * stride;
     bool nan;
     const float m = windowMax<KH, KW>(win, width, kernelH, kernelW, nan);
     // Scanning backwards, the last hit written is the first in window order.
-    long best = 0;
+    int best = 0;
 #pragma GCC unroll 4
     for (int i = kh - 1; i >= 0; --i)
 #pragma GCC unroll 4
       for (int j = kw - 1; j >= 0; --j) {
         const float v = win[i * width + j];
-        const bool hit = nan ? v != v : v == m;
-        best = hit ? i * width + j : best;
+        const bool hit = (nan & (v != v)) | (!nan & (v == m));
+        best = hit ? i * kw + j : best;
       }
-    offsets[ow] = static_cast<long>(ow) * stride + best;
+    taps[ow] = best;
   }
 }
 
@@ -103,11 +112,17 @@ void poolForward(const PoolGeometry& g, const float* x, float* y) {
 
 // bfloat16 input is widened (exactly) a plane at a time into float32 that the row kernels read:
 // strided 16-bit loads kept the compiler from vectorizing them (pool1 in bfloat16 took 1.3x the
-// float32 time), while widening a contiguous plane is one vectorized pass over data in cache.
-const float* widenPlane(const BFloat16* plane, long count, std::vector<float>& buffer) {
-  buffer.resize(static_cast<size_t>(count));
-  for (long i = 0; i < count; ++i) buffer[i] = toFloat(plane[i]);
-  return buffer.data();
+// float32 time), while widening a contiguous plane is one vectorized pass over data in cache. The
+// plane's widening, rows and rounding are one cloned function, compiled for the machine's vectors.
+template <int KH, int KW>
+ALEXNET_CPU_CLONES void forwardPlane(const PoolGeometry& g, const BFloat16* x, BFloat16* y, float* wide,
+                                     float* out) {
+  const long inPlane = static_cast<long>(g.h) * g.w, outPlane = static_cast<long>(g.outH) * g.outW;
+  for (long i = 0; i < inPlane; ++i) wide[i] = toFloat(x[i]);
+  for (int oh = 0; oh < g.outH; ++oh)
+    rowMaxInline<KH, KW>(wide + static_cast<long>(oh) * g.strideH * g.w, g.w, g.kernelH, g.kernelW, g.strideW,
+                         g.outW, out + static_cast<long>(oh) * g.outW);
+  for (long i = 0; i < outPlane; ++i) y[i] = toBf16(out[i]);  // exact: a widened bf16 or NaN
 }
 
 template <int KH, int KW>
@@ -116,64 +131,67 @@ void poolForward(const PoolGeometry& g, const BFloat16* x, BFloat16* y) {
   const long inPlane = static_cast<long>(g.h) * g.w, outPlane = static_cast<long>(g.outH) * g.outW;
 #pragma omp parallel
   {
-    std::vector<float> wide, out(static_cast<size_t>(outPlane));
+    std::vector<float> wide(static_cast<size_t>(inPlane)), out(static_cast<size_t>(outPlane));
 #pragma omp for schedule(static)
-    for (long p = 0; p < planes; ++p) {
-      const float* plane = widenPlane(x + p * inPlane, inPlane, wide);
-      for (int oh = 0; oh < g.outH; ++oh)
-        rowMax<KH, KW>(plane + static_cast<long>(oh) * g.strideH * g.w, g.w, g.kernelH, g.kernelW,
-                       g.strideW, g.outW, out.data() + static_cast<long>(oh) * g.outW);
-      BFloat16* yp = y + p * outPlane;
-      for (long i = 0; i < outPlane; ++i) yp[i] = toBf16(out[i]);  // exact: a widened bf16 or NaN
-    }
+    for (long p = 0; p < planes; ++p)
+      forwardPlane<KH, KW>(g, x + p * inPlane, y + p * outPlane, wide.data(), out.data());
   }
 }
 
 // Adds a plane's output gradients into d (the plane's float32 input gradient, zeroed).
 template <class G, int KH, int KW>
-void planeBackward(const PoolGeometry& g, const float* plane, const G* grad, float* d, long* offsets) {
+inline __attribute__((always_inline)) void scatterPlane(const PoolGeometry& g, const float* plane, const G* grad,
+                                                        float* d, int* taps) {
+  const int kw = KW ? KW : g.kernelW;
   for (int oh = 0; oh < g.outH; ++oh) {
     const long rowStart = static_cast<long>(oh) * g.strideH * g.w;
-    rowArgmax<KH, KW>(plane + rowStart, g.w, g.kernelH, g.kernelW, g.strideW, g.outW, offsets);
+    rowArgmax<KH, KW>(plane + rowStart, g.w, g.kernelH, g.kernelW, g.strideW, g.outW, taps);
     const G* gradRow = grad + static_cast<long>(oh) * g.outW;
     // In order: windows overlap, so two outputs may add into the same input.
-    for (int ow = 0; ow < g.outW; ++ow) d[rowStart + offsets[ow]] += load(gradRow[ow]);
-  }
-}
-
-template <int KH, int KW>
-void poolBackward(const PoolGeometry& g, const float* dy, const float* x, float* dx) {
-  const long planes = static_cast<long>(g.n) * g.c;
-  const long inPlane = static_cast<long>(g.h) * g.w, outPlane = static_cast<long>(g.outH) * g.outW;
-#pragma omp parallel
-  {
-    std::vector<long> offsets(static_cast<size_t>(g.outW));
-#pragma omp for schedule(static)
-    for (long p = 0; p < planes; ++p) {
-      float* d = dx + p * inPlane;
-      std::memset(d, 0, sizeof(float) * inPlane);
-      planeBackward<float, KH, KW>(g, x + p * inPlane, dy + p * outPlane, d, offsets.data());
+    for (int ow = 0; ow < g.outW; ++ow) {
+      const int t = taps[ow];
+      d[rowStart + static_cast<long>(ow) * g.strideW + static_cast<long>(t / kw) * g.w + t % kw] += load(gradRow[ow]);
     }
   }
 }
 
-// bfloat16: each thread sums its plane's gradients in a float32 buffer, then rounds it once.
+// One plane of dx from x's and dy's. The whole plane is one cloned function, so that the argmax
+// rows, and for bfloat16 the widening and the rounding, are compiled for the machine's vectors.
 template <int KH, int KW>
-void poolBackward(const PoolGeometry& g, const BFloat16* dy, const BFloat16* x, BFloat16* dx) {
+ALEXNET_CPU_CLONES void backwardPlane(const PoolGeometry& g, const float* x, const float* dy, float* dx, float*,
+                                      float*, int* taps) {
+  const long inPlane = static_cast<long>(g.h) * g.w;
+  for (long i = 0; i < inPlane; ++i) dx[i] = 0.0f;
+  scatterPlane<float, KH, KW>(g, x, dy, dx, taps);
+}
+
+// bfloat16: the plane widened (exactly) into `wide`, its gradients summed in the float32 `sums`,
+// rounded once.
+template <int KH, int KW>
+ALEXNET_CPU_CLONES void backwardPlane(const PoolGeometry& g, const BFloat16* x, const BFloat16* dy, BFloat16* dx,
+                                      float* wide, float* sums, int* taps) {
+  const long inPlane = static_cast<long>(g.h) * g.w;
+  for (long i = 0; i < inPlane; ++i) {
+    wide[i] = toFloat(x[i]);
+    sums[i] = 0.0f;
+  }
+  scatterPlane<BFloat16, KH, KW>(g, wide, dy, sums, taps);
+  for (long i = 0; i < inPlane; ++i) dx[i] = toBf16(sums[i]);
+}
+
+template <class T, int KH, int KW>
+void poolBackward(const PoolGeometry& g, const T* dy, const T* x, T* dx) {
   const long planes = static_cast<long>(g.n) * g.c;
   const long inPlane = static_cast<long>(g.h) * g.w, outPlane = static_cast<long>(g.outH) * g.outW;
 #pragma omp parallel
   {
-    std::vector<long> offsets(static_cast<size_t>(g.outW));
-    std::vector<float> d(static_cast<size_t>(inPlane)), wide;
+    std::vector<int> taps(static_cast<size_t>(g.outW));
+    // Scratch for bfloat16 only: the widened plane and its float32 sums.
+    std::vector<float> wide(std::is_same<T, BFloat16>::value ? inPlane : 0), sums(wide.size());
 #pragma omp for schedule(static)
-    for (long p = 0; p < planes; ++p) {
-      std::fill(d.begin(), d.end(), 0.0f);
-      const float* plane = widenPlane(x + p * inPlane, inPlane, wide);
-      planeBackward<BFloat16, KH, KW>(g, plane, dy + p * outPlane, d.data(), offsets.data());
-      BFloat16* out = dx + p * inPlane;
-      for (long i = 0; i < inPlane; ++i) out[i] = toBf16(d[i]);
-    }
+    for (long p = 0; p < planes; ++p)
+      backwardPlane<KH, KW>(g, x + p * inPlane, dy + p * outPlane, dx + p * inPlane, wide.data(), sums.data(),
+                            taps.data());
   }
 }
 
@@ -188,9 +206,9 @@ void forward(const PoolGeometry& g, const T* x, T* y) {
 
 template <class T>
 void backward(const PoolGeometry& g, const T* dy, const T* x, T* dx) {
-  if (g.kernelH == 3 && g.kernelW == 3) poolBackward<3, 3>(g, dy, x, dx);
-  else if (g.kernelH == 2 && g.kernelW == 2) poolBackward<2, 2>(g, dy, x, dx);
-  else poolBackward<0, 0>(g, dy, x, dx);
+  if (g.kernelH == 3 && g.kernelW == 3) poolBackward<T, 3, 3>(g, dy, x, dx);
+  else if (g.kernelH == 2 && g.kernelW == 2) poolBackward<T, 2, 2>(g, dy, x, dx);
+  else poolBackward<T, 0, 0>(g, dy, x, dx);
 }
 
 }  // namespace
