@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "conv_filter_gemm.hpp"
 #include "conv_space_to_depth.hpp"
 #include "cpu_internal.hpp"
 
@@ -186,6 +187,7 @@ struct ConvCache {
   std::unordered_map<Key, std::unique_ptr<Forward>, KeyHash> forward;
   std::unordered_map<Key, std::unique_ptr<BackwardData>, KeyHash> backwardData;
   std::unordered_map<Key, std::unique_ptr<BackwardWeights>, KeyHash> backwardWeights;
+  std::unordered_map<Key, std::unique_ptr<FilterGemm>, KeyHash> filterGemm;  // bf16, small maps
 };
 void ConvCacheDeleter::operator()(ConvCache* c) const { delete c; }
 
@@ -230,13 +232,14 @@ void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, con
                                       float* dw, float* db) {
   convBackwardFilter(g, dt::f32, x, dy, dw, db);
 }
-// Where oneDNN 2.6 has no avx512_core_bf16 backward-weights kernel for a geometry, even group by
-// group, it falls back to its gemm-based bf16 implementation on plain layouts, measured here 2-10x
-// slower than the float32 JIT kernel at the same shape (ONEDNN_VERBOSE: x64:gemm:jit, 25-30 ms
-// against 3-10 ms at batch 128). There the inputs are widened to float32 (exactly) and the float32
-// kernel runs: the same products of bf16 values, accumulated in float32. (One input channel, as
-// conv1 on grey images, was such a geometry; it now packs by space to depth, where it has a bf16
-// kernel: conv_space_to_depth.cpp.)
+// The bfloat16 weight gradient, by the first of these that fits the geometry:
+// - packed by space to depth (one input channel block after packing, conv_space_to_depth.cpp);
+// - one GEMM over the batch on output maps of at most 16 pixels (conv_filter_gemm.cpp);
+// - widened to float32 (exactly) where oneDNN 2.6 has no avx512_core_bf16 kernel, even group by
+//   group: its gemm-based bf16 implementation on plain layouts ran 2-10x slower than the float32
+//   JIT kernel at the same shape (x64:gemm:jit, 25-30 ms against 3-10 ms at batch 128). The
+//   float32 kernel then computes the same products of bf16 values, accumulated in float32;
+// - oneDNN's bf16 kernel otherwise.
 void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, const BFloat16* dy,
                                       float* dw, float* db) {
   requireBf16("conv2dBackwardFilter");
@@ -250,6 +253,16 @@ void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, 
     return;
   }
   DnnlContext& ctx = dnnl();
+  if (filterGemmFits(g)) {  // small output maps: one GEMM (conv_filter_gemm.cpp)
+    try {
+      auto& gemm = convCache().filterGemm[makeKey(g, 0, dt::bf16)];
+      if (!gemm) gemm = std::make_unique<FilterGemm>(ctx, g);
+      gemm->run(ctx, x, dy, dw, db, filterGemmScratch_);
+    } catch (const dnnl::error& err) {
+      throwDnnl(err, "dnnl::matmul", convString(g));
+    }
+    return;
+  }
   const Key key = makeKey(g, db != nullptr, dt::bf16);
   auto found = bf16FilterWidened_.find(key);
   bool widen;

@@ -136,6 +136,12 @@ class Staged {
   int slot_ = 0;
 };
 
+// The buffers of the bfloat16 weight gradient as one GEMM (conv_filter_gemm.cpp), lent to every
+// geometry in turn: x with its channels last, the patches, dy regrouped and the product.
+struct FilterGemmScratch {
+  AlignedBuffer input, columns, dyRows, product;
+};
+
 // Per-op caches (defined in their translation units).
 struct ConvCache;
 struct LinearCache;
@@ -200,6 +206,7 @@ class CpuBackend final : public Backend {
   AlignedBuffer wideX_, wideDy_;
   // Space to depth's packed input (or input gradient), weights and weight gradient (conv.cpp).
   AlignedBuffer packedX_, packedW_, packedDw_;
+  FilterGemmScratch filterGemmScratch_;
 };
 
 }  // namespace cpu

@@ -13,6 +13,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "cpu_internal.hpp"
+#include "matmul.hpp"
 
 namespace alexnet {
 namespace cpu {
@@ -31,45 +32,6 @@ void sgemm(char ta, char tb, long m, long n, long k, const float* a, long lda, c
   dnnl_status_t s = dnnl_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
   if (s != dnnl_success) throwDnnlStatus(static_cast<int>(s), "dnnl_sgemm", what);
 }
-
-memory::desc matrix(long rows, long cols, long rowStride, long colStride,
-                    memory::data_type type = memory::data_type::f32) {
-  return memory::desc({rows, cols}, type, {rowStride, colStride});
-}
-
-// One cached matmul C[m, n] = A[m, k] B[k, n] (+ bias[n]) over caller-owned pointers.
-struct Matmul {
-  dnnl::matmul prim;
-  memory a, b, bias, c, scratch;
-  std::unordered_map<int, memory> args;
-
-  Matmul(DnnlContext& ctx, const memory::desc& ad, const memory::desc& bd, const memory::desc& cd,
-         bool withBias) {
-    const long n = cd.dims()[1];
-    memory::desc biasDesc = withBias ? matrix(1, n, n, 1) : memory::desc();
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, biasDesc, cd), ctx.attr(), ctx.engine);
-    prim = dnnl::matmul(pd);
-    a = memory(ad, ctx.engine, DNNL_MEMORY_NONE);
-    b = memory(bd, ctx.engine, DNNL_MEMORY_NONE);
-    c = memory(cd, ctx.engine, DNNL_MEMORY_NONE);
-    scratch = ctx.scratchpadMemory(pd.scratchpad_desc());
-    args = {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, scratch}};
-    if (withBias) {
-      bias = memory(biasDesc, ctx.engine, DNNL_MEMORY_NONE);
-      args[DNNL_ARG_BIAS] = bias;
-    }
-  }
-
-  void run(DnnlContext& ctx, const void* pa, const void* pb, const float* pbias, void* pc) {
-    scratch.set_data_handle(ctx.scratchpad.ptr);
-    a.set_data_handle(const_cast<void*>(pa));
-    b.set_data_handle(const_cast<void*>(pb));
-    c.set_data_handle(pc);
-    if (pbias) bias.set_data_handle(const_cast<float*>(pbias));
-    prim.execute(ctx.stream, args);
-    ctx.stream.wait();
-  }
-};
 
 Key linearKey(int kind, int n, int in, int out, bool bias) {
   return Key{kind, n, in, out, bias ? 1 : 0};

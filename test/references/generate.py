@@ -514,6 +514,8 @@ def all_cases():
         conv_case("a5_conv_grouped_k3_p1", "groups 2: 2x12x6x7, 10 filters 3x3, pad 1", 2, 12, (6, 7), 10, 3, 1, 1, 2),
         conv_case("a6_conv_grey_k11_s4_p2", "one grey channel, stride 4 (the quick preset's conv1, which bfloat16 packs to 16 channels by space to depth): 2x1x64x64, 8 filters 11x11, stride 4, pad 2", 2, 1, (64, 64), 8, 11, 4, 2, 1),
         conv_case("a7_conv_k5_s2_rect", "4 channels, stride 2 (16 channels by space to depth), non-square: 2x4x17x22, 6 filters 5x5, stride 2, pad 1", 2, 4, (17, 22), 6, 5, 2, 1, 1),
+        conv_case("a8_conv_grouped_3x3_map", "groups 2 on a 3x3 map (the quick preset's conv4, whose bfloat16 weight gradient is one GEMM): 4x16x3x3, 12 filters 3x3, pad 1, groups 2", 4, 16, (3, 3), 12, 3, 1, 1, 2),
+        conv_case("a9_conv_4x4_map", "a 4x4 map, 16 output pixels, 6 channels: 3x6x4x4, 8 filters 3x3, pad 1", 3, 6, (4, 4), 8, 3, 1, 1, 1),
         conv_case("p1_conv1_paper", "the paper's conv1: 1x3x224x224, 96 filters 11x11, stride 4, pad 2 -> 55x55", 1, 3, (224, 224), 96, 11, 4, 2, 1, check_fd=False),
         conv_case("p2_conv2_paper", "the paper's conv2 on one device: 1x96x27x27, 256 filters 5x5, pad 2, groups 2", 1, 96, (27, 27), 256, 5, 1, 2, 2, check_fd=False),
         lrn_case("b1_lrn_paper", "the paper's LRN (k 2, n 5, alpha 1e-4, beta 0.75) on signed values, 2x7x5x6", (2, 7, 5, 6), lrn_params, 3.0),
