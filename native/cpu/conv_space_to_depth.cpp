@@ -66,9 +66,9 @@ void packInput(const ConvGeometry& g, const BFloat16* x, BFloat16* packed) {
         std::fill(out, out + p.w, BFloat16{0});
         continue;
       }
-      const BFloat16* in = channel + static_cast<long>(row) * g.w + firstCol;
+      const BFloat16* in = channel + static_cast<long>(row) * g.w;
       std::fill(out, out + vBegin, BFloat16{0});
-      for (int v = vBegin; v < vEnd; ++v) out[v] = in[s * v];
+      for (int v = vBegin; v < vEnd; ++v) out[v] = in[s * v + firstCol];
       std::fill(out + vEnd, out + p.w, BFloat16{0});
     }
   }
