@@ -181,6 +181,16 @@ std::unique_ptr<BackwardWeights> eachGroupEntry(DnnlContext& ctx, const ConvGeom
   return makeBackwardWeights(ctx, d, pd, withBias);
 }
 
+// `buffer` grown to hold `count` values of T.
+template <class T>
+T* grown(AlignedBuffer& buffer, size_t count) {
+  buffer.reserve(count * sizeof(T));
+  return static_cast<T*>(buffer.ptr);
+}
+size_t inputCount(const ConvGeometry& g) { return size_t(g.n) * g.c * g.h * g.w; }
+size_t outputCount(const ConvGeometry& g) { return size_t(g.n) * g.o * g.outH * g.outW; }
+size_t weightCount(const ConvGeometry& g) { return size_t(g.o) * (g.c / g.groups) * g.kh * g.kw; }
+
 }  // namespace
 
 struct ConvCache {
@@ -207,11 +217,11 @@ void CpuBackend::conv2dForward(const ConvGeometry& g, const BFloat16* x, const B
   requireBf16("conv2dForward");
   if (!spaceToDepthFits(g)) return convForward(g, dt::bf16, x, w, bias, y);
   const ConvGeometry p = spaceToDepthGeometry(g);
-  packedX_.reserve(size_t(p.n) * p.c * p.h * p.w * sizeof(BFloat16));
-  packedW_.reserve(size_t(p.o) * p.c * p.kh * p.kw * sizeof(BFloat16));
-  packInput(g, x, static_cast<BFloat16*>(packedX_.ptr));
-  packWeights(g, w, static_cast<BFloat16*>(packedW_.ptr));
-  convForward(p, dt::bf16, packedX_.ptr, packedW_.ptr, bias, y);
+  BFloat16* px = grown<BFloat16>(packedX_, inputCount(p));
+  BFloat16* pw = grown<BFloat16>(packedW_, weightCount(p));
+  packInput(g, x, px);
+  packWeights(g, w, pw);
+  convForward(p, dt::bf16, px, pw, bias, y);
 }
 void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
                                     float* dx) {
@@ -222,11 +232,11 @@ void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const BFloat16* dy, c
   requireBf16("conv2dBackwardData");
   if (!spaceToDepthFits(g)) return convBackwardData(g, dt::bf16, dy, w, dx);
   const ConvGeometry p = spaceToDepthGeometry(g);
-  packedW_.reserve(size_t(p.o) * p.c * p.kh * p.kw * sizeof(BFloat16));
-  packedX_.reserve(size_t(p.n) * p.c * p.h * p.w * sizeof(BFloat16));
-  packWeights(g, w, static_cast<BFloat16*>(packedW_.ptr));
-  convBackwardData(p, dt::bf16, dy, packedW_.ptr, packedX_.ptr);
-  unpackInputGrad(g, static_cast<const BFloat16*>(packedX_.ptr), dx);
+  BFloat16* pw = grown<BFloat16>(packedW_, weightCount(p));
+  BFloat16* pdx = grown<BFloat16>(packedX_, inputCount(p));
+  packWeights(g, w, pw);
+  convBackwardData(p, dt::bf16, dy, pw, pdx);
+  unpackInputGrad(g, pdx, dx);
 }
 void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const float* x, const float* dy,
                                       float* dw, float* db) {
@@ -245,11 +255,11 @@ void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, 
   requireBf16("conv2dBackwardFilter");
   if (spaceToDepthFits(g)) {
     const ConvGeometry p = spaceToDepthGeometry(g);
-    packedX_.reserve(size_t(p.n) * p.c * p.h * p.w * sizeof(BFloat16));
-    packedDw_.reserve(size_t(p.o) * p.c * p.kh * p.kw * sizeof(float));
-    packInput(g, x, static_cast<BFloat16*>(packedX_.ptr));
-    convBackwardFilter(p, dt::bf16, packedX_.ptr, dy, static_cast<float*>(packedDw_.ptr), db);
-    unpackWeightGrad(g, static_cast<const float*>(packedDw_.ptr), dw);
+    BFloat16* px = grown<BFloat16>(packedX_, inputCount(p));
+    float* pdw = grown<float>(packedDw_, weightCount(p));
+    packInput(g, x, px);
+    convBackwardFilter(p, dt::bf16, px, dy, pdw, db);
+    unpackWeightGrad(g, pdw, dw);
     return;
   }
   DnnlContext& ctx = dnnl();
@@ -278,13 +288,10 @@ void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, 
     bf16FilterWidened_[key] = widen;
   }
   if (!widen) return convBackwardFilter(g, dt::bf16, x, dy, dw, db);
-  const size_t xCount = size_t(g.n) * g.c * g.h * g.w, yCount = size_t(g.n) * g.o * g.outH * g.outW;
-  wideX_.reserve(xCount * sizeof(float));
-  wideDy_.reserve(yCount * sizeof(float));
-  float* xf = static_cast<float*>(wideX_.ptr);
-  float* dyf = static_cast<float*>(wideDy_.ptr);
-  castToFloat32(xCount, x, xf);
-  castToFloat32(yCount, dy, dyf);
+  float* xf = grown<float>(wideX_, inputCount(g));
+  float* dyf = grown<float>(wideDy_, outputCount(g));
+  castToFloat32(inputCount(g), x, xf);
+  castToFloat32(outputCount(g), dy, dyf);
   convBackwardFilter(g, dt::f32, xf, dyf, dw, db);
 }
 
