@@ -181,16 +181,6 @@ std::unique_ptr<BackwardWeights> eachGroupEntry(DnnlContext& ctx, const ConvGeom
   return makeBackwardWeights(ctx, d, pd, withBias);
 }
 
-// `buffer` grown to hold `count` values of T.
-template <class T>
-T* grown(AlignedBuffer& buffer, size_t count) {
-  buffer.reserve(count * sizeof(T));
-  return static_cast<T*>(buffer.ptr);
-}
-size_t inputCount(const ConvGeometry& g) { return size_t(g.n) * g.c * g.h * g.w; }
-size_t outputCount(const ConvGeometry& g) { return size_t(g.n) * g.o * g.outH * g.outW; }
-size_t weightCount(const ConvGeometry& g) { return size_t(g.o) * (g.c / g.groups) * g.kh * g.kw; }
-
 }  // namespace
 
 struct ConvCache {
@@ -217,8 +207,8 @@ void CpuBackend::conv2dForward(const ConvGeometry& g, const BFloat16* x, const B
   requireBf16("conv2dForward");
   if (!spaceToDepthFits(g)) return convForward(g, dt::bf16, x, w, bias, y);
   const ConvGeometry p = spaceToDepthGeometry(g);
-  BFloat16* px = grown<BFloat16>(packedX_, inputCount(p));
-  BFloat16* pw = grown<BFloat16>(packedW_, weightCount(p));
+  BFloat16* px = packedX_.grown<BFloat16>(inputCount(p));
+  BFloat16* pw = packedW_.grown<BFloat16>(weightCount(p));
   packInput(g, x, px);
   packWeights(g, w, pw);
   convForward(p, dt::bf16, px, pw, bias, y);
@@ -232,8 +222,8 @@ void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const BFloat16* dy, c
   requireBf16("conv2dBackwardData");
   if (!spaceToDepthFits(g)) return convBackwardData(g, dt::bf16, dy, w, dx);
   const ConvGeometry p = spaceToDepthGeometry(g);
-  BFloat16* pw = grown<BFloat16>(packedW_, weightCount(p));
-  BFloat16* pdx = grown<BFloat16>(packedX_, inputCount(p));
+  BFloat16* pw = packedW_.grown<BFloat16>(weightCount(p));
+  BFloat16* pdx = packedX_.grown<BFloat16>(inputCount(p));
   packWeights(g, w, pw);
   convBackwardData(p, dt::bf16, dy, pw, pdx);
   unpackInputGrad(g, pdx, dx);
@@ -255,8 +245,8 @@ void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, 
   requireBf16("conv2dBackwardFilter");
   if (spaceToDepthFits(g)) {
     const ConvGeometry p = spaceToDepthGeometry(g);
-    BFloat16* px = grown<BFloat16>(packedX_, inputCount(p));
-    float* pdw = grown<float>(packedDw_, weightCount(p));
+    BFloat16* px = packedX_.grown<BFloat16>(inputCount(p));
+    float* pdw = packedDw_.grown<float>(weightCount(p));
     packInput(g, x, px);
     convBackwardFilter(p, dt::bf16, px, dy, pdw, db);
     unpackWeightGrad(g, pdw, dw);
@@ -288,8 +278,8 @@ void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, 
     bf16FilterWidened_[key] = widen;
   }
   if (!widen) return convBackwardFilter(g, dt::bf16, x, dy, dw, db);
-  float* xf = grown<float>(wideX_, inputCount(g));
-  float* dyf = grown<float>(wideDy_, outputCount(g));
+  float* xf = wideX_.grown<float>(inputCount(g));
+  float* dyf = wideDy_.grown<float>(outputCount(g));
   castToFloat32(inputCount(g), x, xf);
   castToFloat32(outputCount(g), dy, dyf);
   convBackwardFilter(g, dt::f32, xf, dyf, dw, db);

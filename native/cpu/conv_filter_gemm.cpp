@@ -31,9 +31,8 @@ constexpr size_t kMaxBytes = size_t(64) << 20;
 
 long pixels(const ConvGeometry& g) { return static_cast<long>(g.outH) * g.outW; }
 long taps(const ConvGeometry& g) { return static_cast<long>(g.kh) * g.kw; }
-size_t inputBytes(const ConvGeometry& g) { return size_t(g.n) * g.c * g.h * g.w * sizeof(BFloat16); }
-size_t columnBytes(const ConvGeometry& g) { return size_t(g.n) * pixels(g) * g.c * taps(g) * sizeof(BFloat16); }
-size_t dyBytes(const ConvGeometry& g) { return size_t(g.n) * g.o * pixels(g) * sizeof(BFloat16); }
+// The patches: a row per (n, p) and a column per (c, tap), over the groups together.
+size_t columnCount(const ConvGeometry& g) { return size_t(g.n) * pixels(g) * g.c * taps(g); }
 
 // x with its channels last ([n][h][w][c]), so that a tap of an output pixel reads a group's
 // channels as one contiguous run.
@@ -94,7 +93,8 @@ void regroupDy(const ConvGeometry& g, const BFloat16* dy, BFloat16* rows, float*
 }  // namespace
 
 bool filterGemmFits(const ConvGeometry& g) {
-  return pixels(g) <= kMaxPixels && inputBytes(g) + columnBytes(g) + dyBytes(g) <= kMaxBytes;
+  return pixels(g) <= kMaxPixels &&
+         (inputCount(g) + columnCount(g) + outputCount(g)) * sizeof(BFloat16) <= kMaxBytes;
 }
 
 // Per group k: A = dy's rows of its output channels [o/G][(n, p)], B = its patches
@@ -113,14 +113,10 @@ void FilterGemm::run(DnnlContext& ctx, const BFloat16* x, const BFloat16* dy, fl
   const ConvGeometry& g = g_;
   const long np = static_cast<long>(g.n) * pixels(g);
   const long og = g.o / g.groups, cg = g.c / g.groups, kk = taps(g), width = cg * kk;
-  s.input.reserve(inputBytes(g));
-  s.columns.reserve(columnBytes(g));
-  s.dyRows.reserve(dyBytes(g));
-  s.product.reserve(size_t(g.o) * width * sizeof(float));
-  auto* last = static_cast<BFloat16*>(s.input.ptr);
-  auto* columns = static_cast<BFloat16*>(s.columns.ptr);
-  auto* rows = static_cast<BFloat16*>(s.dyRows.ptr);
-  auto* product = static_cast<float*>(s.product.ptr);
+  BFloat16* last = s.input.grown<BFloat16>(inputCount(g));
+  BFloat16* columns = s.columns.grown<BFloat16>(columnCount(g));
+  BFloat16* rows = s.dyRows.grown<BFloat16>(outputCount(g));
+  float* product = s.product.grown<float>(weightCount(g));
   toChannelsLast(g, x, last);
   im2col(g, last, columns);
   regroupDy(g, dy, rows, db);

@@ -91,7 +91,18 @@ struct AlignedBuffer {
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
   ~AlignedBuffer();
   void reserve(size_t n);  // grows (never shrinks); contents are not preserved
+  // Grown to hold `count` values of T, as a T*.
+  template <class T>
+  T* grown(size_t count) {
+    reserve(count * sizeof(T));
+    return static_cast<T*>(ptr);
+  }
 };
+
+// A convolution's element counts: its input, its output and its weights ([o, c / groups, kh, kw]).
+inline size_t inputCount(const ConvGeometry& g) { return size_t(g.n) * g.c * g.h * g.w; }
+inline size_t outputCount(const ConvGeometry& g) { return size_t(g.n) * g.o * g.outH * g.outW; }
+inline size_t weightCount(const ConvGeometry& g) { return size_t(g.o) * (g.c / g.groups) * g.kh * g.kw; }
 void* alignedAllocate(size_t bytes);  // throws OUT_OF_MEMORY
 void alignedFree(void* p);
 
