@@ -113,6 +113,8 @@ export interface NativeBinding extends UnaryBindings {
   checkDevice(device: string): string;
   setTensorFloat32(device: string, enable: boolean): void;
   tensorFloat32(device: string): boolean;
+  setDeterministic(device: string, enable: boolean): void;
+  deterministic(device: string): boolean;
   // The process group (native/include/alexnet/distributed.hpp).
   initDistributed(timeoutSeconds: number): Promise<NativeGroupInfo>;
   distributedGroup(): NativeGroupInfo | null;

@@ -88,6 +88,21 @@ export function precision(device: DeviceName): Precision {
   return native.tensorFloat32(device) ? 'tf32' : 'fp32';
 }
 
+/**
+ * Deterministic algorithms only (like `torch.use_deterministic_algorithms(True)`): on a CUDA device,
+ * cuDNN convolutions then use only algorithms that give the same bits on every run, at some cost in
+ * speed; by default the fastest are used, and some of those (the backward passes' atomic
+ * accumulations) add in a different order from run to run, which moves results by rounding. The
+ * CPU backend is deterministic either way. Work queued after the call uses the new choice.
+ */
+export function setDeterministic(device: DeviceName, enable: boolean): void {
+  native.setDeterministic(device, enable);
+}
+
+export function deterministic(device: DeviceName): boolean {
+  return native.deterministic(device);
+}
+
 /** The most host threads `setNumThreads` accepts (the native core's bound). */
 export const MAX_THREADS = 1024;
 

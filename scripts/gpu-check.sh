@@ -161,7 +161,7 @@ cp "$out/machine.log" "$out/machine.txt" 2>/dev/null
 run_step loader 30 loader
 run_step checks 75 checks
 run_step test 170 npm_run test:gpu
-run_step bench 110 bench
+run_step bench 150 bench
 run_step train 45 train train-run
 run_step bf16 45 bf16
 run_step fp16 45 fp16

@@ -1,7 +1,7 @@
 // tidy() scopes dispose what a block made except what it returns or keeps; layers, parameters and
 // optimiser state survive them.
 import { expect } from 'chai';
-import { SGD, Tensor, alexnet, keep, nn, ops, tidy } from '../lib/index.js';
+import { SGD, Tensor, alexnet, keep, nn, ops, setDeterministic, tidy } from '../lib/index.js';
 import { testDevices } from './helpers/devices.js';
 
 const device = testDevices()[0]!;
@@ -114,26 +114,32 @@ describe('tidy and keep', () => {
   });
 
   it('a model built and run inside scopes trains as outside them', async () => {
-    const options = { numClasses: 4, inChannels: 1, inputSize: 67, width: 0.125, init: 'he' as const, seed: 3, device };
-    const inside = tidy(() => alexnet(options));
-    const outside = alexnet(options);
-    const x = Tensor.normal([2, 1, 67, 67], { seed: 1, device });
-    const labels = Tensor.fromArray(Int32Array.from([0, 3]), [2], device);
-    for (const m of [inside, outside]) m.reseed(5);
-    const { loss } = tidy(() => {
-      const { loss, dlogits } = ops.softmaxCrossEntropy(inside.forward(x), labels);
-      inside.backward(dlogits);
-      return { loss }; // a promise, not a tensor: tidy refuses a bare one
-    });
-    const reference = ops.softmaxCrossEntropy(outside.forward(x), labels);
-    outside.backward(reference.dlogits)?.dispose();
-    expect(await loss).to.equal(await reference.loss);
-    const grads = inside.namedParameters();
-    for (const [name, p] of outside.namedParameters()) {
-      const mine = grads.find(([n]) => n === name)![1];
-      expect(Array.from(await mine.grad!.toArray()), name).to.deep.equal(Array.from(await p.grad!.toArray()));
+    // Bit for bit needs the same summation order in both runs (on CUDA, deterministic algorithms).
+    setDeterministic(device, true);
+    try {
+      const options = { numClasses: 4, inChannels: 1, inputSize: 67, width: 0.125, init: 'he' as const, seed: 3, device };
+      const inside = tidy(() => alexnet(options));
+      const outside = alexnet(options);
+      const x = Tensor.normal([2, 1, 67, 67], { seed: 1, device });
+      const labels = Tensor.fromArray(Int32Array.from([0, 3]), [2], device);
+      for (const m of [inside, outside]) m.reseed(5);
+      const { loss } = tidy(() => {
+        const { loss, dlogits } = ops.softmaxCrossEntropy(inside.forward(x), labels);
+        inside.backward(dlogits);
+        return { loss }; // a promise, not a tensor: tidy refuses a bare one
+      });
+      const reference = ops.softmaxCrossEntropy(outside.forward(x), labels);
+      outside.backward(reference.dlogits)?.dispose();
+      expect(await loss).to.equal(await reference.loss);
+      const grads = inside.namedParameters();
+      for (const [name, p] of outside.namedParameters()) {
+        const mine = grads.find(([n]) => n === name)![1];
+        expect(Array.from(await mine.grad!.toArray()), name).to.deep.equal(Array.from(await p.grad!.toArray()));
+      }
+      [inside, outside].forEach((m) => m.dispose());
+      [x, labels, reference.dlogits].forEach((t) => t.dispose());
+    } finally {
+      setDeterministic(device, false);
     }
-    [inside, outside].forEach((m) => m.dispose());
-    [x, labels, reference.dlogits].forEach((t) => t.dispose());
   });
 });

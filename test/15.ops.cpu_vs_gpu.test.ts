@@ -6,7 +6,7 @@
 // differing only in summation order over up to 3456 terms (conv3's C·K·K), which moves results by
 // ~1e-6 relative; a wrong algorithm or layout is off by O(1).
 import { expect } from 'chai';
-import { Tensor, ops, type DeviceName } from '../lib/index.js';
+import { Tensor, bf16Support, ops, type DeviceName } from '../lib/index.js';
 import { alexnetCases } from '../bench/layers.js';
 import { relativeError } from './helpers/references.js';
 import { testDevices } from './helpers/devices.js';
@@ -51,6 +51,63 @@ for (const gpu of testDevices().filter((d) => d.startsWith('cuda'))) {
         const cuda = on(gpu);
         // Normal init draws the same inputs on both devices (counter-based generator).
         for (const [i, t] of cpu.entries()) await same(`${c.name} output ${i}`, t, cuda[i]!);
+      });
+    }
+
+    // bfloat16 on the GPU against float32 on the CPU fed the same rounded inputs: a product of two
+    // bfloat16 values is exact in float32, so what remains is the accumulation order (~1e-6) and
+    // the roundings of the results to bfloat16 (unit roundoff u = 2^-8 each: the output, then the
+    // output with the float32 bias added; dx; dw from cuDNN's bfloat16 staging). 3u of max |ref|
+    // bounds them; an algorithm that rounds its partial sums or transformed tiles to 16 bits, or a
+    // wrong layout, is far outside.
+    const U = 2 ** -8;
+    for (const c of alexnetCases(32).filter((c) => c.kind === 'conv' || c.kind === 'linear')) {
+      it(`${c.name} in bfloat16: forward and backward within 3u of float32 on the rounded inputs`, async function () {
+        if (!bf16Support(gpu).supported) this.skip();
+        const shapes = c.kind === 'conv'
+          ? { x: [c.n, c.c, c.h, c.h], w: [c.o, c.c / c.groups, c.k, c.k], b: [c.o] }
+          : { x: [c.n, c.in], w: [c.out, c.in], b: [c.out] };
+        const draw = (shape: number[], seed: number, std: number) => {
+          const t = Tensor.normal(shape, { seed, std, device: gpu });
+          const half = t.to('bfloat16');
+          t.dispose();
+          return half;
+        };
+        const x = draw(shapes.x, 1, 1), w = draw(shapes.w, 2, 0.01);
+        const b = Tensor.normal(shapes.b, { seed: 3, device: gpu });
+        const opts = c.kind === 'conv' ? { stride: c.stride, padding: c.pad, groups: c.groups } : undefined;
+        const forward = (xi: Tensor, wi: Tensor, bi: Tensor) => (opts ? ops.conv2d(xi, wi, bi, opts) : ops.linear(xi, wi, bi));
+        const backward = (g: Tensor, xi: Tensor, wi: Tensor) => (opts ? ops.conv2dBackward(g, xi, wi, opts) : ops.linearBackward(g, xi, wi));
+        const y = forward(x, w, b);
+        expect(y.dtype).to.equal('bfloat16');
+        const grads = backward(y, x, w);
+        // The CPU's float32 on the same values: the rounded inputs and the GPU's rounded output as dy.
+        const onCpu = (t: Tensor) => {
+          const there = t.to('cpu');
+          if (there.dtype === 'float32') return there;
+          const wide = there.to('float32');
+          there.dispose();
+          return wide;
+        };
+        const [xc, wc, bc, gc] = [x, w, b, y].map(onCpu);
+        const yc = forward(xc!, wc!, bc!);
+        const gradsC = backward(gc!, xc!, wc!);
+        const within = async (name: string, got: Tensor, ref: Tensor) => {
+          const wide = got.dtype === 'float32' ? got : got.to('float32');
+          const a = await wide.toArray(), r = await ref.toArray();
+          if (wide !== got) wide.dispose();
+          let worst = 0, top = 0;
+          for (let i = 0; i < r.length; i++) {
+            worst = Math.max(worst, Math.abs(a[i]! - r[i]!));
+            top = Math.max(top, Math.abs(r[i]!));
+          }
+          expect(worst / top, `${c.name} ${name}: ${(worst / top).toExponential(2)} of max`).to.be.at.most(3 * U);
+        };
+        await within('output', y, yc);
+        await within('dx', grads.dx!, gradsC.dx!);
+        await within('dw', grads.dw, gradsC.dw);
+        await within('db', grads.db!, gradsC.db!);
+        for (const t of [x, w, b, y, grads.dx!, grads.dw, grads.db, xc!, wc!, bc!, gc!, yc, gradsC.dx!, gradsC.dw, gradsC.db]) t?.dispose();
       });
     }
 

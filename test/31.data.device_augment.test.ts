@@ -12,7 +12,7 @@ import { native } from '../lib/binding.js';
 import {
   arrayDataset, batchToDevice, computeStats, createLoader, encodeImage, imageFolder, type Batch, type Dataset, type DatasetStats, type LoaderOptions,
 } from '../lib/data/index.js';
-import { AlexNetError, Tensor, disposeAll, ops, type DeviceName } from '../lib/index.js';
+import { AlexNetError, Tensor, disposeAll, ops, setDeterministic, type DeviceName } from '../lib/index.js';
 import { alexnet } from '../lib/models/index.js';
 import { Trainer, evaluate } from '../lib/train/index.js';
 import { testDevices } from './helpers/devices.js';
@@ -214,8 +214,15 @@ for (const device of testDevices()) {
           for (const l of [train, val, tenCrop]) await l.close();
         }
       };
-      const host = await run('host');
-      const dev = await run('device');
+      // Bit for bit needs the same summation order in both runs (on CUDA, deterministic algorithms).
+      setDeterministic(device, true);
+      let host: Awaited<ReturnType<typeof run>>, dev: Awaited<ReturnType<typeof run>>;
+      try {
+        host = await run('host');
+        dev = await run('device');
+      } finally {
+        setDeterministic(device, false);
+      }
       expect(Number.isFinite(host.fit.trainLoss)).to.equal(true);
       expect(dev.fit.trainLoss).to.equal(host.fit.trainLoss);
       expect(dev.fit.val!.loss).to.equal(host.fit.val!.loss);

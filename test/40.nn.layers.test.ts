@@ -1,6 +1,6 @@
 // The layer contract: parameters and state dicts, train/eval, ownership and lifetimes.
 import { expect } from 'chai';
-import { allocatorStats, synchronize, Tensor, disposeAll, ops, type DeviceName } from '../lib/index.js';
+import { allocatorStats, checkDevice, synchronize, Tensor, disposeAll, ops, type DeviceName } from '../lib/index.js';
 import { Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU, Sequential, deriveSeed } from '../lib/nn/index.js';
 import { randn, rng } from './helpers/random.js';
 import { testDevices } from './helpers/devices.js';
@@ -33,7 +33,7 @@ for (const outerDevice of testDevices()) {
       expect(sd['conv2.weight']!.shape).to.deep.equal([16, 4, 3, 3]);
       expect(sd['fc.weight']!.shape).to.deep.equal([10, 144]);
       expect(net.parameters()).to.have.length(6);
-      expect(net.device).to.equal(device === 'cpu' ? 'cpu:0' : device);
+      expect(net.device).to.equal(checkDevice(device));  // the canonical name: cpu:0, cuda:0
       net.dispose();
     });
 

@@ -18,9 +18,9 @@ import { Dropout } from '../lib/nn/index.js';
 import * as ops from '../lib/ops/index.js';
 import { Tensor } from '../lib/tensor.js';
 import { CLI } from './helpers/cli.js';
+import { mpiMissing } from './helpers/mpi.js';
 
 const haveData = existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
-const haveMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
 // Open MPI refuses root without these (CI containers run as root); they change nothing otherwise.
 const MPI_ENV = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
 
@@ -250,8 +250,8 @@ async function until<T>(get: () => T | null | false, ms: number): Promise<T> {
 
 describe('collectives from C++ without Node', () => {
   it('ranks on one machine share its cores unless the user chose a thread count', function () {
-    if (!haveMpirun) {
-      console.log('      (skipped: mpirun is not installed here)');
+    if (mpiMissing) {
+      console.log(`      (skipped: ${mpiMissing})`);
       this.skip();
     }
     const lib = new URL('../lib/index.js', import.meta.url).href;
@@ -272,8 +272,8 @@ describe('collectives from C++ without Node', () => {
     if (!existsSync(example)) this.skip();
     const alone = spawnSync(example, [], { encoding: 'utf8', timeout: 60_000 });
     expect(alone.stdout, alone.stderr).to.include('rank 0 of 1 (none): mean [1, 10]');
-    if (!haveMpirun) {
-      console.log('      (the 2-rank half skipped: mpirun is not installed here)');
+    if (mpiMissing) {
+      console.log(`      (the 2-rank half skipped: ${mpiMissing})`);
       return;
     }
     const two = spawnSync('mpirun', ['-n', '2', '--oversubscribe', example], { encoding: 'utf8', timeout: 120_000, env: MPI_ENV });
@@ -289,8 +289,8 @@ describe('alexnet train under mpirun -n 2 (Fashion-MNIST, CPU)', function () {
 
   before(function () {
     if (!haveData) this.skip();
-    if (!haveMpirun) {
-      console.log('      (skipped: mpirun is not installed here; apt install openmpi-bin libopenmpi-dev)');
+    if (mpiMissing) {
+      console.log(`      (skipped: ${mpiMissing})`);
       this.skip();
     }
   });

@@ -17,9 +17,9 @@ import * as ops from '../lib/ops/index.js';
 import { bf16Support, Tensor } from '../lib/tensor.js';
 import { Trainer } from '../lib/train/index.js';
 import { CLI } from './helpers/cli.js';
+import { mpiMissing } from './helpers/mpi.js';
 
 const haveData = existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
-const haveMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
 const MPI_ENV = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
 const QUICK = { numClasses: 10, inChannels: 1, inputSize: 64, width: 0.25, conv1Stride: 4, init: 'he' } as const;
 
@@ -249,8 +249,8 @@ describe('hybrid parallelism under mpirun -n 2 (CPU)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'alexnet-hybrid-'));
 
   before(function () {
-    if (!haveMpirun) {
-      console.log('      (skipped: mpirun is not installed here; apt install openmpi-bin libopenmpi-dev)');
+    if (mpiMissing) {
+      console.log(`      (skipped: ${mpiMissing})`);
       this.skip();
     }
   });

@@ -6,11 +6,11 @@
 // present, and is skipped with a message elsewhere.
 import { expect } from 'chai';
 import { runHostCheck } from './helpers/host_check.js';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cudaInfo } from '../lib/device.js';
 import { transportInfo } from '../lib/distributed/index.js';
+import { mpiMissing } from './helpers/mpi.js';
 
-const haveMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
 const MPI_ENV = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
 
 describe('the NCCL watchdog', function () {
@@ -24,7 +24,7 @@ describe('the NCCL watchdog', function () {
   // watchdog aborts the communicator and its result rejects with RANK_LOST within the timeout, naming
   // rank 1 (the roll call after it: 3 s more).
   it('a CUDA all-reduce that a rank never joins fails with RANK_LOST within the timeout (2 GPUs, NCCL, mpirun)', async function () {
-    if (!haveMpirun || cudaInfo().count < 2 || !transportInfo().nccl.startsWith('available')) {
+    if (mpiMissing || cudaInfo().count < 2 || !transportInfo().nccl.startsWith('available')) {
       console.log('      (skipped: needs mpirun, NCCL and two CUDA devices)');
       this.skip();
     }

@@ -7,11 +7,11 @@
 // end-to-end case is in test/58 and has not run here.
 import { expect } from 'chai';
 import { runHostCheck } from './helpers/host_check.js';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { initDistributed } from '../lib/distributed/index.js';
+import { mpiMissing } from './helpers/mpi.js';
 
 const LIB = JSON.stringify(new URL('../lib/index.js', import.meta.url).href);
-const haveMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
 const MPI_ENV = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
 
 interface Line { rank: number; [key: string]: unknown }
@@ -59,8 +59,8 @@ describe('the roll call', function () {
 
   describe('under mpirun -n 2', () => {
     before(function () {
-      if (!haveMpirun) {
-        console.log('      (skipped: mpirun is not installed here; apt install openmpi-bin libopenmpi-dev)');
+      if (mpiMissing) {
+        console.log(`      (skipped: ${mpiMissing})`);
         this.skip();
       }
     });

@@ -20,7 +20,7 @@ describe('alexnet train --loss-scale', function () {
 
   it('--precision fp16 is FLOAT16_UNSUPPORTED (exit status 1) before the run directory is made', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'alexnet-fp16-')), 'run');
-    const r = await runCli(['train', '--precision', 'fp16', '--out', out]);
+    const r = await runCli(['train', '--device', 'cpu', '--precision', 'fp16', '--out', out]);
     expect(r.code, r.stderr).to.equal(1);
     expect(r.stderr).to.match(/precision fp16 is not available on cpu(:0)?: [^\n]*the CPU backend has no float16 kernels[\s\S]*\[FLOAT16_UNSUPPORTED\]/);
     expect(existsSync(out)).to.equal(false);

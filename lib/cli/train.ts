@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { DataLoader } from '../data/index.js';
-import { checkDevice, cudaInfo, defaultDevice, synchronize } from '../device.js';
+import { checkDevice, cudaInfo, defaultDevice, setDeterministic, synchronize } from '../device.js';
 import type { DeviceName } from '../device_name.js';
 import { initDistributed, type ProcessGroup } from '../distributed/index.js';
 import { loadResumeCheckpoint } from '../io/checkpoint.js';
@@ -72,6 +72,8 @@ ${threadsHelp(21)}
                        gradients hold Inf or NaN is skipped (counted in metrics.jsonl and the
                        progress line). Not saved with the run's settings: pass it again on --resume,
                        which then restores the scale from the checkpoint
+  --deterministic      only convolution algorithms that give the same bits on every run (CUDA: as
+                       torch.use_deterministic_algorithms; slower. The CPU always does)
   --progress MODE      auto, bar, plain, none (default auto: a bar on a terminal)
   --max-steps N        stop (and checkpoint) after N steps in total
   --parallel MODE      under mpirun: data (default: every rank holds the whole model) or hybrid
@@ -109,7 +111,7 @@ const options: Options = {
   resume: { type: 'boolean' }, config: { type: 'string' }, 'input-size': { type: 'string' }, width: { type: 'string' },
   'conv1-stride': { type: 'string' }, init: { type: 'string' }, 'no-lrn': { type: 'boolean' }, 'no-dropout': { type: 'boolean' },
   'no-overlap': { type: 'boolean' }, 'ten-crop': { type: 'boolean' }, workers: { type: 'string' }, progress: { type: 'string' },
-  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' }, precision: { type: 'string' }, 'loss-scale': { type: 'string' }, parallel: { type: 'string' }, ...THREADS_OPTION,
+  'max-steps': { type: 'string' }, 'augment-on': { type: 'string' }, precision: { type: 'string' }, 'loss-scale': { type: 'string' }, parallel: { type: 'string' }, deterministic: { type: 'boolean' }, ...THREADS_OPTION,
 };
 
 /** Settings a resumed run takes from its checkpoint; giving them again would change the run. */
@@ -240,6 +242,7 @@ async function train(flags: Record<string, unknown>, group: ProcessGroup): Promi
   const device = columns ? columns[0]! : deviceFlag(c, 'device', v.device) ?? rankDevice ?? defaultDevice();
   checkDevice(device);
   columns?.forEach((d) => checkDevice(d));
+  if (v.deterministic) for (const d of [device, ...(columns ?? [])]) setDeterministic(d, true);
   applyThreadsFlag(c, v.threads);
   const progress = choiceFlag(c, 'progress', v.progress, ['auto', 'bar', 'plain', 'none'] as const) ?? 'auto';
   // On a CPU device the data threads compete with the convolutions for the same cores: measured on

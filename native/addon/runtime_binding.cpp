@@ -67,6 +67,19 @@ Napi::Value setTensorFloat32(const Info& info) {
   });
 }
 
+Napi::Value setDeterministic(const Info& info) {
+  return guarded(info, [&] {
+    Device::get(stringArg(info, 0, "device")).setDeterministic(boolArg(info, 1, "enable"));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value deterministic(const Info& info) {
+  return guarded(info, [&] {
+    return Napi::Value(Napi::Boolean::New(info.Env(), Device::get(stringArg(info, 0, "device")).deterministic()));
+  });
+}
+
 Napi::Value tensorFloat32(const Info& info) {
   return guarded(info, [&] {
     return Napi::Value(Napi::Boolean::New(info.Env(), Device::get(stringArg(info, 0, "device")).tensorFloat32()));
@@ -97,7 +110,7 @@ void initRuntime(Napi::Env env, Napi::Object exports) {
       {"synchronize", synchronize}, {"setErrorClass", setErrorClass}, {"cudaInfo", cudaInfo},
       {"allocatorStats", allocatorStats}, {"emptyCache", emptyCache}, {"setNumThreads", setNumThreads},
       {"numThreads", numThreads}, {"checkDevice", checkDevice}, {"setTensorFloat32", setTensorFloat32},
-      {"tensorFloat32", tensorFloat32},
+      {"tensorFloat32", tensorFloat32}, {"setDeterministic", setDeterministic}, {"deterministic", deterministic},
   });
 }
 

@@ -139,6 +139,11 @@ void Device::setTensorFloat32(bool enable) {
   stream_->submit([enable](Backend& backend) { backend.setTensorFloat32(enable); });
 }
 
+void Device::setDeterministic(bool enable) {
+  deterministic_ = enable;
+  stream_->submit([enable](Backend& backend) { backend.setDeterministic(enable); });
+}
+
 void Device::setNumThreads(int count) {
   if (count < 1 || count > kMaxThreads)
     invalidArgument("threads must be an integer from 1 to " + std::to_string(kMaxThreads) + ", got " +

@@ -88,6 +88,13 @@ void CudaBackend::setPrecision(Precision precision) {
   convPlans_.clear();  // algorithms were chosen under the old math type
 }
 
+void CudaBackend::setDeterministic(bool enable) {
+  bind();
+  if (enable == deterministic_) return;
+  deterministic_ = enable;
+  convPlans_.clear();  // algorithms were chosen under the old rule
+}
+
 void* CudaBackend::workspace(size_t bytes) {
   if (bytes == 0) return nullptr;
   bind();

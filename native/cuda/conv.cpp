@@ -45,11 +45,26 @@ size_t workspaceLimit() {
   return std::min<size_t>(freeBytes / 4, size_t(1) << 30);
 }
 
+// What a direction's algorithms must satisfy, besides fitting the workspace limit.
+struct AlgoRules {
+  bool strict;         // strict FP32: no tensor-core math (it rounds float32 inputs to TF32)
+  bool deterministic;  // only algorithms cuDNN marks deterministic (the same bits every run)
+};
+
+// cuDNN's non-fused Winograd algorithms are never used. Measured on an H200 (cuDNN 9.19), the
+// forward one at conv2's shape (5x5, 48 channels per group) was off by 3e-3 of the output's largest
+// value in float32 under FMA math, against 1e-6 for every other algorithm: the transforms of its
+// large tiles amplify rounding, which no float32 mode may show; 16-bit data rounds the transformed
+// tiles to 16 bits as well.
+bool winogradNonfused(cudnnConvolutionFwdAlgo_t a) { return a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED; }
+bool winogradNonfused(cudnnConvolutionBwdDataAlgo_t a) { return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED; }
+bool winogradNonfused(cudnnConvolutionBwdFilterAlgo_t a) { return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED; }
+
 template <class Perf>
-bool usable(const Perf& perf, bool strict, size_t limit) {
-  if (perf.status != CUDNN_STATUS_SUCCESS || perf.memory > limit) return false;
-  // Strict FP32: no tensor-core algorithm (they round inputs to TF32).
-  return !strict ||
+bool usable(const Perf& perf, AlgoRules rules, size_t limit) {
+  if (perf.status != CUDNN_STATUS_SUCCESS || perf.memory > limit || winogradNonfused(perf.algo)) return false;
+  if (rules.deterministic && perf.determinism != CUDNN_DETERMINISTIC) return false;
+  return !rules.strict ||
          (perf.mathType != CUDNN_TENSOR_OP_MATH &&
           perf.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
 }
@@ -59,14 +74,14 @@ bool usable(const Perf& perf, bool strict, size_t limit) {
 // that training runs repeat exactly (without timings, any deterministic one is preferred). The
 // other usable ones follow in their order, as fallbacks.
 template <class Perf>
-std::vector<AlgoCandidate> rank(const std::vector<Perf>& perf, bool strict, size_t limit, bool timed) {
+std::vector<AlgoCandidate> rank(const std::vector<Perf>& perf, AlgoRules rules, size_t limit, bool timed) {
   int best = -1;
   for (size_t i = 0; i < perf.size() && best < 0; ++i)
-    if (usable(perf[i], strict, limit)) best = static_cast<int>(i);
+    if (usable(perf[i], rules, limit)) best = static_cast<int>(i);
   if (best < 0) return {};
   if (perf[best].determinism != CUDNN_DETERMINISTIC) {
     for (size_t i = best + 1; i < perf.size(); ++i) {
-      if (!usable(perf[i], strict, limit) || perf[i].determinism != CUDNN_DETERMINISTIC) continue;
+      if (!usable(perf[i], rules, limit) || perf[i].determinism != CUDNN_DETERMINISTIC) continue;
       if (!timed || perf[i].time <= 1.25f * perf[best].time) {
         best = static_cast<int>(i);
         break;
@@ -78,11 +93,11 @@ std::vector<AlgoCandidate> rank(const std::vector<Perf>& perf, bool strict, size
     for (const AlgoCandidate& c : ranked)
       if (c.algo == static_cast<int>(p.algo)) return;
     ranked.push_back(AlgoCandidate{static_cast<int>(p.algo), p.memory,
-                                   strict ? CUDNN_FMA_MATH : p.mathType});
+                                   rules.strict ? CUDNN_FMA_MATH : p.mathType});
   };
   add(perf[static_cast<size_t>(best)]);
   for (const Perf& p : perf)
-    if (usable(p, strict, limit)) add(p);
+    if (usable(p, rules, limit)) add(p);
   return ranked;
 }
 
@@ -130,7 +145,7 @@ class SearchWorkspace {
 // heuristics offer; if the search cannot run, the heuristics' ranking stands alone.
 template <class Perf, class Heuristics, class Find>
 AlgoChoice chooseAlgorithm(const char* direction, const char* heuristicsCall, int maxCount,
-                           bool strict, cudaStream_t stream, int device, BlockSource* blocks,
+                           AlgoRules rules, cudaStream_t stream, int device, BlockSource* blocks,
                            Heuristics heuristics, Find find) {
   const size_t limit = workspaceLimit();
   std::vector<Perf> guessed(static_cast<size_t>(std::max(maxCount, 1)));
@@ -140,7 +155,7 @@ AlgoChoice chooseAlgorithm(const char* direction, const char* heuristicsCall, in
 
   size_t searchBytes = 0;
   for (const Perf& perf : guessed)
-    if (usable(perf, strict, limit)) searchBytes = std::max(searchBytes, perf.memory);
+    if (usable(perf, rules, limit)) searchBytes = std::max(searchBytes, perf.memory);
 
   AlgoChoice choice;
   choice.chosen = true;
@@ -154,18 +169,19 @@ AlgoChoice chooseAlgorithm(const char* direction, const char* heuristicsCall, in
     check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");  // before `search` goes back
     if (status == CUDNN_STATUS_SUCCESS) {
       timed.resize(static_cast<size_t>(std::max(found, 0)));
-      choice.candidates = rank(timed, strict, search.bytes(), true);
+      choice.candidates = rank(timed, rules, search.bytes(), true);
     }
   }
-  for (const AlgoCandidate& c : rank(guessed, strict, limit, false)) {
+  for (const AlgoCandidate& c : rank(guessed, rules, limit, false)) {
     bool known = false;
     for (const AlgoCandidate& have : choice.candidates) known = known || have.algo == c.algo;
     if (!known) choice.candidates.push_back(c);
   }
   if (choice.candidates.empty()) {
     throw Error("CUDNN_ERROR",
-                std::string("no cuDNN convolution ") + direction + " algorithm supports this " +
-                    "geometry within the workspace limit of " + std::to_string(limit) + " bytes",
+                std::string("no ") + (rules.deterministic ? "deterministic " : "") + "cuDNN convolution " +
+                    direction + " algorithm supports this geometry within the workspace limit of " +
+                    std::to_string(limit) + " bytes",
                 heuristicsCall);
   }
   return choice;
@@ -310,7 +326,7 @@ void CudaBackend::convolutionForward(const ConvGeometry& g, cudnnDataType_t type
                                      const void* w, void* y) {
   ConvPlanData& p = convPlan(g, type);
   cudnnHandle_t h = cudnn_.get();
-  const bool strict = strictFor(precision_, type);
+  const AlgoRules rules{strictFor(precision_, type), deterministic_};
   if (!p.forward.chosen) {
     int maxCount = 0;
     check(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &maxCount),
@@ -319,7 +335,7 @@ void CudaBackend::convolutionForward(const ConvGeometry& g, cudnnDataType_t type
     // tensor-op math its 16-bit tensor cores (conv_math.hpp).
     setMathType(p.conv.get(), searchMathType(precision_, type));
     p.forward = chooseAlgorithm<cudnnConvolutionFwdAlgoPerf_t>(
-        "forward", "cudnnGetConvolutionForwardAlgorithm_v7", maxCount, strict,
+        "forward", "cudnnGetConvolutionForwardAlgorithm_v7", maxCount, rules,
         stream_.get(), device_, blocks_,
         [&](int count, int* returned, cudnnConvolutionFwdAlgoPerf_t* perf) {
           return cudnnGetConvolutionForwardAlgorithm_v7(h, p.x.get(), p.w.get(), p.conv.get(),
@@ -350,14 +366,14 @@ void CudaBackend::convolutionBackwardData(const ConvGeometry& g, cudnnDataType_t
                                           const void* dy, const void* w, void* dx) {
   ConvPlanData& p = convPlan(g, type);
   cudnnHandle_t h = cudnn_.get();
-  const bool strict = strictFor(precision_, type);
+  const AlgoRules rules{strictFor(precision_, type), deterministic_};
   if (!p.backwardData.chosen) {
     int maxCount = 0;
     check(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &maxCount),
           "cudnnGetConvolutionBackwardDataAlgorithmMaxCount");
     setMathType(p.conv.get(), searchMathType(precision_, type));
     p.backwardData = chooseAlgorithm<cudnnConvolutionBwdDataAlgoPerf_t>(
-        "backward-data", "cudnnGetConvolutionBackwardDataAlgorithm_v7", maxCount, strict,
+        "backward-data", "cudnnGetConvolutionBackwardDataAlgorithm_v7", maxCount, rules,
         stream_.get(), device_, blocks_,
         [&](int count, int* returned, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
           return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w.get(), p.y.get(),
@@ -390,14 +406,14 @@ void CudaBackend::convolutionBackwardFilter(const ConvGeometry& g, cudnnDataType
                                             const void* x, const void* dy, void* dw) {
   ConvPlanData& p = convPlan(g, type);
   cudnnHandle_t h = cudnn_.get();
-  const bool strict = strictFor(precision_, type);
+  const AlgoRules rules{strictFor(precision_, type), deterministic_};
   if (!p.backwardFilter.chosen) {
     int maxCount = 0;
     check(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &maxCount),
           "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
     setMathType(p.conv.get(), searchMathType(precision_, type));
     p.backwardFilter = chooseAlgorithm<cudnnConvolutionBwdFilterAlgoPerf_t>(
-        "backward-filter", "cudnnGetConvolutionBackwardFilterAlgorithm_v7", maxCount, strict,
+        "backward-filter", "cudnnGetConvolutionBackwardFilterAlgorithm_v7", maxCount, rules,
         stream_.get(), device_, blocks_,
         [&](int count, int* returned, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
           return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x.get(), p.y.get(),

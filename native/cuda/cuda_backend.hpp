@@ -65,6 +65,8 @@ class CudaBackend final : public Backend {
   void setPrecision(Precision precision);
   void setTensorFloat32(bool enable) override { setPrecision(enable ? Precision::Tf32 : Precision::Fp32); }
   Precision precision() const { return precision_; }
+  // Only deterministic cuDNN algorithms (convolution algorithms are chosen again).
+  void setDeterministic(bool enable) override;
   int device() const { return device_; }
   cudaStream_t stream() const { return stream_.get(); }
   void* nativeStream() override { return stream_.get(); }
@@ -139,6 +141,7 @@ class CudaBackend final : public Backend {
   };
   std::deque<Retained> retained_;
   Precision precision_ = Precision::Fp32;
+  bool deterministic_ = false;
   // Fixed at construction (bf16Supported() and fp16Supported() may be asked from any thread).
   int computeMajor_ = 0, computeMinor_ = 0;
   bool bf16_ = false;

@@ -73,6 +73,30 @@ void cpuMaxPool(const PoolGeometry& g, const float* x, const float* dy, float* y
   }
 }
 
+// maxpool.cu's one-block-per-plane kernels as host loops: each window's maximum
+// (maxPoolWindowMax) into y, each window's argmax position (maxPoolWindowArg) into a plane's table,
+// then every input's gradient gathered from it (maxPoolGatherGrad) into dx, which is returned.
+template <class T>
+std::vector<float> planeKernels(const PoolGeometry& g, const std::vector<T>& x, const std::vector<T>& dy,
+                                std::vector<float>& y) {
+  const int inCount = g.h * g.w, outCount = g.outH * g.outW;
+  std::vector<float> dx(x.size());
+  std::vector<unsigned char> args(static_cast<size_t>(outCount));
+  for (int plane = 0; plane < g.n * g.c; ++plane) {
+    const T* xp = x.data() + static_cast<size_t>(plane) * inCount;
+    for (int o = 0; o < outCount; ++o) {
+      const int oh = o / g.outW, ow = o - oh * g.outW;
+      const T* win = xp + oh * g.strideH * g.w + ow * g.strideW;
+      y[static_cast<size_t>(plane) * outCount + o] = maxPoolWindowMax(g, win);
+      args[static_cast<size_t>(o)] = static_cast<unsigned char>(maxPoolWindowArg(g, win));
+    }
+    for (int i = 0; i < inCount; ++i)
+      dx[static_cast<size_t>(plane) * inCount + i] =
+          maxPoolGatherGrad(g, args.data(), dy.data() + static_cast<size_t>(plane) * outCount, i / g.w, i % g.w);
+  }
+  return dx;
+}
+
 // NaN (first in a window, inside, everywhere), signed zeros and ties, at AlexNet's pooling and at
 // stride 1 and non-square windows: the element functions give the CPU's bits in both directions.
 void checkMaxPoolAgainstCpuRule() {
@@ -95,6 +119,10 @@ void checkMaxPoolAgainstCpuRule() {
                               std::to_string(g.kernelH) + "x" + std::to_string(g.kernelW);
     report("maxpool " + shape + " with NaN, -0, ties: forward = CPU", sameBits(gotY, wantY));
     report("maxpool " + shape + " with NaN, -0, ties: backward = CPU", sameBits(gotDx, wantDx));
+    std::vector<float> planeY(yn);
+    const std::vector<float> planeDx = planeKernels(g, x, dy, planeY);
+    report("maxpool " + shape + " with NaN, -0, ties: forward per plane = CPU", sameBits(planeY, wantY));
+    report("maxpool " + shape + " with NaN, -0, ties: backward per plane = CPU", sameBits(planeDx, wantDx));
   }
   // By hand, one 1x4 window: a NaN anywhere gives NaN, and the first NaN takes the gradient.
   PoolGeometry g{1, 1, 1, 4, 1, 4, 1, 1, 1, 1};
@@ -169,6 +197,10 @@ void checkMaxPool() {
     compare(c + " forward (element)", yDevice, out, 0);
     for (size_t i = 0; i < x.size(); ++i) dx[i] = maxPoolInputGrad(g, i, dy.data(), x.data());
     compare(c + " backward", dx, want, 1e-6);
+    std::vector<float> planeY(out.size());
+    const std::vector<float> planeDx = planeKernels(g, x, dy, planeY);
+    compare(c + " forward (per plane)", planeY, out, 0);
+    compare(c + " backward (per plane)", planeDx, want, 1e-6);
   }
   // Ties: an all-equal 4x4 plane, window 3 stride 1: every window's gradient goes to its top-left.
   PoolGeometry g{1, 1, 4, 4, 3, 3, 1, 1, 2, 2};
@@ -365,6 +397,12 @@ void checkMaxPoolBf16() {
     const std::string shape = std::to_string(g.h) + "x" + std::to_string(g.w);
     report("maxpool bf16 " + shape + " forward = CPU's bf16 loops, bit for bit", sameBits(gotY, wantY));
     report("maxpool bf16 " + shape + " backward = CPU's bf16 loops, bit for bit", sameBits(gotDx, wantDx));
+    std::vector<float> planeWideY(yn);
+    const std::vector<float> planeWideDx = planeKernels(g, x, dy, planeWideY);
+    std::vector<BFloat16> planeY(yn), planeDx(xn);
+    for (size_t o = 0; o < yn; ++o) planeY[o] = storeElement<BFloat16>(planeWideY[o]);
+    for (size_t i = 0; i < xn; ++i) planeDx[i] = storeElement<BFloat16>(planeWideDx[i]);
+    report("maxpool bf16 " + shape + " per plane = CPU's bf16 loops, bit for bit", sameBits(planeY, wantY) && sameBits(planeDx, wantDx));
   }
 }
 

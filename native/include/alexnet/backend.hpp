@@ -160,6 +160,9 @@ class Backend {
   virtual void setTensorFloat32(bool enable) {
     if (enable) throw Error("INVALID_ARGUMENT", std::string(name()) + " has no TF32 mode");
   }
+  // Only algorithms whose results repeat bit for bit (true), or the fastest (false). Backends that
+  // are always deterministic (the CPU's) ignore it.
+  virtual void setDeterministic(bool enable) { (void)enable; }
 
   // How many host threads a CPU backend's compute uses (OpenMP and oneDNN). Called on the stream's
   // own thread, since OpenMP keeps the count per calling thread. Backends that compute elsewhere

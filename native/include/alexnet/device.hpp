@@ -155,6 +155,11 @@ class Device {
   // work submitted after it uses the new mode. Throws INVALID_ARGUMENT where there is no TF32.
   void setTensorFloat32(bool enable);
   bool tensorFloat32() const { return tf32_; }
+  // Queues the switch to algorithms that give the same bits on every run (true) or to the fastest
+  // ones, which may add in a different order from run to run (false, the default; CUDA only: the
+  // CPU backend is always deterministic). Work submitted after it uses the new choice.
+  void setDeterministic(bool enable);
+  bool deterministic() const { return deterministic_; }
   // Whether the backend computes in bfloat16 on this machine (Backend::bf16Supported); when not,
   // `reason` says why. Ops on bfloat16 tensors check this before queuing anything.
   bool bf16Supported(std::string* reason = nullptr) const { return backend_->bf16Supported(reason); }
@@ -180,6 +185,7 @@ class Device {
   std::unique_ptr<CachingAllocator> hostAllocator_;
   std::unique_ptr<Stream> stream_;
   bool tf32_ = false;
+  bool deterministic_ = false;
 };
 
 }  // namespace alexnet
