@@ -137,11 +137,12 @@ bench() {
   return $rc
 }
 
-# train RUN_DIR [FLAGS...]
+# train RUN_DIR [FLAGS...]; the log names each convolution's algorithm and how long choosing it took
+# (where a 16-bit run's first epoch spends its seconds).
 train() {
   local dir=$1
   shift
-  node dist/lib/cli/main.js train --preset fashion-mnist-quick --device cuda \
+  ALEXNET_CUDNN_LOG=1 node dist/lib/cli/main.js train --preset fashion-mnist-quick --device cuda \
     --data-dir "$stage/data/fashion-mnist" --epochs 4 --progress plain \
     --out "$out/$dir" "$@"
 }

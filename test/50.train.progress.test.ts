@@ -1,7 +1,7 @@
 // Progress output: a bar redrawn in place on a terminal, plain lines elsewhere.
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
-import { Progress, formatDuration } from '../lib/train/index.js';
+import { Progress, RecentRate, formatDuration } from '../lib/train/index.js';
 
 function sink(isTTY: boolean): Writable & { text: string; isTTY: boolean } {
   const s = new Writable({ write(chunk, _enc, done) { s.text += chunk; done(); } }) as Writable & { text: string; isTTY: boolean };
@@ -36,5 +36,31 @@ describe('progress', () => {
 
   it('formats durations', () => {
     expect([formatDuration(5), formatDuration(125), formatDuration(3725), formatDuration(NaN)]).to.deep.equal(['5s', '2m05s', '1h02m', '?']);
+  });
+});
+
+describe('progress: the recent rate', () => {
+  it('averages from the start until its window fills, then follows the last steps only', () => {
+    const rate = new RecentRate(4);
+    rate.start(0);
+    // A first step of 5 s (one-off costs), then steps of 10 ms, 128 images each.
+    rate.add(5000, 128);
+    expect(rate.secondsPerStep()).to.equal(5);
+    expect(rate.imagesPerSecond()).to.be.closeTo(25.6, 1e-9);
+    let t = 5000;
+    for (let step = 2; step <= 4; step++) rate.add((t += 10), 128 * step);
+    expect(rate.secondsPerStep()).to.be.closeTo(5.03 / 4, 1e-9);  // the window still starts at 0
+    rate.add((t += 10), 128 * 5);
+    expect(rate.secondsPerStep()).to.be.closeTo(0.01, 1e-9);       // the 5 s step has left it
+    expect(rate.imagesPerSecond()).to.be.closeTo(12800, 1e-6);
+  });
+
+  it('has no rate before a step and refuses a window of no steps', () => {
+    const rate = new RecentRate();
+    rate.start(100);
+    expect(rate.imagesPerSecond()).to.equal(0);
+    expect(Number.isNaN(rate.secondsPerStep())).to.equal(true);
+    expect(formatDuration(rate.secondsPerStep() * 10)).to.equal('?');
+    expect(() => new RecentRate(0)).to.throw(RangeError, /steps must be a positive integer, got 0/);
   });
 });

@@ -41,7 +41,7 @@ import { GradientReducer } from '../distributed/reducer.js';
 import { HybridParallel } from '../distributed/hybrid.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
-import { Progress, type ProgressMode } from './progress.js';
+import { Progress, RecentRate, type ProgressMode } from './progress.js';
 import { prepareRunDirectory } from './run_dir.js';
 
 /**
@@ -373,7 +373,8 @@ export class Trainer {
     const epoch = this.state.epoch;
     const pending: PendingLoss[] = [];
     const started = performance.now();
-    const firstBatch = this.state.batch;
+    const recent = new RecentRate();
+    recent.start(started);
     let images = 0;
     let waitMs = 0;
     this.model.train();
@@ -403,12 +404,13 @@ export class Trainer {
         images += batch.labels.length * (this.group?.size ?? 1);
         // Read losses back a few steps behind: the device stays busy and memory stays bounded.
         while (pending.length > this.maxInFlight) await this.settle(pending.shift()!);
-        const seconds = (performance.now() - started) / 1000;
-        const perStep = seconds / (this.state.batch - firstBatch);
+        const now = performance.now();
+        const seconds = (now - started) / 1000;
+        recent.add(now, images);
         const stepsLeft = train.batchesPerEpoch - this.state.batch + (epochs - epoch - 1) * train.batchesPerEpoch;
         this.progress.update({
-          epoch, epochs, batch: this.state.batch, batches: train.batchesPerEpoch, imagesPerSecond: images / seconds,
-          loss: this.latestLoss, lr: this.optimizer.lr, etaSeconds: perStep * stepsLeft, waitFraction: waitMs / 1000 / seconds,
+          epoch, epochs, batch: this.state.batch, batches: train.batchesPerEpoch, imagesPerSecond: recent.imagesPerSecond(),
+          loss: this.latestLoss, lr: this.optimizer.lr, etaSeconds: recent.secondsPerStep() * stepsLeft, waitFraction: waitMs / 1000 / seconds,
           ...(this.lossScaler ? { skippedSteps: this.lossScaler.skippedSteps, lossScale: this.lossScaler.scale } : {}),
         });
       }

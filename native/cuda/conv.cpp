@@ -20,6 +20,7 @@
 // float16 staging in the same way. Where a gradient overflows float16 (beyond 65504) it becomes
 // infinite, which is what dynamic loss scaling looks for (its found-inf check skips that step).
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -147,6 +148,7 @@ template <class Perf, class Heuristics, class Find>
 AlgoChoice chooseAlgorithm(const char* direction, const char* heuristicsCall, int maxCount,
                            AlgoRules rules, cudaStream_t stream, int device, BlockSource* blocks,
                            Heuristics heuristics, Find find) {
+  const auto started = std::chrono::steady_clock::now();
   const size_t limit = workspaceLimit();
   std::vector<Perf> guessed(static_cast<size_t>(std::max(maxCount, 1)));
   int returned = 0;
@@ -170,6 +172,7 @@ AlgoChoice chooseAlgorithm(const char* direction, const char* heuristicsCall, in
     if (status == CUDNN_STATUS_SUCCESS) {
       timed.resize(static_cast<size_t>(std::max(found, 0)));
       choice.candidates = rank(timed, rules, search.bytes(), true);
+      choice.timed = static_cast<int>(timed.size());
     }
   }
   for (const AlgoCandidate& c : rank(guessed, rules, limit, false)) {
@@ -184,6 +187,7 @@ AlgoChoice chooseAlgorithm(const char* direction, const char* heuristicsCall, in
                     std::to_string(limit) + " bytes",
                 heuristicsCall);
   }
+  choice.searchMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return choice;
 }
 
@@ -246,12 +250,13 @@ const char* mathName(cudnnMathType_t math) {
   return "?";
 }
 
-void logChoice(const ConvGeometry& g, cudnnDataType_t type, const char* direction, const AlgoCandidate& c) {
+void logChoice(const ConvGeometry& g, cudnnDataType_t type, const char* direction, const AlgoCandidate& c,
+               const AlgoChoice& choice) {
   std::fprintf(stderr,
                "cuDNN %s %s [%d, %d, %d, %d] * [%d, %d, %d, %d] stride %d pad %d groups %d: algorithm %d, %s, "
-               "workspace %zu bytes\n",
+               "workspace %zu bytes (chosen in %.1f ms, %d timed)\n",
                direction, typeName(type), g.n, g.c, g.h, g.w, g.o, g.c / g.groups, g.kh, g.kw, g.strideH, g.padH,
-               g.groups, c.algo, mathName(c.mathType), c.workspaceBytes);
+               g.groups, c.algo, mathName(c.mathType), c.workspaceBytes, choice.searchMs, choice.timed);
 }
 
 // Runs one direction with the first of its algorithms that works (algo_fallback.hpp).
@@ -289,7 +294,7 @@ void runConvolution(AlgoChoice& choice, cudnnConvolutionDescriptor_t conv, const
     }
     const cudnnStatus_t status = run(c.algo, ws, c.workspaceBytes);
     if (status == CUDNN_STATUS_SUCCESS) {
-      if (logChoices() && choice.logged != c.algo) logChoice(g, type, direction, c);
+      if (logChoices() && choice.logged != c.algo) logChoice(g, type, direction, c, choice);
       choice.logged = c.algo;
       return Attempt::ran();
     }

@@ -22,6 +22,8 @@ struct AlgoChoice {
   bool chosen = false;
   std::vector<AlgoCandidate> candidates;
   int logged = -1;  // the algorithm last reported under ALEXNET_CUDNN_LOG (conv.cpp), or -1
+  double searchMs = 0;  // how long choosing took (heuristics and the timed search), for the log
+  int timed = 0;        // how many algorithms the search timed
 };
 
 struct ConvPlanData {

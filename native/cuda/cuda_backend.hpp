@@ -131,6 +131,7 @@ class CudaBackend final : public Backend {
     TensorDesc tensor;
   };
   LrnPlan& lrnPlan(const LrnGeometry& g);
+  void* lrnScratch(const LrnGeometry& g);
   using LrnKey = std::array<uint32_t, 8>;
   LruCache<LrnKey, LrnPlan> lrnPlans_{32};
   // Shared with the events recordEvent() hands out, which may outlive the backend.

@@ -51,6 +51,19 @@ void logRefusal(const LrnGeometry& g, const char* call, cudnnStatus_t status) {
 
 }  // namespace
 
+// Device memory for our two-pass LRN backward (lrn.cu): the workspace, which is free between ops on
+// the stream. Null where there is none to be had: the element-by-element backward needs none.
+void* CudaBackend::lrnScratch(const LrnGeometry& g) {
+  const size_t bytes = kernels::lrnBackwardScratchBytes(g);
+  if (bytes == 0) return nullptr;
+  try {
+    return workspace(bytes);
+  } catch (const Error& e) {
+    if (e.code() != "OUT_OF_MEMORY") throw;
+    return nullptr;
+  }
+}
+
 CudaBackend::LrnPlan& CudaBackend::lrnPlan(const LrnGeometry& g) {
   auto bits = [](float v) {
     uint32_t b;
@@ -88,7 +101,7 @@ void CudaBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float
   if (g.n == 0) return;
   bind();
   LrnPlan& p = lrnPlan(g);
-  if (!p.lrn) return kernels::lrnBackward(g, dy, x, y, dx, stream_.get());
+  if (!p.lrn) return kernels::lrnBackward(g, dy, x, y, dx, lrnScratch(g), stream_.get());
   const cudnnTensorDescriptor_t d = p.tensor.get();
   const cudnnStatus_t status =
       cudnnLRNCrossChannelBackward(cudnn_.get(), p.lrn.get(), CUDNN_LRN_CROSS_CHANNEL_DIM1, &kOne,
@@ -97,7 +110,7 @@ void CudaBackend::lrnBackward(const LrnGeometry& g, const float* dy, const float
   if (!refusedByCudnn(status)) throwCudnnError(status, "cudnnLRNCrossChannelBackward");
   logRefusal(g, "cudnnLRNCrossChannelBackward", status);
   p.lrn.reset();
-  kernels::lrnBackward(g, dy, x, y, dx, stream_.get());
+  kernels::lrnBackward(g, dy, x, y, dx, lrnScratch(g), stream_.get());
 }
 
 // Our kernels, not cuDNN's pooling: cuDNN documents neither which of several tied maxima gets the
@@ -131,7 +144,7 @@ void CudaBackend::lrnBackward(const LrnGeometry& g, const BFloat16* dy, const BF
   requireBf16("lrnBackward");
   if (g.n == 0) return;
   bind();
-  kernels::lrnBackward(g, dy, x, y, dx, stream_.get());
+  kernels::lrnBackward(g, dy, x, y, dx, lrnScratch(g), stream_.get());
 }
 
 void CudaBackend::maxPoolForward(const PoolGeometry& g, const BFloat16* x, BFloat16* y) {
@@ -163,7 +176,7 @@ void CudaBackend::lrnBackward(const LrnGeometry& g, const Float16* dy, const Flo
   requireFp16("lrnBackward");
   if (g.n == 0) return;
   bind();
-  kernels::lrnBackward(g, dy, x, y, dx, stream_.get());
+  kernels::lrnBackward(g, dy, x, y, dx, lrnScratch(g), stream_.get());
 }
 
 void CudaBackend::maxPoolForward(const PoolGeometry& g, const Float16* x, Float16* y) {

@@ -97,16 +97,19 @@ void biasGradChannels(int n, int channels, size_t plane, const Float16* dy, floa
                       cudaStream_t stream);
 
 // lrn.cu: float32 for geometries cuDNN's LRN does not accept (window wider than 16, k < 1e-5,
-// ...); bfloat16 and float16 for every geometry.
+// ...); bfloat16 and float16 for every geometry. The backward runs in two passes when given
+// `scratch`, lrnBackwardScratchBytes(g) of device memory (stream-ordered, free again when it
+// returns), and element by element without (null).
+size_t lrnBackwardScratchBytes(const LrnGeometry& g);
 void lrnForward(const LrnGeometry& g, const float* x, float* y, cudaStream_t stream);
 void lrnBackward(const LrnGeometry& g, const float* dy, const float* x, const float* y, float* dx,
-                 cudaStream_t stream);
+                 void* scratch, cudaStream_t stream);
 void lrnForward(const LrnGeometry& g, const BFloat16* x, BFloat16* y, cudaStream_t stream);
 void lrnBackward(const LrnGeometry& g, const BFloat16* dy, const BFloat16* x, const BFloat16* y,
-                 BFloat16* dx, cudaStream_t stream);
+                 BFloat16* dx, void* scratch, cudaStream_t stream);
 void lrnForward(const LrnGeometry& g, const Float16* x, Float16* y, cudaStream_t stream);
 void lrnBackward(const LrnGeometry& g, const Float16* dy, const Float16* x, const Float16* y,
-                 Float16* dx, cudaStream_t stream);
+                 Float16* dx, void* scratch, cudaStream_t stream);
 
 // maxpool.cu: both directions find the maximum from x alone (maxpool_element.hpp).
 void maxPoolForward(const PoolGeometry& g, const float* x, float* y, cudaStream_t stream);

@@ -48,12 +48,18 @@ ALEXNET_HOST_DEVICE inline void lrnLocate(const LrnShape& s, size_t i, int& c, s
   base = (i / (s.plane * s.channels)) * s.plane * s.channels + i % s.plane;
 }
 
+// Element i (channel c, channel 0 of its pixel at base) of the forward pass.
+template <class T>
+ALEXNET_HOST_DEVICE inline float lrnForwardAt(const LrnShape& s, int c, size_t base, size_t i, const T* x) {
+  return loadElement(x[i]) * powf(lrnScale(s, x, base, c), -s.beta);
+}
+
 template <class T>
 ALEXNET_HOST_DEVICE inline float lrnForwardElement(const LrnShape& s, size_t i, const T* x) {
   int c;
   size_t base;
   lrnLocate(s, i, c, base);
-  return loadElement(x[i]) * powf(lrnScale(s, x, base, c), -s.beta);
+  return lrnForwardAt(s, c, base, i, x);
 }
 
 template <class T>
@@ -72,6 +78,29 @@ ALEXNET_HOST_DEVICE inline float lrnBackwardElement(const LrnShape& s, size_t i,
   }
   return loadElement(dy[i]) * powf(lrnScale(s, x, base, c), -s.beta) -
          2.0f * s.alpha * s.beta * loadElement(x[i]) * cross;
+}
+
+// The backward in two passes over float32 scratch (lrn.cu), so that each element's s is computed
+// once instead of once for every channel whose window holds it. First pass, element i: its s and
+// its term dy * y / s. Second pass: its gradient from its own s and the terms of the channels whose
+// window holds it. The same operations in the same order as lrnBackwardElement: the same bits.
+template <class T>
+ALEXNET_HOST_DEVICE inline void lrnBackwardTerm(const LrnShape& s, int c, size_t base, size_t i, const T* dy,
+                                                const T* x, const T* y, float* scale, float* term) {
+  const float sc = lrnScale(s, x, base, c);
+  scale[i] = sc;
+  term[i] = loadElement(dy[i]) * loadElement(y[i]) / sc;
+}
+
+template <class T>
+ALEXNET_HOST_DEVICE inline float lrnBackwardFromTerms(const LrnShape& s, int c, size_t base, size_t i,
+                                                      const T* dy, const T* x, const float* scale,
+                                                      const float* term) {
+  const int lo = c - s.ahead > 0 ? c - s.ahead : 0;
+  const int hi = c + s.behind < s.channels - 1 ? c + s.behind : s.channels - 1;
+  float cross = 0.0f;
+  for (int j = lo; j <= hi; ++j) cross += term[base + j * s.plane];
+  return loadElement(dy[i]) * powf(scale[i], -s.beta) - 2.0f * s.alpha * s.beta * loadElement(x[i]) * cross;
 }
 
 }  // namespace alexnet::cuda::kernels

@@ -214,6 +214,27 @@ void checkMaxPool() {
   checkMaxPoolAgainstCpuRule();
 }
 
+// lrn.cu's two-pass backward as host loops: every element's s and term (lrnBackwardTerm), then
+// every gradient from them (lrnBackwardFromTerms), unrounded.
+template <class T>
+std::vector<float> twoPassLrnBackward(const LrnShape& sh, const std::vector<T>& dy, const std::vector<T>& x,
+                                      const std::vector<T>& y) {
+  std::vector<float> scale(x.size()), term(x.size()), dx(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    int c;
+    size_t base;
+    lrnLocate(sh, i, c, base);
+    lrnBackwardTerm(sh, c, base, i, dy.data(), x.data(), y.data(), scale.data(), term.data());
+  }
+  for (size_t i = 0; i < x.size(); ++i) {
+    int c;
+    size_t base;
+    lrnLocate(sh, i, c, base);
+    dx[i] = lrnBackwardFromTerms(sh, c, base, i, dy.data(), x.data(), scale.data(), term.data());
+  }
+  return dx;
+}
+
 void checkLrn() {
   struct Case { const char* name; int size; float alpha, beta, k; };
   for (Case c : {Case{"b1_lrn_paper", 5, 1e-4f, 0.75f, 2.0f},
@@ -230,6 +251,8 @@ void checkLrn() {
     for (size_t i = 0; i < x.size(); ++i)
       dx[i] = lrnBackwardElement(sh, i, dy.data(), x.data(), y.data());
     compare(std::string(c.name) + " backward", dx, load(c.name, "grad_x"), 1e-6);
+    report(std::string(c.name) + " backward in two passes = element by element, bit for bit",
+           sameBits(twoPassLrnBackward(sh, dy, x, y), dx));
   }
   // The fallback's window for sizes cuDNN rejects or that are even: floor((n-1)/2) channels
   // behind, the rest ahead (cuDNN's convention), checked against a direct double loop.
@@ -268,6 +291,8 @@ void checkLrn() {
       dx[i] = lrnBackwardElement(sh, i, dy.data(), x.data(), y.data());
     compare("lrn fallback size " + std::to_string(size) + " forward", y, wantY, 1e-5);
     compare("lrn fallback size " + std::to_string(size) + " backward", dx, wantDx, 1e-4);
+    report("lrn fallback size " + std::to_string(size) + " backward in two passes = element by element",
+           sameBits(twoPassLrnBackward(sh, dy, x, y), dx));
   }
 }
 
@@ -453,6 +478,8 @@ void checkLrnHalf() {
     const std::string name = c.name;
     report(name + " " + HalfType<T>::name + " = float32 element math on widened values",
            sameBits(y, bf16check::roundTo<T>(yWide)) && sameBits(dx, bf16check::roundTo<T>(dxWide)));
+    report(name + " " + HalfType<T>::name + " backward in two passes = element by element",
+           sameBits(bf16check::roundTo<T>(twoPassLrnBackward(sh, dy, x, y)), dx));
     const auto out = load(c.name, "out"), gradX = load(c.name, "grad_x");
     bf16check::compareWithin(name + " " + HalfType<T>::name + " forward", yw, out, bf16check::sumBound(c.size, bf16check::maxAbs(out), out, u));
     bf16check::compareWithin(name + " " + HalfType<T>::name + " backward", bf16check::widen(dx), gradX,
