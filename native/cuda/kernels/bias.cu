@@ -5,6 +5,7 @@
 #include "kernels/element.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/launch.cuh"
+#include "kernels/plane_walk.hpp"
 
 namespace alexnet::cuda::kernels {
 
@@ -37,6 +38,16 @@ __global__ void biasAddChannelsKernel(size_t count, int channels, size_t plane, 
     y[i] = storeElement<T>(loadElement(y[i]) + bias[(i / plane) % channels]);
 }
 
+// The same on a plane grid: block x is one (image, channel) plane, block y a run of its pixels, so
+// the channel is one 32-bit remainder per thread instead of two 64-bit divisions per element.
+template <class T>
+__global__ void biasAddPlanesKernel(int channels, size_t plane, const float* bias, T* y) {
+  const size_t pixel = static_cast<size_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+  if (pixel >= plane) return;
+  const size_t i = static_cast<size_t>(blockIdx.x) * plane + pixel;
+  y[i] = storeElement<T>(loadElement(y[i]) + bias[blockIdx.x % static_cast<unsigned>(channels)]);
+}
+
 // One block per channel; its threads stride over the channel's n * plane elements and the block
 // reduces their sums in a fixed order, so db is deterministic.
 template <class T>
@@ -45,10 +56,10 @@ __global__ void biasGradChannelsKernel(int n, int channels, size_t plane, const 
   const int c = blockIdx.x;
   const size_t perChannel = static_cast<size_t>(n) * plane;
   float sum = 0.0f;
-  for (size_t k = threadIdx.x; k < perChannel; k += blockDim.x) {
-    const size_t image = k / plane, at = k % plane;
-    sum += loadElement(dy[(image * channels + c) * plane + at]);
-  }
+  // k = image * plane + at, walked without dividing: the same elements in the same order.
+  PlaneWalk walk(plane, threadIdx.x, blockDim.x);
+  for (size_t k = threadIdx.x; k < perChannel; k += blockDim.x, walk.next())
+    sum += loadElement(dy[(walk.image * channels + c) * plane + walk.at]);
   sum = blockReduce(sum, SumOp{}, shared);
   if (threadIdx.x == 0) db[c] = sum;
 }
@@ -74,6 +85,14 @@ void launchBiasAddChannels(int n, int channels, size_t plane, const float* bias,
                            cudaStream_t stream) {
   const size_t count = static_cast<size_t>(n) * channels * plane;
   if (count == 0) return;
+  const unsigned long long planes = static_cast<unsigned long long>(n) * channels;
+  const unsigned long long tiles = (plane + kThreads - 1) / kThreads;
+  if (planes <= 0x7fffffffULL && tiles <= 65535) {
+    biasAddPlanesKernel<<<dim3(static_cast<unsigned>(planes), static_cast<unsigned>(tiles)), kThreads, 0, stream>>>(
+        channels, plane, bias, y);
+    checkLaunch("biasAddPlanesKernel");
+    return;
+  }
   biasAddChannelsKernel<<<gridFor(count), kThreads, 0, stream>>>(count, channels, plane, bias, y);
   checkLaunch("biasAddChannelsKernel");
 }

@@ -19,6 +19,7 @@
 #include "kernels/augment_element.hpp"
 #include "kernels/lrn_element.hpp"
 #include "kernels/maxpool_element.hpp"
+#include "kernels/plane_walk.hpp"
 #include "kernels/relu_element.hpp"
 #include "kernels/update_element.hpp"
 #include "bf16_bounds.hpp"
@@ -489,10 +490,25 @@ void checkLrnHalf() {
 
 }  // namespace
 
+// The bias gradient's walk over (image, pixel) without divisions visits what k / plane and
+// k % plane name, for planes smaller and larger than the step, of one pixel and of none.
+void checkPlaneWalk() {
+  bool same = true;
+  for (size_t plane : {size_t(0), size_t(1), size_t(3), size_t(169), size_t(256), size_t(729), size_t(3025)})
+    for (size_t step : {size_t(1), size_t(32), size_t(256)})
+      for (size_t start = 0; start < step && start < 40; ++start) {
+        PlaneWalk walk(plane, start, step);
+        const size_t p = plane > 0 ? plane : 1;
+        for (size_t k = start; k < 5 * p + 7; k += step, walk.next()) same = same && walk.image == k / p && walk.at == k % p;
+      }
+  report("plane walk = k / plane and k % plane at every step", same);
+}
+
 int main(int argc, char** argv) {
   if (argc > 1) oracle::dataDir() = argv[1];
   checkMaxPool();
   checkLrn();
+  checkPlaneWalk();
   checkCropImages();
   checkUpdates();
   checkReluBf16();
