@@ -5,7 +5,7 @@ import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
 import { keep } from '../tidy.js';
 import { finite, integer, seed as seedArg, shapeString } from '../validate.js';
-import { Module, inDType } from './module.js';
+import { Module } from './module.js';
 import { deriveSeed } from './seed.js';
 
 export class Dropout extends Module {
@@ -52,10 +52,8 @@ export class Dropout extends Module {
     if (this.columns && (x.shape.length !== 2 || this.columns.start + x.shape[1]! > width))
       throw new RangeError(`Dropout: input ${shapeString(x.shape)} is not columns ${this.columns.start}.. of rows ${width} wide`);
     const offset = this.rowOffset * width + (this.columns?.start ?? 0);
-    // Dropout is float32 only: 16-bit activations (mixed precision) are widened, exactly.
-    const xf = inDType(x, 'float32');
-    const { y, mask } = ops.dropout(xf, { p: this.p, seed: this.seed, offset, rowStride: this.columns ? width : 0 });
-    xf.dispose();
+    // In x's dtype (16-bit activations stay 16-bit, as under autocast); the mask is float32.
+    const { y, mask } = ops.dropout(x, { p: this.p, seed: this.seed, offset, rowStride: this.columns ? width : 0 });
     this.seed = deriveSeed(this.seed, 1);
     this.mask = keep(mask);
     return y;
@@ -65,9 +63,7 @@ export class Dropout extends Module {
     if (!this.training) this.noForward();
     let dx: Tensor | null = null;
     if (this.inputGrad && this.mask) {
-      const dyf = inDType(dy, 'float32');  // the mask is float32 (see forward)
-      dx = ops.dropoutBackward(dyf, this.mask);
-      dyf.dispose();
+      dx = ops.dropoutBackward(dy, this.mask);
     } else if (this.inputGrad) dx = dy.reshape(dy.shape);
     this.releaseOwn();
     return dx;

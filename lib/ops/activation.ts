@@ -1,7 +1,7 @@
 import { native, type UnaryOp } from '../binding.js';
 import type { Tensor } from '../tensor.js';
 import { finite, integer, seed as seedArg } from '../validate.js';
-import { activationArg, activationLike, floatArg, floatLike, wrap } from './check.js';
+import { activationArg, activationLike, expectShape, floatArg, floatLike, sameDevice, wrap } from './check.js';
 
 // The unary elementwise ops of the op table: y = f(x), and dx from dy and the forward output y.
 // ReLU also takes bfloat16 and float16 (the op table's dtypes column).
@@ -49,10 +49,11 @@ export interface DropoutOptions {
 /**
  * Inverted dropout: kept units are scaled by 1/(1-p) during training and nothing is done at test
  * time, which is equivalent to the paper's "multiply the outputs by 0.5 at test time" for p = 0.5.
- * Returns the output and the mask (0 or 1/(1-p) per element) for the backward pass.
+ * Returns the output (in x's dtype: float32, bfloat16 or float16, a 16-bit one rounded once from
+ * the float32 product) and the float32 mask (0 or 1/(1-p) per element) for the backward pass.
  */
 export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: Tensor } {
-  const xt = floatArg(x, 'x');
+  const xt = activationArg(x, 'x');
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be { p, seed }');
   const p = finite(options.p ?? 0.5, 'p', 0, 0.999999);
   const s = seedArg(options.seed);
@@ -62,7 +63,11 @@ export function dropout(x: Tensor, options: DropoutOptions): { y: Tensor; mask: 
   return { y: wrap(r.y), mask: wrap(r.mask) };
 }
 
+/** dx = dy * mask, in dy's dtype (the mask is float32 whatever the activations are). */
 export function dropoutBackward(dy: Tensor, mask: Tensor): Tensor {
   const mt = floatArg(mask, 'mask');
-  return wrap(native.dropoutBackward(floatLike(dy, 'dy', [mt, 'mask']), mt));
+  const dt = activationArg(dy, 'dy');
+  sameDevice([mt, 'mask'], [dt, 'dy']);
+  expectShape(dt, 'dy', mt.shape);
+  return wrap(native.dropoutBackward(dt, mt));
 }

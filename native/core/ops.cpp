@@ -406,25 +406,37 @@ Tensor unaryBackward(const Tensor& dy, const Tensor& y, Backward backward) {
 ALEXNET_UNARY_OPS(ALEXNET_DEFINE_UNARY_OP)
 #undef ALEXNET_DEFINE_UNARY_OP
 
+// x and y (dy and dx) in x's activation dtype, the mask float32 in every dtype (0 or 1/(1-p)): a
+// 16-bit y is the float32 product rounded once, what widening x, dropping out in float32 and
+// rounding would give.
 DropoutResult dropout(const Tensor& x, const DropoutOptions& o) {
   requireDefined(x, "x");
-  requireFloat(x, "x");
+  requireActivation(x, "x");
   meta::dropout(x.shape(), o);
-  DropoutResult r{Tensor::empty(x.device(), x.shape()), Tensor::empty(x.device(), x.shape())};
+  DropoutResult r{Tensor::empty(x.device(), x.shape(), x.dtype()), Tensor::empty(x.device(), x.shape())};
   const size_t rowLength = x.shape().empty() ? 1 : static_cast<size_t>(x.shape().back());
   const uint64_t rowStride = o.rowStride == 0 ? rowLength : o.rowStride;
   submit(x, {x}, {r.y, r.mask}, [x, o, r, rowLength, rowStride](Backend& b) {
-    b.dropoutForward(size_t(x.numel()), o.p, o.seed, o.offset, rowLength, rowStride, x.f32(), r.y.f32(), r.mask.f32());
+    withActivation(x.dtype(), [&](auto a) {
+      using A = decltype(a);
+      b.dropoutForward(size_t(x.numel()), o.p, o.seed, o.offset, rowLength, rowStride, ptr<A>(x), ptr<A>(r.y),
+                       r.mask.f32());
+    });
   });
   return r;
 }
 
 Tensor dropoutBackward(const Tensor& dy, const Tensor& mask) {
   requireDefined(mask, "mask");
+  requireFloat(mask, "mask");
   requireLike(dy, "dy", mask, "mask");
-  Tensor dx = Tensor::empty(dy.device(), dy.shape());
+  requireActivation(dy, "dy");
+  Tensor dx = Tensor::empty(dy.device(), dy.shape(), dy.dtype());
   submit(dy, {dy, mask}, {dx}, [dy, mask, dx](Backend& b) {
-    b.dropoutBackward(size_t(dy.numel()), dy.f32(), mask.f32(), dx.f32());
+    withActivation(dy.dtype(), [&](auto a) {
+      using A = decltype(a);
+      b.dropoutBackward(size_t(dy.numel()), ptr<A>(dy), mask.f32(), ptr<A>(dx));
+    });
   });
   return dx;
 }

@@ -225,6 +225,32 @@ void CudaBackend::dropoutBackward(size_t count, const float* dy, const float* ma
   kernels::dropoutBackward(count, dy, mask, dx, stream_.get());
 }
 
+void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
+                                 uint64_t rowStride, const BFloat16* x, BFloat16* y, float* mask) {
+  requireBf16("dropoutForward");
+  bind();
+  kernels::dropoutForward(count, p, seed, offset, rowLength, rowStride, x, y, mask, stream_.get());
+}
+
+void CudaBackend::dropoutBackward(size_t count, const BFloat16* dy, const float* mask, BFloat16* dx) {
+  requireBf16("dropoutBackward");
+  bind();
+  kernels::dropoutBackward(count, dy, mask, dx, stream_.get());
+}
+
+void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
+                                 uint64_t rowStride, const Float16* x, Float16* y, float* mask) {
+  requireFp16("dropoutForward");
+  bind();
+  kernels::dropoutForward(count, p, seed, offset, rowLength, rowStride, x, y, mask, stream_.get());
+}
+
+void CudaBackend::dropoutBackward(size_t count, const Float16* dy, const float* mask, Float16* dx) {
+  requireFp16("dropoutBackward");
+  bind();
+  kernels::dropoutBackward(count, dy, mask, dx, stream_.get());
+}
+
 void CudaBackend::softmaxCrossEntropy(int n, int classes, const float* logits,
                                       const int32_t* labels, float* loss, float* dlogits) {
   bind();

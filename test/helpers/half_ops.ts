@@ -1,4 +1,4 @@
-// The mixed-precision ops (conv2d, linear, LRN, max pooling, ReLU) in a 16-bit dtype against the
+// The mixed-precision ops (conv2d, linear, LRN, max pooling, ReLU, dropout) in a 16-bit dtype against the
 // float64 references, with bounds derived from the dtype's unit roundoff u: bfloat16 (u = 2^-8,
 // test/20) and float16 (u = 2^-11, test/21) run the same cases under the same derivation.
 //
@@ -168,6 +168,35 @@ export function describeHalfOps(dtype: HalfDType, device: DeviceName, support: {
       expect(Number.isNaN(v[4])).to.equal(true);
       const dy = Tensor.fromArray(new Float32Array(input.length).fill(3), [input.length], device, dtype);
       expect([...((await ops.reluBackward(dy, y).toArray()) as Float32Array)]).to.deep.equal([0, 0, 0, 3, 0, 0, 3]);
+    });
+
+    it('dropout: the float32 mask, the float32 product rounded once, and its gradient the same way', async () => {
+      // 40,000 elements (either side of the CPU's thread split), rows of 100 drawn with an offset and
+      // a row stride; p = 0.3 keeps with 1/0.7, which is inexact, so the rounding shows; specials too.
+      const values = new Float32Array(40_000);
+      for (let i = 0; i < values.length; i++) values[i] = Math.sin(i * 12.9898) * 2 ** ((i % 41) - 20);
+      values.set([NaN, Infinity, -Infinity, -0, 0, tiny, dtype === 'bfloat16' ? 3e38 : 60000], 9);
+      const x = Tensor.fromArray(values, [400, 100], device, dtype);
+      const dy = Tensor.fromArray(values.map((v, i) => (i % 3) - 1 + v / 7), [400, 100], device, dtype);
+      const options = { p: 0.3, seed: 7, offset: 5, rowStride: 130 };
+      const [xWide, dyWide] = [x, dy].map((t) => t.to('float32'));
+      const half = ops.dropout(x, options);
+      const wide = ops.dropout(xWide!, options);
+      expect(half.y.dtype).to.equal(dtype);
+      expect(half.mask.dtype).to.equal('float32');
+      const sameBits = async (got: Tensor, want: Tensor, what: string) => {
+        const a = Buffer.from((await got.toBits()).buffer), b = Buffer.from((await want.toBits()).buffer);
+        expect(a.equals(b), `${what}: first difference at element ${[...a].findIndex((v, i) => v !== b[i]) >> 1}`).to.equal(true);
+      };
+      const maskBits = async (t: Tensor) => Buffer.from(((await t.toArray()) as Float32Array).buffer);
+      expect((await maskBits(half.mask)).equals(await maskBits(wide.mask)), 'the mask').to.equal(true);
+      const yRounded = wide.y.to(dtype);
+      await sameBits(half.y, yRounded, 'y');
+      const dx = ops.dropoutBackward(dy, half.mask);
+      expect(dx.dtype).to.equal(dtype);
+      const dxRounded = ops.dropoutBackward(dyWide!, wide.mask).to(dtype);
+      await sameBits(dx, dxRounded, 'dx');
+      for (const t of [x, dy, xWide!, dyWide!, half.y, half.mask, wide.y, wide.mask, yRounded, dx, dxRounded]) t.dispose();
     });
   });
 }

@@ -29,12 +29,16 @@ namespace alexnet::cuda::kernels {
 ALEXNET_UNARY_OPS(ALEXNET_DECLARE_UNARY_LAUNCHERS)
 #undef ALEXNET_DECLARE_UNARY_LAUNCHERS
 
-// dropout.cu
+// dropout.cu: x, y (dy, dx) in each activation type, the mask float32.
 void dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength, uint64_t rowStride,
-                    const float* x, float* y, float* mask,
-                    cudaStream_t stream);
-void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx,
-                     cudaStream_t stream);
+                    const float* x, float* y, float* mask, cudaStream_t stream);
+void dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength, uint64_t rowStride,
+                    const BFloat16* x, BFloat16* y, float* mask, cudaStream_t stream);
+void dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength, uint64_t rowStride,
+                    const Float16* x, Float16* y, float* mask, cudaStream_t stream);
+void dropoutBackward(size_t count, const float* dy, const float* mask, float* dx, cudaStream_t stream);
+void dropoutBackward(size_t count, const BFloat16* dy, const float* mask, BFloat16* dx, cudaStream_t stream);
+void dropoutBackward(size_t count, const Float16* dy, const float* mask, Float16* dx, cudaStream_t stream);
 
 // losses.cu: rowScratch holds n floats. A row whose label is outside [0, classes) is recorded in
 // labelCheck's record (label_check.hpp) and its loss and dlogits are NaN.

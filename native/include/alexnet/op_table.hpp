@@ -46,9 +46,10 @@
                                   A* y))                                                             \
   X(linearBackward, F32_BF16_F16, (int n, int in, int out, const A* dy, const A* x, const A* w,      \
                                    A* dx, float* dw, float* db))                                     \
-  X(dropoutForward, F32, (size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,   \
-                          uint64_t rowStride, const float* x, float* y, float* mask))                \
-  X(dropoutBackward, F32, (size_t count, const float* dy, const float* mask, float* dx))             \
+  X(dropoutForward, F32_BF16_F16, (size_t count, float p, uint64_t seed, uint64_t offset,          \
+                                   size_t rowLength, uint64_t rowStride, const A* x, A* y,          \
+                                   float* mask))                                                     \
+  X(dropoutBackward, F32_BF16_F16, (size_t count, const A* dy, const float* mask, A* dx))            \
   X(softmaxCrossEntropy, F32, (int n, int classes, const float* logits, const int32_t* labels,       \
                                float* loss, float* dlogits))                                         \
   X(softmax, F32, (int n, int classes, const float* logits, float* probs))                           \
