@@ -13,6 +13,7 @@
 #   checks   native/cuda/test/run_checks.sh with ALEXNET_REQUIRE_GPU=1 (no Node)
 #   test     npm run test:gpu (the whole suite on cuda)
 #   bench    npm run bench:gpu (PyTorch + cuDNN side by side on the same GPU)
+#   layers   the paper's step layer by layer in fp32 and bf16, the quick preset's in bf16
 #   train    alexnet train --preset fashion-mnist-quick on cuda: 4 epochs of the packed 6,400
 #            images (200 steps of batch 128), then the test accuracy
 #   bf16     the same in mixed precision (--precision bf16: cuDNN/cuBLAS bfloat16 tensor cores)
@@ -27,7 +28,7 @@ cd "$root"
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
 budget=${GPU_CHECK_BUDGET:-500}
-steps=${GPU_CHECK_STEPS:-machine,loader,checks,test,bench,train,bf16,fp16}
+steps=${GPU_CHECK_STEPS:-machine,loader,checks,test,bench,layers,train,bf16,fp16}
 summary="$out/summary.txt"
 : > "$summary"
 started=$SECONDS
@@ -137,6 +138,14 @@ bench() {
   return $rc
 }
 
+# Where a step's time goes, layer by layer (synchronised around each): the paper's network at batch
+# 128 in fp32 and bf16, and the quick preset's in bf16.
+layers() {
+  node dist/bench/quick_preset_layers.js --preset paper --device cuda --precision fp32 --steps 10 &&
+    node dist/bench/quick_preset_layers.js --preset paper --device cuda --precision bf16 --steps 10 &&
+    node dist/bench/quick_preset_layers.js --device cuda --precision bf16 --steps 10
+}
+
 # train RUN_DIR [FLAGS...]; the log names each convolution's algorithm and how long choosing it took
 # (where a 16-bit run's first epoch spends its seconds).
 train() {
@@ -156,13 +165,14 @@ fp16() {
 }
 
 export root out stage
-export -f npm_run machine loader checks bench train bf16 fp16
+export -f npm_run machine loader checks bench layers train bf16 fp16
 run_step machine 30 machine
 cp "$out/machine.log" "$out/machine.txt" 2>/dev/null
 run_step loader 30 loader
 run_step checks 75 checks
 run_step test 170 npm_run test:gpu
 run_step bench 150 bench
+run_step layers 60 layers
 run_step train 45 train train-run
 run_step bf16 45 bf16
 run_step fp16 45 fp16
