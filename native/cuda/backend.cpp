@@ -214,41 +214,42 @@ void CudaBackend::synchronize() {
 ALEXNET_UNARY_OPS(ALEXNET_DEFINE_UNARY_OP)
 #undef ALEXNET_DEFINE_UNARY_OP
 
-void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
-                                 uint64_t rowStride, const float* x, float* y, float* mask) {
+template <class A>
+void CudaBackend::dropoutForwardOf(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
+                                   uint64_t rowStride, const A* x, A* y, float* mask) {
+  requireActivation(x, "dropoutForward");
   bind();
   kernels::dropoutForward(count, p, seed, offset, rowLength, rowStride, x, y, mask, stream_.get());
+}
+
+template <class A>
+void CudaBackend::dropoutBackwardOf(size_t count, const A* dy, const float* mask, A* dx) {
+  requireActivation(dy, "dropoutBackward");
+  bind();
+  kernels::dropoutBackward(count, dy, mask, dx, stream_.get());
+}
+
+void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
+                                 uint64_t rowStride, const float* x, float* y, float* mask) {
+  dropoutForwardOf(count, p, seed, offset, rowLength, rowStride, x, y, mask);
+}
+void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
+                                 uint64_t rowStride, const BFloat16* x, BFloat16* y, float* mask) {
+  dropoutForwardOf(count, p, seed, offset, rowLength, rowStride, x, y, mask);
+}
+void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
+                                 uint64_t rowStride, const Float16* x, Float16* y, float* mask) {
+  dropoutForwardOf(count, p, seed, offset, rowLength, rowStride, x, y, mask);
 }
 
 void CudaBackend::dropoutBackward(size_t count, const float* dy, const float* mask, float* dx) {
-  bind();
-  kernels::dropoutBackward(count, dy, mask, dx, stream_.get());
+  dropoutBackwardOf(count, dy, mask, dx);
 }
-
-void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
-                                 uint64_t rowStride, const BFloat16* x, BFloat16* y, float* mask) {
-  requireBf16("dropoutForward");
-  bind();
-  kernels::dropoutForward(count, p, seed, offset, rowLength, rowStride, x, y, mask, stream_.get());
-}
-
 void CudaBackend::dropoutBackward(size_t count, const BFloat16* dy, const float* mask, BFloat16* dx) {
-  requireBf16("dropoutBackward");
-  bind();
-  kernels::dropoutBackward(count, dy, mask, dx, stream_.get());
+  dropoutBackwardOf(count, dy, mask, dx);
 }
-
-void CudaBackend::dropoutForward(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
-                                 uint64_t rowStride, const Float16* x, Float16* y, float* mask) {
-  requireFp16("dropoutForward");
-  bind();
-  kernels::dropoutForward(count, p, seed, offset, rowLength, rowStride, x, y, mask, stream_.get());
-}
-
 void CudaBackend::dropoutBackward(size_t count, const Float16* dy, const float* mask, Float16* dx) {
-  requireFp16("dropoutBackward");
-  bind();
-  kernels::dropoutBackward(count, dy, mask, dx, stream_.get());
+  dropoutBackwardOf(count, dy, mask, dx);
 }
 
 void CudaBackend::softmaxCrossEntropy(int n, int classes, const float* logits,

@@ -83,6 +83,16 @@ class CudaBackend final : public Backend {
   void requireFp16(const char* op) const {
     if (!fp16_) unsupportedFp16(op);
   }
+  // requireBf16 or requireFp16 by an activation pointer's type; float32 always computes.
+  void requireActivation(const float*, const char*) const {}
+  void requireActivation(const BFloat16*, const char* op) const { requireBf16(op); }
+  void requireActivation(const Float16*, const char* op) const { requireFp16(op); }
+  // Dropout of every activation type (backend.cpp): the type's check, then its kernel.
+  template <class A>
+  void dropoutForwardOf(size_t count, float p, uint64_t seed, uint64_t offset, size_t rowLength,
+                        uint64_t rowStride, const A* x, A* y, float* mask);
+  template <class A>
+  void dropoutBackwardOf(size_t count, const A* dy, const float* mask, A* dx);
   // Drops the retained resources whose work has run; releaseAll() when the stream is idle.
   void releaseFinished();
   void releaseAll();
