@@ -40,27 +40,34 @@ describe('progress', () => {
 });
 
 describe('progress: the recent rate', () => {
-  it('averages from the start until its window fills, then follows the last steps only', () => {
+  it('leaves out the first step (one-off costs) from the second on, then follows the last steps only', () => {
     const rate = new RecentRate(4);
     rate.start(0);
     // A first step of 5 s (one-off costs), then steps of 10 ms, 128 images each.
     rate.add(5000, 128);
-    expect(rate.secondsPerStep()).to.equal(5);
+    expect(rate.secondsPerStep()).to.equal(5);                    // one step: the time since the start
     expect(rate.imagesPerSecond()).to.be.closeTo(25.6, 1e-9);
-    let t = 5000;
-    for (let step = 2; step <= 4; step++) rate.add((t += 10), 128 * step);
-    expect(rate.secondsPerStep()).to.be.closeTo(5.03 / 4, 1e-9);  // the window still starts at 0
-    rate.add((t += 10), 128 * 5);
-    expect(rate.secondsPerStep()).to.be.closeTo(0.01, 1e-9);       // the 5 s step has left it
+    rate.add(5010, 256);
+    expect(rate.secondsPerStep()).to.be.closeTo(0.01, 1e-9);      // from the first step's end
     expect(rate.imagesPerSecond()).to.be.closeTo(12800, 1e-6);
+    let t = 5010;
+    for (let step = 3; step <= 6; step++) rate.add((t += 10 * step), 128 * step);  // 30, 40, 50, 60 ms
+    expect(rate.secondsPerStep()).to.be.closeTo(0.045, 1e-9);     // the last 4 steps only
+    expect(rate.imagesPerSecond()).to.be.closeTo(512 / 0.18, 1e-6);
   });
 
-  it('has no rate before a step and refuses a window of no steps', () => {
-    const rate = new RecentRate();
+  it('has no rate before a step, starts again at each start, and refuses a window of no steps', () => {
+    const rate = new RecentRate(1);
     rate.start(100);
     expect(rate.imagesPerSecond()).to.equal(0);
     expect(Number.isNaN(rate.secondsPerStep())).to.equal(true);
     expect(formatDuration(rate.secondsPerStep() * 10)).to.equal('?');
+    rate.add(1100, 10);
+    rate.add(1300, 20);
+    expect(rate.secondsPerStep()).to.be.closeTo(0.2, 1e-9);
+    rate.start(2000, 20);
+    rate.add(2500, 30);
+    expect(rate.secondsPerStep()).to.be.closeTo(0.5, 1e-9);
     expect(() => new RecentRate(0)).to.throw(RangeError, /steps must be a positive integer, got 0/);
   });
 });

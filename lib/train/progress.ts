@@ -22,10 +22,11 @@ export type ProgressMode = 'auto' | 'bar' | 'plain' | 'none';
 
 /**
  * Images per second and seconds per step over the last `steps` steps, for the progress line: its
- * rate and ETA follow the speed now, not an average that keeps the first step's one-off costs
- * (algorithm searches, kernel loading). On a GPU a float16 run's first step took 4.4 s and the
- * epoch's average then put the ETA of a 7-second run at 15 minutes. Until `steps` steps are in,
- * the window starts where `start` put it (the epoch's start): the average so far.
+ * rate and ETA follow the speed now, not an average that keeps one-off costs. The first step of an
+ * epoch holds most of them (the first use of each kernel, algorithm searches, the loader filling
+ * up): on a GPU a float16 run's first step took 4.4 s and the epoch's average then put the ETA of a
+ * 7-second run at 15 minutes. So from the second step on, the window starts at the end of the
+ * first; with one step in, it is the time since `start`.
  */
 export class RecentRate {
   private times: number[] = [];
@@ -39,15 +40,21 @@ export class RecentRate {
   start(timeMs: number, images = 0): void {
     this.times = [timeMs];
     this.images = [images];
+    this.startInWindow = true;
   }
 
   /** A step finished being queued at `timeMs`, bringing the images counted to `images`. */
   add(timeMs: number, images: number): void {
     this.times.push(timeMs);
     this.images.push(images);
+    // The start goes as soon as a second step is in; then the window keeps the last `steps` steps.
+    if (this.startInWindow && this.times.length === 3) {
+      this.dropOldest();
+      this.startInWindow = false;
+    }
     if (this.times.length > this.steps + 1) {
-      this.times.shift();
-      this.images.shift();
+      this.dropOldest();
+      this.startInWindow = false;
     }
   }
 
@@ -58,6 +65,13 @@ export class RecentRate {
 
   secondsPerStep(): number {
     return this.times.length > 1 ? this.spanSeconds() / (this.times.length - 1) : NaN;
+  }
+
+  private startInWindow = true;
+
+  private dropOldest(): void {
+    this.times.shift();
+    this.images.shift();
   }
 
   private spanSeconds(): number {
