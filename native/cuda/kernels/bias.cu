@@ -38,11 +38,10 @@ __global__ void biasAddChannelsKernel(size_t count, int channels, size_t plane, 
     y[i] = storeElement<T>(loadElement(y[i]) + bias[(i / plane) % channels]);
 }
 
-// The same on a plane grid: block x is one (image, channel) plane, block y a run of its pixels, so
-// the channel is one 32-bit remainder per thread instead of two 64-bit divisions per element.
+// The same on a plane grid (launch.cuh): the channel is one 32-bit remainder per thread.
 template <class T>
 __global__ void biasAddPlanesKernel(int channels, size_t plane, const float* bias, T* y) {
-  const size_t pixel = static_cast<size_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+  const size_t pixel = planePixel();
   if (pixel >= plane) return;
   const size_t i = static_cast<size_t>(blockIdx.x) * plane + pixel;
   y[i] = storeElement<T>(loadElement(y[i]) + bias[blockIdx.x % static_cast<unsigned>(channels)]);
@@ -85,11 +84,9 @@ void launchBiasAddChannels(int n, int channels, size_t plane, const float* bias,
                            cudaStream_t stream) {
   const size_t count = static_cast<size_t>(n) * channels * plane;
   if (count == 0) return;
-  const unsigned long long planes = static_cast<unsigned long long>(n) * channels;
-  const unsigned long long tiles = (plane + kThreads - 1) / kThreads;
-  if (planes <= 0x7fffffffULL && tiles <= 65535) {
-    biasAddPlanesKernel<<<dim3(static_cast<unsigned>(planes), static_cast<unsigned>(tiles)), kThreads, 0, stream>>>(
-        channels, plane, bias, y);
+  dim3 grid;
+  if (planeGrid(static_cast<unsigned long long>(n) * channels, plane, grid)) {
+    biasAddPlanesKernel<<<grid, kThreads, 0, stream>>>(channels, plane, bias, y);
     checkLaunch("biasAddPlanesKernel");
     return;
   }

@@ -19,6 +19,24 @@ inline unsigned gridFor(size_t count) {
   return static_cast<unsigned>(blocks < cap ? blocks : cap);
 }
 
+// A plane grid over NCHW data: block x is one (image, channel) plane, block y a run of kThreads of
+// its pixels, so a thread finds its channel with one 32-bit remainder (planePixel, blockIdx.x %
+// channels) instead of 64-bit divisions per element. False where CUDA's grid limits do not allow
+// it (over 2^31 - 1 planes, or planes of over 65535 runs): the caller then launches a grid-stride
+// kernel instead.
+inline bool planeGrid(unsigned long long planes, unsigned long long pixels, dim3& grid) {
+  const unsigned long long runs = (pixels + kThreads - 1) / kThreads;
+  if (planes == 0 || planes > 0x7fffffffULL || runs == 0 || runs > 65535) return false;
+  grid = dim3(static_cast<unsigned>(planes), static_cast<unsigned>(runs));
+  return true;
+}
+
+// This thread's pixel in its plane of a planeGrid launch (past the plane's end for the last run's
+// spare threads: the kernel checks).
+__device__ inline size_t planePixel() {
+  return static_cast<size_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+}
+
 __device__ inline size_t globalIndex() {
   return static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
 }

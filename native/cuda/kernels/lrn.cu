@@ -3,9 +3,8 @@
 // widened values, one rounding of each output, the contract's rule for bfloat16). The per-element
 // math is in lrn_element.hpp.
 //
-// Where the grid allows (planes of at most 65535 blocks of pixels), block x is one (image,
-// channel) plane and block y a run of its pixels, so a thread finds its channel with one 32-bit
-// remainder instead of 64-bit divisions. The backward then runs in two passes over float32
+// Where CUDA's grid limits allow, the kernels run on a plane grid (launch.cuh): a thread finds its
+// channel with one 32-bit remainder instead of 64-bit divisions. The backward then runs in two passes over float32
 // scratch: each element's s and dy * y / s once, then each gradient from its own s and the terms
 // of its window. Element by element, each gradient recomputes s for every channel of its window
 // (25 loads at size 5) and divides by each; the same bits either way (lrn_element.hpp).
@@ -35,7 +34,7 @@ __global__ void lrnBackwardKernel(size_t count, LrnShape s, const T* dy, const T
 // This thread's element in the plane grid: its channel c, its pixel's channel 0 at base, and its
 // flat index i; false past the plane's last pixel.
 __device__ inline bool planeElement(const LrnShape& s, int& c, size_t& base, size_t& i) {
-  const size_t pixel = static_cast<size_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+  const size_t pixel = planePixel();
   if (pixel >= s.plane) return false;
   const unsigned plane = blockIdx.x;  // image * channels + c
   c = static_cast<int>(plane % static_cast<unsigned>(s.channels));
@@ -69,14 +68,8 @@ __global__ void lrnBackwardGatherKernel(LrnShape s, const T* dy, const T* x, con
 
 size_t elements(const LrnGeometry& g) { return static_cast<size_t>(g.n) * g.c * g.h * g.w; }
 
-// The plane grid: (images * channels) x (blocks of kThreads pixels), within CUDA's grid limits.
-bool planeGrid(const LrnGeometry& g, dim3& grid) {
-  const unsigned long long planes = static_cast<unsigned long long>(g.n) * g.c;
-  const unsigned long long pixels = static_cast<unsigned long long>(g.h) * g.w;
-  const unsigned long long tiles = (pixels + kThreads - 1) / kThreads;
-  if (planes == 0 || planes > 0x7fffffffULL || tiles == 0 || tiles > 65535) return false;
-  grid = dim3(static_cast<unsigned>(planes), static_cast<unsigned>(tiles));
-  return true;
+bool lrnPlaneGrid(const LrnGeometry& g, dim3& grid) {
+  return planeGrid(static_cast<unsigned long long>(g.n) * g.c, static_cast<unsigned long long>(g.h) * g.w, grid);
 }
 
 template <class T>
@@ -84,7 +77,7 @@ void launchLrnForward(const LrnGeometry& g, const T* x, T* y, cudaStream_t strea
   const size_t count = elements(g);
   if (count == 0) return;
   dim3 grid;
-  if (planeGrid(g, grid)) {
+  if (lrnPlaneGrid(g, grid)) {
     lrnForwardPlaneKernel<<<grid, kThreads, 0, stream>>>(lrnShapeOf(g), x, y);
     checkLaunch("lrnForwardPlaneKernel");
     return;
@@ -99,7 +92,7 @@ void launchLrnBackward(const LrnGeometry& g, const T* dy, const T* x, const T* y
   const size_t count = elements(g);
   if (count == 0) return;
   dim3 grid;
-  if (scratch != nullptr && planeGrid(g, grid)) {
+  if (scratch != nullptr && lrnPlaneGrid(g, grid)) {
     float* scale = static_cast<float*>(scratch);
     float* term = scale + count;
     lrnBackwardTermKernel<<<grid, kThreads, 0, stream>>>(lrnShapeOf(g), dy, x, y, scale, term);
@@ -116,7 +109,7 @@ void launchLrnBackward(const LrnGeometry& g, const T* dy, const T* x, const T* y
 
 size_t lrnBackwardScratchBytes(const LrnGeometry& g) {
   dim3 grid;
-  return planeGrid(g, grid) ? 2 * elements(g) * sizeof(float) : 0;
+  return lrnPlaneGrid(g, grid) ? 2 * elements(g) * sizeof(float) : 0;
 }
 
 void lrnForward(const LrnGeometry& g, const float* x, float* y, cudaStream_t stream) {
