@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "cpu_internal.hpp"
+#include "pool_interleaved.hpp"
 
 // The row kernels are compiled for several instruction sets (ALEXNET_CPU_CLONES). Comparisons and
 // selects only: the versions agree exactly. (The bfloat16 widening and rounding around them, cloned
@@ -198,10 +199,18 @@ void poolBackward(const PoolGeometry& g, const T* dy, const T* x, T* dx) {
   }
 }
 
+// Rows narrower than a vector go to pool_interleaved.cpp where the CPU runs it (same bits).
+inline bool interleavedRows(const PoolGeometry& g) {
+  return g.outW < kInterleavedPoolMaxOutW && interleavedPoolSupported();
+}
+
 // The window compiled in where it is one of the two the models use (3x3 overlapping, 2x2 plain),
 // else read from the geometry at run time (0, 0).
 template <class T>
 void forward(const PoolGeometry& g, const T* x, T* y) {
+#if ALEXNET_POOL_INTERLEAVED
+  if (interleavedRows(g)) return maxPoolForwardInterleaved(g, x, y);
+#endif
   if (g.kernelH == 3 && g.kernelW == 3) poolForward<3, 3>(g, x, y);
   else if (g.kernelH == 2 && g.kernelW == 2) poolForward<2, 2>(g, x, y);
   else poolForward<0, 0>(g, x, y);
@@ -209,6 +218,9 @@ void forward(const PoolGeometry& g, const T* x, T* y) {
 
 template <class T>
 void backward(const PoolGeometry& g, const T* dy, const T* x, T* dx) {
+#if ALEXNET_POOL_INTERLEAVED
+  if (interleavedRows(g)) return maxPoolBackwardInterleaved(g, dy, x, dx);
+#endif
   if (g.kernelH == 3 && g.kernelW == 3) poolBackward<T, 3, 3>(g, dy, x, dx);
   else if (g.kernelH == 2 && g.kernelW == 2) poolBackward<T, 2, 2>(g, dy, x, dx);
   else poolBackward<T, 0, 0>(g, dy, x, dx);
