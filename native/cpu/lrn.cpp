@@ -17,7 +17,7 @@
 // Each window is summed on its own, not as a running sum updated by adding the channel that enters
 // and subtracting the one that leaves: with a running sum, one huge channel (1e20, whose square is
 // infinite, or NaN) would corrupt every later channel of the pixel, and a merely large one would
-// cancel the small ones after it. Summing whole planes at a time keeps it vectorised.
+// cancel the small ones after it. Summing runs of whole planes at a time keeps it vectorised.
 //
 // bfloat16 activations are widened (exactly) one image at a time as they are read, and the result
 // rounded once as it is written: the same values as widening whole tensors first, without their
@@ -52,28 +52,48 @@ ALEXNET_LRN_INLINE const float* widened(const BFloat16* v, long image, std::vect
   return scratch.data();
 }
 
-// out[c][p] = sum of v[j][p] over the channels j of c's window, for one image (c x plane values).
-ALEXNET_LRN_INLINE void windowSum(const LrnGeometry& g, const float* v, float* out) {
+// A run of an image's values whose windows all have the same shape relative to them: the value at
+// i sums v[i + (first + d) * plane] for d < count. Each edge channel, whose window the first or last
+// channel clips, is a run of its own; all the channels with the whole window are one run, so that
+// most of an image is one long loop rather than a loop per plane (7 x 7 planes left most of each
+// vector loop to its remainder).
+struct Run {
+  long begin, end;  // values [begin, end) of the image
+  long first;       // the window's first channel, relative to the value's own
+  int count;        // channels in the window
+};
+
+// The image's runs in channel order.
+std::vector<Run> runsOf(const LrnGeometry& g) {
   const long plane = static_cast<long>(g.h) * g.w;
-  const long half = g.size / 2;
-  for (long c = 0; c < g.c; ++c) {
-    const long first = std::max(0L, c - half), last = std::min(static_cast<long>(g.c) - 1, c + half);
-    float* o = out + c * plane;
-    const float* src = v + first * plane;
-    for (long p = 0; p < plane; ++p) o[p] = src[p];
-    for (long j = first + 1; j <= last; ++j) {
-      src = v + j * plane;
-      for (long p = 0; p < plane; ++p) o[p] += src[p];
+  const int half = g.size / 2;
+  std::vector<Run> runs;
+  for (int c = 0; c < g.c;) {
+    const int first = std::max(0, c - half), last = std::min(g.c - 1, c + half);
+    if (c - half >= 0 && c + half < g.c) {  // channels c .. c - half - 1 all have the whole window
+      const int end = g.c - half;
+      runs.push_back({c * plane, end * plane, -half, g.size});
+      c = end;
+    } else {
+      runs.push_back({c * plane, (c + 1) * plane, first - c, last - first + 1});
+      ++c;
     }
   }
+  return runs;
 }
 
-// scale[c][p] = s_c at pixel p for one image; `squares` is scratch of the image's size.
-ALEXNET_LRN_INLINE void windowScale(const LrnGeometry& g, const float* x, float* scale, float* squares) {
-  const long image = static_cast<long>(g.h) * g.w * g.c;
-  for (long i = 0; i < image; ++i) squares[i] = x[i] * x[i];
-  windowSum(g, squares, scale);
-  for (long i = 0; i < image; ++i) scale[i] = g.k + g.alpha * scale[i];
+// Runs are processed in blocks of this many values, whose window sums stay in L1.
+constexpr long kBlock = 256;
+
+// out[b] = the window sum of v at value at + b, b < length, in channel order: the same additions in
+// the same order as summing whole planes.
+ALEXNET_LRN_INLINE void windowSum(const float* v, long at, long length, long plane, const Run& run, float* out) {
+  const float* src = v + at + run.first * plane;
+  for (long b = 0; b < length; ++b) out[b] = src[b];
+  for (int d = 1; d < run.count; ++d) {
+    src += plane;
+    for (long b = 0; b < length; ++b) out[b] += src[b];
+  }
 }
 
 // out[i] = s[i]^-beta. For the paper's beta = 3/4 as 1 / (sqrt(s) * sqrt(sqrt(s))): a few ulp from
@@ -89,53 +109,79 @@ ALEXNET_LRN_INLINE void negativePower(const float* s, float* out, long count, fl
   }
 }
 
-// One image (c x plane values) of the forward pass; `scale` and `squares` are scratch of its size.
+// One image (c x plane values) of the forward pass; `squares` is scratch of its size.
 template <class T>
-ALEXNET_CPU_CLONES void forwardImage(const LrnGeometry& g, const T* x, T* y, float* scale, float* squares,
-                                    std::vector<float>& wideX) {
-  const long image = static_cast<long>(g.h) * g.w * g.c;
+ALEXNET_CPU_CLONES void forwardImage(const LrnGeometry& g, const Run* runs, int runCount, const T* x, T* y,
+                                    float* squares, std::vector<float>& wideX) {
+  const long plane = static_cast<long>(g.h) * g.w, image = plane * g.c;
   const float* xn = widened(x, image, wideX);
-  windowScale(g, xn, scale, squares);
-  negativePower(scale, scale, image, g.beta);
-  for (long i = 0; i < image; ++i) y[i] = store(xn[i] * scale[i], y);
+  for (long i = 0; i < image; ++i) squares[i] = xn[i] * xn[i];
+  for (int r = 0; r < runCount; ++r)
+    for (long at = runs[r].begin; at < runs[r].end; at += kBlock) {
+      const long length = std::min(kBlock, runs[r].end - at);
+      float scale[kBlock];
+      windowSum(squares, at, length, plane, runs[r], scale);
+      for (long b = 0; b < length; ++b) scale[b] = g.k + g.alpha * scale[b];
+      negativePower(scale, scale, length, g.beta);
+      for (long b = 0; b < length; ++b) y[at + b] = store(xn[at + b] * scale[b], y);
+    }
 }
 
-// One image of the backward pass; `scale`, `ratio`, `power` and `sums` are scratch of its size.
+// One image of the backward pass; `squares`, `ratio` and `power` are scratch of its size.
 template <class T>
-ALEXNET_CPU_CLONES void backwardImage(const LrnGeometry& g, const T* dy, const T* x, const T* y, T* dx, float* scale,
-                                     float* ratio, float* power, float* sums, std::vector<float>& wideX) {
-  const long image = static_cast<long>(g.h) * g.w * g.c;
+ALEXNET_CPU_CLONES void backwardImage(const LrnGeometry& g, const Run* runs, int runCount, const T* dy, const T* x,
+                                     const T* y, T* dx, float* squares, float* ratio, float* power,
+                                     std::vector<float>& wideX) {
+  const long plane = static_cast<long>(g.h) * g.w, image = plane * g.c;
   const float twoAlphaBeta = 2.0f * g.alpha * g.beta;
   const float* xn = widened(x, image, wideX);
-  windowScale(g, xn, scale, sums);
-  for (long i = 0; i < image; ++i) ratio[i] = load(dy[i]) * load(y[i]) / scale[i];
-  negativePower(scale, power, image, g.beta);
-  windowSum(g, ratio, sums);
-  for (long i = 0; i < image; ++i) dx[i] = store(load(dy[i]) * power[i] - twoAlphaBeta * xn[i] * sums[i], dx);
+  for (long i = 0; i < image; ++i) squares[i] = xn[i] * xn[i];
+  for (int r = 0; r < runCount; ++r)
+    for (long at = runs[r].begin; at < runs[r].end; at += kBlock) {
+      const long length = std::min(kBlock, runs[r].end - at);
+      float scale[kBlock];
+      windowSum(squares, at, length, plane, runs[r], scale);
+      for (long b = 0; b < length; ++b) {
+        scale[b] = g.k + g.alpha * scale[b];
+        ratio[at + b] = load(dy[at + b]) * load(y[at + b]) / scale[b];
+      }
+      negativePower(scale, power + at, length, g.beta);
+    }
+  for (int r = 0; r < runCount; ++r)
+    for (long at = runs[r].begin; at < runs[r].end; at += kBlock) {
+      const long length = std::min(kBlock, runs[r].end - at);
+      float sums[kBlock];
+      windowSum(ratio, at, length, plane, runs[r], sums);
+      for (long b = 0; b < length; ++b)
+        dx[at + b] = store(load(dy[at + b]) * power[at + b] - twoAlphaBeta * xn[at + b] * sums[b], dx);
+    }
 }
 
 template <class T>
 void forwardBatch(const LrnGeometry& g, const T* x, T* y) {
   const long image = static_cast<long>(g.h) * g.w * g.c;
+  const std::vector<Run> runs = runsOf(g);
 #pragma omp parallel
   {
-    std::vector<float> scale(static_cast<size_t>(image)), squares(static_cast<size_t>(image)), wideX;
+    std::vector<float> squares(static_cast<size_t>(image)), wideX;
 #pragma omp for schedule(static)
-    for (int n = 0; n < g.n; ++n) forwardImage(g, x + n * image, y + n * image, scale.data(), squares.data(), wideX);
+    for (int n = 0; n < g.n; ++n)
+      forwardImage(g, runs.data(), static_cast<int>(runs.size()), x + n * image, y + n * image, squares.data(), wideX);
   }
 }
 
 template <class T>
 void backwardBatch(const LrnGeometry& g, const T* dy, const T* x, const T* y, T* dx) {
   const long image = static_cast<long>(g.h) * g.w * g.c;
+  const std::vector<Run> runs = runsOf(g);
 #pragma omp parallel
   {
-    std::vector<float> scale(static_cast<size_t>(image)), ratio(static_cast<size_t>(image)),
-        power(static_cast<size_t>(image)), sums(static_cast<size_t>(image)), wideX;
+    std::vector<float> squares(static_cast<size_t>(image)), ratio(static_cast<size_t>(image)),
+        power(static_cast<size_t>(image)), wideX;
 #pragma omp for schedule(static)
     for (int n = 0; n < g.n; ++n)
-      backwardImage(g, dy + n * image, x + n * image, y + n * image, dx + n * image, scale.data(), ratio.data(),
-                    power.data(), sums.data(), wideX);
+      backwardImage(g, runs.data(), static_cast<int>(runs.size()), dy + n * image, x + n * image, y + n * image,
+                    dx + n * image, squares.data(), ratio.data(), power.data(), wideX);
   }
 }
 
