@@ -47,15 +47,15 @@ struct Descs {
 };
 
 // `act` is the activations' and weights' type (f32 or bf16); the bias and dw are always f32
-// (descs `b` and `dwAny`/`dw`).
-Descs makeDescs(const ConvGeometry& g, bool plain, dt act = dt::f32) {
+// (descs `b` and `dwAny`/`dw`). `xBlocked16`: the caller's x is nChw16c rather than NCHW.
+Descs makeDescs(const ConvGeometry& g, bool plain, dt act = dt::f32, bool xBlocked16 = false) {
   Descs d;
   memory::dims xd{g.n, g.c, g.h, g.w}, yd{g.n, g.o, g.outH, g.outW};
   memory::dims wd = g.groups == 1
                         ? memory::dims{g.o, g.c, g.kh, g.kw}
                         : memory::dims{g.groups, g.o / g.groups, g.c / g.groups, g.kh, g.kw};
   const tag wTag = g.groups == 1 ? tag::oihw : tag::goihw;
-  d.x = memory::desc(xd, act, tag::nchw);
+  d.x = memory::desc(xd, act, xBlocked16 ? tag::nChw16c : tag::nchw);
   d.y = memory::desc(yd, act, tag::nchw);
   d.w = memory::desc(wd, act, wTag);
   d.dw = memory::desc(wd, dt::f32, wTag);
@@ -211,7 +211,7 @@ void CpuBackend::conv2dForward(const ConvGeometry& g, const BFloat16* x, const B
   BFloat16* pw = packedW_.grown<BFloat16>(weightCount(p));
   packInput(g, x, px);
   packWeights(g, w, pw);
-  convForward(p, dt::bf16, px, pw, bias, y);
+  convForward(p, dt::bf16, px, pw, bias, y, true);
 }
 void CpuBackend::conv2dBackwardData(const ConvGeometry& g, const float* dy, const float* w,
                                     float* dx) {
@@ -248,7 +248,7 @@ void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, 
     BFloat16* px = packedX_.grown<BFloat16>(inputCount(p));
     float* pdw = packedDw_.grown<float>(weightCount(p));
     packInput(g, x, px);
-    convBackwardFilter(p, dt::bf16, px, dy, pdw, db);
+    convBackwardFilter(p, dt::bf16, px, dy, pdw, db, true);
     unpackWeightGrad(g, pdw, dw);
     return;
   }
@@ -286,13 +286,13 @@ void CpuBackend::conv2dBackwardFilter(const ConvGeometry& g, const BFloat16* x, 
 }
 
 void CpuBackend::convForward(const ConvGeometry& g, dt act, const void* x, const void* w,
-                             const float* bias, void* y) {
+                             const float* bias, void* y, bool xBlocked16) {
   DnnlContext& ctx = dnnl();
   try {
-    auto& slot = convCache().forward[makeKey(g, bias != nullptr, act)];
+    auto& slot = convCache().forward[makeKey(g, (bias != nullptr) | (xBlocked16 << 1), act)];
     if (!slot) {
       auto e = std::make_unique<Forward>();
-      Descs d = makeDescs(g, false, act);
+      Descs d = makeDescs(g, false, act, xBlocked16);
       auto pd = forwardPd(ctx, d, bias != nullptr);
       e->prim = dnnl::convolution_forward(pd);
       e->x = Staged(ctx, d.x, pd.src_desc(), true, 0);
@@ -362,14 +362,14 @@ void CpuBackend::convBackwardData(const ConvGeometry& g, dt act, const void* dy,
 }
 
 void CpuBackend::convBackwardFilter(const ConvGeometry& g, dt act, const void* x, const void* dy,
-                                    float* dw, float* db) {
+                                    float* dw, float* db, bool xBlocked16) {
   DnnlContext& ctx = dnnl();
   try {
-    auto& slot = convCache().backwardWeights[makeKey(g, db != nullptr, act)];
+    auto& slot = convCache().backwardWeights[makeKey(g, (db != nullptr) | (xBlocked16 << 1), act)];
     if (!slot) {
-      Descs d = makeDescs(g, false, act);
+      Descs d = makeDescs(g, false, act, xBlocked16);
       auto pd = backwardWeightsPd(ctx, d, db != nullptr);
-      auto eachGroup = g.groups > 1 && onGemm(pd) ? eachGroupEntry(ctx, g, act, db != nullptr) : nullptr;
+      auto eachGroup = g.groups > 1 && !xBlocked16 && onGemm(pd) ? eachGroupEntry(ctx, g, act, db != nullptr) : nullptr;
       if (eachGroup) {
         slot = std::make_unique<BackwardWeights>();
         slot->eachGroup = std::move(eachGroup);

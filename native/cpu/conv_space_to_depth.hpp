@@ -14,6 +14,7 @@ bool spaceToDepthFits(const ConvGeometry& g);
 // output size.
 ConvGeometry spaceToDepthGeometry(const ConvGeometry& g);
 
+// The packed input channels last (nChw16c, since c s^2 = 16); the rest NCHW / OIHW.
 void packInput(const ConvGeometry& g, const BFloat16* x, BFloat16* packed);
 void packWeights(const ConvGeometry& g, const BFloat16* w, BFloat16* packed);
 void unpackWeightGrad(const ConvGeometry& g, const float* packed, float* dw);

@@ -195,12 +195,14 @@ class CpuBackend final : public Backend {
   DnnlContext& dnnl();
   void requireBf16(const char* op) const;  // throws BF16_UNSUPPORTED unless bf16Supported()
   // The convolutions for either activation type (dnnl f32 or bf16); pointers of that type.
+  // `xBlocked16`: x is laid out nChw16c (16 channels side by side per pixel; g.c a multiple of 16)
+  // instead of NCHW, as the space-to-depth packing writes it.
   void convForward(const ConvGeometry& g, dnnl::memory::data_type act, const void* x, const void* w,
-                   const float* bias, void* y);
+                   const float* bias, void* y, bool xBlocked16 = false);
   void convBackwardData(const ConvGeometry& g, dnnl::memory::data_type act, const void* dy,
                         const void* w, void* dx);
   void convBackwardFilter(const ConvGeometry& g, dnnl::memory::data_type act, const void* x,
-                          const void* dy, float* dw, float* db);
+                          const void* dy, float* dw, float* db, bool xBlocked16 = false);
   ConvCache& convCache();
   LinearCache& linearCache();
 
