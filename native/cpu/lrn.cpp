@@ -121,12 +121,14 @@ ALEXNET_LRN_INLINE void negativePower(const float* s, float* out, long count, fl
   negativePower(s, out, count, beta, static_cast<float*>(nullptr));
 }
 
-// One image (c x plane values) of the forward pass; `squares` is scratch of its size.
-template <class T>
-ALEXNET_CPU_CLONES void forwardImage(const LrnGeometry& g, const Run* runs, int runCount, const T* x, T* y,
-                                    float* squares, std::vector<float>& wideX) {
+// Squares x (one image, xn widened) into `squares`, then calls block(at, length, scale) for each
+// block of the image's runs with scale[b] = s at value at + b. The blocks are where the forward and
+// backward differ; their lambdas are inlined into the cloned callers, so they are compiled for the
+// same instruction set.
+template <class Block>
+ALEXNET_LRN_INLINE void forEachScaleBlock(const LrnGeometry& g, const Run* runs, int runCount, const float* xn,
+                                          float* squares, Block&& block) {
   const long plane = static_cast<long>(g.h) * g.w, image = plane * g.c;
-  const float* xn = widened(x, image, wideX);
   for (long i = 0; i < image; ++i) squares[i] = xn[i] * xn[i];
   for (int r = 0; r < runCount; ++r)
     for (long at = runs[r].begin; at < runs[r].end; at += kBlock) {
@@ -134,9 +136,20 @@ ALEXNET_CPU_CLONES void forwardImage(const LrnGeometry& g, const Run* runs, int 
       float scale[kBlock];
       windowSum(squares, at, length, plane, runs[r], scale);
       for (long b = 0; b < length; ++b) scale[b] = g.k + g.alpha * scale[b];
-      negativePower(scale, scale, length, g.beta, y);
-      for (long b = 0; b < length; ++b) y[at + b] = store(xn[at + b] * scale[b], y);
+      block(at, length, scale);
     }
+}
+
+// One image (c x plane values) of the forward pass; `squares` is scratch of its size.
+template <class T>
+ALEXNET_CPU_CLONES void forwardImage(const LrnGeometry& g, const Run* runs, int runCount, const T* x, T* y,
+                                    float* squares, std::vector<float>& wideX) {
+  const float* xn = widened(x, static_cast<long>(g.h) * g.w * g.c, wideX);
+  forEachScaleBlock(g, runs, runCount, xn, squares,
+                    [&](long at, long length, float* scale) __attribute__((always_inline)) {
+                      negativePower(scale, scale, length, g.beta, y);
+                      for (long b = 0; b < length; ++b) y[at + b] = store(xn[at + b] * scale[b], y);
+                    });
 }
 
 // One image of the backward pass; `squares`, `ratio` and `power` are scratch of its size.
@@ -144,21 +157,14 @@ template <class T>
 ALEXNET_CPU_CLONES void backwardImage(const LrnGeometry& g, const Run* runs, int runCount, const T* dy, const T* x,
                                      const T* y, T* dx, float* squares, float* ratio, float* power,
                                      std::vector<float>& wideX) {
-  const long plane = static_cast<long>(g.h) * g.w, image = plane * g.c;
+  const long plane = static_cast<long>(g.h) * g.w;
   const float twoAlphaBeta = 2.0f * g.alpha * g.beta;
-  const float* xn = widened(x, image, wideX);
-  for (long i = 0; i < image; ++i) squares[i] = xn[i] * xn[i];
-  for (int r = 0; r < runCount; ++r)
-    for (long at = runs[r].begin; at < runs[r].end; at += kBlock) {
-      const long length = std::min(kBlock, runs[r].end - at);
-      float scale[kBlock];
-      windowSum(squares, at, length, plane, runs[r], scale);
-      for (long b = 0; b < length; ++b) {
-        scale[b] = g.k + g.alpha * scale[b];
-        ratio[at + b] = load(dy[at + b]) * load(y[at + b]) / scale[b];
-      }
-      negativePower(scale, power + at, length, g.beta, dx);
-    }
+  const float* xn = widened(x, plane * g.c, wideX);
+  forEachScaleBlock(g, runs, runCount, xn, squares,
+                    [&](long at, long length, float* scale) __attribute__((always_inline)) {
+                      for (long b = 0; b < length; ++b) ratio[at + b] = load(dy[at + b]) * load(y[at + b]) / scale[b];
+                      negativePower(scale, power + at, length, g.beta, dx);
+                    });
   for (int r = 0; r < runCount; ++r)
     for (long at = runs[r].begin; at < runs[r].end; at += kBlock) {
       const long length = std::min(kBlock, runs[r].end - at);
