@@ -180,6 +180,27 @@ describe('LRN with channel counts off oneDNN blocks (the direct loops)', () => {
     });
   }
 
+  // In bfloat16 the CPU takes s^-3/4 from reciprocal square root estimates, whose edge cases differ
+  // (rsqrt of infinity is 0, then of 0 infinity, and 0 * infinity is NaN): where s is infinite the
+  // exact formula must take over, giving 0 as in float32.
+  it('cpu bfloat16: an infinite window sum (channel 0 = 1e20) gives float32\'s outputs, not NaN', async function () {
+    if (!bf16Support('cpu').supported) this.skip();
+    const x32 = Tensor.fromArray(withChannel0(1e20), shape);
+    const x = x32.to('bfloat16');
+    const want = (await ops.localResponseNorm(x.to('float32')).toArray()) as Float32Array;
+    const got = (await ops.localResponseNorm(x).toArray()) as Float32Array;
+    // Channels 0..2 of each pixel see channel 0: s = inf, s^-3/4 = 0.
+    for (let b = 0; b < 2; b++)
+      for (let ch = 0; ch < 3; ch++)
+        for (let p = 0; p < 6; p++) {
+          const i = b * 54 + ch * 6 + p;
+          expect(got[i], `channel ${ch}`).to.equal(0);
+          expect(want[i]).to.equal(0);
+        }
+    // The others are finite, within bfloat16's rounding of float32's.
+    for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - want[i]!)).to.be.at.most(2 ** -8 * Math.abs(want[i]!));
+  });
+
   for (const channels of [9, 20, 3]) {
     it(`cpu: random input with ${channels} channels and window sizes 1, 5 and 7 matches float64`, async () => {
       const s = [3, channels, 5, 4];

@@ -16,23 +16,8 @@
 
 #include "alexnet/backend.hpp"
 #include "alexnet/error.hpp"
+#include "cpu_arch.hpp"
 
-// The CPU backend's own hot loops are compiled for AVX-512, AVX2 and the baseline, and the loader
-// picks one at run time (ifunc): the library itself is built for the baseline x86-64, where they
-// run 4 wide. ALEXNET_CPU_CLONES_DQ adds AVX-512's DQ extension (64-bit integer multiplies and
-// conversions in vectors) through x86-64-v4. Functions with these attributes must not contain an
-// OpenMP region (its outlined body would not be cloned): they are called from inside one.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define ALEXNET_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#if __GNUC__ >= 11  // the x86-64-v4 level is known from GCC 11 on
-#define ALEXNET_CPU_CLONES_DQ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define ALEXNET_CPU_CLONES_DQ ALEXNET_CPU_CLONES
-#endif
-#else
-#define ALEXNET_CPU_CLONES
-#define ALEXNET_CPU_CLONES_DQ
-#endif
 
 namespace alexnet {
 namespace cpu {

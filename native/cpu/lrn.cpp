@@ -115,8 +115,8 @@ ALEXNET_LRN_INLINE void negativePower(const float* s, float* out, long count, fl
 // bfloat16 output keeps 8 significant bits: for beta = 3/4 on AVX-512, s^-beta from reciprocal
 // square root estimates, within 2.2e-4 relative (lrn_power16.cpp says why that suffices).
 ALEXNET_LRN_INLINE void negativePower(const float* s, float* out, long count, float beta, BFloat16*) {
-#if ALEXNET_LRN_POWER16
-  if (beta == 0.75f && lrnPower16Supported()) return lrnPower16(s, out, count);
+#if ALEXNET_CPU_X86_GCC
+  if (beta == 0.75f && cpuHasAvx512()) return lrnPower16(s, out, count);
 #endif
   negativePower(s, out, count, beta, static_cast<float*>(nullptr));
 }

@@ -13,29 +13,15 @@
 #include <cfloat>
 #include <cmath>
 
-#if ALEXNET_LRN_POWER16
+#if ALEXNET_CPU_X86_GCC
 #include <immintrin.h>
 #endif
 
 namespace alexnet {
 namespace cpu {
 
-bool lrnPower16Supported() {
-#if ALEXNET_LRN_POWER16
-  static const bool supported = __builtin_cpu_supports("avx512f");
-  return supported;
-#else
-  return false;
-#endif
-}
-
-#if ALEXNET_LRN_POWER16
-#pragma GCC push_options
-#pragma GCC target("avx512f")
-// GCC 12's intrinsics headers start some results from _mm512_undefined_*(), which its
-// -Wmaybe-uninitialized then reports at every use.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#if ALEXNET_CPU_X86_GCC
+ALEXNET_AVX512_BEGIN
 void lrnPower16(const float* s, float* out, long count) {
   const __m512 smallest = _mm512_set1_ps(FLT_MIN), largest = _mm512_set1_ps(FLT_MAX);
   for (long i = 0; i < count; i += 16) {
@@ -57,8 +43,7 @@ void lrnPower16(const float* s, float* out, long count) {
     _mm512_mask_storeu_ps(out + i, lanes, _mm512_mul_ps(_mm512_mul_ps(r, r), q));
   }
 }
-#pragma GCC diagnostic pop
-#pragma GCC pop_options
+ALEXNET_AVX512_END
 #endif
 
 }  // namespace cpu

@@ -201,14 +201,14 @@ void poolBackward(const PoolGeometry& g, const T* dy, const T* x, T* dx) {
 
 // Rows narrower than a vector go to pool_interleaved.cpp where the CPU runs it (same bits).
 inline bool interleavedRows(const PoolGeometry& g) {
-  return g.outW < kInterleavedPoolMaxOutW && interleavedPoolSupported();
+  return g.outW < kInterleavedPoolMaxOutW && cpuHasAvx512();
 }
 
 // The window compiled in where it is one of the two the models use (3x3 overlapping, 2x2 plain),
 // else read from the geometry at run time (0, 0).
 template <class T>
 void forward(const PoolGeometry& g, const T* x, T* y) {
-#if ALEXNET_POOL_INTERLEAVED
+#if ALEXNET_CPU_X86_GCC
   if (interleavedRows(g)) return maxPoolForwardInterleaved(g, x, y);
 #endif
   if (g.kernelH == 3 && g.kernelW == 3) poolForward<3, 3>(g, x, y);
@@ -218,7 +218,7 @@ void forward(const PoolGeometry& g, const T* x, T* y) {
 
 template <class T>
 void backward(const PoolGeometry& g, const T* dy, const T* x, T* dx) {
-#if ALEXNET_POOL_INTERLEAVED
+#if ALEXNET_CPU_X86_GCC
   if (interleavedRows(g)) return maxPoolBackwardInterleaved(g, dy, x, dx);
 #endif
   if (g.kernelH == 3 && g.kernelW == 3) poolBackward<T, 3, 3>(g, dy, x, dx);

@@ -27,30 +27,15 @@
 
 #define ALEXNET_POOL_INLINE inline __attribute__((always_inline))
 
-#if ALEXNET_POOL_INTERLEAVED
+#if ALEXNET_CPU_X86_GCC
 #include <immintrin.h>
 #endif
 
 namespace alexnet {
 namespace cpu {
 
-bool interleavedPoolSupported() {
-#if ALEXNET_POOL_INTERLEAVED
-  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  return supported;
-#else
-  return false;
-#endif
-}
-
-#if ALEXNET_POOL_INTERLEAVED
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq")
-// GCC 12's own intrinsics headers start some results from _mm512_undefined_*(), which its
-// -Wmaybe-uninitialized then reports at every use.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#if ALEXNET_CPU_X86_GCC
+ALEXNET_AVX512_BEGIN
 namespace {
 
 constexpr int kLanes = 16;
@@ -262,8 +247,7 @@ void backward(const PoolGeometry& g, const T* dy, const T* x, T* dx) {
 }
 
 }  // namespace
-#pragma GCC diagnostic pop
-#pragma GCC pop_options
+ALEXNET_AVX512_END
 
 void maxPoolForwardInterleaved(const PoolGeometry& g, const float* x, float* y) { forward(g, x, y); }
 void maxPoolForwardInterleaved(const PoolGeometry& g, const BFloat16* x, BFloat16* y) { forward(g, x, y); }
@@ -273,7 +257,7 @@ void maxPoolBackwardInterleaved(const PoolGeometry& g, const float* dy, const fl
 void maxPoolBackwardInterleaved(const PoolGeometry& g, const BFloat16* dy, const BFloat16* x, BFloat16* dx) {
   backward(g, dy, x, dx);
 }
-#endif  // ALEXNET_POOL_INTERLEAVED
+#endif  // ALEXNET_CPU_X86_GCC
 
 }  // namespace cpu
 }  // namespace alexnet
